@@ -1,0 +1,27 @@
+//! Embeds every convention text version found in templates/convention/, so that adding a
+//! version is adding a file.
+use std::{env, fs, path::Path};
+
+fn main() {
+    let dir = Path::new(&env::var("CARGO_MANIFEST_DIR").unwrap()).join("templates/convention");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut versions: Vec<(String, String)> = fs::read_dir(&dir)
+        .expect("templates/convention")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "j2"))
+        .map(|p| {
+            println!("cargo:rerun-if-changed={}", p.display());
+            (
+                p.file_stem().unwrap().to_string_lossy().into_owned(),
+                p.display().to_string(),
+            )
+        })
+        .collect();
+    versions.sort();
+    let body: String = versions
+        .iter()
+        .map(|(v, p)| format!("    ({v:?}, include_str!({p:?})),\n"))
+        .collect();
+    let out = Path::new(&env::var("OUT_DIR").unwrap()).join("convention_texts.rs");
+    fs::write(out, format!("/// (version id, text), oldest first.\npub static CONVENTION_TEXTS: &[(&str, &str)] = &[\n{body}];\n")).unwrap();
+}

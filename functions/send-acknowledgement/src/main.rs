@@ -1,0 +1,22 @@
+//! send-acknowledgement: DynamoDB stream (convention recorded) → acknowledgement email.
+use aws_lambda_events::event::dynamodb::Event;
+use conventions_ent::domain::dossier::Etape;
+use conventions_ent::jobs::{acknowledge::acknowledge, stream::process};
+use conventions_ent::{app::init_tracing, config::Config, App};
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_tracing();
+    let app = App::connect(Config::from_env()?).await?;
+    let app = &app;
+    run(service_fn(|event: LambdaEvent<Event>| async move {
+        Ok::<_, Error>(
+            process(&event.payload, Etape::ConventionEnregistree, |d| {
+                acknowledge(app, d)
+            })
+            .await,
+        )
+    }))
+    .await
+}

@@ -1,0 +1,31 @@
+//! AWS implementations of the ports. Only this module (and `app`) knows the SDKs.
+
+pub mod dynamo;
+pub mod s3;
+pub mod ses;
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+
+/// Loads the SDK configuration once: region and credentials from the environment, the local
+/// emulator's endpoint when one is configured, and standard retries with backoff.
+pub async fn sdk_config(endpoint_url: Option<&str>) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(5));
+    if let Some(url) = endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    loader.load().await
+}
+
+/// Flattens an SDK error with its source chain (the SDK's Display alone says "service error").
+pub fn describe(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = err.to_string();
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        s.push_str(": ");
+        s.push_str(&e.to_string());
+        cur = e.source();
+    }
+    s
+}

@@ -1,0 +1,148 @@
+//! Conventions and reference data in S3.
+
+use super::describe;
+use crate::ports::{DocumentStore, PutOutcome, StoreError};
+use async_trait::async_trait;
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::ServerSideEncryption;
+use aws_sdk_s3::Client;
+use std::time::Duration;
+
+pub struct S3Documents {
+    client: Client,
+    bucket: String,
+}
+
+impl S3Documents {
+    pub fn new(client: Client, bucket: impl Into<String>) -> Self {
+        S3Documents {
+            client,
+            bucket: bucket.into(),
+        }
+    }
+
+    /// Path-style addressing when a local endpoint is set (emulators don't serve bucket
+    /// subdomains of 127.0.0.1).
+    pub fn client(sdk: &aws_config::SdkConfig, local: bool) -> Client {
+        let conf = aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(local)
+            .build();
+        Client::from_conf(conf)
+    }
+
+    async fn existing(&self, key: &str) -> Result<Option<(String, u64)>, StoreError> {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(h) => {
+                let sha = h
+                    .metadata()
+                    .and_then(|m| m.get("sha256"))
+                    .cloned()
+                    .unwrap_or_default();
+                Ok(Some((sha, h.content_length().unwrap_or(0).max(0) as u64)))
+            }
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
+            Err(e) => Err(StoreError::Unavailable(describe(&e))),
+        }
+    }
+}
+
+#[async_trait]
+impl DocumentStore for S3Documents {
+    async fn put_pdf_if_absent(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        sha256: &str,
+    ) -> Result<PutOutcome, StoreError> {
+        // The HEAD spares a write on replays; If-None-Match closes the race between two
+        // concurrent attempts (S3 answers 412 to the second).
+        if let Some((sha256, size)) = self.existing(key).await? {
+            return Ok(PutOutcome::AlreadyExists { sha256, size });
+        }
+        let res = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .if_none_match("*")
+            .content_type("application/pdf")
+            .server_side_encryption(ServerSideEncryption::Aes256)
+            .metadata("sha256", sha256)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(PutOutcome::Created),
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) => {
+                let (sha256, size) = self.existing(key).await?.unwrap_or_default();
+                Ok(PutOutcome::AlreadyExists { sha256, size })
+            }
+            Err(e) => Err(StoreError::Unavailable(describe(&e))),
+        }
+    }
+
+    async fn presign_get(
+        &self,
+        key: &str,
+        filename: &str,
+        ttl_seconds: u64,
+    ) -> Result<String, StoreError> {
+        let conf = PresigningConfig::expires_in(Duration::from_secs(ttl_seconds))
+            .map_err(|e| StoreError::Unavailable(describe(&e)))?;
+        let req = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .response_content_type("application/pdf")
+            .response_content_disposition(format!("attachment; filename=\"{filename}\""))
+            .presigned(conf)
+            .await
+            .map_err(|e| StoreError::Unavailable(describe(&e)))?;
+        Ok(req.uri().to_string())
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(o) => {
+                let data = o
+                    .body
+                    .collect()
+                    .await
+                    .map_err(|e| StoreError::Unavailable(describe(&e)))?;
+                Ok(Some(data.into_bytes().to_vec()))
+            }
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+            Err(e) => Err(StoreError::Unavailable(describe(&e))),
+        }
+    }
+
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), StoreError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .server_side_encryption(ServerSideEncryption::Aes256)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(|e| StoreError::Unavailable(describe(&e)))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,71 @@
+//! The application: configuration plus the adapters behind the ports, built once per cold
+//! start and shared by every invocation.
+
+use crate::adapters::{dynamo::DynamoDossiers, s3::S3Documents, sdk_config, ses::SesMailer};
+use crate::config::Config;
+use crate::ports::{DocumentStore, DossierStore, Mailer, StoreError};
+use crate::reference::{Directory, ECOLES_KEY};
+use std::sync::Arc;
+
+pub struct App {
+    pub config: Config,
+    pub dossiers: Arc<dyn DossierStore>,
+    pub documents: Arc<dyn DocumentStore>,
+    pub mailer: Arc<dyn Mailer>,
+    pub directory: Arc<Directory>,
+}
+
+impl App {
+    /// Builds the AWS clients from the environment and loads the school directory.
+    pub async fn connect(config: Config) -> Result<App, StoreError> {
+        let sdk = sdk_config(config.endpoint_url.as_deref()).await;
+        let local = config.endpoint_url.is_some();
+        let documents = Arc::new(S3Documents::new(
+            S3Documents::client(&sdk, local),
+            &config.bucket_name,
+        ));
+        let directory = Arc::new(load_directory(documents.as_ref()).await?);
+        Ok(App {
+            dossiers: Arc::new(DynamoDossiers::new(
+                aws_sdk_dynamodb::Client::new(&sdk),
+                &config.table_name,
+            )),
+            documents,
+            mailer: Arc::new(SesMailer::new(aws_sdk_ses::Client::new(&sdk))),
+            directory,
+            config,
+        })
+    }
+}
+
+/// The snapshot written by the importer; an absent snapshot gives an empty directory (every
+/// deposit is then refused with a clear message) rather than a function that cannot start.
+pub async fn load_directory(documents: &dyn DocumentStore) -> Result<Directory, StoreError> {
+    match documents.get(ECOLES_KEY).await? {
+        Some(bytes) => Directory::from_snapshot(&bytes)
+            .map_err(|e| StoreError::Unavailable(format!("{ECOLES_KEY} illisible : {e}"))),
+        None => {
+            tracing::warn!(
+                key = ECOLES_KEY,
+                "no school directory snapshot: run the importer"
+            );
+            Ok(Directory::default())
+        }
+    }
+}
+
+/// JSON logs in Lambda (CloudWatch), readable ones in a terminal.
+pub fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    if std::env::var("AWS_LAMBDA_FUNCTION_NAME").is_ok()
+        && std::env::var("AWS_ENDPOINT_URL").is_err()
+    {
+        builder.json().without_time().init();
+    } else {
+        builder.init();
+    }
+}

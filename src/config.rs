@@ -1,0 +1,71 @@
+//! One typed configuration, read once at cold start from the environment variables that
+//! `infra/template.yaml` sets (and `make run` sets locally).
+
+use std::env;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// DynamoDB table of dossiers.
+    pub table_name: String,
+    /// S3 bucket of conventions and reference data.
+    pub bucket_name: String,
+    /// Origin of the public site, for links in emails: `https://conventions.ac-x.fr`.
+    pub public_base_url: String,
+    /// Verified SES identity the emails come from.
+    pub sender_email: String,
+    /// The académie's contact address: Reply-To of every email.
+    pub contact_email: String,
+    /// Secret for the email-link capability (see `domain::ids::link_jeton`).
+    pub link_secret: String,
+    /// Lifetime of presigned download URLs.
+    pub presign_ttl_seconds: u64,
+    pub academie: Academie,
+    /// Local emulator endpoint (`AWS_ENDPOINT_URL`); None on AWS.
+    pub endpoint_url: Option<String>,
+}
+
+/// The académie as printed on the convention.
+#[derive(Clone, Debug)]
+pub struct Academie {
+    pub nom: String,
+    pub dasen_nom: String,
+    pub dasen_titre: String,
+    pub adresse: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: la variable d’environnement {0} est absente ou vide")]
+pub struct ConfigError(pub &'static str);
+
+fn required(name: &'static str) -> Result<String, ConfigError> {
+    env::var(name)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .ok_or(ConfigError(name))
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Config {
+            table_name: required("TABLE_NAME")?,
+            bucket_name: required("BUCKET_NAME")?,
+            public_base_url: required("PUBLIC_BASE_URL")?
+                .trim_end_matches('/')
+                .to_string(),
+            sender_email: required("SENDER_EMAIL")?,
+            contact_email: required("CONTACT_EMAIL")?,
+            link_secret: required("LINK_SECRET")?,
+            presign_ttl_seconds: env::var("PRESIGN_TTL_SECONDS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(300),
+            academie: Academie {
+                nom: required("ACADEMIE_NOM")?,
+                dasen_nom: required("DASEN_NOM")?,
+                dasen_titre: required("DASEN_TITRE")?,
+                adresse: required("ACADEMIE_ADRESSE")?,
+            },
+            endpoint_url: env::var("AWS_ENDPOINT_URL").ok().filter(|v| !v.is_empty()),
+        })
+    }
+}

@@ -1,0 +1,296 @@
+//! The deposit: the whole dossier checked at once, then sealed with its signature evidence.
+
+use super::draft::{Draft, FieldError};
+use super::email::Email;
+use super::school::SchoolDirectory;
+use super::siret::Siret;
+use super::text::Name;
+use super::uai::Uai;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Depot {
+    pub collectivite: CollectiviteDeposee,
+    pub signataire: Signataire,
+    pub ecoles: Vec<EcoleDeposee>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referent: Option<Referent>,
+    pub signature: Signature,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CollectiviteDeposee {
+    pub siret: String,
+    pub siren: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nom: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adresse: Option<String>,
+    /// False until the company registry confirmed the SIRET (degraded mode when it is down).
+    #[serde(default)]
+    pub verifie: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Signataire {
+    pub prenom: String,
+    pub nom: String,
+    pub qualite: String,
+    pub email: String,
+}
+
+/// A school as it was in the directory at deposit time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EcoleDeposee {
+    pub uai: String,
+    pub nom: String,
+    pub commune: String,
+    pub code_insee: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Referent {
+    pub prenom_nom: String,
+    pub email: String,
+}
+
+/// The evidence of the dematerialised signature.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Signature {
+    /// Server time, RFC 3339 UTC.
+    pub horodatage: String,
+    pub ip: String,
+    pub user_agent: String,
+    /// Version id of the convention text that was approved.
+    pub version_texte: String,
+    /// SHA-256 (hex) of the canonical JSON of what was approved; see [`approved_content`].
+    pub sha256: String,
+}
+
+/// What the request tells about the signing act, taken from the API Gateway request context.
+pub struct SigningContext {
+    pub horodatage: String,
+    pub ip: String,
+    pub user_agent: String,
+    pub version_texte: String,
+}
+
+const MAX_NAME: usize = 100;
+const MAX_QUALITE: usize = 100;
+
+/// Checks every field of the merged draft and returns every error at once.
+pub fn validate(
+    draft: &Draft,
+    directory: &dyn SchoolDirectory,
+    ctx: SigningContext,
+) -> Result<Depot, Vec<FieldError>> {
+    let mut errs = Vec::new();
+    let siret = draft
+        .collectivite
+        .as_ref()
+        .and_then(|c| c.siret.as_deref())
+        .unwrap_or("");
+    let siret = if siret.trim().is_empty() {
+        errs.push(FieldError::new(
+            "collectivite.siret",
+            "Le numéro SIRET de la collectivité est obligatoire.",
+        ));
+        None
+    } else {
+        Siret::parse(siret)
+            .map_err(|e| errs.push(FieldError::new("collectivite.siret", e.message())))
+            .ok()
+    };
+
+    let s = draft.signataire.clone().unwrap_or_default();
+    let mut name = |champ: &str, label: &str, v: Option<String>, max: usize| -> Option<String> {
+        match Name::parse(v.as_deref().unwrap_or(""), max) {
+            Ok(n) => Some(n.into_string()),
+            Err(m) => {
+                let m = if m == "Ce champ est obligatoire." {
+                    format!("{label} est obligatoire.")
+                } else {
+                    m
+                };
+                errs.push(FieldError::new(champ, m));
+                None
+            }
+        }
+    };
+    let prenom = name(
+        "signataire.prenom",
+        "Le prénom du signataire",
+        s.prenom,
+        MAX_NAME,
+    );
+    let nom = name("signataire.nom", "Le nom du signataire", s.nom, MAX_NAME);
+    let qualite = name(
+        "signataire.qualite",
+        "La qualité du signataire (maire, président…)",
+        s.qualite,
+        MAX_QUALITE,
+    );
+    let email = Email::parse(s.email.as_deref().unwrap_or(""))
+        .map_err(|m| errs.push(FieldError::new("signataire.email", m)))
+        .ok();
+
+    let mut ecoles = Vec::new();
+    let drafted = draft.ecoles.clone().unwrap_or_default();
+    if drafted.is_empty() {
+        errs.push(FieldError::new(
+            "ecoles",
+            "Ajoutez au moins une école du périmètre de la collectivité.",
+        ));
+    }
+    let mut seen = HashSet::new();
+    for (i, e) in drafted.iter().enumerate() {
+        let champ = format!("ecoles[{i}].uai");
+        let raw = e.uai.as_deref().unwrap_or("");
+        if raw.trim().is_empty() {
+            errs.push(FieldError::new(champ, "Choisissez l’école."));
+            continue;
+        }
+        let uai = match Uai::parse(raw) {
+            Ok(u) => u,
+            Err(err) => {
+                errs.push(FieldError::new(champ, err.message()));
+                continue;
+            }
+        };
+        if !seen.insert(uai.clone()) {
+            errs.push(FieldError::new(
+                champ,
+                format!("L’école {uai} figure déjà dans la liste."),
+            ));
+            continue;
+        }
+        match directory.ecole(&uai) {
+            None => errs.push(FieldError::new(
+                champ,
+                format!("L’UAI {uai} ne correspond à aucune école du premier degré de l’annuaire de l’éducation."),
+            )),
+            Some(ecole) if !ecole.ouverte => errs.push(FieldError::new(
+                champ,
+                format!("L’école {uai} ({}) est fermée dans l’annuaire de l’éducation.", ecole.nom),
+            )),
+            Some(ecole) => ecoles.push(EcoleDeposee {
+                uai: ecole.uai.clone(),
+                nom: ecole.nom.clone(),
+                commune: ecole.commune.clone(),
+                code_insee: ecole.code_insee.clone(),
+            }),
+        }
+    }
+
+    let r = draft.referent.clone().unwrap_or_default();
+    let referent = match r.designe {
+        None => {
+            errs.push(FieldError::new(
+                "referent.designe",
+                "Indiquez si la collectivité désigne un référent (Oui ou Non).",
+            ));
+            None
+        }
+        Some(false) => None,
+        Some(true) => {
+            let pn = Name::parse(r.prenom_nom.as_deref().unwrap_or(""), MAX_NAME)
+                .map_err(|m| {
+                    let m = if m == "Ce champ est obligatoire." {
+                        "Le prénom et le NOM du référent sont obligatoires (ex. : Jean GARCIA)."
+                            .to_string()
+                    } else {
+                        m
+                    };
+                    errs.push(FieldError::new("referent.prenom_nom", m))
+                })
+                .ok();
+            let em = Email::parse(r.email.as_deref().unwrap_or(""))
+                .map_err(|m| errs.push(FieldError::new("referent.email", m)))
+                .ok();
+            pn.zip(em).map(|(p, e)| Referent {
+                prenom_nom: p.into_string(),
+                email: e.as_str().to_string(),
+            })
+        }
+    };
+
+    if draft.approbation != Some(true) {
+        errs.push(FieldError::new(
+            "approbation",
+            "Cochez la case d’approbation pour signer la convention et déposer le dossier.",
+        ));
+    }
+
+    if !errs.is_empty() {
+        return Err(errs);
+    }
+    // Every Option below is Some: each None pushed an error above.
+    let siret = siret.expect("checked");
+    let signataire = Signataire {
+        prenom: prenom.expect("checked"),
+        nom: nom.expect("checked"),
+        qualite: qualite.expect("checked"),
+        email: email.expect("checked").as_str().to_string(),
+    };
+    let collectivite = CollectiviteDeposee {
+        siret: siret.as_str().to_string(),
+        siren: siret.siren().to_string(),
+        nom: None,
+        adresse: None,
+        verifie: false,
+    };
+    let sha256 = approved_content_sha256(
+        &collectivite,
+        &signataire,
+        &ecoles,
+        referent.as_ref(),
+        &ctx.version_texte,
+    );
+    Ok(Depot {
+        collectivite,
+        signataire,
+        ecoles,
+        referent,
+        signature: Signature {
+            horodatage: ctx.horodatage,
+            ip: ctx.ip,
+            user_agent: ctx.user_agent,
+            version_texte: ctx.version_texte,
+            sha256,
+        },
+    })
+}
+
+/// The canonical JSON of what the signatory approved: keys sorted (serde_json's default map is
+/// ordered), no insignificant whitespace, schools in the order given. Anyone holding the same
+/// facts recomputes the same hash.
+pub fn approved_content(
+    collectivite: &CollectiviteDeposee,
+    signataire: &Signataire,
+    ecoles: &[EcoleDeposee],
+    referent: Option<&Referent>,
+    version_texte: &str,
+) -> String {
+    json!({
+        "approbation": true,
+        "collectivite": { "siret": collectivite.siret },
+        "signataire": signataire,
+        "ecoles": ecoles.iter().map(|e| json!({"uai": e.uai, "nom": e.nom, "commune": e.commune})).collect::<Vec<_>>(),
+        "referent": referent,
+        "version_texte": version_texte,
+    })
+    .to_string()
+}
+
+fn approved_content_sha256(
+    c: &CollectiviteDeposee,
+    s: &Signataire,
+    e: &[EcoleDeposee],
+    r: Option<&Referent>,
+    v: &str,
+) -> String {
+    hex::encode(Sha256::digest(approved_content(c, s, e, r, v).as_bytes()))
+}

@@ -1,0 +1,73 @@
+//! Names typed by people: trimmed, non-empty, bounded, free of control characters.
+
+/// A trimmed, non-empty name of at most `max` characters, without control characters
+/// (CR/LF in a name would otherwise reach email headers and PDF lines).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Name(String);
+
+impl Name {
+    pub fn parse(input: &str, max: usize) -> Result<Self, String> {
+        let s: String = input.split_whitespace().collect::<Vec<_>>().join(" ");
+        if s.is_empty() {
+            return Err("Ce champ est obligatoire.".into());
+        }
+        if input
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, ' ' | '\t'))
+        {
+            return Err("Ce champ contient des caractères non autorisés (retour à la ligne, caractère de contrôle).".into());
+        }
+        if s.chars().count() > max {
+            return Err(format!(
+                "Ce champ est trop long ({max} caractères au plus)."
+            ));
+        }
+        Ok(Name(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+/// Removes control characters and folds whitespace: for values that reach headers or logs and
+/// were not parsed as a [`Name`] (e.g. data from the directory).
+pub fn single_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trims_and_folds_spaces() {
+        assert_eq!(
+            Name::parse("  Jean   GARCIA ", 50).unwrap().as_str(),
+            "Jean GARCIA"
+        );
+    }
+
+    #[test]
+    fn refuses_empty_long_and_control() {
+        assert!(Name::parse("   ", 50).is_err());
+        assert!(Name::parse(&"é".repeat(51), 50).is_err());
+        assert!(Name::parse(&"é".repeat(50), 50).is_ok());
+        assert!(Name::parse("Martin\r\nBcc: x@y.fr", 50).is_err());
+        assert!(Name::parse("Martin\u{0}", 50).is_err());
+    }
+
+    #[test]
+    fn single_line_strips_controls() {
+        assert_eq!(single_line("a\r\nb\u{7}c"), "a b c");
+    }
+}

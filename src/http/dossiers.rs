@@ -1,0 +1,292 @@
+//! Applicant routes: create, autosave, deposit, read, download, and public verification.
+
+use super::problem::ApiError;
+use super::{client_context, json, json_body, presented_jeton, ApiResult};
+use crate::domain::deposit::{validate, SigningContext};
+use crate::domain::dossier::{DossierRecord, Etape, Statut};
+use crate::domain::draft::Draft;
+use crate::domain::ids::{access_granted, numero, DossierId, Jeton};
+use crate::domain::school::SchoolDirectory;
+use crate::domain::siret::Siret;
+use crate::domain::uai::Uai;
+use crate::ports::StoreError;
+use crate::render::current_version;
+use crate::App;
+use lambda_http::{Body, Request, Response};
+use serde_json::{json, Value};
+
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// The private page of a dossier, as given at creation and in emails.
+pub fn private_url(app: &App, id: &str, jeton: &str) -> String {
+    format!("{}/dossiers/{id}?jeton={jeton}", app.config.public_base_url)
+}
+
+pub async fn create(app: &App, req: &Request) -> ApiResult {
+    let draft = Draft::from_json(&json_body(req)?).map_err(ApiError::Validation)?;
+    let n = app.dossiers.next_numero().await?;
+    let id = DossierId::generate();
+    let jeton = Jeton::generate();
+    let t = now();
+    let record = DossierRecord {
+        id: id.to_string(),
+        numero: numero(n),
+        jeton_sha256: jeton.hash(),
+        statut: Statut::Brouillon,
+        etape: Etape::Brouillon,
+        cree_le: t.clone(),
+        modifie_le: t,
+        depose_le: None,
+        brouillon: draft,
+        depot: None,
+        convention: None,
+        code_verification: None,
+        accuse: None,
+        accuse_bail: None,
+    };
+    app.dossiers.create(&record).await?;
+    tracing::info!(dossier = %id, numero = %record.numero, "draft created");
+    Ok(json(
+        201,
+        &json!({
+            "id": record.id,
+            "numero": record.numero,
+            "jeton": jeton.as_str(),
+            "url": private_url(app, id.as_str(), jeton.as_str()),
+        }),
+    ))
+}
+
+/// The dossier, if the presented jeton opens it. Unknown ids, malformed ids and wrong jetons
+/// all give the same 404, after the same hashing work.
+async fn authorize(app: &App, req: &Request, id: &str) -> Result<DossierRecord, ApiError> {
+    let presented = presented_jeton(req).unwrap_or_default();
+    let secret = app.config.link_secret.as_bytes();
+    let Some(id) = DossierId::parse(id) else {
+        let _ = access_granted(&presented, "", secret, &DossierId::generate());
+        return Err(ApiError::NotFound);
+    };
+    let record = app.dossiers.get(id.as_str()).await?;
+    let stored = record
+        .as_ref()
+        .map(|r| r.jeton_sha256.as_str())
+        .unwrap_or("");
+    if access_granted(&presented, stored, secret, &id) && !presented.is_empty() {
+        record.ok_or(ApiError::NotFound)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+pub async fn show(app: &App, req: &Request, id: &str) -> ApiResult {
+    let record = authorize(app, req, id).await?;
+    Ok(json(200, &view(app, &record)))
+}
+
+pub async fn autosave(app: &App, req: &Request, id: &str) -> ApiResult {
+    let mut record = authorize(app, req, id).await?;
+    if record.statut != Statut::Brouillon {
+        return Err(already_deposited(&record));
+    }
+    let patch = Draft::from_json(&json_body(req)?).map_err(ApiError::Validation)?;
+    record.brouillon.merge(patch);
+    record.modifie_le = now();
+    match app
+        .dossiers
+        .save_draft(&record.id, &record.brouillon, &record.modifie_le)
+        .await
+    {
+        Err(StoreError::Conflict) => Err(ApiError::Conflict(
+            "Le dossier vient d’être déposé : le brouillon ne peut plus être modifié.".into(),
+        )),
+        r => r.map_err(ApiError::from),
+    }?;
+    Ok(json(200, &view(app, &record)))
+}
+
+fn already_deposited(record: &DossierRecord) -> ApiError {
+    let quand = record
+        .depose_le
+        .as_deref()
+        .map(crate::render::time::french_datetime_str)
+        .unwrap_or_default();
+    ApiError::Conflict(format!(
+        "Ce dossier a déjà été déposé le {quand} : il ne peut plus être modifié."
+    ))
+}
+
+pub async fn deposit(app: &App, req: &Request, id: &str) -> ApiResult {
+    let mut record = authorize(app, req, id).await?;
+    if record.statut != Statut::Brouillon {
+        return Err(already_deposited(&record));
+    }
+    let patch = Draft::from_json(&json_body(req)?).map_err(ApiError::Validation)?;
+    record.brouillon.merge(patch);
+    let (ip, user_agent) = client_context(req);
+    let t = now();
+    let depot = validate(
+        &record.brouillon,
+        app.directory.as_ref(),
+        SigningContext {
+            horodatage: t.clone(),
+            ip,
+            user_agent,
+            version_texte: current_version().to_string(),
+        },
+    )
+    .map_err(ApiError::Validation)?;
+    match app
+        .dossiers
+        .deposit(&record.id, &record.brouillon, &depot, &t)
+        .await
+    {
+        Err(StoreError::Conflict) => {
+            return Err(ApiError::Conflict("Ce dossier a déjà été déposé.".into()))
+        }
+        r => r?,
+    }
+    tracing::info!(dossier = %record.id, ecoles = depot.ecoles.len(), "dossier deposited");
+    record.statut = Statut::EnConstruction;
+    record.etape = Etape::Depose;
+    record.depose_le = Some(t.clone());
+    record.modifie_le = t;
+    record.depot = Some(depot);
+    Ok(json(200, &view(app, &record)))
+}
+
+pub async fn download(app: &App, req: &Request, id: &str) -> ApiResult {
+    let record = authorize(app, req, id).await?;
+    let Some(c) = &record.convention else {
+        let detail = if record.statut == Statut::Brouillon {
+            "Le dossier n’est pas encore déposé : la convention n’existe pas encore."
+        } else {
+            "La convention est en cours de génération : réessayez dans quelques secondes."
+        };
+        return Err(ApiError::Conflict(detail.into()));
+    };
+    let filename = format!("convention-{}.pdf", record.numero);
+    let url = app
+        .documents
+        .presign_get(&c.cle, &filename, app.config.presign_ttl_seconds)
+        .await?;
+    Ok(Response::builder()
+        .status(302)
+        .header("location", url)
+        .header("cache-control", "no-store")
+        .header("referrer-policy", "no-referrer")
+        .body(Body::Empty)
+        .expect("presigned URLs are valid header values"))
+}
+
+/// Public check of a printed convention: no personal data.
+pub async fn verify(app: &App, code: &str) -> ApiResult {
+    let code = code.trim().to_ascii_uppercase();
+    let well_formed =
+        code.len() == 14 && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let found = if well_formed {
+        app.dossiers.find_by_verification_code(&code).await?
+    } else {
+        None
+    };
+    let (Some(record), true) = (found, well_formed) else {
+        return Err(ApiError::NotFoundWith(
+            "Aucune convention ne correspond à ce code de vérification.".into(),
+        ));
+    };
+    let (Some(depot), Some(conv)) = (&record.depot, &record.convention) else {
+        return Err(ApiError::NotFoundWith(
+            "Aucune convention ne correspond à ce code de vérification.".into(),
+        ));
+    };
+    Ok(json(
+        200,
+        &json!({
+            "numero": record.numero,
+            "collectivite": {
+                "siret": depot.collectivite.siret,
+                "nom": depot.collectivite.nom,
+            },
+            "depose_le": record.depose_le,
+            "sha256": conv.sha256,
+            "genere_le": conv.genere_le,
+            "version_texte": depot.signature.version_texte,
+            "ecoles": depot.ecoles.iter().map(|e| e.uai.clone()).collect::<Vec<_>>(),
+            "statut": record.statut,
+        }),
+    ))
+}
+
+/// The dossier view of API.md.
+pub fn view(app: &App, r: &DossierRecord) -> Value {
+    let convention = r.convention.as_ref().map(|c| {
+        json!({
+            "genere_le": c.genere_le,
+            "sha256": c.sha256,
+            "code_verification": c.code_verification,
+            "taille": c.taille,
+            "url": format!("{}/api/dossiers/{}/convention", app.config.public_base_url, r.id),
+        })
+    });
+    let mut v = json!({
+        "id": r.id,
+        "numero": r.numero,
+        "statut": r.statut,
+        "cree_le": r.cree_le,
+        "modifie_le": r.modifie_le,
+        "depose_le": r.depose_le,
+        "convention": convention,
+        "accuse": r.accuse.as_ref().map(|a| json!({"envoye_le": a.envoye_le})),
+    });
+    match &r.depot {
+        Some(d) => {
+            v["collectivite"] = json!(d.collectivite);
+            v["signataire"] = json!(d.signataire);
+            v["ecoles"] = json!(d.ecoles);
+            v["referent"] = match &d.referent {
+                Some(rf) => {
+                    json!({"designe": true, "prenom_nom": rf.prenom_nom, "email": rf.email})
+                }
+                None => json!({"designe": false}),
+            };
+            v["approbation"] = json!(true);
+            v["signature"] = json!({
+                "horodatage": d.signature.horodatage,
+                "version_texte": d.signature.version_texte,
+                "sha256": d.signature.sha256,
+            });
+        }
+        None => {
+            let b = &r.brouillon;
+            let siret = b.collectivite.as_ref().and_then(|c| c.siret.clone());
+            let siren = siret
+                .as_deref()
+                .and_then(|s| Siret::parse(s).ok())
+                .map(|s| s.siren().to_string());
+            v["collectivite"] = json!({ "siret": siret, "siren": siren, "nom": null });
+            v["signataire"] = json!(b.signataire.clone().unwrap_or_default());
+            v["ecoles"] = Value::Array(
+                b.ecoles
+                    .iter()
+                    .flatten()
+                    .map(|e| {
+                        let uai = e.uai.clone().unwrap_or_default();
+                        let known = Uai::parse(&uai)
+                            .ok()
+                            .and_then(|u| app.directory.ecole(&u).cloned());
+                        json!({
+                            "uai": uai,
+                            "nom": known.as_ref().map(|k| k.nom.clone()),
+                            "commune": known.as_ref().map(|k| k.commune.clone()),
+                            "code_insee": known.as_ref().map(|k| k.code_insee.clone()),
+                        })
+                    })
+                    .collect(),
+            );
+            v["referent"] = json!(b.referent.clone().unwrap_or_default());
+            v["approbation"] = json!(b.approbation.unwrap_or(false));
+        }
+    }
+    v
+}

@@ -1,0 +1,126 @@
+//! HTTP routes of API.md. `handle` never fails: every error becomes a problem+json answer.
+
+pub mod dossiers;
+pub mod lookup;
+pub mod problem;
+
+use crate::App;
+use lambda_http::{Body, Request, RequestExt, Response};
+use problem::ApiError;
+use serde_json::Value;
+
+/// Largest request body accepted.
+pub const MAX_BODY: usize = 64 * 1024;
+
+pub type ApiResult = Result<Response<Body>, ApiError>;
+
+/// Entry point of the submit-dossier function.
+pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, std::convert::Infallible> {
+    let path = req.uri().path().trim_end_matches('/').to_string();
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let method = req.method().as_str().to_string();
+    let result = match (method.as_str(), segments.as_slice()) {
+        ("POST", ["api", "dossiers"]) => dossiers::create(app, &req).await,
+        ("GET", ["api", "dossiers", id]) => dossiers::show(app, &req, id).await,
+        ("PATCH", ["api", "dossiers", id]) => dossiers::autosave(app, &req, id).await,
+        ("POST", ["api", "dossiers", id, "depot"]) => dossiers::deposit(app, &req, id).await,
+        ("GET", ["api", "dossiers", id, "convention"]) => dossiers::download(app, &req, id).await,
+        ("GET", ["api", "conventions", "verification", code]) => dossiers::verify(app, code).await,
+        (_, ["api", "dossiers"])
+        | (_, ["api", "dossiers", _])
+        | (_, ["api", "dossiers", _, "depot" | "convention"])
+        | (_, ["api", "conventions", "verification", _]) => Err(ApiError::MethodNotAllowed),
+        _ => Err(ApiError::BadRequest(format!("Adresse inconnue : {path}"))),
+    };
+    Ok(result.unwrap_or_else(|e| {
+        if e.status() >= 500 {
+            tracing::error!(status = e.status(), %method, "request failed");
+        }
+        e.into_response()
+    }))
+}
+
+/// JSON answer with `no-store`: dossier views carry personal data.
+pub fn json(status: u16, value: &Value) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json; charset=utf-8")
+        .header("cache-control", "no-store")
+        .body(Body::Text(value.to_string()))
+        .expect("static headers are valid")
+}
+
+/// Reads a JSON body: empty → `{}`; size, content type and syntax checked, in that order.
+pub fn json_body(req: &Request) -> Result<Value, ApiError> {
+    let bytes: &[u8] = match req.body() {
+        Body::Empty => b"",
+        Body::Text(t) => t.as_bytes(),
+        Body::Binary(b) => b,
+        _ => b"",
+    };
+    if bytes.len() > MAX_BODY {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Object(Default::default()));
+    }
+    let ct = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let essence = ct.split(';').next().unwrap_or("").trim();
+    if essence != "application/json" && !essence.ends_with("+json") {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "Le corps de la requête n’est pas un JSON valide (ligne {}, colonne {}).",
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+/// The presented jeton: `Authorization: Bearer <jeton>` or `?jeton=<jeton>`.
+pub fn presented_jeton(req: &Request) -> Option<String> {
+    let bearer = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(|v| v.trim().to_string());
+    bearer.or_else(|| {
+        req.query_string_parameters_ref()
+            .and_then(|q| q.first("jeton"))
+            .map(str::to_string)
+    })
+}
+
+/// Source IP and user agent as API Gateway saw them.
+pub fn client_context(req: &Request) -> (String, String) {
+    use lambda_http::request::RequestContext;
+    let (ip, ua) = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => {
+            (ctx.http.source_ip.clone(), ctx.http.user_agent.clone())
+        }
+        _ => (None, None),
+    };
+    let ua = ua.or_else(|| {
+        req.headers()
+            .get("user-agent")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    });
+    (
+        ip.unwrap_or_else(|| "inconnue".into()),
+        crate::domain::text::single_line(&ua.unwrap_or_else(|| "inconnu".into()))
+            .chars()
+            .take(512)
+            .collect(),
+    )
+}

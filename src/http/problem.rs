@@ -1,0 +1,110 @@
+//! The one error type of the HTTP boundary, mapped to RFC 9457 problem+json in French.
+
+use crate::domain::draft::FieldError;
+use crate::ports::StoreError;
+use lambda_http::{Body, Response};
+use serde_json::json;
+
+#[derive(Debug)]
+pub enum ApiError {
+    BadRequest(String),
+    /// Same answer for an unknown id and a wrong or missing jeton.
+    NotFound,
+    /// 404 with its own message, for public resources.
+    NotFoundWith(String),
+    MethodNotAllowed,
+    Conflict(String),
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    Validation(Vec<FieldError>),
+    /// AWS failed after the SDK's retries: nothing was half-written, the client may retry.
+    Unavailable,
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict => {
+                ApiError::Conflict("Le dossier a changé d’état entre-temps.".into())
+            }
+            StoreError::Unavailable(detail) => {
+                tracing::error!(%detail, "storage unavailable");
+                ApiError::Unavailable
+            }
+        }
+    }
+}
+
+impl ApiError {
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::BadRequest(_) => 400,
+            ApiError::NotFound | ApiError::NotFoundWith(_) => 404,
+            ApiError::MethodNotAllowed => 405,
+            ApiError::Conflict(_) => 409,
+            ApiError::PayloadTooLarge => 413,
+            ApiError::UnsupportedMediaType => 415,
+            ApiError::Validation(_) => 422,
+            ApiError::Unavailable => 503,
+        }
+    }
+
+    pub fn into_response(self) -> Response<Body> {
+        let status = self.status();
+        let (slug, title, detail) = match &self {
+            ApiError::BadRequest(d) => ("requete-invalide", "Requête invalide", d.clone()),
+            ApiError::NotFound => (
+                "introuvable",
+                "Introuvable",
+                "Aucun dossier ne correspond à ce lien, ou le jeton d’accès est incorrect.".into(),
+            ),
+            ApiError::NotFoundWith(d) => ("introuvable", "Introuvable", d.clone()),
+            ApiError::MethodNotAllowed => {
+                ("methode-non-autorisee", "Méthode non autorisée", "Cette méthode n’est pas acceptée sur cette adresse.".into())
+            }
+            ApiError::Conflict(d) => ("conflit", "Conflit", d.clone()),
+            ApiError::PayloadTooLarge => (
+                "requete-trop-volumineuse",
+                "Requête trop volumineuse",
+                "Le corps de la requête dépasse 64 Kio.".into(),
+            ),
+            ApiError::UnsupportedMediaType => (
+                "type-de-contenu-non-supporte",
+                "Type de contenu non supporté",
+                "Le corps de la requête doit être du JSON (Content-Type: application/json).".into(),
+            ),
+            ApiError::Validation(errs) => (
+                "validation",
+                "Le dossier contient des erreurs",
+                match errs.len() {
+                    1 => "1 champ est à corriger.".to_string(),
+                    n => format!("{n} champs sont à corriger."),
+                },
+            ),
+            ApiError::Unavailable => (
+                "service-indisponible",
+                "Service momentanément indisponible",
+                "Le service est momentanément indisponible ; rien n’a été perdu. Réessayez dans quelques instants.".into(),
+            ),
+        };
+        let mut body = json!({
+            "type": format!("/problemes/{slug}"),
+            "title": title,
+            "status": status,
+            "detail": detail,
+        });
+        if let ApiError::Validation(errs) = self {
+            body["errors"] = json!(errs);
+        }
+        let mut builder = Response::builder()
+            .status(status)
+            .header("content-type", "application/problem+json; charset=utf-8")
+            .header("cache-control", "no-store");
+        if status == 503 {
+            builder = builder.header("retry-after", "5");
+        }
+        builder
+            .body(Body::Text(body.to_string()))
+            .expect("static headers are valid")
+    }
+}

@@ -1,0 +1,101 @@
+//! generate-convention: the deposited dossier → the convention PDF in S3 → recorded on the
+//! dossier (key, SHA-256, time, verification code).
+
+use super::{JobError, Outcome};
+use crate::domain::dossier::{ConventionRecord, DossierRecord, Etape};
+use crate::domain::ids::{verification_code, DossierId};
+use crate::ports::PutOutcome;
+use crate::render::convention::{
+    render, AcademieView, CollectiviteView, ConventionData, SignatureView,
+};
+use crate::App;
+use sha2::{Digest, Sha256};
+
+/// Object key: one per dossier, so that a replay finds the object of the first attempt.
+pub fn convention_key(record: &DossierRecord) -> String {
+    format!("conventions/{}/convention-{}.pdf", record.id, record.numero)
+}
+
+pub fn convention_data(
+    app: &App,
+    record: &DossierRecord,
+    code: &str,
+) -> Result<ConventionData, JobError> {
+    let depot = record.depot.as_ref().ok_or_else(|| {
+        JobError::Incoherent(record.id.clone(), "déposé sans contenu de dépôt".into())
+    })?;
+    let c = &depot.collectivite;
+    Ok(ConventionData {
+        numero: record.numero.clone(),
+        version_texte: depot.signature.version_texte.clone(),
+        academie: AcademieView::from(&app.config.academie),
+        collectivite: CollectiviteView {
+            nom: c
+                .nom
+                .clone()
+                .unwrap_or_else(|| format!("La collectivité de SIREN {}", c.siren)),
+            siret: c.siret.clone(),
+            adresse: c.adresse.clone(),
+        },
+        signataire: depot.signataire.clone(),
+        referent: depot.referent.clone(),
+        ecoles: depot.ecoles.clone(),
+        signature: SignatureView {
+            horodatage: depot.signature.horodatage.clone(),
+            ip: depot.signature.ip.clone(),
+            sha256: depot.signature.sha256.clone(),
+        },
+        code_verification: code.to_string(),
+        url_verification: format!("{}/verification/{code}", app.config.public_base_url),
+    })
+}
+
+pub async fn generate(app: &App, from_stream: DossierRecord) -> Result<Outcome, JobError> {
+    // The stream image may be stale: the dossier itself says whether work remains.
+    let Some(record) = app.dossiers.get(&from_stream.id).await? else {
+        return Ok(Outcome::Skipped);
+    };
+    if record.convention.is_some() {
+        return Ok(Outcome::AlreadyDone);
+    }
+    if record.etape != Etape::Depose {
+        return Ok(Outcome::Skipped);
+    }
+    let id = DossierId::parse(&record.id)
+        .ok_or_else(|| JobError::Incoherent(record.id.clone(), "identifiant mal formé".into()))?;
+    let code = verification_code(app.config.link_secret.as_bytes(), &id);
+    let data = convention_data(app, &record, &code)?;
+    let started = std::time::Instant::now();
+    let (pdf, replaced) = render(&data)?;
+    if !replaced.is_empty() {
+        tracing::warn!(dossier = %record.id, ?replaced, "characters outside the PDF font replaced");
+    }
+    let sha256 = hex::encode(Sha256::digest(&pdf));
+    let size = pdf.len() as u64;
+    tracing::info!(dossier = %record.id, bytes = size, ms = started.elapsed().as_millis() as u64, "convention rendered");
+    let key = convention_key(&record);
+    let (sha256, size) = match app.documents.put_pdf_if_absent(&key, pdf, &sha256).await? {
+        PutOutcome::Created => (sha256, size),
+        // An earlier attempt stored its PDF but died before recording it. The code is the
+        // same (derived from the id), so the object in S3 is the convention: record it.
+        PutOutcome::AlreadyExists { sha256, size } => (sha256, size),
+    };
+    let convention = ConventionRecord {
+        cle: key,
+        sha256,
+        genere_le: crate::http::dossiers::now(),
+        code_verification: code,
+        taille: size,
+    };
+    Ok(
+        if app
+            .dossiers
+            .record_convention(&record.id, &convention)
+            .await?
+        {
+            Outcome::Done
+        } else {
+            Outcome::AlreadyDone
+        },
+    )
+}

@@ -1,0 +1,31 @@
+//! Stream consumers: each step is idempotent (conditional writes), reports partial batch
+//! failures, and ends in the dead-letter queue after its bounded retries (see infra/).
+
+pub mod acknowledge;
+pub mod generate;
+pub mod stream;
+
+use crate::ports::StoreError;
+use crate::render::convention::RenderError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    #[error("email : {0}")]
+    Template(#[from] minijinja::Error),
+    #[error("dossier {0} : {1}")]
+    Incoherent(String, String),
+}
+
+/// What a step did with one record.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    /// Already done by an earlier delivery of the same record: nothing written.
+    AlreadyDone,
+    /// The record is not for this step.
+    Skipped,
+}

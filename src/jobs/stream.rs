@@ -1,0 +1,55 @@
+//! DynamoDB stream batches: decode each record's NewImage as a dossier, run a step on it,
+//! and report failures the way Lambda expects (ReportBatchItemFailures).
+
+use super::{JobError, Outcome};
+use crate::domain::dossier::{DossierRecord, Etape};
+use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use std::future::Future;
+
+/// The dossier in a record's NewImage, when it is one at `etape` (inserts and updates only).
+pub fn dossier_at(record: &EventRecord, etape: Etape) -> Option<DossierRecord> {
+    if record.event_name == "REMOVE" {
+        return None;
+    }
+    let image = &record.change.new_image;
+    if !image.contains_key("statut") {
+        return None; // not a dossier (the numbering counter)
+    }
+    match serde_dynamo::from_item::<_, DossierRecord>(image.clone()) {
+        Ok(d) if d.etape == etape => Some(d),
+        Ok(_) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, event_id = %record.event_id, "unreadable dossier image, skipped");
+            None
+        }
+    }
+}
+
+/// Runs `step` on each record of the batch, in order. At the first failure it stops and
+/// reports that record: Lambda retries the batch from there (records of a shard must stay in
+/// order), and every step is idempotent, so the records before it are safe to replay.
+pub async fn process<F, Fut>(event: &Event, etape: Etape, step: F) -> DynamoDbEventResponse
+where
+    F: Fn(DossierRecord) -> Fut,
+    Fut: Future<Output = Result<Outcome, JobError>>,
+{
+    let mut response = DynamoDbEventResponse::default();
+    for record in &event.records {
+        let Some(dossier) = dossier_at(record, etape) else {
+            continue;
+        };
+        let id = dossier.id.clone();
+        match step(dossier).await {
+            Ok(outcome) => tracing::info!(dossier = %id, ?outcome, "stream record processed"),
+            Err(e) => {
+                tracing::error!(dossier = %id, error = %e, "stream record failed, batch will be retried from it");
+                let mut failure = DynamoDbBatchItemFailure::default();
+                failure.item_identifier = record.change.sequence_number.clone();
+                response.batch_item_failures.push(failure);
+                break;
+            }
+        }
+    }
+    response
+}

@@ -1,0 +1,106 @@
+//! The small traits the handlers and jobs depend on; `adapters` implements them on AWS.
+
+use crate::domain::deposit::Depot;
+use crate::domain::dossier::{AccuseRecord, ConventionRecord, DossierRecord};
+use crate::domain::draft::Draft;
+use async_trait::async_trait;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A conditional write found the item in another state.
+    #[error("conflit d’état")]
+    Conflict,
+    /// The service failed after the SDK's retries.
+    #[error("service indisponible : {0}")]
+    Unavailable(String),
+}
+
+#[async_trait]
+pub trait DossierStore: Send + Sync {
+    async fn next_numero(&self) -> Result<u64, StoreError>;
+    /// Fails with Conflict if the id exists.
+    async fn create(&self, record: &DossierRecord) -> Result<(), StoreError>;
+    /// Strongly consistent read.
+    async fn get(&self, id: &str) -> Result<Option<DossierRecord>, StoreError>;
+    /// Conflict unless the dossier is still a draft.
+    async fn save_draft(&self, id: &str, draft: &Draft, now: &str) -> Result<(), StoreError>;
+    /// Conflict unless the dossier is still a draft: a dossier is deposited once.
+    async fn deposit(
+        &self,
+        id: &str,
+        draft: &Draft,
+        depot: &Depot,
+        now: &str,
+    ) -> Result<(), StoreError>;
+    /// Records the generated convention; Ok(false) when it was already recorded.
+    async fn record_convention(
+        &self,
+        id: &str,
+        convention: &ConventionRecord,
+    ) -> Result<bool, StoreError>;
+    /// Takes the email lease; Ok(false) when the email was sent or another send holds the lease.
+    async fn claim_acknowledgement(
+        &self,
+        id: &str,
+        now: i64,
+        until: i64,
+    ) -> Result<bool, StoreError>;
+    async fn record_acknowledgement(
+        &self,
+        id: &str,
+        accuse: &AccuseRecord,
+    ) -> Result<(), StoreError>;
+    async fn release_acknowledgement(&self, id: &str) -> Result<(), StoreError>;
+    async fn find_by_verification_code(
+        &self,
+        code: &str,
+    ) -> Result<Option<DossierRecord>, StoreError>;
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum PutOutcome {
+    Created,
+    /// An object was already there (an earlier attempt): its SHA-256 as recorded in metadata.
+    AlreadyExists {
+        sha256: String,
+        size: u64,
+    },
+}
+
+#[async_trait]
+pub trait DocumentStore: Send + Sync {
+    /// Writes the object only if no object exists under that key.
+    async fn put_pdf_if_absent(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        sha256: &str,
+    ) -> Result<PutOutcome, StoreError>;
+    /// A short-lived presigned GET URL that downloads as `filename`.
+    async fn presign_get(
+        &self,
+        key: &str,
+        filename: &str,
+        ttl_seconds: u64,
+    ) -> Result<String, StoreError>;
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), StoreError>;
+}
+
+/// An email ready to send; every header value is a single line.
+#[derive(Clone, Debug)]
+pub struct OutgoingEmail {
+    pub from: String,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub reply_to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// Returns the provider's message id.
+    async fn send(&self, email: &OutgoingEmail) -> Result<String, StoreError>;
+}

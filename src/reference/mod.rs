@@ -1,0 +1,195 @@
+//! Reference data: the school directory, imported from the official open dataset and served
+//! from memory. The importer writes a snapshot to S3; functions load it at cold start, so the
+//! data is updated without redeploying code.
+
+pub mod annuaire;
+
+use crate::domain::school::{Ecole, SchoolDirectory};
+use crate::domain::uai::Uai;
+use std::collections::{BTreeMap, HashMap};
+
+/// S3 key of the snapshot of schools.
+pub const ECOLES_KEY: &str = "reference/ecoles.json";
+
+/// A commune that has schools in the directory.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Commune {
+    pub code_insee: String,
+    pub nom: String,
+    pub codes_postaux: Vec<String>,
+    pub departement: String,
+    #[serde(skip)]
+    pub cle: String,
+    #[serde(skip)]
+    pub ecoles: Vec<String>,
+}
+
+#[derive(Default)]
+pub struct Directory {
+    by_uai: HashMap<String, Ecole>,
+    communes: BTreeMap<String, Commune>,
+}
+
+/// Lowercase, accents removed, hyphens and apostrophes as spaces, "st"/"ste" as
+/// "saint"/"sainte": the form names are compared in.
+pub fn search_key(s: &str) -> String {
+    let folded: String = s
+        .chars()
+        .flat_map(|c| c.to_lowercase())
+        .map(|c| match c {
+            'à' | 'â' | 'ä' | 'á' | 'ã' => 'a',
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            'î' | 'ï' | 'í' => 'i',
+            'ô' | 'ö' | 'ó' => 'o',
+            'ù' | 'û' | 'ü' | 'ú' => 'u',
+            'ÿ' => 'y',
+            'ç' => 'c',
+            'œ' => 'o',
+            '-' | '\'' | '’' | '.' | ',' => ' ',
+            c => c,
+        })
+        .collect();
+    folded
+        .split_whitespace()
+        .map(|w| match w {
+            "st" => "saint",
+            "ste" => "sainte",
+            w => w,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn departement_of(code_insee: &str) -> String {
+    if code_insee.starts_with("97") {
+        code_insee.chars().take(3).collect()
+    } else {
+        code_insee.chars().take(2).collect()
+    }
+}
+
+impl Directory {
+    pub fn new(ecoles: Vec<Ecole>) -> Self {
+        let mut communes: BTreeMap<String, Commune> = BTreeMap::new();
+        for e in ecoles.iter().filter(|e| e.ouverte) {
+            let c = communes
+                .entry(e.code_insee.clone())
+                .or_insert_with(|| Commune {
+                    code_insee: e.code_insee.clone(),
+                    nom: e.commune.clone(),
+                    codes_postaux: Vec::new(),
+                    departement: departement_of(&e.code_insee),
+                    cle: search_key(&e.commune),
+                    ecoles: Vec::new(),
+                });
+            if !e.code_postal.is_empty() && !c.codes_postaux.contains(&e.code_postal) {
+                c.codes_postaux.push(e.code_postal.clone());
+            }
+            c.ecoles.push(e.uai.clone());
+        }
+        let by_uai: HashMap<String, Ecole> =
+            ecoles.into_iter().map(|e| (e.uai.clone(), e)).collect();
+        for c in communes.values_mut() {
+            c.codes_postaux.sort();
+            c.ecoles.sort_by(|a, b| by_uai[a].nom.cmp(&by_uai[b].nom));
+        }
+        Directory { by_uai, communes }
+    }
+
+    /// Communes by name (exact > prefix > word prefix > contains, then by number of schools),
+    /// by postal code or by INSEE code.
+    pub fn search_communes(&self, q: &str, limit: usize) -> Vec<&Commune> {
+        let q = q.trim();
+        if q.is_empty() {
+            return Vec::new();
+        }
+        if q.chars().all(|c| c.is_ascii_digit())
+            || (q.len() == 5 && q[..2].eq_ignore_ascii_case("2a"))
+        {
+            let mut hits: Vec<&Commune> = self
+                .communes
+                .values()
+                .filter(|c| {
+                    c.code_insee.eq_ignore_ascii_case(q)
+                        || c.codes_postaux.iter().any(|p| p.starts_with(q))
+                })
+                .collect();
+            hits.sort_by(|a, b| b.ecoles.len().cmp(&a.ecoles.len()).then(a.nom.cmp(&b.nom)));
+            hits.truncate(limit);
+            return hits;
+        }
+        let key = search_key(q);
+        let mut hits: Vec<(u8, &Commune)> = self
+            .communes
+            .values()
+            .filter_map(|c| {
+                let rank = if c.cle == key {
+                    0
+                } else if c.cle.starts_with(&key) {
+                    1
+                } else if c.cle.split(' ').any(|w| w.starts_with(&key))
+                    || c.cle.contains(&format!(" {key}"))
+                {
+                    2
+                } else if c.cle.contains(&key) {
+                    3
+                } else {
+                    return None;
+                };
+                Some((rank, c))
+            })
+            .collect();
+        hits.sort_by(|(ra, a), (rb, b)| {
+            ra.cmp(rb)
+                .then(b.ecoles.len().cmp(&a.ecoles.len()))
+                .then(a.nom.cmp(&b.nom))
+        });
+        hits.into_iter().take(limit).map(|(_, c)| c).collect()
+    }
+
+    pub fn commune(&self, code_insee: &str) -> Option<&Commune> {
+        self.communes.get(code_insee)
+    }
+
+    /// Open schools of a commune, sorted by name.
+    pub fn ecoles_of(&self, code_insee: &str) -> Vec<&Ecole> {
+        self.communes
+            .get(code_insee)
+            .map(|c| c.ecoles.iter().filter_map(|u| self.by_uai.get(u)).collect())
+            .unwrap_or_default()
+    }
+
+    /// Open schools whose running body has this SIREN.
+    pub fn ecoles_of_siren(&self, siren: &str) -> Vec<&Ecole> {
+        let mut v: Vec<&Ecole> = self
+            .by_uai
+            .values()
+            .filter(|e| {
+                e.ouverte
+                    && e.siren_siret
+                        .as_deref()
+                        .is_some_and(|s| s.starts_with(siren))
+            })
+            .collect();
+        v.sort_by(|a, b| a.commune.cmp(&b.commune).then(a.nom.cmp(&b.nom)));
+        v
+    }
+
+    pub fn from_snapshot(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        Ok(Directory::new(serde_json::from_slice(bytes)?))
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_uai.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_uai.is_empty()
+    }
+}
+
+impl SchoolDirectory for Directory {
+    fn ecole(&self, uai: &Uai) -> Option<&Ecole> {
+        self.by_uai.get(uai.as_str())
+    }
+}
