@@ -1,1 +1,10 @@
+//! One integration-test binary: every test talks to the local AWS emulator through the real
+//! SDK (moto), and presigned links are checked against s3s-fs. `make test` starts both.
 
+mod helpers;
+
+mod chain;
+mod deposit;
+mod events;
+mod idempotency;
+mod presign;

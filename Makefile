@@ -1,0 +1,18 @@
+# The two commands of the README. Both install what they lack on a fresh machine.
+.PHONY: run test check import-annuaire
+
+run:
+	@scripts/run.sh
+
+test:
+	@scripts/test.sh
+
+# Formatting and lints, as CI expects them.
+check:
+	cargo fmt --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+# Loads an annuaire export into the running local stack: make import-annuaire FILE=path.csv
+import-annuaire:
+	@test -n "$(FILE)" || (echo "usage : make import-annuaire FILE=<fichier.csv>"; exit 2)
+	@. scripts/env.sh && cargo run -q --bin admin -- import-annuaire "$(FILE)"

@@ -1,0 +1,18 @@
+# Shared settings of the local stack (sourced by the other scripts). Ports can be changed:
+#   API_PORT (default 9000), MOTO_PORT (default 5000).
+export API_PORT="${API_PORT:-9000}"
+export MOTO_PORT="${MOTO_PORT:-5000}"
+export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=eu-west-3 AWS_DEFAULT_REGION=eu-west-3
+export AWS_ENDPOINT_URL="http://127.0.0.1:${MOTO_PORT}"
+# Same names as the infra's defaults (infra/template.yaml, parameter StageName=local).
+export TABLE_NAME="${TABLE_NAME:-conventions-ent-local-dossiers}"
+export BUCKET_NAME="${BUCKET_NAME:-conventions-ent-local-documents}"
+export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://127.0.0.1:${API_PORT}}"
+export SENDER_EMAIL="${SENDER_EMAIL:-ne-pas-repondre@ac-rennes.fr}"
+export CONTACT_EMAIL="${CONTACT_EMAIL:-ent-ecole@ac-rennes.fr}"
+export LINK_SECRET="${LINK_SECRET:-secret-local-de-developpement-uniquement}"
+export PRESIGN_TTL_SECONDS="${PRESIGN_TTL_SECONDS:-300}"
+export ACADEMIE_NOM="${ACADEMIE_NOM:-Académie de Rennes}"
+export DASEN_NOM="${DASEN_NOM:-Mme Claire DUPONT}"
+export DASEN_TITRE="${DASEN_TITRE:-inspectrice d’académie – directrice académique des services de l’Éducation nationale d’Ille-et-Vilaine}"
+export ACADEMIE_ADRESSE="${ACADEMIE_ADRESSE:-1 quai Dujardin, 35000 Rennes}"

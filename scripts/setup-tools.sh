@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what `make run` and `make test` need and the machine lacks. Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/cargo-lambda ]; then
+  python3 -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check -r scripts/requirements.txt
+fi
+if ! command -v pdftotext >/dev/null; then
+  echo "installation de poppler-utils (pdftotext)…"
+  (apt-get install -y -q poppler-utils || (apt-get update -q && apt-get install -y -q poppler-utils)) >/dev/null
+fi
+if [ "${1:-}" = "--test" ] && [ ! -x .tools/s3s/bin/s3s-fs ]; then
+  echo "compilation de s3s-fs (vérifie les signatures des liens présignés)…"
+  cargo install -q s3s-fs@0.14.1 --features binary --locked --root .tools/s3s
+fi
+if ! cargo nextest --version >/dev/null 2>&1; then
+  cargo install -q cargo-nextest --locked
+fi

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# `make test`: installs what is missing, starts moto and s3s-fs on free ports, runs the whole
+# suite (unit + integration, one nextest run), stops what it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup-tools.sh --test
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=eu-west-3
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+moto_port=$(free_port)
+.venv/bin/moto_server -H 127.0.0.1 -p "$moto_port" >"$work/moto.log" 2>&1 &
+pids+=($!)
+s3s_port=$(free_port)
+mkdir -p "$work/s3s"
+export S3S_ACCESS_KEY=AKIDS3SFS S3S_SECRET_KEY=s3s-fs-secret-for-tests
+.tools/s3s/bin/s3s-fs --host 127.0.0.1 --port "$s3s_port" --access-key "$S3S_ACCESS_KEY" --secret-key "$S3S_SECRET_KEY" "$work/s3s" >"$work/s3s.log" 2>&1 &
+pids+=($!)
+export MOTO_ENDPOINT="http://127.0.0.1:$moto_port" S3S_ENDPOINT="http://127.0.0.1:$s3s_port"
+for i in $(seq 1 100); do
+  curl -sf "$MOTO_ENDPOINT/moto-api/" >/dev/null && curl -s "$S3S_ENDPOINT" >/dev/null && break
+  sleep 0.1
+done
+
+export RUST_BACKTRACE=0
+cargo nextest run --workspace --no-fail-fast "$@"

@@ -1,0 +1,473 @@
+//! Each test gets its own table, bucket and sender identity on the shared moto server, and
+//! drives the real handlers with real API Gateway v2 events and real stream records.
+
+use aws_lambda_events::event::dynamodb::Event;
+use aws_lambda_events::event::streams::DynamoDbEventResponse;
+use conventions_ent::adapters::{
+    dynamo::create_table, dynamo::DynamoDossiers, s3::S3Documents, ses::SesMailer,
+};
+use conventions_ent::config::{Academie, Config};
+use conventions_ent::domain::dossier::{DossierRecord, Etape};
+use conventions_ent::jobs::{acknowledge::acknowledge, generate::generate, stream::process};
+use conventions_ent::ports::DocumentStore;
+use conventions_ent::reference::{annuaire::import_csv, Directory};
+use conventions_ent::App;
+use lambda_http::Body;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+use tokio::sync::Mutex;
+
+pub const SIRET_BAULON: &str = "21350016800025";
+pub const UAI_BAULON: &str = "0350122T";
+pub const UAI_CARDROC: &str = "0350165P";
+
+pub fn moto_endpoint() -> String {
+    std::env::var("MOTO_ENDPOINT")
+        .expect("MOTO_ENDPOINT is set by `make test`, which starts the emulator")
+}
+
+pub fn suffix() -> String {
+    let mut b = [0u8; 5];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut b);
+    hex::encode(b)
+}
+
+/// The shipped annuaire extract, imported once per test binary.
+pub fn shipped_schools() -> &'static Vec<conventions_ent::domain::school::Ecole> {
+    static ECOLES: OnceLock<Vec<conventions_ent::domain::school::Ecole>> = OnceLock::new();
+    ECOLES.get_or_init(|| {
+        let bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/data/annuaire/fr-en-annuaire-education-035.csv"
+        ))
+        .expect("shipped extract");
+        import_csv(&bytes).expect("shipped extract imports").0
+    })
+}
+
+pub struct TestApp {
+    pub app: App,
+    pub sdk: aws_config::SdkConfig,
+    pub s3: aws_sdk_s3::Client,
+    pub table: String,
+    stream: Mutex<Option<String>>,
+}
+
+pub struct TestResponse {
+    pub status: u16,
+    pub headers: HashMap<String, String>,
+    pub body: String,
+}
+
+impl TestResponse {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(name).map(String::as_str).unwrap_or("")
+    }
+
+    /// The French message of the error on `champ`.
+    pub fn error_on(&self, champ: &str) -> Option<String> {
+        self.json()["errors"]
+            .as_array()?
+            .iter()
+            .find(|e| e["champ"] == champ)
+            .map(|e| e["message"].as_str().unwrap_or("").to_string())
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        let endpoint = moto_endpoint();
+        let sdk = conventions_ent::adapters::sdk_config(Some(&endpoint)).await;
+        let sfx = suffix();
+        let table = format!("dossiers-{sfx}");
+        let bucket = format!("documents-{sfx}");
+        let sender = format!("ne-pas-repondre-{sfx}@ac-test.fr");
+        let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+        create_table(&dynamo, &table).await.expect("table created");
+        let s3 = S3Documents::client(&sdk, true);
+        s3.create_bucket()
+            .bucket(&bucket)
+            .create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(
+                        sdk.region().expect("region").as_ref(),
+                    ))
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("bucket created");
+        let ses = aws_sdk_ses::Client::new(&sdk);
+        ses.verify_email_identity()
+            .email_address(&sender)
+            .send()
+            .await
+            .expect("identity");
+        let config = Config {
+            table_name: table.clone(),
+            bucket_name: bucket.clone(),
+            public_base_url: "http://127.0.0.1:9000".into(),
+            sender_email: sender,
+            contact_email: "contact-ent@ac-test.fr".into(),
+            link_secret: suffix(),
+            presign_ttl_seconds: 300,
+            academie: Academie {
+                nom: "Académie de Rennes".into(),
+                dasen_nom: "Mme Claire DUPONT".into(),
+                dasen_titre: "inspectrice d’académie – directrice académique des services de l’Éducation nationale d’Ille-et-Vilaine".into(),
+                adresse: "1 quai Dujardin, 35000 Rennes".into(),
+            },
+            endpoint_url: Some(endpoint),
+        };
+        let documents = S3Documents::new(s3.clone(), &bucket);
+        documents
+            .put(
+                conventions_ent::reference::ECOLES_KEY,
+                serde_json::to_vec(shipped_schools()).unwrap(),
+                "application/json",
+            )
+            .await
+            .unwrap();
+        let directory = conventions_ent::app::load_directory(&documents)
+            .await
+            .expect("directory loads");
+        assert!(directory.len() > 600);
+        let app = App {
+            dossiers: Arc::new(DynamoDossiers::new(dynamo, &table)),
+            documents: Arc::new(documents),
+            mailer: Arc::new(SesMailer::new(ses)),
+            directory: Arc::new(directory),
+            config,
+        };
+        TestApp {
+            app,
+            sdk,
+            s3,
+            table,
+            stream: Mutex::new(None),
+        }
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.app.config.bucket_name
+    }
+
+    /// Sends one request through the submit-dossier handler, as API Gateway would.
+    pub async fn call(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        let req = lambda_http::request::from_str(&api_event(method, path_and_query, body, headers))
+            .expect("valid v2 event");
+        let resp = conventions_ent::http::handle(&self.app, req).await.unwrap();
+        to_test_response(resp)
+    }
+
+    pub async fn lookup(&self, path_and_query: &str) -> TestResponse {
+        let req =
+            lambda_http::request::from_str(&api_event("GET", path_and_query, None, &[])).unwrap();
+        to_test_response(
+            conventions_ent::http::lookup::handle(&self.app, req)
+                .await
+                .unwrap(),
+        )
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value, jeton: Option<&str>) -> TestResponse {
+        let auth = jeton.map(|j| format!("Bearer {j}"));
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(a) = &auth {
+            headers.push(("authorization", a.as_str()));
+        }
+        self.call("POST", path, Some(&body.to_string()), &headers)
+            .await
+    }
+
+    pub async fn patch_json(&self, path: &str, body: &Value, jeton: &str) -> TestResponse {
+        let auth = format!("Bearer {jeton}");
+        self.call(
+            "PATCH",
+            path,
+            Some(&body.to_string()),
+            &[
+                ("content-type", "application/json"),
+                ("authorization", &auth),
+            ],
+        )
+        .await
+    }
+
+    pub async fn get(&self, path: &str, jeton: Option<&str>) -> TestResponse {
+        let auth = jeton.map(|j| format!("Bearer {j}"));
+        let headers: Vec<(&str, &str)> =
+            auth.iter().map(|a| ("authorization", a.as_str())).collect();
+        self.call("GET", path, None, &headers).await
+    }
+
+    /// Creates a draft; returns (id, jeton).
+    pub async fn create_draft(&self, body: &Value) -> (String, String) {
+        let r = self.post_json("/api/dossiers", body, None).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let v = r.json();
+        (
+            v["id"].as_str().unwrap().to_string(),
+            v["jeton"].as_str().unwrap().to_string(),
+        )
+    }
+
+    pub async fn stored(&self, id: &str) -> Option<DossierRecord> {
+        self.app.dossiers.get(id).await.unwrap()
+    }
+
+    /// Every item of the table, raw: to prove that a refused request wrote nothing.
+    pub async fn table_snapshot(&self) -> Vec<String> {
+        let out = aws_sdk_dynamodb::Client::new(&self.sdk)
+            .scan()
+            .table_name(&self.table)
+            .send()
+            .await
+            .unwrap();
+        let mut items: Vec<String> = out
+            .items()
+            .iter()
+            .map(|i| {
+                serde_dynamo::from_item::<_, Value>(i.clone())
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        items.sort();
+        items
+    }
+
+    pub async fn objects(&self) -> Vec<String> {
+        let out = self
+            .s3
+            .list_object_versions()
+            .bucket(self.bucket())
+            .prefix("conventions/")
+            .send()
+            .await
+            .unwrap();
+        out.versions()
+            .iter()
+            .filter_map(|v| v.key().map(str::to_string))
+            .collect()
+    }
+
+    /// New stream records since the last call, as the Lambda service delivers them.
+    pub async fn stream_event(&self) -> Event {
+        let mut cursor = self.stream.lock().await;
+        if cursor.is_none() {
+            let t = streams_call(
+                "DynamoDB_20120810.DescribeTable",
+                json!({"TableName": self.table}),
+            )
+            .await;
+            let arn = t["Table"]["LatestStreamArn"].as_str().unwrap().to_string();
+            let d = streams_call(
+                "DynamoDBStreams_20120810.DescribeStream",
+                json!({"StreamArn": arn}),
+            )
+            .await;
+            let shard = d["StreamDescription"]["Shards"][0]["ShardId"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            let it = streams_call(
+                "DynamoDBStreams_20120810.GetShardIterator",
+                json!({"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON"}),
+            )
+            .await;
+            *cursor = Some(it["ShardIterator"].as_str().unwrap().to_string());
+        }
+        let r = streams_call(
+            "DynamoDBStreams_20120810.GetRecords",
+            json!({"ShardIterator": cursor.clone().unwrap()}),
+        )
+        .await;
+        *cursor = r["NextShardIterator"].as_str().map(str::to_string);
+        let mut records = r["Records"].as_array().cloned().unwrap_or_default();
+        for rec in &mut records {
+            rec["eventSourceARN"] = json!(format!(
+                "arn:aws:dynamodb:eu-west-3:123456789012:table/{}/stream",
+                self.table
+            ));
+        }
+        serde_json::from_value(json!({ "Records": records }))
+            .expect("stream records parse as a Lambda event")
+    }
+
+    pub async fn run_generate(&self, event: &Event) -> DynamoDbEventResponse {
+        process(event, Etape::Depose, |d| generate(&self.app, d)).await
+    }
+
+    pub async fn run_acknowledge(&self, event: &Event) -> DynamoDbEventResponse {
+        process(event, Etape::ConventionEnregistree, |d| {
+            acknowledge(&self.app, d)
+        })
+        .await
+    }
+
+    /// Emails moto recorded from this test's sender.
+    pub async fn sent_emails(&self) -> Vec<Value> {
+        let (status, _, body) = http_get(format!("{}/moto-api/data.json", moto_endpoint())).await;
+        assert_eq!(status, 200);
+        let data: Value = serde_json::from_slice(&body).unwrap();
+        let mut out = Vec::new();
+        collect_messages(&data["ses"], &self.app.config.sender_email, &mut out);
+        out
+    }
+}
+
+fn collect_messages(v: &Value, sender: &str, out: &mut Vec<Value>) {
+    match v {
+        Value::Object(o) if o.get("source").and_then(Value::as_str) == Some(sender) => {
+            out.push(v.clone())
+        }
+        Value::Object(o) => o.values().for_each(|x| collect_messages(x, sender, out)),
+        Value::Array(a) => a.iter().for_each(|x| collect_messages(x, sender, out)),
+        _ => {}
+    }
+}
+
+fn to_test_response(resp: lambda_http::Response<Body>) -> TestResponse {
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let body = match resp.body() {
+        Body::Text(t) => t.clone(),
+        Body::Binary(b) => String::from_utf8_lossy(b).into_owned(),
+        _ => String::new(),
+    };
+    TestResponse {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// An API Gateway HTTP API (v2) event, as AWS sends it to the function.
+pub fn api_event(
+    method: &str,
+    path_and_query: &str,
+    body: Option<&str>,
+    headers: &[(&str, &str)],
+) -> String {
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    let mut h = serde_json::Map::new();
+    h.insert("host".into(), json!("conventions.example"));
+    h.insert("user-agent".into(), json!("Mozilla/5.0 (test)"));
+    for (k, v) in headers {
+        h.insert(k.to_string(), json!(v));
+    }
+    let qsp: serde_json::Map<String, Value> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": h,
+        "queryStringParameters": qsp,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "api",
+            "domainName": "conventions.example",
+            "domainPrefix": "conventions",
+            "http": { "method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7", "userAgent": "Mozilla/5.0 (test)" },
+            "requestId": "req",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "28/Nov/2026:20:00:00 +0000",
+            "timeEpoch": 1795896000000u64
+        },
+        "body": body,
+        "isBase64Encoded": false
+    })
+    .to_string()
+}
+
+/// A DynamoDB (Streams) API call on moto, unsigned: moto does not check signatures.
+async fn streams_call(target: &'static str, body: Value) -> Value {
+    let url = moto_endpoint();
+    tokio::task::spawn_blocking(move || {
+        let resp = ureq::post(&url)
+            .set("x-amz-target", target)
+            .set("content-type", "application/x-amz-json-1.0")
+            .set("authorization", "AWS4-HMAC-SHA256 Credential=test/20261128/eu-west-3/dynamodb/aws4_request, SignedHeaders=host, Signature=0")
+            .send_string(&body.to_string())
+            .expect("moto answers");
+        serde_json::from_str(&resp.into_string().unwrap()).unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+/// A plain GET (no redirects followed): status, headers, body.
+pub async fn http_get(url: String) -> (u16, HashMap<String, String>, Vec<u8>) {
+    tokio::task::spawn_blocking(move || {
+        let agent = ureq::AgentBuilder::new().redirects(0).build();
+        let resp = match agent.get(&url).call() {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("GET {url}: {e}"),
+        };
+        let status = resp.status();
+        let headers = resp
+            .headers_names()
+            .into_iter()
+            .map(|n| (n.clone(), resp.header(&n).unwrap_or("").to_string()))
+            .collect();
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(&mut resp.into_reader(), &mut body).unwrap();
+        (status, headers, body)
+    })
+    .await
+    .unwrap()
+}
+
+/// A complete, valid dossier body.
+pub fn full_dossier() -> Value {
+    json!({
+        "collectivite": { "siret": SIRET_BAULON },
+        "signataire": { "prenom": "Camille", "nom": "Martin", "qualite": "Maire", "email": "mairie@exemple.fr" },
+        "ecoles": [ { "uai": UAI_BAULON }, { "uai": UAI_CARDROC } ],
+        "referent": { "designe": true, "prenom_nom": "Jean GARCIA", "email": "jean.garcia@exemple.fr" },
+        "approbation": true
+    })
+}
+
+/// pdftotext of a PDF (poppler-utils, installed by `make test`).
+pub fn pdf_text(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout", path.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext is installed (make test installs poppler-utils)");
+    assert!(
+        out.status.success(),
+        "pdftotext failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
