@@ -6,7 +6,7 @@ export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=eu-west-3 
 export AWS_ENDPOINT_URL="http://127.0.0.1:${MOTO_PORT}"
 # Same names as the infra's defaults (infra/template.yaml, parameter StageName=local).
 export TABLE_NAME="${TABLE_NAME:-conventions-ent-local-dossiers}"
-export BUCKET_NAME="${BUCKET_NAME:-conventions-ent-local-documents}"
+export BUCKET_NAME="${BUCKET_NAME:-conventions-ent-local-documents-123456789012}"
 export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://127.0.0.1:${API_PORT}}"
 export SENDER_EMAIL="${SENDER_EMAIL:-ne-pas-repondre@ac-rennes.fr}"
 export CONTACT_EMAIL="${CONTACT_EMAIL:-ent-ecole@ac-rennes.fr}"

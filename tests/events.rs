@@ -1,1 +1,79 @@
+//! Every sample event of events/ goes through its handler: the fixtures stay true.
 
+use crate::helpers::*;
+use aws_lambda_events::event::dynamodb::Event;
+use conventions_ent::domain::dossier::Etape;
+use conventions_ent::jobs::stream::dossier_at;
+
+fn load(name: &str) -> String {
+    std::fs::read_to_string(format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR")))
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+#[tokio::test]
+async fn http_events_answer_as_documented() {
+    let t = TestApp::spawn().await;
+    let cases = [
+        ("submit-dossier/creer.json", 201),
+        ("submit-dossier/creer-json-invalide.json", 400),
+        ("submit-dossier/creer-champ-inconnu.json", 422),
+        ("submit-dossier/creer-mauvais-type-de-contenu.json", 415),
+        ("submit-dossier/lire-dossier-inconnu.json", 404),
+        ("submit-dossier/depot-sans-jeton.json", 404),
+        ("submit-dossier/verification-code-inconnu.json", 404),
+        ("submit-dossier/methode-non-autorisee.json", 405),
+        ("school-lookup/ecole.json", 200),
+        ("school-lookup/ecole-uai-invalide.json", 400),
+        ("school-lookup/ecole-inconnue.json", 404),
+        ("school-lookup/communes.json", 200),
+        ("school-lookup/ecoles-commune.json", 200),
+        ("school-lookup/collectivite.json", 200),
+        ("school-lookup/collectivite-siret-invalide.json", 400),
+    ];
+    for (file, status) in cases {
+        let req =
+            lambda_http::request::from_str(&load(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let resp = if file.starts_with("school-lookup") {
+            conventions_ent::http::lookup::handle(&t.app, req).await
+        } else {
+            conventions_ent::http::handle(&t.app, req).await
+        }
+        .unwrap();
+        assert_eq!(resp.status().as_u16(), status, "{file}: {:?}", resp.body());
+        if status >= 400 {
+            let ct = resp.headers()["content-type"].to_str().unwrap();
+            assert!(ct.starts_with("application/problem+json"), "{file}: {ct}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn stream_events_select_their_records_and_run() {
+    let depot: Event = serde_json::from_str(&load("generate-convention/depot.json")).unwrap();
+    let enregistree: Event =
+        serde_json::from_str(&load("send-acknowledgement/convention-enregistree.json")).unwrap();
+    let brouillon: Event =
+        serde_json::from_str(&load("send-acknowledgement/brouillon-cree.json")).unwrap();
+    assert!(dossier_at(&depot.records[0], Etape::Depose).is_some());
+    assert!(dossier_at(&depot.records[0], Etape::ConventionEnregistree).is_none());
+    assert!(dossier_at(&enregistree.records[0], Etape::ConventionEnregistree).is_some());
+    assert!(dossier_at(&brouillon.records[0], Etape::Depose).is_none());
+    assert!(dossier_at(&brouillon.records[0], Etape::ConventionEnregistree).is_none());
+
+    // The deposit fixture, stored as it was, generates its convention.
+    let t = TestApp::spawn().await;
+    let image = depot.records[0].change.new_image.clone();
+    let item: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> =
+        image.into();
+    aws_sdk_dynamodb::Client::new(&t.sdk)
+        .put_item()
+        .table_name(&t.table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .unwrap();
+    assert!(t.run_generate(&depot).await.batch_item_failures.is_empty());
+    let id = dossier_at(&depot.records[0], Etape::Depose).unwrap().id;
+    assert!(t.stored(&id).await.unwrap().convention.is_some());
+    assert_eq!(t.objects().await.len(), 1);
+}

@@ -10,7 +10,7 @@ use conventions_ent::config::{Academie, Config};
 use conventions_ent::domain::dossier::{DossierRecord, Etape};
 use conventions_ent::jobs::{acknowledge::acknowledge, generate::generate, stream::process};
 use conventions_ent::ports::DocumentStore;
-use conventions_ent::reference::{annuaire::import_csv, Directory};
+use conventions_ent::reference::annuaire::import_csv;
 use conventions_ent::App;
 use lambda_http::Body;
 use serde_json::{json, Value};
@@ -169,16 +169,6 @@ impl TestApp {
             .expect("valid v2 event");
         let resp = conventions_ent::http::handle(&self.app, req).await.unwrap();
         to_test_response(resp)
-    }
-
-    pub async fn lookup(&self, path_and_query: &str) -> TestResponse {
-        let req =
-            lambda_http::request::from_str(&api_event("GET", path_and_query, None, &[])).unwrap();
-        to_test_response(
-            conventions_ent::http::lookup::handle(&self.app, req)
-                .await
-                .unwrap(),
-        )
     }
 
     pub async fn post_json(&self, path: &str, body: &Value, jeton: Option<&str>) -> TestResponse {
