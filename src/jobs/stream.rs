@@ -53,3 +53,60 @@ where
     }
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::sync::Mutex;
+
+    fn record(seq: &str, id: &str, etape: &str) -> serde_json::Value {
+        json!({
+            "eventID": seq, "eventName": "MODIFY", "eventSource": "aws:dynamodb", "awsRegion": "eu-west-3",
+            "dynamodb": {
+                "ApproximateCreationDateTime": 1795896000.0,
+                "Keys": {"id": {"S": id}},
+                "NewImage": {
+                    "id": {"S": id}, "numero": {"S": "ENT-000001"}, "jeton_sha256": {"S": "00"},
+                    "statut": {"S": "en_construction"}, "etape": {"S": etape},
+                    "cree_le": {"S": "2026-11-28T20:00:00Z"}, "modifie_le": {"S": "2026-11-28T20:00:00Z"}
+                },
+                "SequenceNumber": seq, "SizeBytes": 100, "StreamViewType": "NEW_AND_OLD_IMAGES"
+            }
+        })
+    }
+
+    #[tokio::test]
+    async fn reports_the_first_failure_and_stops_there() {
+        let event: Event = serde_json::from_value(json!({"Records": [
+            record("1", "a", "depose"),
+            record("2", "b", "brouillon"),
+            record("3", "c", "depose"),
+            record("4", "d", "depose"),
+        ]}))
+        .unwrap();
+        let seen = Mutex::new(Vec::new());
+        let resp = process(&event, Etape::Depose, |d| {
+            seen.lock().unwrap().push(d.id.clone());
+            async move {
+                if d.id == "c" {
+                    Err(JobError::Incoherent(d.id, "panne simulée".into()))
+                } else {
+                    Ok(Outcome::Done)
+                }
+            }
+        })
+        .await;
+        assert_eq!(
+            *seen.lock().unwrap(),
+            ["a", "c"],
+            "b is filtered out, d waits for the retry"
+        );
+        let failed: Vec<_> = resp
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.clone().unwrap())
+            .collect();
+        assert_eq!(failed, ["3"]);
+    }
+}
