@@ -4,6 +4,7 @@
 mod helpers;
 
 mod chain;
+mod convention;
 mod deposit;
 mod events;
 mod idempotency;

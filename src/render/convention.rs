@@ -1,6 +1,7 @@
 //! The convention PDF: the versioned text (minijinja) laid out with genpdf, measured with
 //! Liberation Sans metrics and written with the PDF built-in Helvetica (no embedded font).
 
+use super::pdf_parts::{compress, french_spacing, QrCode, RepeatingHeaderTable};
 use super::{convention_text, pdf_safe, time::french_datetime_str};
 use crate::config::Academie;
 use crate::domain::deposit::{EcoleDeposee, Referent, Signataire};
@@ -75,6 +76,8 @@ pub enum RenderError {
     Template(#[from] minijinja::Error),
     #[error("mise en page PDF : {0}")]
     Pdf(#[from] genpdf::error::Error),
+    #[error("compression PDF : {0}")]
+    Compression(#[from] lopdf::Error),
 }
 
 const REGULAR: &[u8] = include_bytes!("../../data/fonts/LiberationSans-Regular.ttf");
@@ -123,7 +126,7 @@ pub fn render(data: &ConventionData) -> Result<(Vec<u8>, Vec<char>), RenderError
     .render(&mut out)?;
     replaced.sort_unstable();
     replaced.dedup();
-    Ok((out, replaced))
+    Ok((compress(&out)?, replaced))
 }
 
 fn layout(
@@ -165,7 +168,7 @@ fn layout(
             b if b.starts_with("## ") => {
                 doc.push(Break::new(0.6));
                 doc.push(Paragraph::new(StyledString::new(
-                    pdf_safe(&b[3..], replaced),
+                    pdf_safe(&french_spacing(&b[3..]), replaced),
                     Style::new().bold().with_font_size(12),
                 )));
                 doc.push(Break::new(0.2));
@@ -204,7 +207,7 @@ fn rich(s: &str, replaced: &mut Vec<char>) -> Paragraph {
         } else {
             Style::new()
         };
-        p.push(StyledString::new(pdf_safe(part, replaced), style));
+        p.push(StyledString::new(pdf_safe(&french_spacing(part), replaced), style));
     }
     p
 }
@@ -256,23 +259,37 @@ fn signature_block(doc: &mut genpdf::Document, d: &ConventionData, replaced: &mu
     ] {
         line(doc, text, Style::new().with_font_size(8), replaced);
     }
+    if let Some(qr) = QrCode::new(&d.url_verification, genpdf::Mm::from(32)) {
+        doc.push(Break::new(0.5));
+        doc.push(qr);
+    }
 }
 
-fn schools_table(ecoles: &[EcoleDeposee], replaced: &mut Vec<char>) -> TableLayout {
-    let mut table = TableLayout::new(vec![2, 6, 4]);
+fn cell(s: &str, style: Style, replaced: &mut Vec<char>) -> impl Element {
+    Paragraph::new(StyledString::new(pdf_safe(s, replaced), style)).padded(Margins::trbl(1, 1.5, 1, 1.5))
+}
+
+const ANNEX_COLUMNS: [usize; 3] = [2, 6, 4];
+
+fn annex_header() -> TableLayout {
+    let mut table = TableLayout::new(ANNEX_COLUMNS.to_vec());
     table.set_cell_decorator(FrameCellDecorator::new(true, true, false));
-    let cell = |s: &str, style: Style, replaced: &mut Vec<char>| {
-        Paragraph::new(StyledString::new(pdf_safe(s, replaced), style))
-            .padded(Margins::trbl(1, 1.5, 1, 1.5))
-    };
     let head = Style::new().bold();
+    let mut ignored = Vec::new();
     table
         .row()
-        .element(cell("UAI", head, replaced))
-        .element(cell("École", head, replaced))
-        .element(cell("Commune", head, replaced))
+        .element(cell("UAI", head, &mut ignored))
+        .element(cell("École", head, &mut ignored))
+        .element(cell("Commune", head, &mut ignored))
         .push()
         .expect("3 cells in 3 columns");
+    table
+}
+
+/// The annex: UAI, name, commune; the header repeats on every page the table continues on.
+fn schools_table(ecoles: &[EcoleDeposee], replaced: &mut Vec<char>) -> RepeatingHeaderTable {
+    let mut table = TableLayout::new(ANNEX_COLUMNS.to_vec());
+    table.set_cell_decorator(FrameCellDecorator::new(true, true, false));
     for e in ecoles {
         table
             .row()
@@ -282,7 +299,7 @@ fn schools_table(ecoles: &[EcoleDeposee], replaced: &mut Vec<char>) -> TableLayo
             .push()
             .expect("3 cells in 3 columns");
     }
-    table
+    RepeatingHeaderTable::new(annex_header, table)
 }
 
 /// Margins and a footer "Convention ENT-000042 — page x / N" on every page.
@@ -319,5 +336,51 @@ impl PageDecorator for Footer {
         footer.render(context, footer_area, style)?;
         area.set_height(size.height - footer_height - genpdf::Mm::from(2));
         Ok(area)
+    }
+}
+
+/// Example data (fictitious people, real-looking schools) for benchmarks, the sample in docs/
+/// and tests: `n` schools.
+pub fn sample(n: usize) -> ConventionData {
+    let communes = ["Baulon", "Cardroc", "Chavagne", "L’Haÿ-les-Roses", "Saint-Malo", "Cintré"];
+    ConventionData {
+        numero: "ENT-000042".into(),
+        version_texte: super::current_version().into(),
+        academie: AcademieView {
+            nom: "Académie de Rennes".into(),
+            dasen_nom: "Mme Claire DUPONT".into(),
+            dasen_titre: "inspectrice d’académie – directrice académique des services de l’Éducation nationale d’Ille-et-Vilaine".into(),
+            adresse: "1 quai Dujardin, 35000 Rennes".into(),
+        },
+        collectivite: CollectiviteView {
+            nom: "Commune de Baulon".into(),
+            siret: "21350016800025".into(),
+            adresse: Some("Mairie, 1 place de l’Église, 35580 Baulon".into()),
+        },
+        signataire: Signataire {
+            prenom: "Camille".into(),
+            nom: "Martin".into(),
+            qualite: "Maire".into(),
+            email: "mairie@exemple.fr".into(),
+        },
+        referent: Some(Referent { prenom_nom: "Jean GARCIA".into(), email: "jean.garcia@exemple.fr".into() }),
+        ecoles: (0..n)
+            .map(|i| {
+                let number = 350_000 + i as u32;
+                EcoleDeposee {
+                    uai: format!("{number:07}{}", char::from(b"ABCDEFGHJKLMNPRSTUVWXYZ"[(number % 23) as usize])),
+                    nom: format!("École primaire publique n° {} « Les Œillets »", i + 1),
+                    commune: communes[i % communes.len()].into(),
+                    code_insee: "35016".into(),
+                }
+            })
+            .collect(),
+        signature: SignatureView {
+            horodatage: "2026-11-28T20:14:00.000Z".into(),
+            ip: "203.0.113.7".into(),
+            sha256: "046740b4b051fc046ca311f0d12434a28a3487ccc7065e8ec68d814eac8c57fc".into(),
+        },
+        code_verification: "K7QM-4TZX-9HCR".into(),
+        url_verification: "https://conventions-ent.ac-rennes.fr/verification/K7QM-4TZX-9HCR".into(),
     }
 }

@@ -1,0 +1,88 @@
+//! The convention document as a reader checks it: every field present, clean pagination,
+//! French characters intact.
+
+use crate::helpers::pdf_text;
+use conventions_ent::render::convention::{render, sample};
+
+#[test]
+fn every_field_is_in_the_text() {
+    let data = sample(3);
+    let (pdf, replaced) = render(&data).unwrap();
+    assert!(replaced.is_empty(), "{replaced:?}");
+    let text = pdf_text(&pdf);
+    for needle in [
+        "Académie de Rennes",
+        "Mme Claire DUPONT",
+        "1 quai Dujardin, 35000 Rennes",
+        "Commune de Baulon",
+        "21350016800025",
+        "Mairie, 1 place de l’Église, 35580 Baulon",
+        "Camille Martin, Maire",
+        "Signé électroniquement par Camille MARTIN, Maire, le 28 novembre 2026 à 21 h 14 (heure de Paris)",
+        "Jean GARCIA (jean.garcia@exemple.fr)",
+        "ne sont pas facturées à la collectivité",
+        "annuaire académique",
+        "données",
+        "résilier",
+        "ENT-000042",
+        "version 2026-11",
+        "046740b4b051fc046ca311f0d12434a28a3487ccc7065e8ec68d814eac8c57fc",
+        "K7QM-4TZX-9HCR",
+        "https://conventions-ent.ac-rennes.fr/verification/K7QM-4TZX-9HCR",
+        "J’accepte, reconnais et signe",
+        "L’Haÿ-les-Roses",
+        "« Les Œillets »",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+    for e in &data.ecoles {
+        assert!(text.contains(&e.uai), "{}", e.uai);
+    }
+}
+
+#[test]
+fn no_referent_says_so() {
+    let mut data = sample(1);
+    data.referent = None;
+    let text = pdf_text(&render(&data).unwrap().0);
+    assert!(text.contains("ne désigne pas de référent"));
+    assert!(!text.contains("Jean GARCIA"));
+}
+
+#[test]
+fn long_annexes_paginate_with_header_and_footer_on_every_page() {
+    for n in [1usize, 30, 400] {
+        let data = sample(n);
+        let (pdf, _) = render(&data).unwrap_or_else(|e| panic!("{n} schools: {e}"));
+        let text = pdf_text(&pdf);
+        let pages = text.matches('\u{c}').count().max(1);
+        for p in 1..=pages {
+            assert!(text.contains(&format!("Convention ENT-000042 — page {p} / {pages}")), "{n} schools, page {p}/{pages}");
+        }
+        for e in &data.ecoles {
+            assert!(text.contains(&e.uai), "{n} schools: {} missing", e.uai);
+        }
+        // The annex starts on page 3 at the latest; its header is repeated on each of its pages.
+        let annex_pages = text.split('\u{c}').filter(|page| page.contains("0350")).count();
+        let headers = text.split('\u{c}').filter(|page| page.contains("UAI") && page.contains("Commune") && page.contains("0350")).count();
+        assert_eq!(headers, annex_pages, "{n} schools");
+        if n == 400 {
+            assert!(pages >= 10, "400 schools take several pages ({pages})");
+        }
+    }
+}
+
+#[test]
+fn characters_outside_the_font_are_replaced_not_garbled() {
+    let mut data = sample(1);
+    data.signataire.nom = "Łukasiewicz 😀".into();
+    let (pdf, replaced) = render(&data).unwrap();
+    assert!(replaced.contains(&'Ł') && replaced.contains(&'😀'));
+    assert!(pdf_text(&pdf).contains("Camille LUKASIEWICZ ?"));
+}
+
+#[test]
+fn a_small_convention_stays_small() {
+    let (pdf, _) = render(&sample(10)).unwrap();
+    assert!(pdf.len() <= 40 * 1024, "{} bytes", pdf.len());
+}
