@@ -6,10 +6,11 @@ use conventions_ent::render::convention::{render, sample};
 
 #[test]
 fn every_field_is_in_the_text() {
-    let data = sample(3);
+    let data = sample(4);
     let (pdf, replaced) = render(&data).unwrap();
     assert!(replaced.is_empty(), "{replaced:?}");
-    let text = pdf_text(&pdf);
+    // Lines wrap anywhere: compare with whitespace folded.
+    let text = pdf_text(&pdf).split_whitespace().collect::<Vec<_>>().join(" ");
     for needle in [
         "Académie de Rennes",
         "Mme Claire DUPONT",
@@ -31,6 +32,7 @@ fn every_field_is_in_the_text() {
         "https://conventions-ent.ac-rennes.fr/verification/K7QM-4TZX-9HCR",
         "J’accepte, reconnais et signe",
         "L’Haÿ-les-Roses",
+        "Article 7 — Durée, renouvellement, résiliation",
         "« Les Œillets »",
     ] {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
@@ -38,6 +40,7 @@ fn every_field_is_in_the_text() {
     for e in &data.ecoles {
         assert!(text.contains(&e.uai), "{}", e.uai);
     }
+    assert!(!text.contains("##") && !text.contains("[["), "no markup left: {text}");
 }
 
 #[test]
@@ -85,4 +88,32 @@ fn characters_outside_the_font_are_replaced_not_garbled() {
 fn a_small_convention_stays_small() {
     let (pdf, _) = render(&sample(10)).unwrap();
     assert!(pdf.len() <= 40 * 1024, "{} bytes", pdf.len());
+}
+
+#[test]
+fn qr_code_decodes_to_the_verification_url() {
+    let data = sample(1);
+    let (pdf, _) = render(&data).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pdf_path = dir.path().join("c.pdf");
+    std::fs::write(&pdf_path, &pdf).unwrap();
+    let prefix = dir.path().join("p");
+    let ok = std::process::Command::new("pdftoppm")
+        .args(["-r", "150", "-png", pdf_path.to_str().unwrap(), prefix.to_str().unwrap()])
+        .status()
+        .expect("pdftoppm (poppler-utils)");
+    assert!(ok.success());
+    let pages: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "png"))
+        .collect();
+    let decoded: String = pages
+        .iter()
+        .map(|p| {
+            let out = std::process::Command::new("zbarimg").args(["-q", "--raw", p.to_str().unwrap()]).output().expect("zbarimg (zbar-tools)");
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        })
+        .collect();
+    assert_eq!(decoded.trim(), data.url_verification);
 }

@@ -147,12 +147,8 @@ fn layout(
         pages,
     });
 
-    for block in filled
-        .split("\n\n")
-        .map(str::trim)
-        .filter(|b| !b.is_empty())
-    {
-        match block {
+    for block in blocks(filled) {
+        match block.as_str() {
             "[[saut_de_page]]" => doc.push(PageBreak::new()),
             "[[annexe_ecoles]]" => doc.push(schools_table(&data.ecoles, replaced)),
             "[[signature]]" => signature_block(&mut doc, data, replaced),
@@ -193,6 +189,30 @@ fn layout(
         }
     }
     Ok(doc)
+}
+
+/// Blocks of the filled text: separated by blank lines; a heading line is always a block of
+/// its own (template tags may eat the blank line before it).
+fn blocks(filled: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for block in filled.split("\n\n") {
+        let mut current: Vec<&str> = Vec::new();
+        for line in block.lines().map(str::trim) {
+            if line.starts_with("# ") || line.starts_with("## ") {
+                if !current.is_empty() {
+                    out.push(current.join("\n"));
+                    current.clear();
+                }
+                out.push(line.to_string());
+            } else if !line.is_empty() {
+                current.push(line);
+            }
+        }
+        if !current.is_empty() {
+            out.push(current.join("\n"));
+        }
+    }
+    out
 }
 
 /// A paragraph where `**…**` spans are bold.
