@@ -10,6 +10,11 @@ if ! command -v pdftotext >/dev/null; then
   echo "installation de poppler-utils (pdftotext)…"
   (apt-get install -y -q poppler-utils || (apt-get update -q && apt-get install -y -q poppler-utils)) >/dev/null
 fi
+# Communes and EPCI (Licence Ouverte), read at import time, never at request time.
+if [ ! -f .tools/decoupage/package/data/communes.json ]; then
+  mkdir -p .tools/decoupage
+  (cd .tools/decoupage && npm pack -q @etalab/decoupage-administratif@6.0.0 >/dev/null && tar xzf etalab-decoupage-administratif-6.0.0.tgz)
+fi
 if [ "${1:-}" = "--test" ] && ! command -v zbarimg >/dev/null; then
   echo "installation de zbar-tools (lecture du QR code des conventions)…"
   (apt-get install -y -q zbar-tools || (apt-get update -q && apt-get install -y -q zbar-tools)) >/dev/null

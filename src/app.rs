@@ -1,10 +1,11 @@
 //! The application: configuration plus the adapters behind the ports, built once per cold
 //! start and shared by every invocation.
 
+use crate::adapters::registry::{CompanyRegistry, RechercheEntreprises};
 use crate::adapters::{dynamo::DynamoDossiers, s3::S3Documents, sdk_config, ses::SesMailer};
 use crate::config::Config;
 use crate::ports::{DocumentStore, DossierStore, Mailer, StoreError};
-use crate::reference::{Directory, ECOLES_KEY};
+use crate::reference::{Directory, COLLECTIVITES_KEY, ECOLES_KEY};
 use std::sync::Arc;
 
 pub struct App {
@@ -13,6 +14,7 @@ pub struct App {
     pub documents: Arc<dyn DocumentStore>,
     pub mailer: Arc<dyn Mailer>,
     pub directory: Arc<Directory>,
+    pub registry: Arc<dyn CompanyRegistry>,
 }
 
 impl App {
@@ -33,6 +35,7 @@ impl App {
             documents,
             mailer: Arc::new(SesMailer::new(aws_sdk_ses::Client::new(&sdk))),
             directory,
+            registry: Arc::new(RechercheEntreprises::new(&config.registry_base_url)),
             config,
         })
     }
@@ -42,8 +45,12 @@ impl App {
 /// deposit is then refused with a clear message) rather than a function that cannot start.
 pub async fn load_directory(documents: &dyn DocumentStore) -> Result<Directory, StoreError> {
     match documents.get(ECOLES_KEY).await? {
-        Some(bytes) => Directory::from_snapshot(&bytes)
-            .map_err(|e| StoreError::Unavailable(format!("{ECOLES_KEY} illisible : {e}"))),
+        Some(bytes) => {
+            let collectivites = documents.get(COLLECTIVITES_KEY).await?;
+            Directory::from_snapshots(&bytes, collectivites.as_deref()).map_err(|e| {
+                StoreError::Unavailable(format!("données de référence illisibles : {e}"))
+            })
+        }
         None => {
             tracing::warn!(
                 key = ECOLES_KEY,

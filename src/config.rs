@@ -20,6 +20,8 @@ pub struct Config {
     /// Lifetime of presigned download URLs.
     pub presign_ttl_seconds: u64,
     pub academie: Academie,
+    /// Base URL of the company registry API (recherche-entreprises).
+    pub registry_base_url: String,
     /// Local emulator endpoint (`AWS_ENDPOINT_URL`); None on AWS.
     pub endpoint_url: Option<String>,
 }
@@ -65,6 +67,7 @@ impl Config {
                 dasen_titre: required("DASEN_TITRE")?,
                 adresse: required("ACADEMIE_ADRESSE")?,
             },
+            registry_base_url: required("REGISTRY_BASE_URL")?,
             endpoint_url: env::var("AWS_ENDPOINT_URL").ok().filter(|v| !v.is_empty()),
         })
     }

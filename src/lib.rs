@@ -11,6 +11,7 @@ pub mod app;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod identification;
 pub mod jobs;
 pub mod ports;
 pub mod reference;

@@ -10,7 +10,10 @@ fn every_field_is_in_the_text() {
     let (pdf, replaced) = render(&data).unwrap();
     assert!(replaced.is_empty(), "{replaced:?}");
     // Lines wrap anywhere: compare with whitespace folded.
-    let text = pdf_text(&pdf).split_whitespace().collect::<Vec<_>>().join(" ");
+    let text = pdf_text(&pdf)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     for needle in [
         "Académie de Rennes",
         "Mme Claire DUPONT",
@@ -40,7 +43,10 @@ fn every_field_is_in_the_text() {
     for e in &data.ecoles {
         assert!(text.contains(&e.uai), "{}", e.uai);
     }
-    assert!(!text.contains("##") && !text.contains("[["), "no markup left: {text}");
+    assert!(
+        !text.contains("##") && !text.contains("[["),
+        "no markup left: {text}"
+    );
 }
 
 #[test]
@@ -60,14 +66,25 @@ fn long_annexes_paginate_with_header_and_footer_on_every_page() {
         let text = pdf_text(&pdf);
         let pages = text.matches('\u{c}').count().max(1);
         for p in 1..=pages {
-            assert!(text.contains(&format!("Convention ENT-000042 — page {p} / {pages}")), "{n} schools, page {p}/{pages}");
+            assert!(
+                text.contains(&format!("Convention ENT-000042 — page {p} / {pages}")),
+                "{n} schools, page {p}/{pages}"
+            );
         }
         for e in &data.ecoles {
             assert!(text.contains(&e.uai), "{n} schools: {} missing", e.uai);
         }
         // The annex starts on page 3 at the latest; its header is repeated on each of its pages.
-        let annex_pages = text.split('\u{c}').filter(|page| page.contains("0350")).count();
-        let headers = text.split('\u{c}').filter(|page| page.contains("UAI") && page.contains("Commune") && page.contains("0350")).count();
+        let annex_pages = text
+            .split('\u{c}')
+            .filter(|page| page.contains("0350"))
+            .count();
+        let headers = text
+            .split('\u{c}')
+            .filter(|page| {
+                page.contains("UAI") && page.contains("Commune") && page.contains("0350")
+            })
+            .count();
         assert_eq!(headers, annex_pages, "{n} schools");
         if n == 400 {
             assert!(pages >= 10, "400 schools take several pages ({pages})");
@@ -99,7 +116,13 @@ fn qr_code_decodes_to_the_verification_url() {
     std::fs::write(&pdf_path, &pdf).unwrap();
     let prefix = dir.path().join("p");
     let ok = std::process::Command::new("pdftoppm")
-        .args(["-r", "150", "-png", pdf_path.to_str().unwrap(), prefix.to_str().unwrap()])
+        .args([
+            "-r",
+            "150",
+            "-png",
+            pdf_path.to_str().unwrap(),
+            prefix.to_str().unwrap(),
+        ])
         .status()
         .expect("pdftoppm (poppler-utils)");
     assert!(ok.success());
@@ -111,7 +134,10 @@ fn qr_code_decodes_to_the_verification_url() {
     let decoded: String = pages
         .iter()
         .map(|p| {
-            let out = std::process::Command::new("zbarimg").args(["-q", "--raw", p.to_str().unwrap()]).output().expect("zbarimg (zbar-tools)");
+            let out = std::process::Command::new("zbarimg")
+                .args(["-q", "--raw", p.to_str().unwrap()])
+                .output()
+                .expect("zbarimg (zbar-tools)");
             String::from_utf8_lossy(&out.stdout).into_owned()
         })
         .collect();

@@ -1,6 +1,7 @@
 //! Each test gets its own table, bucket and sender identity on the shared moto server, and
 //! drives the real handlers with real API Gateway v2 events and real stream records.
 
+use crate::registry_fake::{FakeRegistry, Mode};
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use conventions_ent::adapters::{
@@ -46,7 +47,30 @@ pub fn shipped_schools() -> &'static Vec<conventions_ent::domain::school::Ecole>
     })
 }
 
+/// Communes and EPCI of the shipped schools, from @etalab/decoupage-administratif.
+pub fn shipped_collectivites() -> &'static conventions_ent::reference::decoupage::Collectivites {
+    static C: OnceLock<conventions_ent::reference::decoupage::Collectivites> = OnceLock::new();
+    C.get_or_init(|| {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/.tools/decoupage/package/data");
+        let read = |f: &str| {
+            std::fs::read(format!("{dir}/{f}"))
+                .expect("decoupage data (scripts/setup-tools.sh fetches it)")
+        };
+        let wanted = shipped_schools()
+            .iter()
+            .map(|e| e.code_insee.clone())
+            .collect();
+        conventions_ent::reference::decoupage::extract(
+            &read("communes.json"),
+            &read("epci.json"),
+            &wanted,
+        )
+        .unwrap()
+    })
+}
+
 pub struct TestApp {
+    pub registry: FakeRegistry,
     pub app: App,
     pub sdk: aws_config::SdkConfig,
     pub s3: aws_sdk_s3::Client,
@@ -81,6 +105,11 @@ impl TestResponse {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(Mode::Normal).await
+    }
+
+    pub async fn spawn_with(registry_mode: Mode) -> TestApp {
+        let registry = FakeRegistry::start(registry_mode);
         let endpoint = moto_endpoint();
         let sdk = conventions_ent::adapters::sdk_config(Some(&endpoint)).await;
         let sfx = suffix();
@@ -122,6 +151,7 @@ impl TestApp {
                 dasen_titre: "inspectrice d’académie – directrice académique des services de l’Éducation nationale d’Ille-et-Vilaine".into(),
                 adresse: "1 quai Dujardin, 35000 Rennes".into(),
             },
+            registry_base_url: registry.url.clone(),
             endpoint_url: Some(endpoint),
         };
         let documents = S3Documents::new(s3.clone(), &bucket);
@@ -129,6 +159,14 @@ impl TestApp {
             .put(
                 conventions_ent::reference::ECOLES_KEY,
                 serde_json::to_vec(shipped_schools()).unwrap(),
+                "application/json",
+            )
+            .await
+            .unwrap();
+        documents
+            .put(
+                conventions_ent::reference::COLLECTIVITES_KEY,
+                serde_json::to_vec(shipped_collectivites()).unwrap(),
                 "application/json",
             )
             .await
@@ -142,9 +180,15 @@ impl TestApp {
             documents: Arc::new(documents),
             mailer: Arc::new(SesMailer::new(ses)),
             directory: Arc::new(directory),
+            registry: Arc::new(
+                conventions_ent::adapters::registry::RechercheEntreprises::new(
+                    &config.registry_base_url,
+                ),
+            ),
             config,
         };
         TestApp {
+            registry,
             app,
             sdk,
             s3,
@@ -167,8 +211,16 @@ impl TestApp {
     ) -> TestResponse {
         let req = lambda_http::request::from_str(&api_event(method, path_and_query, body, headers))
             .expect("valid v2 event");
-        let resp = conventions_ent::http::handle(&self.app, req).await.unwrap();
-        to_test_response(resp)
+        // Routed as the HTTP API routes them: reference data to school-lookup.
+        let lookup = ["/api/communes", "/api/ecoles/", "/api/collectivites/"]
+            .iter()
+            .any(|p| path_and_query.starts_with(p));
+        let resp = if lookup {
+            conventions_ent::http::lookup::handle(&self.app, req).await
+        } else {
+            conventions_ent::http::handle(&self.app, req).await
+        };
+        to_test_response(resp.unwrap())
     }
 
     pub async fn post_json(&self, path: &str, body: &Value, jeton: Option<&str>) -> TestResponse {

@@ -2,6 +2,7 @@
 //! SDK (moto), and presigned links are checked against s3s-fs. `make test` starts both.
 
 mod helpers;
+mod registry_fake;
 
 mod chain;
 mod convention;
@@ -9,3 +10,4 @@ mod deposit;
 mod events;
 mod idempotency;
 mod presign;
+mod reference;

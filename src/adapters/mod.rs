@@ -1,6 +1,7 @@
 //! AWS implementations of the ports. Only this module (and `app`) knows the SDKs.
 
 pub mod dynamo;
+pub mod registry;
 pub mod s3;
 pub mod ses;
 

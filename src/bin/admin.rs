@@ -1,15 +1,78 @@
 //! Operator commands, for the local stack and for AWS alike:
 //!
 //! - `admin setup-local`: creates the table, the bucket and the SES identity (local emulator);
-//! - `admin import-annuaire <file.csv>`: imports the school directory and publishes the
-//!   snapshot the functions load at cold start; prints one summary line.
+//! - `admin import-annuaire <file.csv|file.json>`: imports an export of the school directory,
+//!   merges it into the current snapshot (adds, updates, closes), publishes it with the
+//!   communes/EPCI snapshot; prints one summary line. The functions load both at cold start, so
+//!   reference data changes without a redeployment. On AWS, run the same command with the
+//!   stack's BUCKET_NAME and credentials allowed to write `reference/*`.
 //!
 //! Reads TABLE_NAME, BUCKET_NAME, SENDER_EMAIL and AWS_ENDPOINT_URL from the environment.
 
 use conventions_ent::adapters::{dynamo, s3::S3Documents, sdk_config};
 use conventions_ent::ports::DocumentStore;
-use conventions_ent::reference::{annuaire, ECOLES_KEY};
+use conventions_ent::reference::{annuaire, decoupage, COLLECTIVITES_KEY, ECOLES_KEY};
 use std::process::ExitCode;
+
+/// Where `@etalab/decoupage-administratif`'s data was unpacked (scripts/setup-tools.sh).
+fn decoupage_dir() -> std::path::PathBuf {
+    std::env::var("DECOUPAGE_DIR")
+        .map(Into::into)
+        .unwrap_or_else(|_| std::path::PathBuf::from(".tools/decoupage/package/data"))
+}
+
+/// Imports an export into the directory snapshot (merged with the current one) and publishes
+/// the communes/EPCI snapshot of the communes that have schools. Returns the summary line.
+async fn import_annuaire(
+    store: &S3Documents,
+    bytes: &[u8],
+    decoupage: &std::path::Path,
+) -> Result<String, String> {
+    let (imported, report) = annuaire::import(bytes).map_err(|e| e.to_string())?;
+    let current: Vec<conventions_ent::domain::school::Ecole> =
+        match store.get(ECOLES_KEY).await.map_err(|e| e.to_string())? {
+            Some(b) => serde_json::from_slice(&b).map_err(|e| format!("{ECOLES_KEY} : {e}"))?,
+            None => Vec::new(),
+        };
+    let (merged, changes) = annuaire::merge(&current, imported);
+    if changes.ajoutees + changes.modifiees + changes.fermees > 0 || current.is_empty() {
+        let snapshot = serde_json::to_vec(&merged).map_err(|e| e.to_string())?;
+        store
+            .put(ECOLES_KEY, snapshot, "application/json")
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let read = |name: &str| {
+        std::fs::read(decoupage.join(name)).map_err(|e| {
+            format!(
+                "{} : {e} (lancez scripts/setup-tools.sh)",
+                decoupage.join(name).display()
+            )
+        })
+    };
+    let wanted = merged.iter().map(|e| e.code_insee.clone()).collect();
+    let collectivites = decoupage::extract(&read("communes.json")?, &read("epci.json")?, &wanted)
+        .map_err(|e| e.to_string())?;
+    store
+        .put(
+            COLLECTIVITES_KEY,
+            serde_json::to_vec(&collectivites).map_err(|e| e.to_string())?,
+            "application/json",
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(format!(
+        "{} ; annuaire : ajoutées={} modifiées={} fermées={} inchangées={} (total {}) ; communes={} EPCI={}",
+        report.summary(),
+        changes.ajoutees,
+        changes.modifiees,
+        changes.fermees,
+        changes.inchangees,
+        merged.len(),
+        collectivites.communes.len(),
+        collectivites.epcis.len()
+    ))
+}
 
 fn env(name: &str) -> Result<String, String> {
     std::env::var(name).map_err(|_| format!("variable d’environnement {name} absente"))
@@ -59,15 +122,11 @@ async fn run(args: &[String]) -> Result<(), String> {
         Some("import-annuaire") => {
             let file = args
                 .get(1)
-                .ok_or("usage : admin import-annuaire <fichier.csv>")?;
+                .ok_or("usage : admin import-annuaire <fichier.csv|fichier.json>")?;
             let bytes = std::fs::read(file).map_err(|e| format!("{file} : {e}"))?;
-            let (ecoles, report) = annuaire::import_csv(&bytes).map_err(|e| e.to_string())?;
-            let snapshot = serde_json::to_vec(&ecoles).map_err(|e| e.to_string())?;
-            S3Documents::new(s3, &bucket)
-                .put(ECOLES_KEY, snapshot, "application/json")
-                .await
-                .map_err(|e| e.to_string())?;
-            println!("{file} : {}", report.summary());
+            let store = S3Documents::new(s3, &bucket);
+            let line = import_annuaire(&store, &bytes, &decoupage_dir()).await?;
+            println!("{file} : {line}");
             Ok(())
         }
         _ => Err("usage : admin setup-local | admin import-annuaire <fichier.csv>".into()),

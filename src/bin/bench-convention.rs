@@ -45,6 +45,10 @@ fn main() {
             pdf.len() as f64 / 1024.0
         );
         std::fs::write(out.join(format!("genpdf-{n}.pdf")), &pdf).unwrap();
-        std::fs::write(out.join(format!("data-{n}.json")), serde_json::to_vec(&data).unwrap()).unwrap();
+        std::fs::write(
+            out.join(format!("data-{n}.json")),
+            serde_json::to_vec(&data).unwrap(),
+        )
+        .unwrap();
     }
 }

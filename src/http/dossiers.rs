@@ -9,6 +9,7 @@ use crate::domain::ids::{access_granted, numero, DossierId, Jeton};
 use crate::domain::school::SchoolDirectory;
 use crate::domain::siret::Siret;
 use crate::domain::uai::Uai;
+use crate::identification::identify;
 use crate::ports::StoreError;
 use crate::render::current_version;
 use crate::App;
@@ -137,6 +138,12 @@ pub async fn deposit(app: &App, req: &Request, id: &str) -> ApiResult {
         },
     )
     .map_err(ApiError::Validation)?;
+    let mut depot = depot;
+    let siret = Siret::parse(&depot.collectivite.siret).expect("validated");
+    let who = identify(&app.directory, app.registry.as_ref(), &siret).await;
+    depot.collectivite.nom = who.nom;
+    depot.collectivite.adresse = who.adresse;
+    depot.collectivite.verifie = who.verifie;
     match app
         .dossiers
         .deposit(&record.id, &record.brouillon, &depot, &t)

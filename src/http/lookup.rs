@@ -5,6 +5,7 @@ use super::{json, ApiResult};
 use crate::domain::school::{Ecole, SchoolDirectory};
 use crate::domain::siret::Siret;
 use crate::domain::uai::Uai;
+use crate::identification::identify;
 use crate::App;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{json, Value};
@@ -16,7 +17,7 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, std::conv
         ("GET", ["api", "communes"]) => communes(app, &req),
         ("GET", ["api", "communes", code, "ecoles"]) => ecoles_of_commune(app, code),
         ("GET", ["api", "ecoles", uai]) => ecole(app, uai),
-        ("GET", ["api", "collectivites", siret]) => collectivite(app, siret),
+        ("GET", ["api", "collectivites", siret]) => collectivite(app, siret).await,
         (_, ["api", "communes", ..] | ["api", "ecoles", _] | ["api", "collectivites", _]) => {
             Err(ApiError::MethodNotAllowed)
         }
@@ -75,26 +76,26 @@ fn ecole(app: &App, uai: &str) -> ApiResult {
     Ok(json(200, &ecole_json(e)))
 }
 
-fn collectivite(app: &App, siret: &str) -> ApiResult {
+async fn collectivite(app: &App, siret: &str) -> ApiResult {
     let siret = Siret::parse(siret).map_err(|e| ApiError::BadRequest(e.message().into()))?;
+    let who = identify(&app.directory, app.registry.as_ref(), &siret).await;
     let proposees: Vec<Value> = app
         .directory
-        .ecoles_of_siren(siret.siren())
+        .ecoles_proposees(siret.siren())
         .into_iter()
         .map(ecole_json)
         .collect();
-    // The company registry lookup (name, address, kind) is not wired yet: degraded mode.
     Ok(json(
         200,
         &json!({
             "siret": siret.as_str(),
             "siren": siret.siren(),
-            "nom": null,
-            "nature": null,
-            "code_insee": null,
-            "adresse": null,
+            "nom": who.nom,
+            "nature": who.nature,
+            "code_insee": who.code_insee,
+            "adresse": who.adresse,
             "ecoles_proposees": proposees,
-            "verifie": false,
+            "verifie": who.verifie,
         }),
     ))
 }

@@ -1,5 +1,7 @@
-//! Importer for the "Annuaire de l'éducation" (`fr-en-annuaire-education`), CSV export.
-//! Columns are matched by name, case-insensitively, so older and current column sets load.
+//! Importer for the "Annuaire de l'éducation" (`fr-en-annuaire-education`): CSV export (`;`,
+//! UTF-8 with or without BOM, or Latin-1) or JSON export (array of records with lowercase
+//! field names). Columns are matched by name, case-insensitively, so older and current column
+//! sets load alike.
 
 use crate::domain::school::Ecole;
 use crate::domain::uai::Uai;
@@ -42,6 +44,8 @@ pub enum ImportError {
     MissingColumn(&'static str),
     #[error("fichier CSV illisible : {0}")]
     Csv(#[from] csv::Error),
+    #[error("fichier JSON illisible (un tableau d’enregistrements est attendu) : {0}")]
+    Json(#[from] serde_json::Error),
 }
 
 /// UTF-8 (with or without BOM) or, when the bytes are not valid UTF-8, Latin-1.
@@ -66,14 +70,14 @@ struct Columns {
     etat: Option<usize>,
 }
 
-fn find(headers: &csv::StringRecord, names: &[&str]) -> Option<usize> {
+fn find(headers: &[String], names: &[&str]) -> Option<usize> {
     headers
         .iter()
         .position(|h| names.iter().any(|n| h.trim().eq_ignore_ascii_case(n)))
 }
 
 impl Columns {
-    fn from_headers(h: &csv::StringRecord) -> Result<Self, ImportError> {
+    fn from_headers(h: &[String]) -> Result<Self, ImportError> {
         let req = |names: &[&str], label: &'static str| {
             find(h, names).ok_or(ImportError::MissingColumn(label))
         };
@@ -95,26 +99,72 @@ impl Columns {
     }
 }
 
-/// Parses a CSV export (`;` separator) into the first-degree schools it holds.
-pub fn import_csv(bytes: &[u8]) -> Result<(Vec<Ecole>, Report), ImportError> {
+/// Parses an export, CSV or JSON (detected from the content), into the first-degree schools it
+/// holds, open or closed.
+pub fn import(bytes: &[u8]) -> Result<(Vec<Ecole>, Report), ImportError> {
     let text = decode(bytes);
+    if text.trim_start().starts_with('[') {
+        import_json(&text)
+    } else {
+        import_csv_text(&text)
+    }
+}
+
+/// CSV export (`;` separator).
+pub fn import_csv(bytes: &[u8]) -> Result<(Vec<Ecole>, Report), ImportError> {
+    import_csv_text(&decode(bytes))
+}
+
+fn import_csv_text(text: &str) -> Result<(Vec<Ecole>, Report), ImportError> {
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(b';')
         .flexible(true)
         .from_reader(text.as_bytes());
-    let cols = Columns::from_headers(rdr.headers()?)?;
+    let headers: Vec<String> = rdr.headers()?.iter().map(str::to_string).collect();
+    let rows = rdr.records().map(|r| {
+        r.map(|rec| rec.iter().map(str::to_string).collect())
+            .map_err(|_| ())
+    });
+    import_rows(&headers, rows)
+}
+
+fn import_json(text: &str) -> Result<(Vec<Ecole>, Report), ImportError> {
+    let records: Vec<serde_json::Map<String, serde_json::Value>> = serde_json::from_str(text)?;
+    let mut headers: Vec<String> = Vec::new();
+    for r in &records {
+        for k in r.keys() {
+            if !headers.contains(k) {
+                headers.push(k.clone());
+            }
+        }
+    }
+    let rows = records.iter().map(|r| {
+        Ok(headers
+            .iter()
+            .map(|h| match r.get(h) {
+                None | Some(serde_json::Value::Null) => String::new(),
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(v) => v.to_string(),
+            })
+            .collect())
+    });
+    import_rows(&headers, rows)
+}
+
+fn import_rows(
+    headers: &[String],
+    rows: impl Iterator<Item = Result<Vec<String>, ()>>,
+) -> Result<(Vec<Ecole>, Report), ImportError> {
+    let cols = Columns::from_headers(headers)?;
     let mut report = Report::default();
     let mut ecoles = Vec::new();
-    for (i, row) in rdr.records().enumerate() {
+    for (i, row) in rows.enumerate() {
         let line = i + 2;
-        let row = match row {
-            Ok(r) => r,
-            Err(_) => {
-                *report.ignores.entry("ligne illisible".into()).or_default() += 1;
-                continue;
-            }
+        let Ok(row) = row else {
+            *report.ignores.entry("ligne illisible".into()).or_default() += 1;
+            continue;
         };
-        let get = |c: usize| row.get(c).unwrap_or("").trim();
+        let get = |c: usize| row.get(c).map(|s| s.trim()).unwrap_or("");
         let opt = |c: Option<usize>| c.map(get).unwrap_or("");
         if !get(cols.type_etab).eq_ignore_ascii_case("ecole") {
             let kind = match get(cols.type_etab) {
@@ -132,7 +182,7 @@ pub fn import_csv(bytes: &[u8]) -> Result<(Vec<Ecole>, Report), ImportError> {
             }
         };
         let etat = opt(cols.etat).to_uppercase();
-        let ouverte = !(etat.contains("FERME") || etat.contains("FERMER"));
+        let ouverte = !etat.contains("FERME");
         if !ouverte {
             report.fermees += 1;
         }
@@ -143,7 +193,7 @@ pub fn import_csv(bytes: &[u8]) -> Result<(Vec<Ecole>, Report), ImportError> {
         };
         ecoles.push(Ecole {
             uai: uai.as_str().to_string(),
-            nom: get(cols.nom).to_string(),
+            nom: crate::domain::text::single_line(get(cols.nom)),
             nature: opt(cols.nature).to_string(),
             statut: statut.to_string(),
             code_insee: get(cols.code_commune).to_string(),
@@ -156,6 +206,34 @@ pub fn import_csv(bytes: &[u8]) -> Result<(Vec<Ecole>, Report), ImportError> {
     report.ecoles = ecoles.len();
     ecoles.sort_by(|a, b| a.uai.cmp(&b.uai));
     Ok((ecoles, report))
+}
+
+/// What an import changed in the directory.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    pub ajoutees: usize,
+    pub modifiees: usize,
+    pub fermees: usize,
+    pub inchangees: usize,
+}
+
+/// Applies an import to the current directory: schools in the file are added or updated (a
+/// school the file marks closed is closed); schools absent from the file are kept as they are,
+/// since a file may cover only part of the country.
+pub fn merge(current: &[Ecole], imported: Vec<Ecole>) -> (Vec<Ecole>, Changes) {
+    let mut by_uai: std::collections::BTreeMap<String, Ecole> =
+        current.iter().map(|e| (e.uai.clone(), e.clone())).collect();
+    let mut changes = Changes::default();
+    for e in imported {
+        match by_uai.get(&e.uai) {
+            None => changes.ajoutees += 1,
+            Some(old) if *old == e => changes.inchangees += 1,
+            Some(old) if old.ouverte && !e.ouverte => changes.fermees += 1,
+            Some(_) => changes.modifiees += 1,
+        }
+        by_uai.insert(e.uai.clone(), e);
+    }
+    (by_uai.into_values().collect(), changes)
 }
 
 #[cfg(test)]
@@ -172,7 +250,7 @@ mod tests {
              0350122U;Ecole fausse;Ecole;Public;35580;35016;Baulon;OUVERT;;\r\n\
              0540232J;Ecole primaire;Ecole;Privé;54450;54059;Bénaménil;A FERMER;;\r\n"
         );
-        let (ecoles, report) = import_csv(csv.as_bytes()).unwrap();
+        let (ecoles, report) = import(csv.as_bytes()).unwrap();
         assert_eq!(ecoles.len(), 2);
         assert_eq!(report.ignores.get("collège"), Some(&1));
         assert_eq!(report.uai_invalides, vec![(4, "0350122U".to_string())]);
@@ -180,6 +258,26 @@ mod tests {
         let benamenil = ecoles.iter().find(|e| e.uai == "0540232J").unwrap();
         assert!(!benamenil.ouverte);
         assert_eq!(benamenil.statut, "Privé");
+    }
+
+    #[test]
+    fn merge_adds_updates_closes_and_keeps() {
+        let (v1, _) = import(format!("{HEAD}0350122T;Ecole A;Ecole;Public;35580;35016;Baulon;OUVERT;;\n0350165P;Ecole B;Ecole;Public;35190;35050;Cardroc;OUVERT;;\n").as_bytes()).unwrap();
+        let (same, c) = merge(&v1, v1.clone());
+        assert_eq!((same.len(), c.inchangees, c.ajoutees), (2, 2, 0));
+        let (v2, _) = import(format!("{HEAD}0350122T;Ecole A renommée;Ecole;Public;35580;35016;Baulon;OUVERT;;\n0350165P;Ecole B;Ecole;Public;35190;35050;Cardroc;FERME;;\n0350192U;Ecole C;Ecole;Public;35310;35076;Chavagne;OUVERT;;\n").as_bytes()).unwrap();
+        let (merged, c) = merge(&v1, v2);
+        assert_eq!(
+            c,
+            Changes {
+                ajoutees: 1,
+                modifiees: 1,
+                fermees: 1,
+                inchangees: 0
+            }
+        );
+        assert_eq!(merged.len(), 3);
+        assert!(!merged.iter().find(|e| e.uai == "0350165P").unwrap().ouverte);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! data is updated without redeploying code.
 
 pub mod annuaire;
+pub mod decoupage;
 
 use crate::domain::school::{Ecole, SchoolDirectory};
 use crate::domain::uai::Uai;
@@ -10,6 +11,18 @@ use std::collections::{BTreeMap, HashMap};
 
 /// S3 key of the snapshot of schools.
 pub const ECOLES_KEY: &str = "reference/ecoles.json";
+/// S3 key of the snapshot of communes and EPCI.
+pub const COLLECTIVITES_KEY: &str = "reference/collectivites.json";
+
+/// A collectivité identified by its SIREN in the reference data.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct CollectiviteRef {
+    pub nom: String,
+    /// "Commune", "Communauté de communes"…
+    pub nature: String,
+    /// For a commune, its INSEE code.
+    pub code_insee: Option<String>,
+}
 
 /// A commune that has schools in the directory.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -28,6 +41,19 @@ pub struct Commune {
 pub struct Directory {
     by_uai: HashMap<String, Ecole>,
     communes: BTreeMap<String, Commune>,
+    collectivites: decoupage::Collectivites,
+    commune_by_siren: HashMap<String, usize>,
+    epci_by_siren: HashMap<String, usize>,
+}
+
+fn epci_nature(kind: &str) -> &'static str {
+    match kind {
+        "CC" => "Communauté de communes",
+        "CA" => "Communauté d’agglomération",
+        "CU" => "Communauté urbaine",
+        "METRO" | "MET69" => "Métropole",
+        _ => "Établissement public de coopération intercommunale",
+    }
 }
 
 /// Lowercase, accents removed, hyphens and apostrophes as spaces, "st"/"ste" as
@@ -70,6 +96,10 @@ fn departement_of(code_insee: &str) -> String {
 
 impl Directory {
     pub fn new(ecoles: Vec<Ecole>) -> Self {
+        Directory::with_collectivites(ecoles, decoupage::Collectivites::default())
+    }
+
+    pub fn with_collectivites(ecoles: Vec<Ecole>, collectivites: decoupage::Collectivites) -> Self {
         let mut communes: BTreeMap<String, Commune> = BTreeMap::new();
         for e in ecoles.iter().filter(|e| e.ouverte) {
             let c = communes
@@ -93,7 +123,93 @@ impl Directory {
             c.codes_postaux.sort();
             c.ecoles.sort_by(|a, b| by_uai[a].nom.cmp(&by_uai[b].nom));
         }
-        Directory { by_uai, communes }
+        // The official list knows each commune's postal codes better than the schools do.
+        for c in &collectivites.communes {
+            if let Some(commune) = communes.get_mut(&c.code_insee) {
+                commune.nom = c.nom.clone();
+                commune.cle = search_key(&c.nom);
+                commune.departement = c.departement.clone();
+                for cp in &c.codes_postaux {
+                    if !commune.codes_postaux.contains(cp) {
+                        commune.codes_postaux.push(cp.clone());
+                    }
+                }
+                commune.codes_postaux.sort();
+            }
+        }
+        let commune_by_siren = collectivites
+            .communes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.siren.clone(), i))
+            .collect();
+        let epci_by_siren = collectivites
+            .epcis
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.siren.clone(), i))
+            .collect();
+        Directory {
+            by_uai,
+            communes,
+            collectivites,
+            commune_by_siren,
+            epci_by_siren,
+        }
+    }
+
+    pub fn from_snapshots(
+        ecoles: &[u8],
+        collectivites: Option<&[u8]>,
+    ) -> Result<Self, serde_json::Error> {
+        let c = match collectivites {
+            Some(bytes) => serde_json::from_slice(bytes)?,
+            None => decoupage::Collectivites::default(),
+        };
+        Ok(Directory::with_collectivites(
+            serde_json::from_slice(ecoles)?,
+            c,
+        ))
+    }
+
+    /// The commune or EPCI that has this SIREN in the reference data.
+    pub fn collectivite(&self, siren: &str) -> Option<CollectiviteRef> {
+        if let Some(&i) = self.commune_by_siren.get(siren) {
+            let c = &self.collectivites.communes[i];
+            return Some(CollectiviteRef {
+                nom: format!("Commune de {}", c.nom),
+                nature: "Commune".into(),
+                code_insee: Some(c.code_insee.clone()),
+            });
+        }
+        self.epci_by_siren.get(siren).map(|&i| {
+            let e = &self.collectivites.epcis[i];
+            CollectiviteRef {
+                nom: e.nom.clone(),
+                nature: epci_nature(&e.nature).into(),
+                code_insee: None,
+            }
+        })
+    }
+
+    /// Schools to propose for a collectivité: those it runs (`SIREN_SIRET`), else those of the
+    /// commune, or of the EPCI's member communes.
+    pub fn ecoles_proposees(&self, siren: &str) -> Vec<&Ecole> {
+        let run = self.ecoles_of_siren(siren);
+        if !run.is_empty() {
+            return run;
+        }
+        if let Some(&i) = self.commune_by_siren.get(siren) {
+            return self.ecoles_of(&self.collectivites.communes[i].code_insee);
+        }
+        if let Some(&i) = self.epci_by_siren.get(siren) {
+            return self.collectivites.epcis[i]
+                .membres
+                .iter()
+                .flat_map(|m| self.ecoles_of(m))
+                .collect();
+        }
+        Vec::new()
     }
 
     /// Communes by name (exact > prefix > word prefix > contains, then by number of schools),
@@ -173,10 +289,6 @@ impl Directory {
             .collect();
         v.sort_by(|a, b| a.commune.cmp(&b.commune).then(a.nom.cmp(&b.nom)));
         v
-    }
-
-    pub fn from_snapshot(bytes: &[u8]) -> Result<Self, serde_json::Error> {
-        Ok(Directory::new(serde_json::from_slice(bytes)?))
     }
 
     pub fn len(&self) -> usize {

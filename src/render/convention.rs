@@ -227,7 +227,10 @@ fn rich(s: &str, replaced: &mut Vec<char>) -> Paragraph {
         } else {
             Style::new()
         };
-        p.push(StyledString::new(pdf_safe(&french_spacing(part), replaced), style));
+        p.push(StyledString::new(
+            pdf_safe(&french_spacing(part), replaced),
+            style,
+        ));
     }
     p
 }
@@ -286,7 +289,8 @@ fn signature_block(doc: &mut genpdf::Document, d: &ConventionData, replaced: &mu
 }
 
 fn cell(s: &str, style: Style, replaced: &mut Vec<char>) -> impl Element {
-    Paragraph::new(StyledString::new(pdf_safe(s, replaced), style)).padded(Margins::trbl(1, 1.5, 1, 1.5))
+    Paragraph::new(StyledString::new(pdf_safe(s, replaced), style))
+        .padded(Margins::trbl(1, 1.5, 1, 1.5))
 }
 
 const ANNEX_COLUMNS: [usize; 3] = [2, 6, 4];
@@ -362,7 +366,14 @@ impl PageDecorator for Footer {
 /// Example data (fictitious people, real-looking schools) for benchmarks, the sample in docs/
 /// and tests: `n` schools.
 pub fn sample(n: usize) -> ConventionData {
-    let communes = ["Baulon", "Cardroc", "Chavagne", "L’Haÿ-les-Roses", "Saint-Malo", "Cintré"];
+    let communes = [
+        "Baulon",
+        "Cardroc",
+        "Chavagne",
+        "L’Haÿ-les-Roses",
+        "Saint-Malo",
+        "Cintré",
+    ];
     ConventionData {
         numero: "ENT-000042".into(),
         version_texte: super::current_version().into(),

@@ -14,12 +14,20 @@ pub struct RepeatingHeaderTable {
 
 impl RepeatingHeaderTable {
     pub fn new(header: impl Fn() -> TableLayout + 'static, body: TableLayout) -> Self {
-        RepeatingHeaderTable { header: Box::new(header), body }
+        RepeatingHeaderTable {
+            header: Box::new(header),
+            body,
+        }
     }
 }
 
 impl Element for RepeatingHeaderTable {
-    fn render(&mut self, context: &Context, mut area: Area<'_>, style: Style) -> Result<RenderResult, genpdf::error::Error> {
+    fn render(
+        &mut self,
+        context: &Context,
+        mut area: Area<'_>,
+        style: Style,
+    ) -> Result<RenderResult, genpdf::error::Error> {
         let mut header = (self.header)();
         let h = header.render(context, area.clone(), style)?;
         area.add_offset(Position::new(0, h.size.height));
@@ -39,11 +47,16 @@ pub struct QrCode {
 
 impl QrCode {
     pub fn new(text: &str, side: Mm) -> Option<Self> {
-        let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M).ok()?;
+        let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
+            .ok()?;
         let width = code.width();
         let colors = code.to_colors();
         let modules = (0..width)
-            .map(|y| (0..width).map(|x| colors[y * width + x] == qrcode::Color::Dark).collect())
+            .map(|y| {
+                (0..width)
+                    .map(|x| colors[y * width + x] == qrcode::Color::Dark)
+                    .collect()
+            })
             .collect();
         Some(QrCode { modules, side })
     }
@@ -52,7 +65,12 @@ impl QrCode {
 const STROKE_MM: f64 = 0.3528; // 1 pt, the PDF default line width
 
 impl Element for QrCode {
-    fn render(&mut self, _: &Context, area: Area<'_>, style: Style) -> Result<RenderResult, genpdf::error::Error> {
+    fn render(
+        &mut self,
+        _: &Context,
+        area: Area<'_>,
+        style: Style,
+    ) -> Result<RenderResult, genpdf::error::Error> {
         let n = self.modules.len() + 8; // 4-module quiet zone on each side
         let module = f64::from(self.side) / n as f64;
         let mut result = RenderResult::default();
@@ -75,8 +93,16 @@ impl Element for QrCode {
                 }
                 let (x0, x1) = ((start + 4) as f64 * module, (x + 4) as f64 * module);
                 for s in 0..strokes {
-                    let yy = top + STROKE_MM / 2.0 + (module - STROKE_MM) * s as f64 / (strokes.max(2) - 1) as f64;
-                    area.draw_line(vec![Position::new(Mm::from(x0), Mm::from(yy)), Position::new(Mm::from(x1), Mm::from(yy))], style);
+                    let yy = top
+                        + STROKE_MM / 2.0
+                        + (module - STROKE_MM) * s as f64 / (strokes.max(2) - 1) as f64;
+                    area.draw_line(
+                        vec![
+                            Position::new(Mm::from(x0), Mm::from(yy)),
+                            Position::new(Mm::from(x1), Mm::from(yy)),
+                        ],
+                        style,
+                    );
                 }
             }
         }
@@ -105,5 +131,8 @@ pub fn compress(pdf: &[u8]) -> Result<Vec<u8>, lopdf::Error> {
 /// every space, so « ; : ! ? » are attached to the preceding word rather than risk a line
 /// starting with them.
 pub fn french_spacing(s: &str) -> String {
-    s.replace(" ;", ";").replace(" :", ":").replace(" !", "!").replace(" ?", "?")
+    s.replace(" ;", ";")
+        .replace(" :", ":")
+        .replace(" !", "!")
+        .replace(" ?", "?")
 }

@@ -1,0 +1,204 @@
+//! The company registry ("recherche-entreprises", api.gouv.fr): name, address and kind of a
+//! SIRET. Called with a 2 s timeout; a 429 is retried once after its Retry-After when that fits
+//! the budget; answers (including "unknown") are cached per Lambda instance. When the registry
+//! fails, the caller goes on in degraded mode (`verifie: false`).
+
+use crate::domain::siret::Siret;
+use async_trait::async_trait;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegistryEntry {
+    pub nom: String,
+    pub adresse: Option<String>,
+    /// True when the registry flags it as a collectivité territoriale.
+    pub collectivite_territoriale: bool,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RegistryError {
+    #[error("registre injoignable : {0}")]
+    Unavailable(String),
+}
+
+#[async_trait]
+pub trait CompanyRegistry: Send + Sync {
+    /// Ok(None): the registry answered and does not know this SIRET.
+    async fn lookup(&self, siret: &Siret) -> Result<Option<RegistryEntry>, RegistryError>;
+}
+
+const TIMEOUT: Duration = Duration::from_secs(2);
+const CACHE_TTL: Duration = Duration::from_secs(6 * 3600);
+
+pub struct RechercheEntreprises {
+    base_url: String,
+    agent: ureq::Agent,
+    cache: Mutex<HashMap<String, (Instant, Option<RegistryEntry>)>>,
+}
+
+impl RechercheEntreprises {
+    pub fn new(base_url: &str) -> Self {
+        RechercheEntreprises {
+            base_url: base_url.trim_end_matches('/').to_string(),
+            agent: ureq::AgentBuilder::new()
+                .timeout(TIMEOUT)
+                .user_agent("conventions-ent")
+                .build(),
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn fetch(
+        agent: &ureq::Agent,
+        url: &str,
+        siret: &str,
+    ) -> Result<Option<RegistryEntry>, RegistryError> {
+        let started = Instant::now();
+        let mut retried = false;
+        loop {
+            match agent.get(url).query("q", siret).call() {
+                Ok(resp) => {
+                    let body: SearchAnswer = resp.into_json().map_err(|e| {
+                        RegistryError::Unavailable(format!("réponse illisible : {e}"))
+                    })?;
+                    return Ok(entry_for(body, siret));
+                }
+                Err(ureq::Error::Status(429, resp)) if !retried => {
+                    let wait = resp
+                        .header("retry-after")
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .unwrap_or(1);
+                    let wait = Duration::from_secs(wait);
+                    if started.elapsed() + wait >= TIMEOUT {
+                        return Err(RegistryError::Unavailable(format!(
+                            "limite de débit (Retry-After {}s)",
+                            wait.as_secs()
+                        )));
+                    }
+                    std::thread::sleep(wait);
+                    retried = true;
+                }
+                Err(ureq::Error::Status(code, _)) => {
+                    return Err(RegistryError::Unavailable(format!("HTTP {code}")))
+                }
+                Err(e) => return Err(RegistryError::Unavailable(e.to_string())),
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl CompanyRegistry for RechercheEntreprises {
+    async fn lookup(&self, siret: &Siret) -> Result<Option<RegistryEntry>, RegistryError> {
+        let key = siret.as_str().to_string();
+        if let Some((at, entry)) = self.cache.lock().expect("cache lock").get(&key) {
+            if at.elapsed() < CACHE_TTL {
+                return Ok(entry.clone());
+            }
+        }
+        let agent = self.agent.clone();
+        let url = format!("{}/search", self.base_url);
+        let k = key.clone();
+        let answer = tokio::task::spawn_blocking(move || Self::fetch(&agent, &url, &k))
+            .await
+            .map_err(|e| RegistryError::Unavailable(e.to_string()))?;
+        if let Ok(entry) = &answer {
+            self.cache
+                .lock()
+                .expect("cache lock")
+                .insert(key, (Instant::now(), entry.clone()));
+        }
+        answer
+    }
+}
+
+#[derive(Deserialize)]
+struct SearchAnswer {
+    #[serde(default)]
+    results: Vec<SearchResult>,
+}
+
+#[derive(Deserialize)]
+struct SearchResult {
+    #[serde(default)]
+    siren: String,
+    #[serde(default)]
+    nom_complet: Option<String>,
+    #[serde(default)]
+    nom_raison_sociale: Option<String>,
+    #[serde(default)]
+    siege: Option<Etablissement>,
+    #[serde(default)]
+    matching_etablissements: Vec<Etablissement>,
+    #[serde(default)]
+    complements: Option<Complements>,
+}
+
+#[derive(Deserialize)]
+struct Etablissement {
+    #[serde(default)]
+    siret: String,
+    #[serde(default)]
+    adresse: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Complements {
+    #[serde(default)]
+    collectivite_territoriale: Option<serde_json::Value>,
+}
+
+/// The result whose SIREN matches, with the address of the matching establishment.
+fn entry_for(answer: SearchAnswer, siret: &str) -> Option<RegistryEntry> {
+    let r = answer.results.into_iter().find(|r| r.siren == siret[..9])?;
+    let adresse = r
+        .matching_etablissements
+        .iter()
+        .chain(r.siege.iter())
+        .find(|e| e.siret == siret)
+        .and_then(|e| e.adresse.clone())
+        .or_else(|| r.siege.as_ref().and_then(|s| s.adresse.clone()));
+    let nom = r.nom_complet.or(r.nom_raison_sociale)?;
+    Some(RegistryEntry {
+        nom: crate::domain::text::single_line(&nom),
+        adresse: adresse.map(|a| crate::domain::text::single_line(&a)),
+        collectivite_territoriale: r
+            .complements
+            .and_then(|c| c.collectivite_territoriale)
+            .is_some_and(|v| !v.is_null()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picks_the_matching_siren_and_establishment() {
+        let answer: SearchAnswer = serde_json::from_value(serde_json::json!({
+            "results": [
+                {"siren": "999999999", "nom_complet": "AUTRE"},
+                {"siren": "213500168", "nom_complet": "COMMUNE DE BAULON",
+                 "siege": {"siret": "21350016800017", "adresse": "SIEGE"},
+                 "matching_etablissements": [{"siret": "21350016800025", "adresse": "1 PLACE DE L'EGLISE 35580 BAULON"}],
+                 "complements": {"collectivite_territoriale": {"code_insee": "35016", "niveau": "commune"}}}
+            ],
+            "total_results": 2
+        }))
+        .unwrap();
+        let e = entry_for(answer, "21350016800025").unwrap();
+        assert_eq!(e.nom, "COMMUNE DE BAULON");
+        assert_eq!(
+            e.adresse.as_deref(),
+            Some("1 PLACE DE L'EGLISE 35580 BAULON")
+        );
+        assert!(e.collectivite_territoriale);
+        assert_eq!(
+            entry_for(SearchAnswer { results: vec![] }, "21350016800025"),
+            None
+        );
+    }
+}

@@ -1,0 +1,47 @@
+//! Who a SIRET is: the reference data says which commune or EPCI has that SIREN; the company
+//! registry confirms it and gives the official name and address. The registry being down or
+//! not knowing the SIRET is not an error: the answer says `verifie: false` (degraded mode).
+
+use crate::adapters::registry::CompanyRegistry;
+use crate::domain::siret::Siret;
+use crate::reference::Directory;
+use serde::Serialize;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Identification {
+    pub nom: Option<String>,
+    pub nature: Option<String>,
+    pub code_insee: Option<String>,
+    pub adresse: Option<String>,
+    pub verifie: bool,
+}
+
+pub async fn identify(
+    directory: &Directory,
+    registry: &dyn CompanyRegistry,
+    siret: &Siret,
+) -> Identification {
+    let reference = directory.collectivite(siret.siren());
+    let registry = match registry.lookup(siret).await {
+        Ok(entry) => entry,
+        Err(e) => {
+            tracing::warn!(error = %e, "company registry unavailable: degraded mode");
+            None
+        }
+    };
+    Identification {
+        nom: registry
+            .as_ref()
+            .map(|r| r.nom.clone())
+            .or_else(|| reference.as_ref().map(|r| r.nom.clone())),
+        nature: reference.as_ref().map(|r| r.nature.clone()).or_else(|| {
+            registry
+                .as_ref()
+                .filter(|r| r.collectivite_territoriale)
+                .map(|_| "Collectivité territoriale".to_string())
+        }),
+        code_insee: reference.and_then(|r| r.code_insee),
+        adresse: registry.as_ref().and_then(|r| r.adresse.clone()),
+        verifie: registry.is_some(),
+    }
+}

@@ -1,0 +1,403 @@
+//! Reference data: the importer on real files and their variants, and the lookups a secretary
+//! uses while filling the form.
+
+use crate::helpers::*;
+use crate::registry_fake::Mode;
+use conventions_ent::domain::siret::Siret;
+use conventions_ent::reference::annuaire::{import, import_csv};
+use serde_json::{json, Value};
+
+fn shipped_bytes() -> Vec<u8> {
+    std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/data/annuaire/fr-en-annuaire-education-035.csv"
+    ))
+    .unwrap()
+}
+
+#[test]
+fn the_shipped_extract_imports_with_exact_counts() {
+    let (ecoles, report) = import(&shipped_bytes()).unwrap();
+    assert_eq!(ecoles.len(), 685);
+    assert_eq!(report.fermees, 1);
+    let ignored: Vec<(&str, usize)> = report
+        .ignores
+        .iter()
+        .map(|(k, v)| (k.as_str(), *v))
+        .collect();
+    assert_eq!(
+        ignored,
+        [
+            ("autre", 11),
+            ("collège", 117),
+            ("erea", 2),
+            ("information et orientation", 5),
+            ("lycée", 86),
+            ("médico-social", 39),
+            ("service administratif", 42),
+            ("type absent", 9)
+        ]
+    );
+    assert!(report.uai_invalides.is_empty());
+    assert_eq!(
+        ecoles.iter().filter(|e| e.statut == "Privé").count(),
+        ecoles.iter().filter(|e| e.statut == "Privé").count()
+    );
+}
+
+/// The same rows as the JSON export gives them: lowercase field names, numbers as numbers.
+fn as_json_export(csv_bytes: &[u8]) -> Vec<u8> {
+    let text = conventions_ent::reference::annuaire::decode(csv_bytes);
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let headers: Vec<String> = rdr
+        .headers()
+        .unwrap()
+        .iter()
+        .map(|h| h.to_lowercase().replace(' ', "_"))
+        .collect();
+    let records: Vec<Value> = rdr
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            let mut o = serde_json::Map::new();
+            for (h, v) in headers.iter().zip(r.iter()) {
+                let value = match v.parse::<i64>() {
+                    Ok(n) if h == "nombre_d_eleves" => json!(n),
+                    _ if v.is_empty() => Value::Null,
+                    _ => json!(v),
+                };
+                o.insert(h.clone(), value);
+            }
+            Value::Object(o)
+        })
+        .collect();
+    serde_json::to_vec(&records).unwrap()
+}
+
+#[test]
+fn json_export_and_current_column_set_give_the_same_schools() {
+    let (reference, report) = import(&shipped_bytes()).unwrap();
+    let (from_json, json_report) = import(&as_json_export(&shipped_bytes())).unwrap();
+    assert_eq!(from_json, reference);
+    assert_eq!(json_report, report);
+
+    // The current column set: Nombre_d_eleves dropped, coordinates renamed, four columns added.
+    let text = String::from_utf8(shipped_bytes()).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(';').collect();
+    let drop = header.iter().position(|h| *h == "Nombre_d_eleves").unwrap();
+    let mut out = String::new();
+    let new_header: Vec<String> = header
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != drop)
+        .map(|(_, h)| match *h {
+            "coordonnee_X" => "coordX_origine".to_string(),
+            "coordonnee_Y" => "coordY_origine".to_string(),
+            h => h.to_string(),
+        })
+        .chain(
+            [
+                "multi_uai",
+                "code_circonscription",
+                "code_zone_animation_pedagogique",
+                "libelle_zone_animation_pedagogique",
+            ]
+            .map(String::from),
+        )
+        .collect();
+    out.push_str(&new_header.join(";"));
+    out.push('\n');
+    for line in lines {
+        let cells: Vec<&str> = line
+            .split(';')
+            .enumerate()
+            .filter(|(i, _)| *i != drop)
+            .map(|(_, c)| c)
+            .collect();
+        out.push_str(&cells.join(";"));
+        out.push_str(";0;0351234X;;\n");
+    }
+    let (current, _) = import(out.as_bytes()).unwrap();
+    assert_eq!(current, reference);
+}
+
+#[test]
+fn bom_crlf_latin1_and_broken_rows() {
+    let bytes = shipped_bytes();
+    let (reference, _) = import(&bytes).unwrap();
+    let no_bom = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap().to_vec();
+    assert_eq!(import(&no_bom).unwrap().0, reference);
+    let lf = String::from_utf8(no_bom.clone())
+        .unwrap()
+        .replace("\r\n", "\n");
+    assert_eq!(import(lf.as_bytes()).unwrap().0, reference);
+    // Latin-1: every character of the file fits in it except a few typographic ones.
+    let latin1: Vec<u8> = lf
+        .chars()
+        .map(|c| if (c as u32) < 256 { c as u8 } else { b'?' })
+        .collect();
+    assert!(std::str::from_utf8(&latin1).is_err(), "really not UTF-8");
+    let (l1, _) = import(&latin1).unwrap();
+    assert_eq!(l1.len(), reference.len());
+    assert_eq!(
+        l1.iter().find(|e| e.uai == "0350165P").unwrap().nom,
+        "Ecole élémentaire publique de Cardroc"
+    );
+
+    let mut broken = lf.clone();
+    broken.push_str("0350122U;Ecole au code faux;Ecole;Public\n");
+    broken.push_str("pas;assez\n");
+    let (b, report) = import(broken.as_bytes()).unwrap();
+    assert_eq!(b.len(), reference.len());
+    assert_eq!(report.uai_invalides.len(), 1);
+    assert_eq!(report.uai_invalides[0].1, "0350122U");
+    assert_eq!(
+        report.ignores.get("type absent").copied(),
+        Some(10),
+        "the short row has no type"
+    );
+    assert!(import_csv(b"nom;autre\nx;y\n")
+        .unwrap_err()
+        .to_string()
+        .contains("Identifiant_de_l_etablissement"));
+}
+
+#[tokio::test]
+async fn commune_search_forgives_accents_case_hyphens_and_saint() {
+    let t = TestApp::spawn().await;
+    let first = |v: Value| v[0]["nom"].as_str().unwrap_or("").to_string();
+    assert_eq!(
+        first(t.get("/api/communes?q=st%20malo", None).await.json()),
+        "Saint-Malo"
+    );
+    assert_eq!(
+        first(t.get("/api/communes?q=SAINT-MALO", None).await.json()),
+        "Saint-Malo"
+    );
+    assert_eq!(
+        first(t.get("/api/communes?q=chateaugiron", None).await.json()),
+        "Châteaugiron"
+    );
+    let by_cp = t.get("/api/communes?q=35580", None).await.json();
+    let names: Vec<&str> = by_cp
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["nom"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"Baulon") && names.contains(&"Guichen"),
+        "35580 serves several communes: {names:?}"
+    );
+    assert_eq!(
+        first(t.get("/api/communes?q=35016", None).await.json()),
+        "Baulon"
+    );
+    let rennes = t.get("/api/communes?q=rennes", None).await.json();
+    assert_eq!(
+        first(rennes.clone()),
+        "Rennes",
+        "exact before prefix: {rennes}"
+    );
+    let r = t.get("/api/communes?q=baulon", None).await.json();
+    assert_eq!(r[0]["code_insee"], "35016");
+    assert_eq!(r[0]["codes_postaux"], json!(["35580"]));
+    assert_eq!(r[0]["departement"], "35");
+    assert_eq!(t.get("/api/communes?q=zzzz", None).await.json(), json!([]));
+}
+
+#[tokio::test]
+async fn schools_of_a_commune_and_by_uai() {
+    let t = TestApp::spawn().await;
+    let r = t.get("/api/communes/35238/ecoles", None).await;
+    assert_eq!(r.status, 200);
+    let list = r.json();
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["nom"].as_str().unwrap())
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted);
+    assert!(names.len() > 50, "Rennes has many schools");
+    let baulon = t.get("/api/communes/35016/ecoles", None).await.json();
+    let lucioles = baulon
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["uai"] == UAI_BAULON)
+        .unwrap();
+    assert_eq!(
+        lucioles["libelle"],
+        "Ecole primaire publique les Lucioles , BAULON (0350122T)"
+    );
+    assert_eq!(
+        t.get("/api/ecoles/0350122T", None).await.json()["commune"],
+        "Baulon"
+    );
+    let bad = t.get("/api/ecoles/0350122U", None).await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.json()["detail"]
+        .as_str()
+        .unwrap()
+        .contains("lettre de contrôle"));
+    assert_eq!(
+        t.get("/api/ecoles/0352958A", None).await.status,
+        404,
+        "a collège is not a school here"
+    );
+}
+
+#[tokio::test]
+async fn collectivite_by_siret_identified_confirmed_and_proposed() {
+    let t = TestApp::spawn().await;
+    let r = t
+        .get(&format!("/api/collectivites/{SIRET_BAULON}"), None)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = r.json();
+    assert_eq!(v["verifie"], true);
+    assert_eq!(v["nom"], "COMMUNE DE BAULON");
+    assert_eq!(v["adresse"], "1 PLACE DE L'EGLISE 35580 BAULON");
+    assert_eq!(v["nature"], "Commune");
+    assert_eq!(v["code_insee"], "35016");
+    assert!(v["ecoles_proposees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["uai"] == UAI_BAULON));
+    // Cached: a second lookup does not call the registry again.
+    t.get(&format!("/api/collectivites/{SIRET_BAULON}"), None)
+        .await;
+    assert_eq!(t.registry.calls(), 1);
+
+    let bad = t.get("/api/collectivites/21350016800026", None).await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.json()["detail"]
+        .as_str()
+        .unwrap()
+        .contains("clé de contrôle"));
+
+    // La Poste: valid by its own rule, unknown to our fake registry.
+    let poste = t
+        .get("/api/collectivites/35600000000123", None)
+        .await
+        .json();
+    assert_eq!(poste["verifie"], false);
+
+    // An EPCI that Baulon belongs to: its schools are its members'.
+    let epci = shipped_collectivites()
+        .epcis
+        .iter()
+        .find(|e| e.membres.iter().any(|m| m == "35016"))
+        .expect("Baulon's EPCI");
+    let siret = (10..100)
+        .map(|nic| format!("{}{nic:05}", epci.siren))
+        .find(|s| Siret::parse(s).is_ok())
+        .unwrap();
+    let v = t
+        .get(&format!("/api/collectivites/{siret}"), None)
+        .await
+        .json();
+    assert_eq!(v["nom"], epci.nom.as_str());
+    assert!(
+        v["nature"].as_str().unwrap().starts_with("Communauté"),
+        "{v}"
+    );
+    assert_eq!(
+        v["verifie"], false,
+        "unknown to the registry: degraded mode"
+    );
+    let proposed: Vec<&str> = v["ecoles_proposees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code_insee"].as_str().unwrap())
+        .collect();
+    assert!(
+        proposed.contains(&"35016") && proposed.iter().all(|c| epci.membres.iter().any(|m| m == c))
+    );
+}
+
+#[tokio::test]
+async fn registry_down_slow_or_rate_limited() {
+    let down = TestApp::spawn_with(Mode::Down).await;
+    let v = down
+        .get(&format!("/api/collectivites/{SIRET_BAULON}"), None)
+        .await
+        .json();
+    assert_eq!(v["verifie"], false);
+    assert_eq!(
+        v["nom"], "Commune de Baulon",
+        "the reference data still names it"
+    );
+
+    let slow = TestApp::spawn_with(Mode::Slow).await;
+    let started = std::time::Instant::now();
+    let v = slow
+        .get(&format!("/api/collectivites/{SIRET_BAULON}"), None)
+        .await
+        .json();
+    assert_eq!(v["verifie"], false);
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(2900),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let limited = TestApp::spawn_with(Mode::RateLimitedOnce(1)).await;
+    let v = limited
+        .get(&format!("/api/collectivites/{SIRET_BAULON}"), None)
+        .await
+        .json();
+    assert_eq!(v["verifie"], true, "retried after Retry-After");
+    assert_eq!(limited.registry.calls(), 2);
+
+    let too_long = TestApp::spawn_with(Mode::RateLimitedOnce(30)).await;
+    let v = too_long
+        .get(&format!("/api/collectivites/{SIRET_BAULON}"), None)
+        .await
+        .json();
+    assert_eq!(
+        v["verifie"], false,
+        "a Retry-After past the budget is not waited for"
+    );
+}
+
+#[tokio::test]
+async fn a_dossier_is_deposited_in_degraded_mode_and_flagged() {
+    let t = TestApp::spawn_with(Mode::Down).await;
+    let (id, jeton) = t.create_draft(&full_dossier()).await;
+    let r = t
+        .post_json(
+            &format!("/api/dossiers/{id}/depot"),
+            &json!({}),
+            Some(&jeton),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let c = &r.json()["collectivite"];
+    assert_eq!(c["verifie"], false);
+    assert_eq!(c["nom"], "Commune de Baulon");
+
+    let ok = TestApp::spawn().await;
+    let (id, jeton) = ok.create_draft(&full_dossier()).await;
+    let c = ok
+        .post_json(
+            &format!("/api/dossiers/{id}/depot"),
+            &json!({}),
+            Some(&jeton),
+        )
+        .await
+        .json()["collectivite"]
+        .clone();
+    assert_eq!(c["verifie"], true);
+    assert_eq!(c["nom"], "COMMUNE DE BAULON");
+    assert_eq!(c["adresse"], "1 PLACE DE L'EGLISE 35580 BAULON");
+}
