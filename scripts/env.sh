@@ -12,6 +12,9 @@ export SENDER_EMAIL="${SENDER_EMAIL:-ne-pas-repondre@ac-rennes.fr}"
 export CONTACT_EMAIL="${CONTACT_EMAIL:-ent-ecole@ac-rennes.fr}"
 export LINK_SECRET="${LINK_SECRET:-secret-local-de-developpement-uniquement}"
 export PRESIGN_TTL_SECONDS="${PRESIGN_TTL_SECONDS:-300}"
+# Company registry (recherche-entreprises). Unreachable from a closed network: the lookups then
+# run in degraded mode (verifie: false), as they would during an outage.
+export REGISTRY_BASE_URL="${REGISTRY_BASE_URL:-https://recherche-entreprises.api.gouv.fr}"
 export ACADEMIE_NOM="${ACADEMIE_NOM:-Académie de Rennes}"
 export DASEN_NOM="${DASEN_NOM:-Mme Claire DUPONT}"
 export DASEN_TITRE="${DASEN_TITRE:-inspectrice d’académie – directrice académique des services de l’Éducation nationale d’Ille-et-Vilaine}"
