@@ -4,6 +4,7 @@
 
 pub mod annuaire;
 pub mod decoupage;
+pub mod search;
 
 use crate::domain::school::{Ecole, SchoolDirectory};
 use crate::domain::uai::Uai;
@@ -41,6 +42,7 @@ pub struct Commune {
 pub struct Directory {
     by_uai: HashMap<String, Ecole>,
     communes: BTreeMap<String, Commune>,
+    index: search::CommuneIndex,
     collectivites: decoupage::Collectivites,
     commune_by_siren: HashMap<String, usize>,
     epci_by_siren: HashMap<String, usize>,
@@ -149,9 +151,11 @@ impl Directory {
             .enumerate()
             .map(|(i, e)| (e.siren.clone(), i))
             .collect();
+        let index = search::CommuneIndex::new(&communes);
         Directory {
             by_uai,
             communes,
+            index,
             collectivites,
             commune_by_siren,
             epci_by_siren,
@@ -215,52 +219,11 @@ impl Directory {
     /// Communes by name (exact > prefix > word prefix > contains, then by number of schools),
     /// by postal code or by INSEE code.
     pub fn search_communes(&self, q: &str, limit: usize) -> Vec<&Commune> {
-        let q = q.trim();
-        if q.is_empty() {
-            return Vec::new();
-        }
-        if q.chars().all(|c| c.is_ascii_digit())
-            || (q.len() == 5 && q[..2].eq_ignore_ascii_case("2a"))
-        {
-            let mut hits: Vec<&Commune> = self
-                .communes
-                .values()
-                .filter(|c| {
-                    c.code_insee.eq_ignore_ascii_case(q)
-                        || c.codes_postaux.iter().any(|p| p.starts_with(q))
-                })
-                .collect();
-            hits.sort_by(|a, b| b.ecoles.len().cmp(&a.ecoles.len()).then(a.nom.cmp(&b.nom)));
-            hits.truncate(limit);
-            return hits;
-        }
-        let key = search_key(q);
-        let mut hits: Vec<(u8, &Commune)> = self
-            .communes
-            .values()
-            .filter_map(|c| {
-                let rank = if c.cle == key {
-                    0
-                } else if c.cle.starts_with(&key) {
-                    1
-                } else if c.cle.split(' ').any(|w| w.starts_with(&key))
-                    || c.cle.contains(&format!(" {key}"))
-                {
-                    2
-                } else if c.cle.contains(&key) {
-                    3
-                } else {
-                    return None;
-                };
-                Some((rank, c))
-            })
-            .collect();
-        hits.sort_by(|(ra, a), (rb, b)| {
-            ra.cmp(rb)
-                .then(b.ecoles.len().cmp(&a.ecoles.len()))
-                .then(a.nom.cmp(&b.nom))
-        });
-        hits.into_iter().take(limit).map(|(_, c)| c).collect()
+        self.index
+            .search(q, limit)
+            .into_iter()
+            .filter_map(|code| self.communes.get(code))
+            .collect()
     }
 
     pub fn commune(&self, code_insee: &str) -> Option<&Commune> {

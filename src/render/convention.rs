@@ -1,7 +1,9 @@
 //! The convention PDF: the versioned text (minijinja) laid out with genpdf, measured with
 //! Liberation Sans metrics and written with the PDF built-in Helvetica (no embedded font).
 
-use super::pdf_parts::{compress, french_spacing, QrCode, RepeatingHeaderTable};
+use super::pdf_parts::{
+    finish, french_spacing, QrCode, RepeatingHeaderTable, PAGE_COUNT_PLACEHOLDER,
+};
 use super::{convention_text, pdf_safe, time::french_datetime_str};
 use crate::config::Academie;
 use crate::domain::deposit::{EcoleDeposee, Referent, Signataire};
@@ -76,8 +78,8 @@ pub enum RenderError {
     Template(#[from] minijinja::Error),
     #[error("mise en page PDF : {0}")]
     Pdf(#[from] genpdf::error::Error),
-    #[error("compression PDF : {0}")]
-    Compression(#[from] lopdf::Error),
+    #[error("finition du PDF : structure inattendue")]
+    Finish,
 }
 
 const REGULAR: &[u8] = include_bytes!("../../data/fonts/LiberationSans-Regular.ttf");
@@ -110,29 +112,20 @@ pub fn render(data: &ConventionData) -> Result<(Vec<u8>, Vec<char>), RenderError
     env.set_trim_blocks(true);
     let filled = env.render_str(text, data)?;
     let mut replaced = Vec::new();
-    // First pass counts pages, second prints "page x / N".
+    // One layout pass: the footer prints a placeholder for the page count, set by `finish`.
     let pages = Rc::new(Cell::new(0));
-    layout(data, &filled, None, pages.clone(), &mut replaced)?.render(&mut std::io::sink())?;
-    let total = pages.get();
-    let mut out = Vec::with_capacity(32 * 1024);
-    let mut ignored = Vec::new();
-    layout(
-        data,
-        &filled,
-        Some(total),
-        Rc::new(Cell::new(0)),
-        &mut ignored,
-    )?
-    .render(&mut out)?;
+    let mut out = Vec::with_capacity(128 * 1024);
+    layout(data, &filled, pages.clone(), &mut replaced)?.render(&mut out)?;
     replaced.sort_unstable();
     replaced.dedup();
-    Ok((compress(&out)?, replaced))
+    let finished =
+        finish(&out, pages.get(), Some(&data.url_verification)).ok_or(RenderError::Finish)?;
+    Ok((finished, replaced))
 }
 
 fn layout(
     data: &ConventionData,
     filled: &str,
-    total: Option<usize>,
     pages: Rc<Cell<usize>>,
     replaced: &mut Vec<char>,
 ) -> Result<genpdf::Document, RenderError> {
@@ -143,7 +136,6 @@ fn layout(
     doc.set_font_size(10);
     doc.set_page_decorator(Footer {
         numero: data.numero.clone(),
-        total,
         pages,
     });
 
@@ -282,10 +274,8 @@ fn signature_block(doc: &mut genpdf::Document, d: &ConventionData, replaced: &mu
     ] {
         line(doc, text, Style::new().with_font_size(8), replaced);
     }
-    if let Some(qr) = QrCode::new(&d.url_verification, genpdf::Mm::from(32)) {
-        doc.push(Break::new(0.5));
-        doc.push(qr);
-    }
+    doc.push(Break::new(0.5));
+    doc.push(QrCode::new(genpdf::Mm::from(30)));
 }
 
 fn cell(s: &str, style: Style, replaced: &mut Vec<char>) -> impl Element {
@@ -326,10 +316,10 @@ fn schools_table(ecoles: &[EcoleDeposee], replaced: &mut Vec<char>) -> Repeating
     RepeatingHeaderTable::new(annex_header, table)
 }
 
-/// Margins and a footer "Convention ENT-000042 — page x / N" on every page.
+/// Margins and a footer "Convention ENT-000042 — page x / N" on every page (N is set after
+/// layout, see `pdf_parts::finish`).
 struct Footer {
     numero: String,
-    total: Option<usize>,
     pages: Rc<Cell<usize>>,
 }
 
@@ -348,15 +338,13 @@ impl PageDecorator for Footer {
         let mut footer_area = area.clone();
         footer_area.add_offset(Position::new(0, size.height - footer_height));
         footer_area.set_height(footer_height);
-        let pages = match self.total {
-            Some(n) => format!("page {page} / {n}"),
-            None => format!("page {page} / 000"),
-        };
+        let pages = format!("page {page} / {PAGE_COUNT_PLACEHOLDER}");
         let mut footer = Paragraph::new(StyledString::new(
             format!("Convention {} — {}", self.numero, pages),
             Style::new().with_font_size(8),
         ));
-        footer.set_alignment(Alignment::Right);
+        // Left-aligned: the count replacing the placeholder may be narrower.
+        footer.set_alignment(Alignment::Left);
         footer.render(context, footer_area, style)?;
         area.set_height(size.height - footer_height - genpdf::Mm::from(2));
         Ok(area)

@@ -30,9 +30,9 @@ pub fn pdf_safe(s: &str, replaced: &mut Vec<char>) -> String {
     for c in s.chars() {
         let code = c as u32;
         // 0xA0 (no-break space) and 0xAD (soft hyphen) are in Windows-1252, but the PDF
-        // writer cannot encode them.
+        // writer cannot encode them; ¤ is reserved for the page-count placeholder.
         if (0x20..=0x7e).contains(&code)
-            || ((0xa1..=0xff).contains(&code) && code != 0xad)
+            || ((0xa1..=0xff).contains(&code) && code != 0xad && c != '¤')
             || CP1252_EXTRA.contains(c)
         {
             out.push(c);

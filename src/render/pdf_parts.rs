@@ -38,31 +38,22 @@ impl Element for RepeatingHeaderTable {
     }
 }
 
-/// A QR code of `text`, `side` wide. genpdf draws only strokes, so each dark run of modules
-/// is drawn as horizontal strokes of the default 1 pt width, stacked to fill the module.
+/// A QR code of `text`, `side` wide. genpdf only draws 1 pt strokes, which would take
+/// thousands of them; so the element reserves its square and draws one marker stroke at its
+/// corner, and [`finish`] replaces the marker with the modules as filled rectangles, written
+/// straight into the page's content stream (a few hundred bytes, crisp at any zoom).
 pub struct QrCode {
-    modules: Vec<Vec<bool>>,
     side: Mm,
 }
 
+/// The marker colour, (3, 5, 8)/255 as printpdf writes it; never used otherwise.
+const MARKER_RGB: &str = "0.01 0.02 0.03 RG";
+
 impl QrCode {
-    pub fn new(text: &str, side: Mm) -> Option<Self> {
-        let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
-            .ok()?;
-        let width = code.width();
-        let colors = code.to_colors();
-        let modules = (0..width)
-            .map(|y| {
-                (0..width)
-                    .map(|x| colors[y * width + x] == qrcode::Color::Dark)
-                    .collect()
-            })
-            .collect();
-        Some(QrCode { modules, side })
+    pub fn new(side: Mm) -> Self {
+        QrCode { side }
     }
 }
-
-const STROKE_MM: f64 = 0.3528; // 1 pt, the PDF default line width
 
 impl Element for QrCode {
     fn render(
@@ -71,59 +62,177 @@ impl Element for QrCode {
         area: Area<'_>,
         style: Style,
     ) -> Result<RenderResult, genpdf::error::Error> {
-        let n = self.modules.len() + 8; // 4-module quiet zone on each side
-        let module = f64::from(self.side) / n as f64;
         let mut result = RenderResult::default();
         if area.size().height < self.side {
             result.has_more = true;
             return Ok(result);
         }
-        let strokes = (module / STROKE_MM).ceil().max(1.0) as usize;
-        for (y, row) in self.modules.iter().enumerate() {
-            let top = (y + 4) as f64 * module;
-            let mut x = 0;
-            while x < row.len() {
-                if !row[x] {
-                    x += 1;
-                    continue;
-                }
-                let start = x;
-                while x < row.len() && row[x] {
-                    x += 1;
-                }
-                let (x0, x1) = ((start + 4) as f64 * module, (x + 4) as f64 * module);
-                for s in 0..strokes {
-                    let yy = top
-                        + STROKE_MM / 2.0
-                        + (module - STROKE_MM) * s as f64 / (strokes.max(2) - 1) as f64;
-                    area.draw_line(
-                        vec![
-                            Position::new(Mm::from(x0), Mm::from(yy)),
-                            Position::new(Mm::from(x1), Mm::from(yy)),
-                        ],
-                        style,
-                    );
-                }
-            }
-        }
+        // From the top-left to the bottom-right corner of the square.
+        let marker = style.with_color(genpdf::style::Color::Rgb(3, 5, 8));
+        area.draw_line(
+            vec![Position::new(0, 0), Position::new(self.side, self.side)],
+            marker,
+        );
         result.size = genpdf::Size::new(self.side, self.side);
         Ok(result)
     }
 }
 
-/// genpdf (printpdf 0.3) writes page contents uncompressed; deflating them divides the size
-/// by about four. Text stays extractable.
-pub fn compress(pdf: &[u8]) -> Result<Vec<u8>, lopdf::Error> {
-    let mut doc = lopdf::Document::load_mem(pdf)?;
-    for object in doc.objects.values_mut() {
-        if let lopdf::Object::Stream(stream) = object {
-            stream.allows_compression = true;
+/// The QR modules of `text` as PDF path operators filling the square (x, y) – (x2, y2), in
+/// points: one rectangle per horizontal run of dark modules, then a single fill.
+fn qr_operators(text: &str, x: f64, y_top: f64, side: f64) -> Option<String> {
+    let code =
+        qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M).ok()?;
+    let width = code.width();
+    let colors = code.to_colors();
+    let module = side / (width + 8) as f64; // 4-module quiet zone on each side
+    let mut ops = String::from("q 0 0 0 rg\n");
+    for row in 0..width {
+        let mut col = 0;
+        while col < width {
+            if colors[row * width + col] != qrcode::Color::Dark {
+                col += 1;
+                continue;
+            }
+            let start = col;
+            while col < width && colors[row * width + col] == qrcode::Color::Dark {
+                col += 1;
+            }
+            let rx = x + (start + 4) as f64 * module;
+            let ry = y_top - (row + 5) as f64 * module;
+            ops.push_str(&format!(
+                "{rx:.2} {ry:.2} {:.2} {module:.3} re\n",
+                (col - start) as f64 * module
+            ));
         }
     }
-    doc.compress();
+    ops.push_str("f Q\n");
+    Some(ops)
+}
+
+/// Replaces the QR marker stroke in a content stream by the QR modules of `text`.
+fn inject_qr(content: &str, text: &str) -> Option<String> {
+    let at = content.find(MARKER_RGB)?;
+    // The stroke follows: "x1 y1 m\nx2 y2 l\n…S" (printpdf writes absolute points).
+    let rest = &content[at..];
+    let end = at + rest.find("\nS\n").map(|i| i + 3)?;
+    let nums: Vec<f64> = content[at + MARKER_RGB.len()..end]
+        .split_whitespace()
+        .filter_map(|t| t.parse::<f64>().ok())
+        .collect();
+    let (x1, y1, x2) = (*nums.first()?, *nums.get(1)?, *nums.get(2)?);
+    let ops = qr_operators(text, x1, y1, x2 - x1)?;
+    Some(format!("{}{}{}", &content[..at], ops, &content[end..]))
+}
+
+/// Placeholder printed where the page count goes; replaced in the content streams once the
+/// count is known, which spares a second layout pass. `¤` never comes from data (see `pdf_safe`).
+pub const PAGE_COUNT_PLACEHOLDER: &str = "¤¤¤";
+
+/// Finishes the PDF that genpdf (printpdf 0.3) wrote: puts the page count in place of the
+/// placeholder, draws the QR code at its marker, and deflates the page contents, which printpdf leaves uncompressed (it divides
+/// the size by about four). Objects are located through the xref table, then written again
+/// with a new one. Returns None if the file is not laid out as printpdf writes it.
+pub fn finish(pdf: &[u8], pages: usize, qr_text: Option<&str>) -> Option<Vec<u8>> {
+    use std::io::Write;
+    let xref_at = find_last(pdf, b"\nxref\n")? + 1;
+    let table = std::str::from_utf8(&pdf[xref_at..]).ok()?;
+    let mut lines = table.lines().skip(1);
+    let count: usize = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
+    let offsets: Vec<usize> = lines
+        .by_ref()
+        .take(count)
+        .skip(1)
+        .map(|l| l[..10].parse().ok())
+        .collect::<Option<_>>()?;
+    let trailer_at = table.find("trailer")?;
+    let trailer_end = table.find("startxref")?;
+    let trailer = &table[trailer_at..trailer_end];
+
+    let placeholder: String = PAGE_COUNT_PLACEHOLDER
+        .chars()
+        .map(|c| format!("<{:04X}>", c as u32))
+        .collect();
+    let digits: String = pages
+        .to_string()
+        .chars()
+        .map(|c| format!("<{:04X}>", c as u32))
+        .collect();
+
+    let mut bounds = offsets.clone();
+    bounds.push(xref_at);
+    let mut order: Vec<usize> = (0..offsets.len()).collect();
+    order.sort_by_key(|&i| offsets[i]);
     let mut out = Vec::with_capacity(pdf.len() / 3);
-    doc.save_to(&mut out)?;
-    Ok(out)
+    out.extend_from_slice(&pdf[..*offsets.iter().min()?]);
+    let mut new_offsets = vec![0usize; offsets.len()];
+    let mut sorted = offsets.clone();
+    sorted.push(xref_at);
+    sorted.sort_unstable();
+    for &i in &order {
+        let start = offsets[i];
+        let end = sorted[sorted.partition_point(|&o| o <= start)];
+        let obj = &pdf[start..end];
+        new_offsets[i] = out.len();
+        const HEAD: &[u8] = b" 0 obj<</Length ";
+        match find(obj, HEAD) {
+            Some(h) if obj[h + HEAD.len()..].starts_with_digits_then(b">>stream\n") => {
+                let len_start = h + HEAD.len();
+                let len_end =
+                    len_start + obj[len_start..].iter().position(|b| !b.is_ascii_digit())?;
+                let len: usize = std::str::from_utf8(&obj[len_start..len_end])
+                    .ok()?
+                    .parse()
+                    .ok()?;
+                let data_start = len_end + b">>stream\n".len();
+                let data = obj.get(data_start..data_start + len)?;
+                let mut text = String::from_utf8_lossy(data).replace(&placeholder, &digits);
+                if let Some(qr) = qr_text.filter(|_| text.contains(MARKER_RGB)) {
+                    text = inject_qr(&text, qr)?;
+                }
+                let mut z =
+                    flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(6));
+                z.write_all(text.as_bytes()).ok()?;
+                let z = z.finish().ok()?;
+                out.extend_from_slice(&obj[..h]);
+                writeln!(
+                    out,
+                    " 0 obj<</Length {}/Filter/FlateDecode>>stream",
+                    z.len()
+                )
+                .ok()?;
+                out.extend_from_slice(&z);
+                out.extend_from_slice(&obj[data_start + len..]);
+            }
+            _ => out.extend_from_slice(obj),
+        }
+    }
+    let xref = out.len();
+    write!(out, "xref\n0 {count}\n0000000000 65535 f \n").ok()?;
+    for o in new_offsets {
+        writeln!(out, "{o:010} 00000 n ").ok()?;
+    }
+    write!(out, "{trailer}startxref\n{xref}\n%%EOF").ok()?;
+    Some(out)
+}
+
+trait StartsWithDigits {
+    fn starts_with_digits_then(&self, tail: &[u8]) -> bool;
+}
+
+impl StartsWithDigits for [u8] {
+    fn starts_with_digits_then(&self, tail: &[u8]) -> bool {
+        let n = self.iter().take_while(|b| b.is_ascii_digit()).count();
+        n > 0 && self[n..].starts_with(tail)
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn find_last(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).rposition(|w| w == needle)
 }
 
 /// French typography within what the built-in fonts allow: they have no non-breaking space
