@@ -1,5 +1,5 @@
 # The two commands of the README. Both install what they lack on a fresh machine.
-.PHONY: run test check import-annuaire
+.PHONY: run test check import-annuaire package
 
 run:
 	@scripts/run.sh
@@ -16,3 +16,7 @@ check:
 import-annuaire:
 	@test -n "$(FILE)" || (echo "usage : make import-annuaire FILE=<fichier.csv>"; exit 2)
 	@. scripts/env.sh && cargo run -q --bin admin -- import-annuaire "$(FILE)"
+
+# Release artefacts of every Lambda (cargo lambda, the template's architecture), with their sizes.
+package:
+	@scripts/package.sh

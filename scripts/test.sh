@@ -29,4 +29,5 @@ for i in $(seq 1 100); do
 done
 
 export RUST_BACKTRACE=0
+.venv/bin/python scripts/check_infra.py
 cargo nextest run --workspace --no-fail-fast "$@"
