@@ -1,5 +1,5 @@
 # The two commands of the README. Both install what they lack on a fresh machine.
-.PHONY: run test check import-annuaire package
+.PHONY: run test check import-annuaire instructeur-token package
 
 run:
 	@scripts/run.sh
@@ -20,3 +20,7 @@ import-annuaire:
 # Release artefacts of every Lambda (cargo lambda, the template's architecture), with their sizes.
 package:
 	@scripts/package.sh
+
+# A dev instructeur token for the local stack (make run): curl -H "Authorization: Bearer $(make -s instructeur-token)" …
+instructeur-token:
+	@. scripts/env.sh && cargo run -q --bin admin -- instructeur-token

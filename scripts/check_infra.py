@@ -50,6 +50,8 @@ LINT_REGIONS = ["eu-west-3"]  # Paris: where an académie deploys
 
 # Variables a function reads that the template must NOT set, and why.
 EXEMPT_READS = {
+    "DEV_JWT_SECRET": "local stack only: key of `make instructeur-token` dev tokens; never set on AWS, "
+    "where the HTTP API's Cognito JWT authorizer validates instructeur tokens",
     "AWS_ENDPOINT_URL": "local emulator only (make run / make test point the SDK at moto); "
     "unset on AWS, where the SDK uses the real endpoints",
     "AWS_LAMBDA_FUNCTION_NAME": "set by the Lambda runtime itself (the code uses it to choose JSON logs)",

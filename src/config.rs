@@ -22,6 +22,9 @@ pub struct Config {
     pub academie: Academie,
     /// Base URL of the company registry API (recherche-entreprises).
     pub registry_base_url: String,
+    /// Local stack only: key of the dev instructeur tokens (`make instructeur-token`). Never set
+    /// on AWS, where the HTTP API's JWT authorizer (Cognito) validates tokens.
+    pub dev_jwt_secret: Option<String>,
     /// Local emulator endpoint (`AWS_ENDPOINT_URL`); None on AWS.
     pub endpoint_url: Option<String>,
 }
@@ -68,6 +71,7 @@ impl Config {
                 adresse: required("ACADEMIE_ADRESSE")?,
             },
             registry_base_url: required("REGISTRY_BASE_URL")?,
+            dev_jwt_secret: env::var("DEV_JWT_SECRET").ok().filter(|v| !v.is_empty()),
             endpoint_url: env::var("AWS_ENDPOINT_URL").ok().filter(|v| !v.is_empty()),
         })
     }

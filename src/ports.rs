@@ -1,7 +1,9 @@
 //! The small traits the handlers and jobs depend on; `adapters` implements them on AWS.
 
 use crate::domain::deposit::Depot;
-use crate::domain::dossier::{AccuseRecord, ConventionRecord, DossierRecord};
+use crate::domain::dossier::{
+    AccuseRecord, ConventionRecord, DossierRecord, Evenement, Message, Statut,
+};
 use crate::domain::draft::Draft;
 use async_trait::async_trait;
 
@@ -55,6 +57,46 @@ pub trait DossierStore: Send + Sync {
         &self,
         code: &str,
     ) -> Result<Option<DossierRecord>, StoreError>;
+    /// Moves the dossier from `from` to `to` and appends `evenement` to its audit trail;
+    /// Conflict if it is no longer in `from`.
+    async fn transition(
+        &self,
+        id: &str,
+        from: Statut,
+        to: Statut,
+        evenement: &Evenement,
+    ) -> Result<(), StoreError>;
+    /// Appends a message (and its audit line) to a dossier that exists.
+    async fn add_message(
+        &self,
+        id: &str,
+        message: &Message,
+        evenement: &Evenement,
+    ) -> Result<(), StoreError>;
+    /// Deletes a draft; Conflict once deposited.
+    async fn delete_draft(&self, id: &str) -> Result<(), StoreError>;
+    /// Deposited dossiers, newest deposit first, filtered; `cursor` continues a listing.
+    async fn list_deposited(
+        &self,
+        filter: &ListFilter,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<DossierRecord>, Option<String>), StoreError>;
+}
+
+/// Filters of the instructeur's dossier list.
+#[derive(Clone, Debug, Default)]
+pub struct ListFilter {
+    pub statuts: Vec<Statut>,
+    /// Département code ("35") of one of the dossier's schools.
+    pub departement: Option<String>,
+    /// INSEE code of one of the dossier's schools.
+    pub commune: Option<String>,
+    /// Deposit date bounds, inclusive, "YYYY-MM-DD".
+    pub depose_du: Option<String>,
+    pub depose_au: Option<String>,
+    /// Words searched in the collectivité's name and SIRET (case and accents ignored).
+    pub texte: Option<String>,
 }
 
 #[derive(Debug, PartialEq, Eq)]

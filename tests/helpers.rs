@@ -20,6 +20,7 @@ use std::sync::{Arc, OnceLock};
 use tokio::sync::Mutex;
 
 pub const SIRET_BAULON: &str = "21350016800025";
+pub const DEV_JWT_SECRET: &str = "cle-des-tests";
 pub const UAI_BAULON: &str = "0350122T";
 pub const UAI_CARDROC: &str = "0350165P";
 
@@ -152,6 +153,7 @@ impl TestApp {
                 adresse: "1 quai Dujardin, 35000 Rennes".into(),
             },
             registry_base_url: registry.url.clone(),
+            dev_jwt_secret: Some(DEV_JWT_SECRET.into()),
             endpoint_url: Some(endpoint),
         };
         let documents = S3Documents::new(s3.clone(), &bucket);
@@ -217,6 +219,8 @@ impl TestApp {
             .any(|p| path_and_query.starts_with(p));
         let resp = if lookup {
             conventions_ent::http::lookup::handle(&self.app, req).await
+        } else if path_and_query.starts_with("/api/instructeur/") {
+            conventions_ent::http::instructeur::handle(&self.app, req).await
         } else {
             conventions_ent::http::handle(&self.app, req).await
         };

@@ -9,5 +9,6 @@ mod convention;
 mod deposit;
 mod events;
 mod idempotency;
+mod instructeur;
 mod presign;
 mod reference;

@@ -2,9 +2,11 @@
 
 use super::describe;
 use crate::domain::deposit::Depot;
-use crate::domain::dossier::{AccuseRecord, ConventionRecord, DossierRecord, Etape, Statut};
+use crate::domain::dossier::{
+    AccuseRecord, ConventionRecord, DossierRecord, Etape, Evenement, Message, Statut,
+};
 use crate::domain::draft::Draft;
-use crate::ports::{DossierStore, StoreError};
+use crate::ports::{DossierStore, ListFilter, StoreError};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
@@ -15,6 +17,9 @@ use std::collections::HashMap;
 const COUNTER_ID: &str = "#compteur-numero";
 /// Sparse index on `code_verification`, for the public verification route.
 pub const VERIFICATION_INDEX: &str = "par-code-verification";
+/// Sparse index of deposited dossiers by deposit time (`liste` = "depose", `depose_le`).
+pub const DEPOSIT_INDEX: &str = "par-depot";
+const LISTE_DEPOSES: &str = "depose";
 
 pub struct DynamoDossiers {
     client: Client,
@@ -32,6 +37,23 @@ impl DynamoDossiers {
 
 fn s(v: &str) -> AttributeValue {
     AttributeValue::S(v.to_string())
+}
+
+/// The words an instructeur searches a dossier by: collectivité name and SIRET, folded.
+fn search_text(depot: &Depot) -> String {
+    let c = &depot.collectivite;
+    crate::reference::search_key(&format!("{} {}", c.nom.as_deref().unwrap_or(""), c.siret))
+}
+
+/// A list of distinct strings, in first-seen order.
+fn string_list(items: impl Iterator<Item = String>) -> AttributeValue {
+    let mut seen: Vec<String> = Vec::new();
+    for i in items {
+        if !seen.contains(&i) {
+            seen.push(i);
+        }
+    }
+    AttributeValue::L(seen.into_iter().map(AttributeValue::S).collect())
 }
 
 fn av<T: serde::Serialize>(v: &T) -> Result<AttributeValue, StoreError> {
@@ -120,8 +142,12 @@ impl DossierStore for DynamoDossiers {
             .update_item()
             .table_name(&self.table)
             .key("id", s(id))
-            .update_expression("SET brouillon = :b, modifie_le = :now")
+            .update_expression("SET brouillon = :b, modifie_le = :now, expire_le = :exp")
             .condition_expression("statut = :brouillon")
+            .expression_attribute_values(
+                ":exp",
+                AttributeValue::N(crate::http::dossiers::draft_expiry().to_string()),
+            )
             .expression_attribute_values(":b", av(draft)?)
             .expression_attribute_values(":now", s(now))
             .expression_attribute_values(":brouillon", s(Statut::Brouillon.as_str()))
@@ -143,11 +169,30 @@ impl DossierStore for DynamoDossiers {
             .table_name(&self.table)
             .key("id", s(id))
             .update_expression(
-                "SET brouillon = :b, depot = :d, statut = :statut, etape = :etape, depose_le = :now, modifie_le = :now",
+                "SET brouillon = :b, depot = :d, statut = :statut, etape = :etape, depose_le = :now, modifie_le = :now, \
+                 liste = :liste, recherche = :recherche, codes_insee = :codes, departements = :deps, \
+                 historique = list_append(if_not_exists(historique, :vide), :evt) REMOVE expire_le",
             )
             .condition_expression("statut = :brouillon")
             .expression_attribute_values(":b", av(draft)?)
             .expression_attribute_values(":d", av(depot)?)
+            .expression_attribute_values(":liste", s(LISTE_DEPOSES))
+            .expression_attribute_values(":recherche", s(&search_text(depot)))
+            .expression_attribute_values(":codes", string_list(depot.ecoles.iter().map(|e| e.code_insee.clone())))
+            .expression_attribute_values(
+                ":deps",
+                string_list(depot.ecoles.iter().map(|e| crate::reference::departement_of(&e.code_insee))),
+            )
+            .expression_attribute_values(":vide", AttributeValue::L(Vec::new()))
+            .expression_attribute_values(
+                ":evt",
+                av(&vec![Evenement {
+                    le: now.to_string(),
+                    par: "collectivité".into(),
+                    action: "dossier déposé, convention signée".into(),
+                    detail: Some(format!("{} école(s)", depot.ecoles.len())),
+                }])?,
+            )
             .expression_attribute_values(":statut", s(Statut::EnConstruction.as_str()))
             .expression_attribute_values(":etape", s(Etape::Depose.as_str()))
             .expression_attribute_values(":now", s(now))
@@ -262,6 +307,185 @@ impl DossierStore for DynamoDossiers {
             None => Ok(None),
         }
     }
+
+    async fn transition(
+        &self,
+        id: &str,
+        from: Statut,
+        to: Statut,
+        evenement: &Evenement,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(id))
+            .update_expression(
+                "SET statut = :to, modifie_le = :now, historique = list_append(if_not_exists(historique, :vide), :evt)",
+            )
+            .condition_expression("statut = :from")
+            .expression_attribute_values(":to", s(to.as_str()))
+            .expression_attribute_values(":from", s(from.as_str()))
+            .expression_attribute_values(":now", s(&evenement.le))
+            .expression_attribute_values(":vide", AttributeValue::L(Vec::new()))
+            .expression_attribute_values(":evt", av(&vec![evenement])?)
+            .send()
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn add_message(
+        &self,
+        id: &str,
+        message: &Message,
+        evenement: &Evenement,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(id))
+            .update_expression(
+                "SET messages = list_append(if_not_exists(messages, :vide), :m), \
+                 historique = list_append(if_not_exists(historique, :vide), :evt)",
+            )
+            .condition_expression("attribute_exists(id)")
+            .expression_attribute_values(":vide", AttributeValue::L(Vec::new()))
+            .expression_attribute_values(":m", av(&vec![message])?)
+            .expression_attribute_values(":evt", av(&vec![evenement])?)
+            .send()
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn delete_draft(&self, id: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("id", s(id))
+            .condition_expression("statut = :brouillon")
+            .expression_attribute_values(":brouillon", s(Statut::Brouillon.as_str()))
+            .send()
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn list_deposited(
+        &self,
+        filter: &ListFilter,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<DossierRecord>, Option<String>), StoreError> {
+        let mut key_cond = "liste = :liste".to_string();
+        let mut values: HashMap<String, AttributeValue> =
+            HashMap::from([(":liste".into(), s(LISTE_DEPOSES))]);
+        match (&filter.depose_du, &filter.depose_au) {
+            (Some(du), Some(au)) => {
+                key_cond.push_str(" AND depose_le BETWEEN :du AND :au");
+                values.insert(":du".into(), s(du));
+                values.insert(":au".into(), s(&format!("{au}T99")));
+            }
+            (Some(du), None) => {
+                key_cond.push_str(" AND depose_le >= :du");
+                values.insert(":du".into(), s(du));
+            }
+            (None, Some(au)) => {
+                key_cond.push_str(" AND depose_le <= :au");
+                values.insert(":au".into(), s(&format!("{au}T99")));
+            }
+            (None, None) => {}
+        }
+        let mut filters = Vec::new();
+        if !filter.statuts.is_empty() {
+            let names: Vec<String> = (0..filter.statuts.len())
+                .map(|i| format!(":st{i}"))
+                .collect();
+            for (n, st) in names.iter().zip(&filter.statuts) {
+                values.insert(n.clone(), s(st.as_str()));
+            }
+            filters.push(format!("statut IN ({})", names.join(", ")));
+        }
+        if let Some(d) = &filter.departement {
+            filters.push("contains(departements, :dep)".into());
+            values.insert(":dep".into(), s(d));
+        }
+        if let Some(c) = &filter.commune {
+            filters.push("contains(codes_insee, :commune)".into());
+            values.insert(":commune".into(), s(c));
+        }
+        if let Some(t) = &filter.texte {
+            for (i, word) in crate::reference::search_key(t)
+                .split(' ')
+                .filter(|w| !w.is_empty())
+                .enumerate()
+            {
+                filters.push(format!("contains(recherche, :w{i})"));
+                values.insert(format!(":w{i}"), s(word));
+            }
+        }
+        let mut start = match cursor {
+            Some(c) => Some(decode_cursor(c).ok_or(StoreError::Conflict)?),
+            None => None,
+        };
+        let mut out = Vec::new();
+        loop {
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(DEPOSIT_INDEX)
+                .key_condition_expression(&key_cond)
+                .set_expression_attribute_values(Some(values.clone()))
+                .scan_index_forward(false)
+                .limit((limit.saturating_sub(out.len())).clamp(1, 100) as i32)
+                .set_exclusive_start_key(start.take());
+            if !filters.is_empty() {
+                q = q.filter_expression(filters.join(" AND "));
+            }
+            let page = q.send().await.map_err(map_err)?;
+            for item in page.items() {
+                out.push(
+                    serde_dynamo::from_item(item.clone())
+                        .map_err(|e| StoreError::Unavailable(format!("dossier illisible : {e}")))?,
+                );
+            }
+            match page.last_evaluated_key() {
+                Some(k) if out.len() < limit => start = Some(k.clone()),
+                Some(k) => return Ok((out, Some(encode_cursor(k)))),
+                None => return Ok((out, None)),
+            }
+        }
+    }
+}
+
+/// Cursors are the index's LastEvaluatedKey, as opaque base64url JSON.
+fn encode_cursor(key: &HashMap<String, AttributeValue>) -> String {
+    use base64::Engine;
+    let plain: std::collections::BTreeMap<&str, &str> = key
+        .iter()
+        .filter_map(|(k, v)| v.as_s().ok().map(|s| (k.as_str(), s.as_str())))
+        .collect();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(serde_json::to_vec(&plain).unwrap_or_default())
+}
+
+fn decode_cursor(c: &str) -> Option<HashMap<String, AttributeValue>> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(c)
+        .ok()?;
+    let plain: std::collections::BTreeMap<String, String> = serde_json::from_slice(&bytes).ok()?;
+    let allowed = ["id", "liste", "depose_le"];
+    if plain.len() != 3 || !plain.keys().all(|k| allowed.contains(&k.as_str())) {
+        return None;
+    }
+    Some(
+        plain
+            .into_iter()
+            .map(|(k, v)| (k, AttributeValue::S(v)))
+            .collect(),
+    )
 }
 
 /// Creates the dossiers table as `infra/template.yaml` declares it (key, verification index,
@@ -292,6 +516,8 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(attr("id"))
         .attribute_definitions(attr("code_verification"))
+        .attribute_definitions(attr("liste"))
+        .attribute_definitions(attr("depose_le"))
         .key_schema(hash("id"))
         .global_secondary_indexes(
             GlobalSecondaryIndex::builder()
@@ -300,6 +526,25 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
                 .projection(
                     Projection::builder()
                         .projection_type(ProjectionType::KeysOnly)
+                        .build(),
+                )
+                .build()
+                .expect("complete index"),
+        )
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(DEPOSIT_INDEX)
+                .key_schema(hash("liste"))
+                .key_schema(
+                    KeySchemaElement::builder()
+                        .attribute_name("depose_le")
+                        .key_type(KeyType::Range)
+                        .build()
+                        .expect("complete key"),
+                )
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
                         .build(),
                 )
                 .build()

@@ -7,6 +7,9 @@
 //!   reference data changes without a redeployment. On AWS, run the same command with the
 //!   stack's BUCKET_NAME and credentials allowed to write `reference/*`.
 //!
+//! - `admin instructeur-token`: prints a dev instructeur token (8 h) signed with
+//!   DEV_JWT_SECRET, which only the local stack accepts.
+//!
 //! Reads TABLE_NAME, BUCKET_NAME, SENDER_EMAIL and AWS_ENDPOINT_URL from the environment.
 
 use conventions_ent::adapters::{dynamo, s3::S3Documents, sdk_config};
@@ -129,7 +132,20 @@ async fn run(args: &[String]) -> Result<(), String> {
             println!("{file} : {line}");
             Ok(())
         }
-        _ => Err("usage : admin setup-local | admin import-annuaire <fichier.csv>".into()),
+        Some("instructeur-token") => {
+            let secret = env("DEV_JWT_SECRET")?;
+            let now = chrono::Utc::now().timestamp();
+            let claims = serde_json::json!({
+                "sub": "dev-instructeur",
+                "email": "instructeur@ac-rennes.fr",
+                "cognito:groups": ["instructeurs"],
+                "iat": now,
+                "exp": now + 8 * 3600,
+            });
+            println!("{}", conventions_ent::http::instructeur::auth::sign_hs256(&claims, secret.as_bytes()));
+            Ok(())
+        }
+        _ => Err("usage : admin setup-local | admin import-annuaire <fichier.csv|json> | admin instructeur-token".into()),
     }
 }
 

@@ -272,6 +272,7 @@ async fn bench_app(dir: Directory) -> conventions_ent::App {
                 adresse: "D".into(),
             },
             registry_base_url: "http://bench".into(),
+            dev_jwt_secret: None,
             endpoint_url: None,
         },
         dossiers: Arc::new(DynamoDossiers::new(

@@ -89,6 +89,90 @@ pub struct AccuseRecord {
     pub destinataires: Vec<String>,
 }
 
+/// One line of a dossier's audit trail: who did what, when.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Evenement {
+    pub le: String,
+    /// "collectivité" or the instructeur's email.
+    pub par: String,
+    pub action: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Auteur {
+    Collectivite,
+    Instructeur,
+}
+
+/// A message of the messagerie between the académie and the collectivité.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub le: String,
+    pub auteur: Auteur,
+    /// Display name: the instructeur's email, or the signatory's name.
+    pub nom: String,
+    pub texte: String,
+}
+
+/// The instructeur's decisions, each a legal move of [`Statut::can_become`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    PasserEnInstruction,
+    Accepter,
+    Refuser,
+    ClasserSansSuite,
+    RepasserEnInstruction,
+    RepasserEnConstruction,
+}
+
+impl Decision {
+    pub fn parse(s: &str) -> Option<Decision> {
+        Some(match s {
+            "passer_en_instruction" => Decision::PasserEnInstruction,
+            "accepter" => Decision::Accepter,
+            "refuser" => Decision::Refuser,
+            "classer_sans_suite" => Decision::ClasserSansSuite,
+            "repasser_en_instruction" => Decision::RepasserEnInstruction,
+            "repasser_en_construction" => Decision::RepasserEnConstruction,
+            _ => return None,
+        })
+    }
+
+    pub fn target(self) -> Statut {
+        match self {
+            Decision::PasserEnInstruction | Decision::RepasserEnInstruction => {
+                Statut::EnInstruction
+            }
+            Decision::Accepter => Statut::Accepte,
+            Decision::Refuser => Statut::Refuse,
+            Decision::ClasserSansSuite => Statut::SansSuite,
+            Decision::RepasserEnConstruction => Statut::EnConstruction,
+        }
+    }
+
+    /// A refusal and a classement sans suite must say why.
+    pub fn needs_motif(self) -> bool {
+        matches!(self, Decision::Refuser | Decision::ClasserSansSuite)
+    }
+
+    /// As written in the audit trail and the email.
+    pub fn label(self) -> &'static str {
+        match self {
+            Decision::PasserEnInstruction => "dossier passé en instruction",
+            Decision::Accepter => "dossier accepté",
+            Decision::Refuser => "dossier refusé",
+            Decision::ClasserSansSuite => "dossier classé sans suite",
+            Decision::RepasserEnInstruction => "dossier repassé en instruction",
+            Decision::RepasserEnConstruction => {
+                "dossier renvoyé à la collectivité pour modification"
+            }
+        }
+    }
+}
+
 /// The stored dossier: one DynamoDB item, also the `NewImage` of stream records.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DossierRecord {
@@ -116,6 +200,13 @@ pub struct DossierRecord {
     /// record cannot send a second email while the first send is under way.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accuse_bail: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub historique: Vec<Evenement>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<Message>,
+    /// Drafts expire (DynamoDB TTL, epoch seconds) after 90 days without change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expire_le: Option<i64>,
 }
 
 #[cfg(test)]
@@ -148,6 +239,25 @@ mod tests {
         for s in ALL {
             assert!(!s.can_become(s), "{s:?} → itself");
         }
+    }
+
+    #[test]
+    fn decisions_are_legal_moves_from_their_state() {
+        use Decision::*;
+        for (d, from) in [
+            (PasserEnInstruction, EnConstruction),
+            (Accepter, EnInstruction),
+            (Refuser, EnInstruction),
+            (ClasserSansSuite, EnInstruction),
+            (RepasserEnInstruction, Accepte),
+            (RepasserEnConstruction, EnInstruction),
+        ] {
+            assert!(from.can_become(d.target()), "{d:?} from {from:?}");
+        }
+        assert!(!EnConstruction.can_become(Accepter.target()));
+        assert!(Refuser.needs_motif() && ClasserSansSuite.needs_motif() && !Accepter.needs_motif());
+        assert_eq!(Decision::parse("accepter"), Some(Accepter));
+        assert_eq!(Decision::parse("supprimer"), None);
     }
 
     #[test]

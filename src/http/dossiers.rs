@@ -16,6 +16,13 @@ use crate::App;
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
 
+/// Drafts untouched for 90 days are deleted by the table's TTL.
+pub const DRAFT_LIFETIME_DAYS: i64 = 90;
+
+pub fn draft_expiry() -> i64 {
+    chrono::Utc::now().timestamp() + DRAFT_LIFETIME_DAYS * 86_400
+}
+
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
@@ -46,6 +53,9 @@ pub async fn create(app: &App, req: &Request) -> ApiResult {
         code_verification: None,
         accuse: None,
         accuse_bail: None,
+        historique: Vec::new(),
+        messages: Vec::new(),
+        expire_le: Some(draft_expiry()),
     };
     app.dossiers.create(&record).await?;
     tracing::info!(dossier = %id, numero = %record.numero, "draft created");
@@ -296,4 +306,127 @@ pub fn view(app: &App, r: &DossierRecord) -> Value {
         }
     }
     v
+}
+
+/// The applicant deletes a draft (a deposited dossier is kept: 409).
+pub async fn delete(app: &App, req: &Request, id: &str) -> ApiResult {
+    let record = authorize(app, req, id).await?;
+    if record.statut != Statut::Brouillon {
+        return Err(already_deposited(&record));
+    }
+    match app.dossiers.delete_draft(&record.id).await {
+        Err(StoreError::Conflict) => return Err(already_deposited(&record)),
+        r => r?,
+    }
+    Ok(Response::builder()
+        .status(204)
+        .body(Body::Empty)
+        .expect("static"))
+}
+
+/// The messagerie as the collectivité sees it.
+pub async fn messages(app: &App, req: &Request, id: &str) -> ApiResult {
+    let record = authorize(app, req, id).await?;
+    Ok(json(200, &json!({"messages": record.messages})))
+}
+
+/// The collectivité writes to the académie; the académie's contact address is told by email.
+pub async fn post_message(app: &App, req: &Request, id: &str) -> ApiResult {
+    use crate::domain::dossier::{Auteur, Evenement, Message};
+    let record = authorize(app, req, id).await?;
+    let Some(depot) = &record.depot else {
+        return Err(ApiError::Conflict(
+            "La messagerie s’ouvre une fois le dossier déposé.".into(),
+        ));
+    };
+    let body = json_body(req)?;
+    let texte = match body.get("texte") {
+        Some(Value::String(t)) if !t.trim().is_empty() && t.chars().count() <= 5000 => {
+            t.trim().replace("\r\n", "\n")
+        }
+        _ => {
+            return Err(ApiError::Validation(vec![
+                crate::domain::draft::FieldError::new(
+                    "texte",
+                    "Écrivez votre message (5 000 caractères au plus).",
+                ),
+            ]))
+        }
+    };
+    if texte
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(ApiError::Validation(vec![
+            crate::domain::draft::FieldError::new(
+                "texte",
+                "Ce texte contient des caractères de contrôle.",
+            ),
+        ]));
+    }
+    let nom = format!("{} {}", depot.signataire.prenom, depot.signataire.nom);
+    let m = Message {
+        le: now(),
+        auteur: Auteur::Collectivite,
+        nom: nom.clone(),
+        texte: texte.clone(),
+    };
+    let evt = Evenement {
+        le: m.le.clone(),
+        par: "collectivité".into(),
+        action: "message envoyé à l’académie".into(),
+        detail: None,
+    };
+    app.dossiers.add_message(&record.id, &m, &evt).await?;
+    let sujet = format!(
+        "Dossier n° {} : nouveau message de la collectivité",
+        record.numero
+    );
+    let lien = format!(
+        "{}/instructeur/dossiers/{}",
+        app.config.public_base_url, record.id
+    );
+    let email_envoye = match crate::render::email::notification(
+        &crate::render::email::NotificationData {
+            sujet: &sujet,
+            salutation: "Bonjour,",
+            paragraphes: vec![
+                format!(
+                    "{nom} ({}) a écrit au sujet du dossier n° {} :",
+                    depot
+                        .collectivite
+                        .nom
+                        .as_deref()
+                        .unwrap_or(&depot.collectivite.siret),
+                    record.numero
+                ),
+                texte,
+            ],
+            lien_libelle: "Ouvrir le dossier",
+            lien: &lien,
+            signature: "Conventions ENT école / GAR",
+        },
+    ) {
+        Ok(r) => app
+            .mailer
+            .send(&crate::ports::OutgoingEmail {
+                from: app.config.sender_email.clone(),
+                to: vec![app.config.contact_email.clone()],
+                cc: Vec::new(),
+                reply_to: depot.signataire.email.clone(),
+                subject: r.subject,
+                text: r.text,
+                html: r.html,
+            })
+            .await
+            .map_err(
+                |e| tracing::error!(dossier = %record.id, error = %e, "notification email failed"),
+            )
+            .is_ok(),
+        Err(_) => false,
+    };
+    Ok(json(
+        201,
+        &json!({"message": m, "email_envoye": email_envoye}),
+    ))
 }

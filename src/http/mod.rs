@@ -1,6 +1,7 @@
 //! HTTP routes of API.md. `handle` never fails: every error becomes a problem+json answer.
 
 pub mod dossiers;
+pub mod instructeur;
 pub mod lookup;
 pub mod problem;
 
@@ -25,10 +26,15 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, std::conv
         ("PATCH", ["api", "dossiers", id]) => dossiers::autosave(app, &req, id).await,
         ("POST", ["api", "dossiers", id, "depot"]) => dossiers::deposit(app, &req, id).await,
         ("GET", ["api", "dossiers", id, "convention"]) => dossiers::download(app, &req, id).await,
+        ("DELETE", ["api", "dossiers", id]) => dossiers::delete(app, &req, id).await,
+        ("GET", ["api", "dossiers", id, "messages"]) => dossiers::messages(app, &req, id).await,
+        ("POST", ["api", "dossiers", id, "messages"]) => {
+            dossiers::post_message(app, &req, id).await
+        }
         ("GET", ["api", "conventions", "verification", code]) => dossiers::verify(app, code).await,
         (_, ["api", "dossiers"])
         | (_, ["api", "dossiers", _])
-        | (_, ["api", "dossiers", _, "depot" | "convention"])
+        | (_, ["api", "dossiers", _, "depot" | "convention" | "messages"])
         | (_, ["api", "conventions", "verification", _]) => Err(ApiError::MethodNotAllowed),
         _ => Err(ApiError::BadRequest(format!("Adresse inconnue : {path}"))),
     };

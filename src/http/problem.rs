@@ -8,6 +8,10 @@ use serde_json::json;
 #[derive(Debug)]
 pub enum ApiError {
     BadRequest(String),
+    /// No valid instructeur credentials.
+    Unauthorized,
+    /// Valid credentials without the `instructeurs` group.
+    Forbidden,
     /// Same answer for an unknown id and a wrong or missing jeton.
     NotFound,
     /// 404 with its own message, for public resources.
@@ -39,6 +43,8 @@ impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
             ApiError::BadRequest(_) => 400,
+            ApiError::Unauthorized => 401,
+            ApiError::Forbidden => 403,
             ApiError::NotFound | ApiError::NotFoundWith(_) => 404,
             ApiError::MethodNotAllowed => 405,
             ApiError::Conflict(_) => 409,
@@ -53,6 +59,16 @@ impl ApiError {
         let status = self.status();
         let (slug, title, detail) = match &self {
             ApiError::BadRequest(d) => ("requete-invalide", "Requête invalide", d.clone()),
+            ApiError::Unauthorized => (
+                "authentification-requise",
+                "Authentification requise",
+                "Connectez-vous avec votre compte instructeur pour accéder à cet espace.".into(),
+            ),
+            ApiError::Forbidden => (
+                "acces-refuse",
+                "Accès refusé",
+                "Votre compte n’appartient pas au groupe des instructeurs.".into(),
+            ),
             ApiError::NotFound => (
                 "introuvable",
                 "Introuvable",
@@ -102,6 +118,9 @@ impl ApiError {
             .header("cache-control", "no-store");
         if status == 503 {
             builder = builder.header("retry-after", "5");
+        }
+        if status == 401 {
+            builder = builder.header("www-authenticate", "Bearer");
         }
         builder
             .body(Body::Text(body.to_string()))

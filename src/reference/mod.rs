@@ -88,7 +88,8 @@ pub fn search_key(s: &str) -> String {
         .join(" ")
 }
 
-fn departement_of(code_insee: &str) -> String {
+/// Département of an INSEE code: 2 characters (2A/2B included), 3 overseas.
+pub fn departement_of(code_insee: &str) -> String {
     if code_insee.starts_with("97") {
         code_insee.chars().take(3).collect()
     } else {

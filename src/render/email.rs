@@ -42,3 +42,29 @@ pub fn accuse(data: &AccuseData) -> Result<Rendered, minijinja::Error> {
         html: env.get_template("accuse.html.j2")?.render(data)?,
     })
 }
+
+const NOTIFICATION_TEXT: &str = include_str!("../../templates/email/notification.txt.j2");
+const NOTIFICATION_HTML: &str = include_str!("../../templates/email/notification.html.j2");
+
+/// A short notification (decision, new message): a few paragraphs and one link.
+#[derive(Serialize)]
+pub struct NotificationData<'a> {
+    pub sujet: &'a str,
+    pub salutation: &'a str,
+    pub paragraphes: Vec<String>,
+    pub lien_libelle: &'a str,
+    pub lien: &'a str,
+    pub signature: &'a str,
+}
+
+pub fn notification(data: &NotificationData) -> Result<Rendered, minijinja::Error> {
+    let mut env = minijinja::Environment::new();
+    env.set_trim_blocks(true);
+    env.add_template("notification.txt.j2", NOTIFICATION_TEXT)?;
+    env.add_template("notification.html.j2", NOTIFICATION_HTML)?;
+    Ok(Rendered {
+        subject: single_line(data.sujet),
+        text: env.get_template("notification.txt.j2")?.render(data)?,
+        html: env.get_template("notification.html.j2")?.render(data)?,
+    })
+}

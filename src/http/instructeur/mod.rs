@@ -1,0 +1,496 @@
+//! Instructeur routes (instructeur-api): dossier list and detail, decisions, messagerie, and the
+//! export of conventioned schools for the ENT editor / AAF.
+
+pub mod auth;
+
+use super::problem::ApiError;
+use super::{json, json_body, ApiResult};
+use crate::domain::dossier::{Auteur, Decision, DossierRecord, Evenement, Message, Statut};
+use crate::domain::draft::FieldError;
+use crate::domain::ids::{link_jeton, DossierId};
+use crate::http::dossiers::{now, private_url, view};
+use crate::ports::{ListFilter, OutgoingEmail, StoreError};
+use crate::render::email::{notification, NotificationData};
+use crate::App;
+use auth::Instructeur;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::{json, Value};
+
+pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, std::convert::Infallible> {
+    let path = req.uri().path().trim_end_matches('/').to_string();
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let result = match auth::authenticate(app, &req) {
+        Err(e) => Err(e),
+        Ok(who) => route(app, &req, &who, req.method().as_str(), &segments).await,
+    };
+    Ok(result.unwrap_or_else(ApiError::into_response))
+}
+
+async fn route(
+    app: &App,
+    req: &Request,
+    who: &Instructeur,
+    method: &str,
+    segments: &[&str],
+) -> ApiResult {
+    match (method, segments) {
+        ("GET", ["api", "instructeur", "dossiers"]) => list(app, req).await,
+        ("GET", ["api", "instructeur", "dossiers", id]) => detail(app, id).await,
+        ("POST", ["api", "instructeur", "dossiers", id, "decision"]) => {
+            decide(app, req, who, id).await
+        }
+        ("POST", ["api", "instructeur", "dossiers", id, "messages"]) => {
+            message(app, req, who, id).await
+        }
+        ("GET", ["api", "instructeur", "export", file]) => export(app, req, file).await,
+        (_, ["api", "instructeur", ..]) => Err(ApiError::BadRequest(format!(
+            "Adresse inconnue : /{}",
+            segments.join("/")
+        ))),
+        _ => Err(ApiError::BadRequest("Adresse inconnue.".into())),
+    }
+}
+
+fn param<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+    req.query_string_parameters_ref()
+        .and_then(|q| q.first(name))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+fn date_param(req: &Request, name: &str, errs: &mut Vec<FieldError>) -> Option<String> {
+    let v = param(req, name)?;
+    if chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").is_ok() {
+        Some(v.to_string())
+    } else {
+        errs.push(FieldError::new(
+            name,
+            "Date attendue au format AAAA-MM-JJ (ex. : 2026-09-01).",
+        ));
+        None
+    }
+}
+
+fn statut_param(req: &Request, errs: &mut Vec<FieldError>) -> Vec<Statut> {
+    let Some(v) = param(req, "statut") else {
+        return Vec::new();
+    };
+    v.split(',')
+        .filter_map(|s| match serde_json::from_value::<Statut>(json!(s.trim())) {
+            Ok(st) => Some(st),
+            Err(_) => {
+                errs.push(FieldError::new(
+                    "statut",
+                    format!("Statut inconnu « {} » : brouillon, en_construction, en_instruction, accepte, refuse, sans_suite.", s.trim()),
+                ));
+                None
+            }
+        })
+        .collect()
+}
+
+fn filter_from(req: &Request) -> Result<ListFilter, ApiError> {
+    let mut errs = Vec::new();
+    let filter = ListFilter {
+        statuts: statut_param(req, &mut errs),
+        departement: param(req, "departement").map(str::to_string),
+        commune: param(req, "commune").map(str::to_string),
+        depose_du: date_param(req, "du", &mut errs)
+            .or_else(|| date_param(req, "depuis", &mut errs)),
+        depose_au: date_param(req, "au", &mut errs),
+        texte: param(req, "q").map(|q| q.chars().take(100).collect()),
+    };
+    if errs.is_empty() {
+        Ok(filter)
+    } else {
+        Err(ApiError::Validation(errs))
+    }
+}
+
+fn summary(r: &DossierRecord) -> Value {
+    let d = r.depot.as_ref();
+    let mut communes: Vec<String> = d
+        .map(|d| d.ecoles.iter().map(|e| e.commune.clone()).collect())
+        .unwrap_or_default();
+    communes.dedup();
+    json!({
+        "id": r.id,
+        "numero": r.numero,
+        "statut": r.statut,
+        "depose_le": r.depose_le,
+        "modifie_le": r.modifie_le,
+        "collectivite": d.map(|d| json!({"siret": d.collectivite.siret, "nom": d.collectivite.nom, "verifie": d.collectivite.verifie})),
+        "ecoles": d.map(|d| d.ecoles.len()).unwrap_or(0),
+        "communes": communes,
+        "convention": r.convention.as_ref().map(|c| json!({"genere_le": c.genere_le, "code_verification": c.code_verification})),
+        "accuse_envoye": r.accuse.is_some(),
+        "messages": r.messages.len(),
+    })
+}
+
+async fn list(app: &App, req: &Request) -> ApiResult {
+    let filter = filter_from(req)?;
+    let limit = param(req, "limite")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(50)
+        .clamp(1, 200);
+    let (records, next) = match app
+        .dossiers
+        .list_deposited(&filter, param(req, "curseur"), limit)
+        .await
+    {
+        Err(StoreError::Conflict) => {
+            return Err(ApiError::BadRequest(
+                "Curseur de pagination invalide.".into(),
+            ))
+        }
+        r => r?,
+    };
+    Ok(json(
+        200,
+        &json!({"dossiers": records.iter().map(summary).collect::<Vec<_>>(), "curseur_suivant": next}),
+    ))
+}
+
+async fn load(app: &App, id: &str) -> Result<DossierRecord, ApiError> {
+    let not_found =
+        || ApiError::NotFoundWith(format!("Aucun dossier ne porte l’identifiant {id}."));
+    let id = DossierId::parse(id).ok_or_else(not_found)?;
+    app.dossiers.get(id.as_str()).await?.ok_or_else(not_found)
+}
+
+async fn detail(app: &App, id: &str) -> ApiResult {
+    let r = load(app, id).await?;
+    let mut v = view(app, &r);
+    v["historique"] = json!(r.historique);
+    v["messages"] = json!(r.messages);
+    if let Some(d) = &r.depot {
+        v["signature"] = json!(d.signature);
+    }
+    Ok(json(200, &v))
+}
+
+fn text_field(
+    body: &Value,
+    champ: &str,
+    required: bool,
+    errs: &mut Vec<FieldError>,
+) -> Option<String> {
+    match body.get(champ) {
+        None | Some(Value::Null) if !required => None,
+        Some(Value::String(s)) if !s.trim().is_empty() => {
+            if s.chars().count() > 5000 {
+                errs.push(FieldError::new(
+                    champ,
+                    "Ce texte est trop long (5 000 caractères au plus).",
+                ));
+                None
+            } else if s
+                .chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+            {
+                errs.push(FieldError::new(
+                    champ,
+                    "Ce texte contient des caractères de contrôle.",
+                ));
+                None
+            } else {
+                Some(s.trim().replace("\r\n", "\n"))
+            }
+        }
+        _ => {
+            errs.push(FieldError::new(champ, "Ce champ est obligatoire."));
+            None
+        }
+    }
+}
+
+async fn decide(app: &App, req: &Request, who: &Instructeur, id: &str) -> ApiResult {
+    let body = json_body(req)?;
+    let mut errs = Vec::new();
+    let decision = match body
+        .get("action")
+        .and_then(Value::as_str)
+        .map(Decision::parse)
+    {
+        Some(Some(d)) => Some(d),
+        _ => {
+            errs.push(FieldError::new(
+                "action",
+                "Action attendue : passer_en_instruction, accepter, refuser, classer_sans_suite, repasser_en_instruction ou repasser_en_construction.",
+            ));
+            None
+        }
+    };
+    let motif = text_field(
+        &body,
+        "motif",
+        decision.is_some_and(Decision::needs_motif),
+        &mut errs,
+    );
+    if let Some(o) = body.as_object() {
+        for k in o
+            .keys()
+            .filter(|k| !["action", "motif"].contains(&k.as_str()))
+        {
+            errs.push(FieldError::new(
+                k.chars().take(60).collect::<String>(),
+                "Champ inconnu : les champs acceptés sont action et motif.",
+            ));
+        }
+    }
+    let Some(decision) = decision.filter(|_| errs.is_empty()) else {
+        return Err(ApiError::Validation(errs));
+    };
+    let r = load(app, id).await?;
+    let to = decision.target();
+    if !r.statut.can_become(to) {
+        return Err(ApiError::Conflict(format!(
+            "Action impossible : le dossier est « {} » et ne peut pas devenir « {} ».",
+            r.statut.as_str(),
+            to.as_str()
+        )));
+    }
+    let evenement = Evenement {
+        le: now(),
+        par: who.email.clone(),
+        action: decision.label().into(),
+        detail: motif.clone(),
+    };
+    match app
+        .dossiers
+        .transition(&r.id, r.statut, to, &evenement)
+        .await
+    {
+        Err(StoreError::Conflict) => {
+            return Err(ApiError::Conflict(
+                "Le dossier a changé d’état entre-temps : rechargez-le.".into(),
+            ))
+        }
+        other => other?,
+    }
+    let mut paragraphes = vec![format!(
+        "Votre dossier n° {} de conventionnement ENT école / GAR : {}.",
+        r.numero,
+        decision.label()
+    )];
+    if let Some(m) = &motif {
+        paragraphes.push(format!("Motif : {m}"));
+    }
+    let email_envoye = notify_collectivite(
+        app,
+        &r,
+        &format!("Dossier n° {} : {}", r.numero, decision.label()),
+        paragraphes,
+    )
+    .await;
+    let updated = load(app, id).await?;
+    let mut v = summary(&updated);
+    v["email_envoye"] = json!(email_envoye);
+    Ok(json(200, &v))
+}
+
+async fn message(app: &App, req: &Request, who: &Instructeur, id: &str) -> ApiResult {
+    let body = json_body(req)?;
+    let mut errs = Vec::new();
+    let texte = text_field(&body, "texte", true, &mut errs);
+    let Some(texte) = texte.filter(|_| errs.is_empty()) else {
+        return Err(ApiError::Validation(errs));
+    };
+    let r = load(app, id).await?;
+    let m = Message {
+        le: now(),
+        auteur: Auteur::Instructeur,
+        nom: who.email.clone(),
+        texte: texte.clone(),
+    };
+    let evt = Evenement {
+        le: m.le.clone(),
+        par: who.email.clone(),
+        action: "message envoyé à la collectivité".into(),
+        detail: None,
+    };
+    app.dossiers.add_message(&r.id, &m, &evt).await?;
+    let email_envoye = notify_collectivite(
+        app,
+        &r,
+        &format!("Dossier n° {} : nouveau message de l’académie", r.numero),
+        vec![
+            "L’académie vous a écrit au sujet de votre dossier :".into(),
+            texte,
+        ],
+    )
+    .await;
+    Ok(json(
+        201,
+        &json!({"message": m, "email_envoye": email_envoye}),
+    ))
+}
+
+/// Emails the signatory (référent in copy) with a link to the private page; the decision or
+/// message is recorded whatever happens to the email, which is logged when it fails.
+pub async fn notify_collectivite(
+    app: &App,
+    r: &DossierRecord,
+    sujet: &str,
+    paragraphes: Vec<String>,
+) -> bool {
+    let Some(depot) = &r.depot else { return false };
+    let Some(id) = DossierId::parse(&r.id) else {
+        return false;
+    };
+    let lien = private_url(
+        app,
+        &r.id,
+        &link_jeton(app.config.link_secret.as_bytes(), &id),
+    );
+    let salutation = format!(
+        "Bonjour {} {},",
+        depot.signataire.prenom, depot.signataire.nom
+    );
+    let rendered = notification(&NotificationData {
+        sujet,
+        salutation: &salutation,
+        paragraphes,
+        lien_libelle: "Voir le dossier et répondre",
+        lien: &lien,
+        signature: &app.config.academie.nom,
+    });
+    let Ok(rendered) = rendered else { return false };
+    let email = OutgoingEmail {
+        from: app.config.sender_email.clone(),
+        to: vec![depot.signataire.email.clone()],
+        cc: depot.referent.iter().map(|x| x.email.clone()).collect(),
+        reply_to: app.config.contact_email.clone(),
+        subject: rendered.subject,
+        text: rendered.text,
+        html: rendered.html,
+    };
+    match app.mailer.send(&email).await {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::error!(dossier = %r.id, error = %e, "notification email failed");
+            false
+        }
+    }
+}
+
+/// One CSV field, quoted when needed (`;` separator, as spreadsheet software in France expects).
+fn csv_field(s: &str) -> String {
+    let s = crate::domain::text::single_line(s);
+    if s.contains([';', '"']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+const EXPORT_COLUMNS: [&str; 9] = [
+    "uai",
+    "nom_ecole",
+    "commune",
+    "code_insee",
+    "siret_collectivite",
+    "nom_collectivite",
+    "numero_dossier",
+    "date_convention",
+    "statut",
+];
+
+async fn export(app: &App, req: &Request, file: &str) -> ApiResult {
+    let csv = match file {
+        "ecoles.csv" => true,
+        "ecoles.json" => false,
+        _ => {
+            return Err(ApiError::NotFoundWith(
+                "Exports disponibles : ecoles.csv et ecoles.json.".into(),
+            ))
+        }
+    };
+    let mut filter = filter_from(req)?;
+    if filter.statuts.is_empty() {
+        // Conventioned: deposited and signed, not refused nor closed.
+        filter.statuts = vec![
+            Statut::EnConstruction,
+            Statut::EnInstruction,
+            Statut::Accepte,
+        ];
+    }
+    let mut rows: Vec<[String; 9]> = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let (page, next) = app
+            .dossiers
+            .list_deposited(&filter, cursor.as_deref(), 200)
+            .await?;
+        for r in &page {
+            let Some(d) = &r.depot else { continue };
+            let date = r
+                .convention
+                .as_ref()
+                .map(|c| c.genere_le.clone())
+                .or_else(|| r.depose_le.clone())
+                .unwrap_or_default();
+            for e in &d.ecoles {
+                rows.push([
+                    e.uai.clone(),
+                    e.nom.clone(),
+                    e.commune.clone(),
+                    e.code_insee.clone(),
+                    d.collectivite.siret.clone(),
+                    d.collectivite.nom.clone().unwrap_or_default(),
+                    r.numero.clone(),
+                    date.chars().take(10).collect(),
+                    r.statut.as_str().to_string(),
+                ]);
+            }
+        }
+        match next {
+            Some(n) => cursor = Some(n),
+            None => break,
+        }
+    }
+    let name = format!(
+        "ecoles-conventionnees-{}",
+        chrono::Utc::now().format("%Y-%m-%d")
+    );
+    let (content_type, body, ext) = if csv {
+        let mut out = String::with_capacity(rows.len() * 160 + 200);
+        out.push('\u{feff}'); // BOM: spreadsheet software then reads UTF-8 accents right
+        out.push_str(&EXPORT_COLUMNS.join(";"));
+        out.push_str("\r\n");
+        for r in &rows {
+            out.push_str(&r.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(";"));
+            out.push_str("\r\n");
+        }
+        ("text/csv; charset=utf-8", out, "csv")
+    } else {
+        let items: Vec<Value> = rows
+            .iter()
+            .map(|r| {
+                Value::Object(
+                    EXPORT_COLUMNS
+                        .iter()
+                        .zip(r)
+                        .map(|(k, v)| (k.to_string(), json!(v)))
+                        .collect(),
+                )
+            })
+            .collect();
+        (
+            "application/json; charset=utf-8",
+            Value::Array(items).to_string(),
+            "json",
+        )
+    };
+    Ok(Response::builder()
+        .status(200)
+        .header("content-type", content_type)
+        .header(
+            "content-disposition",
+            format!("attachment; filename=\"{name}.{ext}\""),
+        )
+        .header("cache-control", "no-store")
+        .body(Body::Text(body))
+        .expect("static headers are valid"))
+}

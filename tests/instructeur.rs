@@ -1,0 +1,622 @@
+//! The académie's side: access control, the list an instructeur works through in September,
+//! decisions with their emails and audit trail, the messagerie, the export for the ENT editor.
+
+use crate::helpers::*;
+use conventions_ent::domain::siret::Siret;
+use conventions_ent::http::instructeur::auth::sign_hs256;
+use serde_json::{json, Value};
+
+fn token(groups: &[&str], exp_in: i64, secret: &str) -> String {
+    let now = chrono::Utc::now().timestamp();
+    sign_hs256(
+        &json!({"sub": "i1", "email": "instructrice@ac-test.fr", "cognito:groups": groups, "exp": now + exp_in}),
+        secret.as_bytes(),
+    )
+}
+
+fn good() -> String {
+    token(&["instructeurs"], 3600, DEV_JWT_SECRET)
+}
+
+impl TestApp {
+    async fn as_instructeur(&self, method: &str, path: &str, body: Option<&Value>) -> TestResponse {
+        let auth = format!("Bearer {}", good());
+        let b = body.map(|b| b.to_string());
+        self.call(
+            method,
+            path,
+            b.as_deref(),
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/json"),
+            ],
+        )
+        .await
+    }
+}
+
+/// A valid SIRET for the commune with this INSEE code (its SIREN from the official list).
+fn siret_of(code_insee: &str) -> String {
+    let c = shipped_collectivites()
+        .communes
+        .iter()
+        .find(|c| c.code_insee == code_insee)
+        .unwrap();
+    (10..200)
+        .map(|nic| format!("{}{nic:05}", c.siren))
+        .find(|s| Siret::parse(s).is_ok())
+        .unwrap()
+}
+
+async fn deposit(t: &TestApp, siret: &str, uais: &[&str]) -> (String, String) {
+    let mut body = full_dossier();
+    body["collectivite"]["siret"] = json!(siret);
+    body["ecoles"] = json!(uais.iter().map(|u| json!({"uai": u})).collect::<Vec<_>>());
+    let (id, jeton) = t.create_draft(&body).await;
+    let r = t
+        .post_json(
+            &format!("/api/dossiers/{id}/depot"),
+            &json!({}),
+            Some(&jeton),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    (id, jeton)
+}
+
+#[tokio::test]
+async fn only_instructeurs_get_in() {
+    let t = TestApp::spawn().await;
+    let list = "/api/instructeur/dossiers";
+    let r = t.call("GET", list, None, &[]).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(
+        r.header("content-type"),
+        "application/problem+json; charset=utf-8"
+    );
+    assert_eq!(r.header("www-authenticate"), "Bearer");
+    for (tok, status) in [
+        (token(&["collectivites"], 3600, DEV_JWT_SECRET), 403),
+        (token(&[], 3600, DEV_JWT_SECRET), 403),
+        (token(&["instructeurs"], -10, DEV_JWT_SECRET), 401),
+        (token(&["instructeurs"], 3600, "autre-cle"), 401),
+        ("pas-un-jwt".to_string(), 401),
+        (good(), 200),
+    ] {
+        let auth = format!("Bearer {tok}");
+        let r = t.call("GET", list, None, &[("authorization", &auth)]).await;
+        assert_eq!(r.status, status, "{}", r.body);
+    }
+    // On AWS the authorizer passes the claims in the request context.
+    for (groups, status) in [("[instructeurs]", 200), ("[collectivites]", 403)] {
+        let mut event: Value = serde_json::from_str(&api_event("GET", list, None, &[])).unwrap();
+        event["requestContext"]["authorizer"] = json!({"jwt": {"claims": {"sub": "x", "email": "a@ac-test.fr", "cognito:groups": groups}, "scopes": null}});
+        let req = lambda_http::request::from_str(&event.to_string()).unwrap();
+        let mut app_without_dev_key = TestApp::spawn().await;
+        app_without_dev_key.app.config.dev_jwt_secret = None;
+        let resp = conventions_ent::http::instructeur::handle(&app_without_dev_key.app, req)
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), status, "{groups}");
+    }
+}
+
+#[tokio::test]
+async fn list_filters_and_pages() {
+    let t = TestApp::spawn().await;
+    let (baulon, _) = deposit(&t, SIRET_BAULON, &[UAI_BAULON]).await;
+    let (cardroc, _) = deposit(&t, &siret_of("35050"), &[UAI_CARDROC]).await;
+    let (chavagne, _) = deposit(&t, &siret_of("35076"), &["0350192U"]).await;
+    t.create_draft(&json!({})).await; // a draft is not listed
+
+    let ids = |v: &Value| -> Vec<String> {
+        v["dossiers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let all = t
+        .as_instructeur("GET", "/api/instructeur/dossiers", None)
+        .await
+        .json();
+    assert_eq!(
+        ids(&all),
+        [chavagne.clone(), cardroc.clone(), baulon.clone()],
+        "newest deposit first"
+    );
+    assert_eq!(
+        all["dossiers"][2]["collectivite"]["nom"],
+        "COMMUNE DE BAULON"
+    );
+    assert_eq!(all["curseur_suivant"], json!(null));
+
+    let by_commune = t
+        .as_instructeur("GET", "/api/instructeur/dossiers?commune=35050", None)
+        .await
+        .json();
+    assert_eq!(ids(&by_commune), std::slice::from_ref(&cardroc));
+    let by_text = t
+        .as_instructeur("GET", "/api/instructeur/dossiers?q=baulon", None)
+        .await
+        .json();
+    assert_eq!(ids(&by_text), std::slice::from_ref(&baulon));
+    let by_dep = t
+        .as_instructeur("GET", "/api/instructeur/dossiers?departement=35", None)
+        .await
+        .json();
+    assert_eq!(ids(&by_dep).len(), 3);
+    assert_eq!(
+        ids(&t
+            .as_instructeur("GET", "/api/instructeur/dossiers?departement=54", None)
+            .await
+            .json())
+        .len(),
+        0
+    );
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    assert_eq!(
+        ids(&t
+            .as_instructeur(
+                "GET",
+                &format!("/api/instructeur/dossiers?du={today}&au={today}"),
+                None
+            )
+            .await
+            .json())
+        .len(),
+        3
+    );
+    assert_eq!(
+        ids(&t
+            .as_instructeur("GET", "/api/instructeur/dossiers?au=2020-01-01", None)
+            .await
+            .json())
+        .len(),
+        0
+    );
+
+    t.as_instructeur(
+        "POST",
+        &format!("/api/instructeur/dossiers/{cardroc}/decision"),
+        Some(&json!({"action": "passer_en_instruction"})),
+    )
+    .await;
+    let by_statut = t
+        .as_instructeur(
+            "GET",
+            "/api/instructeur/dossiers?statut=en_instruction",
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(ids(&by_statut), std::slice::from_ref(&cardroc));
+
+    // Pages of 2, then the rest, nothing twice.
+    let p1 = t
+        .as_instructeur("GET", "/api/instructeur/dossiers?limite=2", None)
+        .await
+        .json();
+    assert_eq!(ids(&p1).len(), 2);
+    let cursor = p1["curseur_suivant"]
+        .as_str()
+        .expect("a next page")
+        .to_string();
+    let p2 = t
+        .as_instructeur(
+            "GET",
+            &format!("/api/instructeur/dossiers?limite=2&curseur={cursor}"),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(ids(&p2), [baulon]);
+
+    let bad = t
+        .as_instructeur(
+            "GET",
+            "/api/instructeur/dossiers?statut=valide&du=hier",
+            None,
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.error_on("statut").is_some() && bad.error_on("du").is_some());
+    assert_eq!(
+        t.as_instructeur("GET", "/api/instructeur/dossiers?curseur=xyz", None)
+            .await
+            .status,
+        400
+    );
+}
+
+#[tokio::test]
+async fn decisions_follow_the_rules_and_are_told_and_traced() {
+    let t = TestApp::spawn().await;
+    let (id, jeton) = deposit(&t, SIRET_BAULON, &[UAI_BAULON]).await;
+    let decide = |action: &str, motif: Option<&str>| {
+        let mut b = json!({"action": action});
+        if let Some(m) = motif {
+            b["motif"] = json!(m);
+        }
+        b
+    };
+    let path = format!("/api/instructeur/dossiers/{id}/decision");
+    let r = t
+        .as_instructeur("POST", &path, Some(&decide("accepter", None)))
+        .await;
+    assert_eq!(r.status, 409, "not from en_construction");
+    assert!(r.json()["detail"]
+        .as_str()
+        .unwrap()
+        .contains("en_construction"));
+    let r = t
+        .as_instructeur("POST", &path, Some(&decide("supprimer", None)))
+        .await;
+    assert_eq!(r.status, 422);
+    let r = t
+        .as_instructeur("POST", &path, Some(&decide("passer_en_instruction", None)))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["statut"], "en_instruction");
+    let r = t
+        .as_instructeur("POST", &path, Some(&decide("refuser", None)))
+        .await;
+    assert_eq!(r.status, 422);
+    assert_eq!(r.error_on("motif").unwrap(), "Ce champ est obligatoire.");
+    let r = t
+        .as_instructeur(
+            "POST",
+            &path,
+            Some(&decide(
+                "refuser",
+                Some("L’école 0350122T relève d’une autre collectivité."),
+            )),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["email_envoye"], true);
+    assert_eq!(
+        t.as_instructeur("POST", &path, Some(&decide("accepter", None)))
+            .await
+            .status,
+        409
+    );
+    assert_eq!(
+        t.as_instructeur(
+            "POST",
+            &path,
+            Some(&decide("repasser_en_instruction", None))
+        )
+        .await
+        .status,
+        200
+    );
+    assert_eq!(
+        t.as_instructeur("POST", &path, Some(&decide("accepter", None)))
+            .await
+            .json()["statut"],
+        "accepte"
+    );
+
+    // The applicant sees the statut; the audit trail says who did what.
+    assert_eq!(
+        t.get(&format!("/api/dossiers/{id}"), Some(&jeton))
+            .await
+            .json()["statut"],
+        "accepte"
+    );
+    let detail = t
+        .as_instructeur("GET", &format!("/api/instructeur/dossiers/{id}"), None)
+        .await
+        .json();
+    let trail: Vec<(String, String)> = detail["historique"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["par"].as_str().unwrap().to_string(),
+                e["action"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        trail[0],
+        (
+            "collectivité".into(),
+            "dossier déposé, convention signée".into()
+        )
+    );
+    assert_eq!(
+        trail[1],
+        (
+            "instructrice@ac-test.fr".into(),
+            "dossier passé en instruction".into()
+        )
+    );
+    assert_eq!(trail[2].1, "dossier refusé");
+    assert_eq!(
+        detail["historique"][2]["detail"],
+        "L’école 0350122T relève d’une autre collectivité."
+    );
+    assert_eq!(trail.len(), 5);
+    assert_eq!(detail["signature"]["ip"], "203.0.113.7");
+
+    let emails = t.sent_emails().await;
+    assert_eq!(emails.len(), 4, "one email per decision");
+    let refus = emails
+        .iter()
+        .find(|e| e["subject"].as_str().unwrap().contains("refusé"))
+        .unwrap();
+    assert!(refus["body"]
+        .as_str()
+        .unwrap()
+        .contains("relève d’une autre collectivité"));
+    assert!(refus.to_string().contains("mairie@exemple.fr"));
+    assert_eq!(
+        t.as_instructeur(
+            "GET",
+            &format!("/api/instructeur/dossiers/{}", "0".repeat(32)),
+            None
+        )
+        .await
+        .status,
+        404
+    );
+}
+
+#[tokio::test]
+async fn messagerie_both_ways_with_emails() {
+    let t = TestApp::spawn().await;
+    let (draft_id, draft_jeton) = t.create_draft(&full_dossier()).await;
+    let r = t
+        .post_json(
+            &format!("/api/dossiers/{draft_id}/messages"),
+            &json!({"texte": "Bonjour"}),
+            Some(&draft_jeton),
+        )
+        .await;
+    assert_eq!(r.status, 409, "the messagerie opens at deposit");
+
+    let (id, jeton) = deposit(&t, SIRET_BAULON, &[UAI_BAULON]).await;
+    let r = t
+        .as_instructeur(
+            "POST",
+            &format!("/api/instructeur/dossiers/{id}/messages"),
+            Some(&json!({"texte": "Pouvez-vous confirmer l’école ?"})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = t
+        .post_json(
+            &format!("/api/dossiers/{id}/messages"),
+            &json!({"texte": "Oui, c’est bien elle.\nCordialement"}),
+            Some(&jeton),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = t
+        .post_json(
+            &format!("/api/dossiers/{id}/messages"),
+            &json!({"texte": "   "}),
+            Some(&jeton),
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(r.error_on("texte").is_some());
+    assert_eq!(
+        t.post_json(
+            &format!("/api/dossiers/{id}/messages"),
+            &json!({"texte": "x"}),
+            Some("faux")
+        )
+        .await
+        .status,
+        404
+    );
+
+    let thread = t
+        .get(&format!("/api/dossiers/{id}/messages"), Some(&jeton))
+        .await
+        .json();
+    let authors: Vec<&str> = thread["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["auteur"].as_str().unwrap())
+        .collect();
+    assert_eq!(authors, ["instructeur", "collectivite"]);
+    assert_eq!(
+        thread["messages"][1]["texte"],
+        "Oui, c’est bien elle.\nCordialement"
+    );
+
+    let emails = t.sent_emails().await;
+    let to_collectivite = emails
+        .iter()
+        .find(|e| {
+            e["subject"]
+                .as_str()
+                .unwrap()
+                .contains("message de l’académie")
+        })
+        .unwrap();
+    assert!(to_collectivite.to_string().contains("mairie@exemple.fr"));
+    assert!(to_collectivite["body"]
+        .as_str()
+        .unwrap()
+        .contains("Pouvez-vous confirmer"));
+    assert!(
+        to_collectivite["body"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("/dossiers/{id}?jeton=")),
+        "a link that opens the dossier"
+    );
+    let to_academie = emails
+        .iter()
+        .find(|e| {
+            e["subject"]
+                .as_str()
+                .unwrap()
+                .contains("message de la collectivité")
+        })
+        .unwrap();
+    assert!(to_academie.to_string().contains("contact-ent@ac-test.fr"));
+}
+
+#[tokio::test]
+async fn drafts_expire_or_are_deleted_deposits_are_kept() {
+    let t = TestApp::spawn().await;
+    let (id, jeton) = t.create_draft(&full_dossier()).await;
+    let expiry = t
+        .stored(&id)
+        .await
+        .unwrap()
+        .expire_le
+        .expect("drafts carry a TTL");
+    let in_90_days = chrono::Utc::now().timestamp() + 90 * 86_400;
+    assert!((in_90_days - expiry).abs() < 60);
+    let r = t
+        .call(
+            "DELETE",
+            &format!("/api/dossiers/{id}"),
+            None,
+            &[("authorization", &format!("Bearer {jeton}"))],
+        )
+        .await;
+    assert_eq!(r.status, 204);
+    assert!(t.stored(&id).await.is_none());
+    assert_eq!(
+        t.get(&format!("/api/dossiers/{id}"), Some(&jeton))
+            .await
+            .status,
+        404
+    );
+
+    let (id, jeton) = deposit(&t, SIRET_BAULON, &[UAI_BAULON]).await;
+    assert_eq!(
+        t.stored(&id).await.unwrap().expire_le,
+        None,
+        "a deposited dossier does not expire"
+    );
+    let r = t
+        .call(
+            "DELETE",
+            &format!("/api/dossiers/{id}"),
+            None,
+            &[("authorization", &format!("Bearer {jeton}"))],
+        )
+        .await;
+    assert_eq!(r.status, 409);
+    assert!(t.stored(&id).await.is_some());
+}
+
+#[tokio::test]
+async fn export_of_a_thousand_dossiers_for_the_ent_editor() {
+    use conventions_ent::domain::deposit::validate;
+    use conventions_ent::domain::deposit::SigningContext;
+    use conventions_ent::domain::draft::Draft;
+    let t = TestApp::spawn().await;
+    // 1,000 deposits through the store (the HTTP path is tested elsewhere), 32 at a time.
+    let draft = Draft::from_json(&full_dossier()).unwrap();
+    let mut ids = Vec::new();
+    for chunk in 0..(1000 / 40) {
+        let futures = (0..40).map(|k| {
+            let draft = draft.clone();
+            let t = &t;
+            async move {
+                let n = t.app.dossiers.next_numero().await.unwrap();
+                let rec = conventions_ent::domain::dossier::DossierRecord {
+                    id: conventions_ent::domain::ids::DossierId::generate().to_string(),
+                    numero: conventions_ent::domain::ids::numero(n),
+                    jeton_sha256: "0".repeat(64),
+                    statut: conventions_ent::domain::dossier::Statut::Brouillon,
+                    etape: conventions_ent::domain::dossier::Etape::Brouillon,
+                    cree_le: "2026-09-01T08:00:00.000Z".into(),
+                    modifie_le: "2026-09-01T08:00:00.000Z".into(),
+                    depose_le: None,
+                    brouillon: draft.clone(),
+                    depot: None,
+                    convention: None,
+                    code_verification: None,
+                    accuse: None,
+                    accuse_bail: None,
+                    historique: Vec::new(),
+                    messages: Vec::new(),
+                    expire_le: None,
+                };
+                t.app.dossiers.create(&rec).await.unwrap();
+                let ctx = SigningContext {
+                    horodatage: "x".into(),
+                    ip: "x".into(),
+                    user_agent: "x".into(),
+                    version_texte: "2026-11".into(),
+                };
+                let mut depot = validate(&draft, t.app.directory.as_ref(), ctx).unwrap();
+                depot.collectivite.nom = Some("COMMUNE DE BAULON".into());
+                let when = format!(
+                    "2026-09-{:02}T10:{:02}:{:02}.000Z",
+                    1 + chunk % 28,
+                    k,
+                    chunk % 60
+                );
+                t.app
+                    .dossiers
+                    .deposit(&rec.id, &draft, &depot, &when)
+                    .await
+                    .unwrap();
+                rec.id
+            }
+        });
+        ids.extend(futures::future::join_all(futures).await);
+    }
+    assert_eq!(ids.len(), 1000);
+    let started = std::time::Instant::now();
+    let r = t
+        .as_instructeur("GET", "/api/instructeur/export/ecoles.csv", None)
+        .await;
+    let elapsed = started.elapsed();
+    assert_eq!(r.status, 200);
+    assert!(r
+        .header("content-disposition")
+        .contains("ecoles-conventionnees-"));
+    let lines: Vec<&str> = r.body.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(lines[0], "uai;nom_ecole;commune;code_insee;siret_collectivite;nom_collectivite;numero_dossier;date_convention;statut");
+    assert_eq!(lines.len(), 1 + 2000, "two schools per dossier");
+    assert!(lines[1].starts_with("0350122T;Ecole primaire publique les Lucioles;Baulon;35016;21350016800025;COMMUNE DE BAULON;ENT-"));
+    let numeros: std::collections::HashSet<&str> = lines[1..]
+        .iter()
+        .map(|l| l.split(';').nth(6).unwrap())
+        .collect();
+    assert_eq!(numeros.len(), 1000, "every dossier once");
+    println!(
+        "export CSV of 1,000 dossiers / 2,000 schools: {elapsed:?}, {} bytes",
+        r.body.len()
+    );
+
+    let j = t
+        .as_instructeur(
+            "GET",
+            "/api/instructeur/export/ecoles.json?depuis=2026-09-15",
+            None,
+        )
+        .await
+        .json();
+    let since = j.as_array().unwrap();
+    assert!(!since.is_empty() && since.len() < 2000);
+    assert!(
+        since
+            .iter()
+            .all(|e| e["date_convention"].as_str().unwrap() >= "2026-09-15"),
+        "since-date filter"
+    );
+    assert_eq!(since[0]["statut"], "en_construction");
+    assert_eq!(
+        t.as_instructeur("GET", "/api/instructeur/export/ecoles.xlsx", None)
+            .await
+            .status,
+        404
+    );
+}
