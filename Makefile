@@ -1,5 +1,5 @@
 # The two commands of the README. Both install what they lack on a fresh machine.
-.PHONY: run test check import-annuaire instructeur-token package
+.PHONY: run test check import-annuaire instructeur-token package bench-convention bench-reference docs-sample
 
 run:
 	@scripts/run.sh
@@ -16,6 +16,22 @@ check:
 import-annuaire:
 	@test -n "$(FILE)" || (echo "usage : make import-annuaire FILE=<fichier.csv>"; exit 2)
 	@. scripts/env.sh && cargo run -q --bin admin -- import-annuaire "$(FILE)"
+
+# Convention PDF: genpdf vs Typst vs WeasyPrint on the same content, one table (release build).
+bench-convention:
+	@scripts/setup-tools.sh >/dev/null
+	@.venv/bin/pip install -q --disable-pip-version-check typst==0.15.2 weasyprint==70.0
+	@cargo build -q --release --bin bench-convention
+	@./target/release/bench-convention | .venv/bin/python scripts/bench_typesetters.py
+
+# Reference data at national scale (generated data set): load, memory, lookups (release build).
+bench-reference:
+	@cargo run -q --release --bin bench-reference
+
+# Sample convention under docs/ (PDF and PNG pages).
+docs-sample:
+	@cargo run -q --bin bench-convention -- --sample docs
+	@pdftoppm -r 70 -png docs/convention-exemple.pdf docs/convention-page
 
 # Release artefacts of every Lambda (cargo lambda, the template's architecture), with their sizes.
 package:
