@@ -14,6 +14,9 @@ export LINK_SECRET="${LINK_SECRET:-secret-local-de-developpement-uniquement}"
 export PRESIGN_TTL_SECONDS="${PRESIGN_TTL_SECONDS:-300}"
 # Dev instructeur tokens (make instructeur-token); the local stack only, never on AWS.
 export DEV_JWT_SECRET="${DEV_JWT_SECRET:-cle-locale-des-jetons-instructeur-de-developpement}"
+# The ENT editor's webhook (empty: none). Try it locally with any HTTP receiver.
+export WEBHOOK_URL="${WEBHOOK_URL:-}"
+export WEBHOOK_SECRET="${WEBHOOK_SECRET:-secret-local-du-webhook}"
 # Company registry (recherche-entreprises). Unreachable from a closed network: the lookups then
 # run in degraded mode (verifie: false), as they would during an outage.
 export REGISTRY_BASE_URL="${REGISTRY_BASE_URL:-https://recherche-entreprises.api.gouv.fr}"

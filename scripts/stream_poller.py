@@ -49,7 +49,8 @@ def stream_consumers():
 
 
 def matches(pattern, value):
-    """The subset of EventBridge patterns the template uses: nested keys, value lists, exists."""
+    """The subset of EventBridge patterns the template uses: nested keys, value lists, exists,
+    anything-but (which, as on AWS, does not match a missing field)."""
     if isinstance(pattern, dict):
         if not isinstance(value, dict):
             return False
@@ -58,6 +59,9 @@ def matches(pattern, value):
         for alt in pattern:
             if isinstance(alt, dict) and "exists" in alt:
                 if (value is not None) == alt["exists"]:
+                    return True
+            elif isinstance(alt, dict) and "anything-but" in alt:
+                if value is not None and value not in alt["anything-but"]:
                     return True
             elif value == alt:
                 return True

@@ -22,6 +22,10 @@ pub struct Config {
     pub academie: Academie,
     /// Base URL of the company registry API (recherche-entreprises).
     pub registry_base_url: String,
+    /// The ENT editor's webhook, told of each accepted dossier; None disables it.
+    pub webhook_url: Option<String>,
+    /// Shared secret of the webhook's HMAC-SHA256 signature.
+    pub webhook_secret: String,
     /// Local stack only: key of the dev instructeur tokens (`make instructeur-token`). Never set
     /// on AWS, where the HTTP API's JWT authorizer (Cognito) validates tokens.
     pub dev_jwt_secret: Option<String>,
@@ -71,6 +75,10 @@ impl Config {
                 adresse: required("ACADEMIE_ADRESSE")?,
             },
             registry_base_url: required("REGISTRY_BASE_URL")?,
+            webhook_url: env::var("WEBHOOK_URL")
+                .ok()
+                .filter(|v| !v.trim().is_empty()),
+            webhook_secret: env::var("WEBHOOK_SECRET").unwrap_or_default(),
             dev_jwt_secret: env::var("DEV_JWT_SECRET").ok().filter(|v| !v.is_empty()),
             endpoint_url: env::var("AWS_ENDPOINT_URL").ok().filter(|v| !v.is_empty()),
         })

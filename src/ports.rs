@@ -1,6 +1,7 @@
 //! The small traits the handlers and jobs depend on; `adapters` implements them on AWS.
 
 use crate::domain::deposit::Depot;
+use crate::domain::dossier::WebhookTentative;
 use crate::domain::dossier::{
     AccuseRecord, ConventionRecord, DossierRecord, Evenement, Message, Statut,
 };
@@ -72,6 +73,16 @@ pub trait DossierStore: Send + Sync {
         id: &str,
         message: &Message,
         evenement: &Evenement,
+    ) -> Result<(), StoreError>;
+    /// Schedules the webhook of an accepted dossier (webhook_etat → "a_envoyer"); Conflict if
+    /// it is not accepted.
+    async fn request_webhook(&self, id: &str, evenement: &Evenement) -> Result<(), StoreError>;
+    /// Records one delivery attempt; `delivered` marks the webhook done.
+    async fn record_webhook_attempt(
+        &self,
+        id: &str,
+        attempt: &WebhookTentative,
+        delivered: bool,
     ) -> Result<(), StoreError>;
     /// Deletes a draft; Conflict once deposited.
     async fn delete_draft(&self, id: &str) -> Result<(), StoreError>;

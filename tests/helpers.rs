@@ -153,6 +153,8 @@ impl TestApp {
                 adresse: "1 quai Dujardin, 35000 Rennes".into(),
             },
             registry_base_url: registry.url.clone(),
+            webhook_url: None,
+            webhook_secret: "secret-du-webhook".into(),
             dev_jwt_secret: Some(DEV_JWT_SECRET.into()),
             endpoint_url: Some(endpoint),
         };

@@ -543,6 +543,8 @@ async fn export_of_a_thousand_dossiers_for_the_ent_editor() {
                     code_verification: None,
                     accuse: None,
                     accuse_bail: None,
+                    webhook_etat: None,
+                    webhook_tentatives: Vec::new(),
                     historique: Vec::new(),
                     messages: Vec::new(),
                     expire_le: None,
@@ -618,5 +620,164 @@ async fn export_of_a_thousand_dossiers_for_the_ent_editor() {
             .await
             .status,
         404
+    );
+}
+
+/// A stand-in for the ENT editor: records each call and answers the given statuses in turn.
+/// (headers, body) of each call.
+type Calls =
+    std::sync::Arc<std::sync::Mutex<Vec<(std::collections::HashMap<String, String>, String)>>>;
+
+struct Receiver {
+    url: String,
+    calls: Calls,
+}
+
+fn receiver(statuses: Vec<u16>) -> Receiver {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/webhook", listener.local_addr().unwrap());
+    let calls = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let c = calls.clone();
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().enumerate() {
+            let mut stream = stream.unwrap();
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 8192];
+            let (head, body) = loop {
+                let k = stream.read(&mut chunk).unwrap();
+                buf.extend_from_slice(&chunk[..k]);
+                let text = String::from_utf8_lossy(&buf).to_string();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let head = text[..end].to_string();
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse().unwrap())
+                        })
+                        .unwrap_or(0);
+                    if buf.len() >= end + 4 + len {
+                        break (
+                            head,
+                            String::from_utf8_lossy(&buf[end + 4..end + 4 + len]).to_string(),
+                        );
+                    }
+                }
+            };
+            let headers = head
+                .lines()
+                .skip(1)
+                .filter_map(|l| l.split_once(':'))
+                .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+                .collect();
+            c.lock().unwrap().push((headers, body));
+            let status = statuses.get(n).copied().unwrap_or(200);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+    });
+    Receiver { url, calls }
+}
+
+#[tokio::test]
+async fn accepted_dossiers_reach_the_editor_signed_retried_and_replayable() {
+    use conventions_ent::jobs::stream::process_selected;
+    use conventions_ent::jobs::webhook::{deliver, scheduled, signature};
+    let editor = receiver(vec![500, 200, 200]);
+    let mut t = TestApp::spawn().await;
+    t.app.config.webhook_url = Some(editor.url.clone());
+    let (id, _) = deposit(&t, SIRET_BAULON, &[UAI_BAULON, UAI_CARDROC]).await;
+    let path = format!("/api/instructeur/dossiers/{id}/decision");
+    t.as_instructeur(
+        "POST",
+        &path,
+        Some(&json!({"action": "passer_en_instruction"})),
+    )
+    .await;
+    assert_eq!(
+        t.as_instructeur("POST", &path, Some(&json!({"action": "accepter"})))
+            .await
+            .status,
+        200
+    );
+
+    let event = t.stream_event().await;
+    let step = |ev| process_selected(ev, scheduled, |d| deliver(&t.app, d));
+    let first = step(&event).await;
+    assert_eq!(
+        first.batch_item_failures.len(),
+        1,
+        "the editor answered 500: the record is retried"
+    );
+    assert!(
+        step(&event).await.batch_item_failures.is_empty(),
+        "the retry is delivered"
+    );
+    assert!(
+        step(&event).await.batch_item_failures.is_empty(),
+        "a third delivery of the record sends nothing"
+    );
+    let later = t.stream_event().await;
+    assert!(
+        later.records.iter().all(|r| scheduled(r).is_none()),
+        "recording attempts does not schedule again"
+    );
+
+    let calls = editor.calls.lock().unwrap().clone();
+    assert_eq!(calls.len(), 2);
+    for (headers, body) in &calls {
+        let ts: i64 = headers["x-conventions-timestamp"].parse().unwrap();
+        assert_eq!(
+            headers["x-conventions-signature"],
+            signature(b"secret-du-webhook", ts, body),
+            "signed with the shared secret"
+        );
+        assert!((chrono::Utc::now().timestamp() - ts).abs() < 60);
+        let payload: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(payload["evenement"], "dossier.accepte");
+        assert_eq!(payload["ecoles"][1]["uai"], UAI_CARDROC);
+        assert_eq!(payload["collectivite"]["siret"], SIRET_BAULON);
+    }
+    let d = t
+        .as_instructeur("GET", &format!("/api/instructeur/dossiers/{id}"), None)
+        .await
+        .json();
+    assert_eq!(d["webhook"]["etat"], "livre");
+    let codes: Vec<u64> = d["webhook"]["tentatives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["statut_http"].as_u64().unwrap())
+        .collect();
+    assert_eq!(codes, [500, 200], "every attempt recorded");
+
+    // Replay on demand.
+    let r = t
+        .as_instructeur(
+            "POST",
+            &format!("/api/instructeur/dossiers/{id}/webhook"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let replay = t.stream_event().await;
+    assert!(step(&replay).await.batch_item_failures.is_empty());
+    assert_eq!(editor.calls.lock().unwrap().len(), 3);
+
+    // Only accepted dossiers go to the editor.
+    let (other, _) = deposit(&t, SIRET_BAULON, &[UAI_BAULON]).await;
+    assert_eq!(
+        t.as_instructeur(
+            "POST",
+            &format!("/api/instructeur/dossiers/{other}/webhook"),
+            None
+        )
+        .await
+        .status,
+        409
     );
 }

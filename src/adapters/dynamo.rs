@@ -2,6 +2,7 @@
 
 use super::describe;
 use crate::domain::deposit::Depot;
+use crate::domain::dossier::WebhookTentative;
 use crate::domain::dossier::{
     AccuseRecord, ConventionRecord, DossierRecord, Etape, Evenement, Message, Statut,
 };
@@ -355,6 +356,51 @@ impl DossierStore for DynamoDossiers {
             .send()
             .await
             .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn request_webhook(&self, id: &str, evenement: &Evenement) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(id))
+            .update_expression("SET webhook_etat = :a, historique = list_append(if_not_exists(historique, :vide), :evt)")
+            .condition_expression("statut = :accepte")
+            .expression_attribute_values(":a", s("a_envoyer"))
+            .expression_attribute_values(":accepte", s(Statut::Accepte.as_str()))
+            .expression_attribute_values(":vide", AttributeValue::L(Vec::new()))
+            .expression_attribute_values(":evt", av(&vec![evenement])?)
+            .send()
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn record_webhook_attempt(
+        &self,
+        id: &str,
+        attempt: &WebhookTentative,
+        delivered: bool,
+    ) -> Result<(), StoreError> {
+        let mut update =
+            "SET webhook_tentatives = list_append(if_not_exists(webhook_tentatives, :vide), :t)"
+                .to_string();
+        if delivered {
+            update.push_str(", webhook_etat = :livre");
+        }
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(id))
+            .update_expression(update)
+            .condition_expression("attribute_exists(id)")
+            .expression_attribute_values(":vide", AttributeValue::L(Vec::new()))
+            .expression_attribute_values(":t", av(&vec![attempt])?);
+        if delivered {
+            req = req.expression_attribute_values(":livre", s("livre"));
+        }
+        req.send().await.map_err(map_err)?;
         Ok(())
     }
 

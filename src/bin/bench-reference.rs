@@ -272,6 +272,8 @@ async fn bench_app(dir: Directory) -> conventions_ent::App {
                 adresse: "D".into(),
             },
             registry_base_url: "http://bench".into(),
+            webhook_url: None,
+            webhook_secret: String::new(),
             dev_jwt_secret: None,
             endpoint_url: None,
         },

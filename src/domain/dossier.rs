@@ -173,6 +173,16 @@ impl Decision {
     }
 }
 
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WebhookTentative {
+    pub le: String,
+    /// HTTP status, or 0 when no answer came.
+    pub statut_http: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erreur: Option<String>,
+    pub duree_ms: u64,
+}
+
 /// The stored dossier: one DynamoDB item, also the `NewImage` of stream records.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DossierRecord {
@@ -204,6 +214,13 @@ pub struct DossierRecord {
     pub historique: Vec<Evenement>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub messages: Vec<Message>,
+    /// Webhook to the ENT editor: "a_envoyer" (set on acceptance or replay; the stream
+    /// consumer fires on the transition into it), then "livre".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_etat: Option<String>,
+    /// Every delivery attempt, for the académie and for support.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub webhook_tentatives: Vec<WebhookTentative>,
     /// Drafts expire (DynamoDB TTL, epoch seconds) after 90 days without change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expire_le: Option<i64>,

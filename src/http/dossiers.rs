@@ -53,6 +53,8 @@ pub async fn create(app: &App, req: &Request) -> ApiResult {
         code_verification: None,
         accuse: None,
         accuse_bail: None,
+        webhook_etat: None,
+        webhook_tentatives: Vec::new(),
         historique: Vec::new(),
         messages: Vec::new(),
         expire_le: Some(draft_expiry()),

@@ -4,6 +4,7 @@
 pub mod acknowledge;
 pub mod generate;
 pub mod stream;
+pub mod webhook;
 
 use crate::ports::StoreError;
 use crate::render::convention::RenderError;

@@ -34,9 +34,19 @@ where
     F: Fn(DossierRecord) -> Fut,
     Fut: Future<Output = Result<Outcome, JobError>>,
 {
+    process_selected(event, |r| dossier_at(r, etape), step).await
+}
+
+/// Same as [`process`], for the records `select` picks.
+pub async fn process_selected<S, F, Fut>(event: &Event, select: S, step: F) -> DynamoDbEventResponse
+where
+    S: Fn(&EventRecord) -> Option<DossierRecord>,
+    F: Fn(DossierRecord) -> Fut,
+    Fut: Future<Output = Result<Outcome, JobError>>,
+{
     let mut response = DynamoDbEventResponse::default();
     for record in &event.records {
-        let Some(dossier) = dossier_at(record, etape) else {
+        let Some(dossier) = select(record) else {
             continue;
         };
         let id = dossier.id.clone();

@@ -42,6 +42,9 @@ async fn route(
         ("POST", ["api", "instructeur", "dossiers", id, "messages"]) => {
             message(app, req, who, id).await
         }
+        ("POST", ["api", "instructeur", "dossiers", id, "webhook"]) => {
+            replay_webhook(app, who, id).await
+        }
         ("GET", ["api", "instructeur", "export", file]) => export(app, req, file).await,
         (_, ["api", "instructeur", ..]) => Err(ApiError::BadRequest(format!(
             "Adresse inconnue : /{}",
@@ -125,6 +128,7 @@ fn summary(r: &DossierRecord) -> Value {
         "convention": r.convention.as_ref().map(|c| json!({"genere_le": c.genere_le, "code_verification": c.code_verification})),
         "accuse_envoye": r.accuse.is_some(),
         "messages": r.messages.len(),
+        "webhook": r.webhook_etat.as_ref().map(|e| json!({"etat": e, "tentatives": r.webhook_tentatives.len()})),
     })
 }
 
@@ -164,6 +168,7 @@ async fn detail(app: &App, id: &str) -> ApiResult {
     let mut v = view(app, &r);
     v["historique"] = json!(r.historique);
     v["messages"] = json!(r.messages);
+    v["webhook"] = json!({"etat": r.webhook_etat, "tentatives": r.webhook_tentatives});
     if let Some(d) = &r.depot {
         v["signature"] = json!(d.signature);
     }
@@ -269,6 +274,9 @@ async fn decide(app: &App, req: &Request, who: &Instructeur, id: &str) -> ApiRes
         }
         other => other?,
     }
+    if decision == Decision::Accepter && app.config.webhook_url.is_some() {
+        schedule_webhook(app, who, &r.id, "webhook de l’éditeur ENT programmé").await?;
+    }
     let mut paragraphes = vec![format!(
         "Votre dossier n° {} de conventionnement ENT école / GAR : {}.",
         r.numero,
@@ -288,6 +296,46 @@ async fn decide(app: &App, req: &Request, who: &Instructeur, id: &str) -> ApiRes
     let mut v = summary(&updated);
     v["email_envoye"] = json!(email_envoye);
     Ok(json(200, &v))
+}
+
+async fn schedule_webhook(
+    app: &App,
+    who: &Instructeur,
+    id: &str,
+    action: &str,
+) -> Result<(), ApiError> {
+    let evt = Evenement {
+        le: now(),
+        par: who.email.clone(),
+        action: action.into(),
+        detail: None,
+    };
+    match app.dossiers.request_webhook(id, &evt).await {
+        Err(StoreError::Conflict) => Err(ApiError::Conflict(
+            "Seul un dossier accepté est transmis à l’éditeur ENT.".into(),
+        )),
+        r => r.map_err(ApiError::from),
+    }
+}
+
+/// Sends the webhook again (after an outage of the editor, or on its request).
+async fn replay_webhook(app: &App, who: &Instructeur, id: &str) -> ApiResult {
+    if app.config.webhook_url.is_none() {
+        return Err(ApiError::Conflict(
+            "Aucun webhook d’éditeur ENT n’est configuré.".into(),
+        ));
+    }
+    let r = load(app, id).await?;
+    if r.webhook_etat.as_deref() == Some(crate::jobs::webhook::A_ENVOYER) {
+        return Err(ApiError::Conflict(
+            "Une transmission est déjà en cours pour ce dossier.".into(),
+        ));
+    }
+    schedule_webhook(app, who, &r.id, "webhook de l’éditeur ENT reprogrammé").await?;
+    Ok(json(
+        202,
+        &json!({"webhook_etat": crate::jobs::webhook::A_ENVOYER, "tentatives": r.webhook_tentatives.len()}),
+    ))
 }
 
 async fn message(app: &App, req: &Request, who: &Instructeur, id: &str) -> ApiResult {

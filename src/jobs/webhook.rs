@@ -1,0 +1,119 @@
+//! notify-editor: tells the ENT editor's webhook that a dossier was accepted, so that GAR access
+//! gets switched on. Signed (HMAC-SHA256 over "timestamp.body" with a shared secret), every
+//! attempt recorded on the dossier; a failed attempt fails the stream record, so Lambda retries
+//! it with its backoff, then sends it to the dead-letter queue; `POST
+//! /api/instructeur/dossiers/{id}/webhook` schedules a delivery again (replay).
+
+use super::{JobError, Outcome};
+use crate::domain::dossier::{DossierRecord, WebhookTentative};
+use crate::App;
+use aws_lambda_events::event::dynamodb::EventRecord;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+pub const A_ENVOYER: &str = "a_envoyer";
+
+/// The record's dossier when this change scheduled a delivery (webhook_etat became
+/// "a_envoyer"); the same test as the template's FilterCriteria.
+pub fn scheduled(record: &EventRecord) -> Option<DossierRecord> {
+    let state = |image: &serde_dynamo::Item| -> Option<String> {
+        match image.get("webhook_etat") {
+            Some(serde_dynamo::AttributeValue::S(s)) => Some(s.clone()),
+            _ => None,
+        }
+    };
+    if state(&record.change.new_image).as_deref() != Some(A_ENVOYER)
+        || state(&record.change.old_image).as_deref() == Some(A_ENVOYER)
+    {
+        return None;
+    }
+    serde_dynamo::from_item(record.change.new_image.clone()).ok()
+}
+
+pub fn payload(r: &DossierRecord) -> Value {
+    let d = r.depot.as_ref();
+    json!({
+        "evenement": "dossier.accepte",
+        "dossier": {"id": r.id, "numero": r.numero, "statut": r.statut, "depose_le": r.depose_le},
+        "collectivite": d.map(|d| json!({"siret": d.collectivite.siret, "nom": d.collectivite.nom})),
+        "ecoles": d.map(|d| json!(d.ecoles)).unwrap_or(json!([])),
+        "convention": r.convention.as_ref().map(|c| json!({"sha256": c.sha256, "code_verification": c.code_verification})),
+    })
+}
+
+/// `sha256=<hex>` of HMAC-SHA256(secret, "<timestamp>.<body>").
+pub fn signature(secret: &[u8], timestamp: i64, body: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret).expect("any key length");
+    mac.update(format!("{timestamp}.{body}").as_bytes());
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+pub async fn deliver(app: &App, from_stream: DossierRecord) -> Result<Outcome, JobError> {
+    let Some(url) = app.config.webhook_url.clone() else {
+        return Ok(Outcome::Skipped);
+    };
+    let Some(record) = app.dossiers.get(&from_stream.id).await? else {
+        return Ok(Outcome::Skipped);
+    };
+    if record.webhook_etat.as_deref() != Some(A_ENVOYER) {
+        return Ok(Outcome::AlreadyDone);
+    }
+    let body = payload(&record).to_string();
+    let ts = chrono::Utc::now().timestamp();
+    let sig = signature(app.config.webhook_secret.as_bytes(), ts, &body);
+    let attempt_no = record.webhook_tentatives.len() + 1;
+    let delivery = format!("{}-{attempt_no}", record.id);
+    let started = Instant::now();
+    // (HTTP status or 0, error) — mapped inside the closure: ureq's error is large.
+    let (statut_http, erreur) = tokio::task::spawn_blocking(move || {
+        let answer = ureq::AgentBuilder::new()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .post(&url)
+            .set("content-type", "application/json")
+            .set("x-conventions-timestamp", &ts.to_string())
+            .set("x-conventions-signature", &sig)
+            .set("x-conventions-livraison", &delivery)
+            .send_string(&body);
+        match answer {
+            Ok(resp) => (resp.status(), None),
+            Err(ureq::Error::Status(code, _)) => (code, Some(format!("HTTP {code}"))),
+            Err(e) => (0, Some(e.to_string())),
+        }
+    })
+    .await
+    .map_err(|e| JobError::Incoherent(from_stream.id.clone(), e.to_string()))?;
+    let delivered = (200..300).contains(&statut_http);
+    let attempt = WebhookTentative {
+        le: crate::http::dossiers::now(),
+        statut_http,
+        erreur: erreur.clone(),
+        duree_ms: started.elapsed().as_millis() as u64,
+    };
+    app.dossiers
+        .record_webhook_attempt(&record.id, &attempt, delivered)
+        .await?;
+    if delivered {
+        Ok(Outcome::Done)
+    } else {
+        Err(JobError::Incoherent(
+            record.id,
+            format!("webhook : {}", erreur.unwrap_or_default()),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_is_over_timestamp_and_body() {
+        let a = signature(b"k", 1, "{}");
+        assert!(a.starts_with("sha256=") && a.len() == 7 + 64);
+        assert_ne!(a, signature(b"k", 2, "{}"));
+        assert_ne!(a, signature(b"k", 1, "{ }"));
+        assert_ne!(a, signature(b"autre", 1, "{}"));
+    }
+}
