@@ -8,6 +8,7 @@ mod chain;
 mod convention;
 mod deposit;
 mod events;
+mod hostile;
 mod idempotency;
 mod instructeur;
 mod presign;

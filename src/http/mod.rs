@@ -80,13 +80,81 @@ pub fn json_body(req: &Request) -> Result<Value, ApiError> {
     if essence != "application/json" && !essence.ends_with("+json") {
         return Err(ApiError::UnsupportedMediaType);
     }
-    serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::BadRequest(format!(
-            "Le corps de la requête n’est pas un JSON valide (ligne {}, colonne {}).",
-            e.line(),
-            e.column()
-        ))
-    })
+    serde_json::from_slice::<UniqueKeys>(bytes)
+        .map(|v| v.0)
+        .map_err(|e| {
+            let what = if e.is_data() {
+                "contient deux fois la même clé"
+            } else {
+                "n’est pas un JSON valide"
+            };
+            ApiError::BadRequest(format!(
+                "Le corps de la requête {what} (ligne {}, colonne {}).",
+                e.line(),
+                e.column()
+            ))
+        })
+}
+
+/// A JSON value whose objects have unique keys (RFC 7493): serde_json alone keeps the last of
+/// duplicated keys where another reader of the same body may keep the first.
+struct UniqueKeys(Value);
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = UniqueKeys;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<UniqueKeys, A::Error> {
+                let mut o = serde_json::Map::new();
+                while let Some(k) = m.next_key::<String>()? {
+                    if o.contains_key(&k) {
+                        return Err(serde::de::Error::custom(format!("duplicate key {k:?}")));
+                    }
+                    o.insert(k, m.next_value::<UniqueKeys>()?.0);
+                }
+                Ok(UniqueKeys(Value::Object(o)))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut s: A,
+            ) -> Result<UniqueKeys, A::Error> {
+                let mut a = Vec::new();
+                while let Some(v) = s.next_element::<UniqueKeys>()? {
+                    a.push(v.0);
+                }
+                Ok(UniqueKeys(Value::Array(a)))
+            }
+            fn visit_bool<E>(self, b: bool) -> Result<UniqueKeys, E> {
+                Ok(UniqueKeys(Value::Bool(b)))
+            }
+            fn visit_i64<E>(self, n: i64) -> Result<UniqueKeys, E> {
+                Ok(UniqueKeys(n.into()))
+            }
+            fn visit_u64<E>(self, n: u64) -> Result<UniqueKeys, E> {
+                Ok(UniqueKeys(n.into()))
+            }
+            fn visit_f64<E>(self, n: f64) -> Result<UniqueKeys, E> {
+                Ok(UniqueKeys(n.into()))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<UniqueKeys, E> {
+                Ok(UniqueKeys(s.into()))
+            }
+            fn visit_string<E>(self, s: String) -> Result<UniqueKeys, E> {
+                Ok(UniqueKeys(s.into()))
+            }
+            fn visit_unit<E>(self) -> Result<UniqueKeys, E> {
+                Ok(UniqueKeys(Value::Null))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// The presented jeton: `Authorization: Bearer <jeton>` or `?jeton=<jeton>`.

@@ -1,0 +1,1310 @@
+//! Hostile input and access control. A corpus of several hundred malformed or hostile requests
+//! on every public route (wrong types, huge strings, control characters, invalid UTF-8, wrong
+//! content types, duplicate keys, deep nesting, oversized bodies, mass assignment, bad or other
+//! dossiers' jetons, odd ids): every answer is a 4xx problem+json, and the table, the bucket and
+//! the sent emails are unchanged. Then: markup and header injection through names (and through
+//! the company registry, an outside source) into emails and the PDF; presigned links of the
+//! download route against s3s-fs; instructeur routes without valid claims.
+
+use crate::helpers::*;
+use base64::Engine;
+use conventions_ent::adapters::registry::{CompanyRegistry, RegistryEntry, RegistryError};
+use conventions_ent::adapters::s3::S3Documents;
+use conventions_ent::domain::ids::{hash_jeton, link_jeton, DossierId};
+use conventions_ent::domain::siret::Siret;
+use conventions_ent::App;
+use lambda_http::Body;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// One request of the corpus and what it must get.
+struct Case {
+    label: String,
+    method: &'static str,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Option<Vec<u8>>,
+    /// The exact status when the contract fixes it; any 4xx otherwise.
+    status: Option<u16>,
+    /// A field the 422 must name.
+    champ: Option<String>,
+}
+
+fn case(label: impl Into<String>, method: &'static str, path: impl Into<String>) -> Case {
+    Case {
+        label: label.into(),
+        method,
+        path: path.into(),
+        headers: Vec::new(),
+        body: None,
+        status: None,
+        champ: None,
+    }
+}
+
+impl Case {
+    fn header(mut self, k: &str, v: &str) -> Case {
+        self.headers.push((k.to_string(), v.to_string()));
+        self
+    }
+    fn bearer(self, jeton: &str) -> Case {
+        let v = format!("Bearer {jeton}");
+        self.header("authorization", &v)
+    }
+    fn json(self, body: impl Into<Vec<u8>>) -> Case {
+        let mut c = self.header("content-type", "application/json");
+        c.body = Some(body.into());
+        c
+    }
+    fn raw(mut self, body: impl Into<Vec<u8>>) -> Case {
+        self.body = Some(body.into());
+        self
+    }
+    fn expect(mut self, status: u16) -> Case {
+        self.status = Some(status);
+        self
+    }
+    fn naming(mut self, champ: &str) -> Case {
+        self.status = Some(422);
+        self.champ = Some(champ.to_string());
+        self
+    }
+}
+
+/// An API Gateway v2 event; bodies that are not UTF-8 travel base64-encoded, as API Gateway
+/// sends binary bodies.
+fn event(
+    method: &str,
+    path_and_query: &str,
+    body: Option<&[u8]>,
+    headers: &[(String, String)],
+) -> String {
+    let hdrs: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let text = body.map(|b| std::str::from_utf8(b).ok());
+    let mut e: Value =
+        serde_json::from_str(&api_event(method, path_and_query, text.flatten(), &hdrs)).unwrap();
+    if let (Some(b), Some(None)) = (body, text) {
+        e["body"] = json!(base64::engine::general_purpose::STANDARD.encode(b));
+        e["isBase64Encoded"] = json!(true);
+    }
+    e.to_string()
+}
+
+/// Sends one request to the function that serves its route on AWS.
+async fn send(app: &App, c: &Case) -> TestResponse {
+    let req =
+        lambda_http::request::from_str(&event(c.method, &c.path, c.body.as_deref(), &c.headers))
+            .unwrap_or_else(|e| panic!("{}: not a valid v2 event: {e}", c.label));
+    let lookup = ["/api/communes", "/api/ecoles/", "/api/collectivites/"]
+        .iter()
+        .any(|p| c.path.starts_with(p));
+    let resp = if lookup {
+        conventions_ent::http::lookup::handle(app, req).await
+    } else {
+        conventions_ent::http::handle(app, req).await
+    }
+    .unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let body = match resp.body() {
+        Body::Text(t) => t.clone(),
+        Body::Binary(b) => String::from_utf8_lossy(b).into_owned(),
+        _ => String::new(),
+    };
+    TestResponse {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// A problem+json answer of RFC 9457 with a 4xx status and a French detail.
+fn assert_problem(label: &str, r: &TestResponse) {
+    assert!(
+        (400..500).contains(&r.status),
+        "{label}: {} {}",
+        r.status,
+        r.body
+    );
+    assert_eq!(
+        r.header("content-type"),
+        "application/problem+json; charset=utf-8",
+        "{label}"
+    );
+    let p: Value = serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{label}: {e}"));
+    assert_eq!(p["status"], r.status, "{label}");
+    assert!(
+        p["type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("/problemes/")),
+        "{label}: {p}"
+    );
+    for k in ["title", "detail"] {
+        assert!(
+            p[k].as_str().is_some_and(|s| !s.is_empty()),
+            "{label}: {k} {p}"
+        );
+    }
+}
+
+/// Everything the requests could have changed: table items, stored objects (every version),
+/// emails sent from this test's sender.
+async fn storage(t: &TestApp) -> (Vec<String>, Vec<String>, usize) {
+    (
+        t.table_snapshot().await,
+        t.objects().await,
+        t.sent_emails().await.len(),
+    )
+}
+
+const TEXT_FIELDS: [(&str, &str); 7] = [
+    ("collectivite", "siret"),
+    ("signataire", "prenom"),
+    ("signataire", "nom"),
+    ("signataire", "qualite"),
+    ("signataire", "email"),
+    ("referent", "prenom_nom"),
+    ("referent", "email"),
+];
+
+/// Bodies that are refused whatever the route and the dossier: (label, bytes, status).
+fn bad_bodies() -> Vec<(String, Vec<u8>, Option<u16>)> {
+    let mut out: Vec<(String, Vec<u8>, Option<u16>)> = Vec::new();
+    let mut add = |label: &str, body: Vec<u8>, status: Option<u16>| {
+        out.push((label.to_string(), body, status))
+    };
+    // Not an object at the root.
+    for b in [
+        "[]",
+        "[1,2]",
+        "\"texte\"",
+        "1",
+        "true",
+        "null",
+        "-0",
+        "[{}]",
+    ] {
+        add(&format!("racine {b}"), b.into(), Some(422));
+    }
+    // Mass assignment and unknown fields.
+    for f in [
+        r#"{"pirate": 1}"#,
+        r#"{"__proto__": {"admin": true}}"#,
+        r#"{"constructor": {"prototype": {}}}"#,
+        r#"{"statut": "accepte"}"#,
+        r#"{"etape": "accuse_envoye"}"#,
+        r#"{"id": "00000000000000000000000000000000"}"#,
+        r#"{"numero": "ENT-000001"}"#,
+        r#"{"jeton_sha256": "00"}"#,
+        r#"{"depot": {}}"#,
+        r#"{"convention": {"cle": "conventions/x.pdf"}}"#,
+        r#"{"accuse": {"envoye_le": "2026-01-01"}}"#,
+        r#"{"code_verification": "AAAA-BBBB-CCCC"}"#,
+        r#"{"collectivite": {"siret": "21350016800025", "nom": "Autre"}}"#,
+        r#"{"signataire": {"nom": "Martin", "telephone": "06"}}"#,
+        r#"{"ecoles": [{"uai": "0350122T", "nom": "x"}]}"#,
+        r#"{"referent": {"designe": false, "role": "admin"}}"#,
+        r#"{"Approbation": true}"#,
+        r#"{"approbation ": true}"#,
+    ] {
+        add(&format!("champ inconnu {f}"), f.into(), Some(422));
+    }
+    // Wrong types, every field.
+    let wrong_for_text = ["1", "-1.5", "true", "[]", "{}", "[\"a\"]"];
+    for (section, field) in TEXT_FIELDS {
+        for v in wrong_for_text {
+            let mut inner = format!(r#"{{"{field}": {v}}}"#);
+            if section == "referent" {
+                inner = format!(r#"{{"designe": true, "{field}": {v}}}"#);
+            }
+            add(
+                &format!("type {section}.{field} = {v}"),
+                format!(r#"{{"{section}": {inner}}}"#).into(),
+                Some(422),
+            );
+        }
+    }
+    for v in ["\"oui\"", "1", "0", "[]", "{}", "\"true\""] {
+        add(
+            &format!("type approbation = {v}"),
+            format!(r#"{{"approbation": {v}}}"#).into(),
+            Some(422),
+        );
+        add(
+            &format!("type referent.designe = {v}"),
+            format!(r#"{{"referent": {{"designe": {v}}}}}"#).into(),
+            Some(422),
+        );
+    }
+    for section in ["collectivite", "signataire", "referent"] {
+        for v in ["\"x\"", "1", "[]", "true", "[{}]"] {
+            add(
+                &format!("type {section} = {v}"),
+                format!(r#"{{"{section}": {v}}}"#).into(),
+                Some(422),
+            );
+        }
+    }
+    for v in ["\"0350122T\"", "1", "{}", "true", "{\"uai\": \"0350122T\"}"] {
+        add(
+            &format!("type ecoles = {v}"),
+            format!(r#"{{"ecoles": {v}}}"#).into(),
+            Some(422),
+        );
+    }
+    for v in [
+        "1",
+        "true",
+        "[]",
+        "[\"0350122T\"]",
+        "{\"uai\": 350122}",
+        "{\"uai\": []}",
+    ] {
+        add(
+            &format!("type ecoles[0] = {v}"),
+            format!(r#"{{"ecoles": [{v}]}}"#).into(),
+            Some(422),
+        );
+    }
+    // Huge strings and lists.
+    for (section, field) in TEXT_FIELDS {
+        for n in [501, 20_000] {
+            add(
+                &format!("texte de {n} caractères {section}.{field}"),
+                json!({ section: { field: "é".repeat(n) } })
+                    .to_string()
+                    .into(),
+                Some(422),
+            );
+        }
+    }
+    add(
+        "1001 écoles",
+        json!({"ecoles": vec!["0350122T"; 1001]}).to_string().into(),
+        Some(422),
+    );
+    add(
+        "UAI de 600 caractères",
+        json!({"ecoles": ["A".repeat(600)]}).to_string().into(),
+        Some(422),
+    );
+    // Oversized bodies (64 KiB is the limit), checked before anything else.
+    add(
+        "corps de 64 Kio + 1",
+        format!(r#"{{"a": "{}"}}"#, "x".repeat(64 * 1024)).into(),
+        Some(413),
+    );
+    add("corps de 1 Mio", vec![b'{'; 1 << 20], Some(413));
+    add("70 Kio d'espaces", vec![b' '; 70 * 1024], Some(413));
+    add(
+        "signataire de 70 Kio",
+        json!({"signataire": {"nom": "x".repeat(70 * 1024)}})
+            .to_string()
+            .into(),
+        Some(413),
+    );
+    // Deep nesting: serde_json's recursion limit (128) answers, no stack overflow.
+    for depth in [129, 1_000, 10_000] {
+        add(
+            &format!("tableaux imbriqués {depth}"),
+            format!("{}{}", "[".repeat(depth), "]".repeat(depth)).into(),
+            Some(400),
+        );
+        add(
+            &format!("objets imbriqués {depth}"),
+            format!("{}1{}", r#"{"a":"#.repeat(depth), "}".repeat(depth)).into(),
+            Some(400),
+        );
+    }
+    add(
+        "imbrication dans ecoles",
+        format!(r#"{{"ecoles": {}{}}}"#, "[".repeat(100), "]".repeat(100)).into(),
+        Some(422),
+    );
+    add(
+        "imbrication dans signataire",
+        format!(
+            r#"{{"signataire": {{"nom": {}1{}}}}}"#,
+            r#"{"a":"#.repeat(100),
+            "}".repeat(100)
+        )
+        .into(),
+        Some(422),
+    );
+    // Invalid UTF-8, in and out of strings; lone surrogates.
+    for (label, bytes) in [
+        (
+            "octet 0xFF dans une chaîne",
+            b"{\"signataire\": {\"nom\": \"\xff\"}}".to_vec(),
+        ),
+        (
+            "séquence tronquée",
+            b"{\"signataire\": {\"nom\": \"\xc3\"}}".to_vec(),
+        ),
+        (
+            "séquence trop longue (overlong)",
+            b"{\"signataire\": {\"nom\": \"\xc0\xaf\"}}".to_vec(),
+        ),
+        (
+            "surrogate encodé en UTF-8",
+            b"{\"signataire\": {\"nom\": \"\xed\xa0\x80\"}}".to_vec(),
+        ),
+        (
+            "au-delà de U+10FFFF",
+            b"{\"signataire\": {\"nom\": \"\xf4\x90\x80\x80\"}}".to_vec(),
+        ),
+        (
+            "octet de continuation isolé",
+            b"{\"signataire\": {\"nom\": \"\x80\"}}".to_vec(),
+        ),
+        ("octets invalides hors chaîne", b"{\xfe\xff}".to_vec()),
+        ("UTF-16 avec BOM", b"\xff\xfe{\x00}\x00".to_vec()),
+        ("BOM UTF-8", b"\xef\xbb\xbf{}".to_vec()),
+        ("clé non UTF-8", b"{\"\xff\": 1}".to_vec()),
+        (
+            "surrogate isolé échappé",
+            br#"{"signataire": {"nom": "\ud800"}}"#.to_vec(),
+        ),
+        (
+            "surrogate bas isolé échappé",
+            br#"{"signataire": {"nom": "\udc00x"}}"#.to_vec(),
+        ),
+        (
+            "échappement invalide",
+            br#"{"signataire": {"nom": "\x41"}}"#.to_vec(),
+        ),
+    ] {
+        add(label, bytes, Some(400));
+    }
+    // Not JSON.
+    for b in [
+        "{",
+        "{\"signataire\": ",
+        "{'approbation': true}",
+        "{approbation: true}",
+        "{\"approbation\": true,}",
+        "[1,]",
+        "{\"approbation\": tru}",
+        "{\"a\": NaN}",
+        "{\"a\": Infinity}",
+        "{\"a\": 1e999}",
+        "{\"a\": 01}",
+        "{\"a\": .5}",
+        "{} {}",
+        "{}garbage",
+        "/* commentaire */ {}",
+        "{\"a\": 1 // commentaire\n}",
+        "<dossier><approbation>true</approbation></dossier>",
+        "approbation=true",
+        "{\"a\": \"\u{1}\"}",
+        "\u{0}",
+    ] {
+        add(&format!("pas du JSON {b:?}"), b.into(), Some(400));
+    }
+    // Duplicate keys: a parser differential (another reader sees the first value).
+    for b in [
+        r#"{"approbation": "oui", "approbation": true}"#,
+        r#"{"collectivite": {"siret": "x"}, "collectivite": {"siret": "21350016800025"}}"#,
+        r#"{"signataire": {"nom": 1, "nom": "Martin"}}"#,
+        r#"{"ecoles": 1, "ecoles": []}"#,
+        r#"{"referent": {"designe": "oui", "designe": false}}"#,
+        r#"{"pirate": 1, "pirate": 2}"#,
+    ] {
+        add(&format!("clé en double {b}"), b.into(), Some(400));
+    }
+    out
+}
+
+/// Values that are well-formed JSON but refused at the deposit, each naming its field.
+/// Header-reaching fields get every line-break spelling; the others markup and injection.
+fn bad_values() -> Vec<(String, Value, &'static str)> {
+    let mut out = Vec::new();
+    let breaks = [
+        "Martin\r\nBcc: pirate@exemple.fr",
+        "Martin\nBcc: pirate@exemple.fr",
+        "Martin\rBcc: pirate@exemple.fr",
+        "Martin\u{85}Bcc: pirate@exemple.fr",
+        "Martin\u{0}",
+        "Martin\u{1b}[31m",
+        "Martin\u{7f}",
+        "\u{8}\u{8}\u{8}Maire",
+    ];
+    for (section, field) in [
+        ("signataire", "prenom"),
+        ("signataire", "nom"),
+        ("signataire", "qualite"),
+        ("referent", "prenom_nom"),
+    ] {
+        for b in breaks {
+            let mut body = full_dossier();
+            body[section][field] = json!(b);
+            out.push((
+                format!("{section}.{field} = {b:?}"),
+                body,
+                field_path(section, field),
+            ));
+        }
+    }
+    for (section, field) in [("signataire", "email"), ("referent", "email")] {
+        for v in [
+            "mairie@exemple.fr\r\nBcc: pirate@exemple.fr",
+            "mairie@exemple.fr\nCc: pirate@exemple.fr",
+            "mairie@exemple.fr, pirate@exemple.fr",
+            "mairie@exemple.fr;pirate@exemple.fr",
+            "Mairie <mairie@exemple.fr>",
+            "\"<script>\"@exemple.fr",
+            "mairie@exemple.fr%0d%0aBcc:pirate@exemple.fr",
+            "mairie@<b>exemple</b>.fr",
+            "mairie@exemple.fr\u{0}",
+        ] {
+            let mut body = full_dossier();
+            body[section][field] = json!(v);
+            out.push((
+                format!("{section}.{field} = {v:?}"),
+                body,
+                field_path(section, field),
+            ));
+        }
+    }
+    for v in [
+        "<script>alert(1)</script>",
+        "21350016800025<b>",
+        "2135001680002\u{0}5",
+        "' OR 1=1 --",
+        "21350016800025\r\n",
+        "２１３５００１６８０００２５",
+    ] {
+        let mut body = full_dossier();
+        body["collectivite"]["siret"] = json!(v);
+        out.push((format!("siret = {v:?}"), body, "collectivite.siret"));
+    }
+    for v in [
+        "<img src=x onerror=alert(1)>",
+        "0350122T\u{0}",
+        "../../etc/passwd",
+        "0350122T%0A",
+        "０３５０１２２Ｔ",
+        "0350122T'--",
+    ] {
+        let mut body = full_dossier();
+        body["ecoles"] = json!([{ "uai": v }]);
+        out.push((format!("uai = {v:?}"), body, "ecoles[0].uai"));
+    }
+    out
+}
+
+fn field_path(section: &str, field: &str) -> &'static str {
+    // Leaked once per distinct pair: a handful of static strings for the whole run.
+    Box::leak(format!("{section}.{field}").into_boxed_str())
+}
+
+struct Dossier {
+    id: String,
+    jeton: String,
+}
+
+fn corpus(app: &App, a: &Dossier, b: &Dossier) -> Vec<Case> {
+    let mut cases = Vec::new();
+    let secret = app.config.link_secret.as_bytes();
+    let link_b = link_jeton(secret, &DossierId::parse(&b.id).unwrap());
+    let routes_with_body = [
+        ("POST", "/api/dossiers".to_string(), None),
+        (
+            "PATCH",
+            format!("/api/dossiers/{}", a.id),
+            Some(a.jeton.as_str()),
+        ),
+        (
+            "POST",
+            format!("/api/dossiers/{}/depot", a.id),
+            Some(a.jeton.as_str()),
+        ),
+    ];
+    for (method, path, jeton) in &routes_with_body {
+        let with_auth = |c: Case| match jeton {
+            Some(j) => c.bearer(j),
+            None => c,
+        };
+        for (label, body, status) in bad_bodies() {
+            let mut c = with_auth(
+                case(format!("{method} {path} : {label}"), method, path.clone()).json(body),
+            );
+            c.status = status;
+            cases.push(c);
+        }
+        // Wrong content types, with a body that would otherwise be accepted.
+        for ct in [
+            None,
+            Some("text/plain"),
+            Some("text/json"),
+            Some("application/x-www-form-urlencoded"),
+            Some("multipart/form-data; boundary=x"),
+            Some("application/xml"),
+            Some("text/html"),
+            Some("application/javascript"),
+            Some("application/octet-stream"),
+            Some("application/jsonx"),
+            Some("application/json-seq"),
+            Some("json"),
+            Some("*/*"),
+            Some("application/x-json"),
+            Some(""),
+        ] {
+            let mut c = with_auth(case(
+                format!("{method} {path} : content-type {ct:?}"),
+                method,
+                path.clone(),
+            ))
+            .raw(r#"{"signataire": {"nom": "Martin"}}"#)
+            .expect(415);
+            if let Some(ct) = ct {
+                c = c.header("content-type", ct);
+            }
+            cases.push(c);
+        }
+    }
+    // Values refused at the deposit (each would be accepted in a draft: drafts store what is
+    // typed; the deposit is the gate).
+    for (label, body, champ) in bad_values() {
+        cases.push(
+            case(
+                format!("dépôt : {label}"),
+                "POST",
+                format!("/api/dossiers/{}/depot", a.id),
+            )
+            .bearer(&a.jeton)
+            .json(body.to_string())
+            .naming(champ),
+        );
+    }
+    // Bad, foreign or forged jetons on every dossier route of A: the same 404 as an unknown id.
+    let jetons: Vec<(String, Option<String>)> = vec![
+        ("aucun jeton".into(), None),
+        ("Bearer vide".into(), Some("Bearer ".into())),
+        ("Bearer x".into(), Some("Bearer x".into())),
+        ("jeton de B".into(), Some(format!("Bearer {}", b.jeton))),
+        (
+            "jeton de lien de B".into(),
+            Some(format!("Bearer {link_b}")),
+        ),
+        (
+            "empreinte du jeton de A".into(),
+            Some(format!("Bearer {}", hash_jeton(&a.jeton))),
+        ),
+        (
+            "jeton de A + 1 caractère".into(),
+            Some(format!("Bearer {}x", a.jeton)),
+        ),
+        (
+            "jeton de A tronqué".into(),
+            Some(format!("Bearer {}", &a.jeton[..a.jeton.len() - 1])),
+        ),
+        (
+            "jeton de A en majuscules".into(),
+            Some(format!("Bearer {}", a.jeton.to_uppercase())),
+        ),
+        (
+            "jeton de A avec remplissage base64".into(),
+            Some(format!("Bearer {}=", a.jeton)),
+        ),
+        (
+            "jeton de A en Basic".into(),
+            Some(format!("Basic {}", a.jeton)),
+        ),
+        (
+            "jeton de 10 000 caractères".into(),
+            Some(format!("Bearer {}", "A".repeat(10_000))),
+        ),
+        ("jeton null".into(), Some("Bearer null".into())),
+        (
+            "JWT non signé".into(),
+            Some("Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.".into()),
+        ),
+        (
+            "jeton de lien de A avec un autre secret".into(),
+            Some(format!(
+                "Bearer {}",
+                link_jeton(b"autre-secret", &DossierId::parse(&a.id).unwrap())
+            )),
+        ),
+    ];
+    let dossier_routes = [
+        ("GET", format!("/api/dossiers/{}", a.id)),
+        ("PATCH", format!("/api/dossiers/{}", a.id)),
+        ("POST", format!("/api/dossiers/{}/depot", a.id)),
+        ("GET", format!("/api/dossiers/{}/convention", a.id)),
+    ];
+    for (method, path) in &dossier_routes {
+        for (label, auth) in &jetons {
+            let mut c =
+                case(format!("{method} {path} : {label}"), method, path.clone()).expect(404);
+            if let Some(h) = auth {
+                c = c.header("authorization", h);
+            }
+            if *method != "GET" {
+                c = c.json(full_dossier().to_string());
+            }
+            cases.push(c);
+        }
+        // The jeton in the query string: B's, empty, B's link jeton.
+        for q in [
+            format!("jeton={}", b.jeton),
+            "jeton=".into(),
+            format!("jeton={link_b}"),
+            "jeton".into(),
+        ] {
+            let mut c = case(
+                format!("{method} {path}?{q}"),
+                method,
+                format!("{path}?{q}"),
+            )
+            .expect(404);
+            if *method != "GET" {
+                c = c.json(full_dossier().to_string());
+            }
+            cases.push(c);
+        }
+    }
+    // B's convention with A's jeton (B has one).
+    cases.push(
+        case(
+            "convention de B avec le jeton de A",
+            "GET",
+            format!("/api/dossiers/{}/convention", b.id),
+        )
+        .bearer(&a.jeton)
+        .expect(404),
+    );
+    // Odd ids, with A's valid jeton.
+    let odd_ids = [
+        "0".to_string(),
+        "..".into(),
+        "%2e%2e".into(),
+        "%2F".into(),
+        "%00".into(),
+        "null".into(),
+        "undefined".into(),
+        "*".into(),
+        "'%20OR%201=1%20--".into(),
+        "%7B%22$ne%22:null%7D".into(),
+        a.id.to_uppercase(),
+        format!("{}0", a.id),
+        a.id[..31].to_string(),
+        format!("%20{}", a.id),
+        format!("{}%0a", a.id),
+        "x".repeat(10_000),
+        "%C3%A9".repeat(16),
+        "0".repeat(32),
+        "g".repeat(32),
+    ];
+    for (method, suffix) in [
+        ("GET", ""),
+        ("PATCH", ""),
+        ("POST", "/depot"),
+        ("GET", "/convention"),
+    ] {
+        for id in &odd_ids {
+            let path = format!("/api/dossiers/{id}{suffix}");
+            let mut c = case(
+                format!("{method} id {:?}{suffix}", &id[..id.len().min(40)]),
+                method,
+                path,
+            )
+            .bearer(&a.jeton)
+            .expect(404);
+            if method != "GET" {
+                c = c.json(full_dossier().to_string());
+            }
+
+            cases.push(c);
+        }
+    }
+    // Reference data: bad UAIs, SIRETs, INSEE codes, verification codes, queries.
+    for uai in [
+        "0",
+        "0350122",
+        "0350122TT",
+        "0350122U",
+        "035O122T",
+        "AAAAAAAA",
+        "%00",
+        "..",
+        "0350122T%00",
+        "%3Cb%3E",
+        "%3Cscript%3E",
+        "0350122T'--",
+        "%20%20%20",
+        "x".repeat(5000).as_str(),
+    ] {
+        cases.push(
+            case(
+                format!("école {uai:.40}"),
+                "GET",
+                format!("/api/ecoles/{uai}"),
+            )
+            .expect(400),
+        );
+    }
+    cases.push(case("école inconnue", "GET", "/api/ecoles/0359999D").expect(404));
+    for siret in [
+        "0",
+        "2135001680002",
+        "213500168000250",
+        "21350016800026",
+        "2135001680002A",
+        "%00",
+        "..",
+        "%3Cscript%3E",
+        "21350016800025'--",
+        "-21350016800025",
+        "1e13",
+        "x".repeat(5000).as_str(),
+    ] {
+        cases.push(
+            case(
+                format!("collectivité {siret:.40}"),
+                "GET",
+                format!("/api/collectivites/{siret}"),
+            )
+            .expect(400),
+        );
+    }
+    for code in [
+        "0",
+        "99999",
+        "..",
+        "%00",
+        "%3Cb%3E",
+        "35016%00",
+        "x".repeat(5000).as_str(),
+        "35016'--",
+    ] {
+        cases.push(
+            case(
+                format!("écoles de la commune {code:.40}"),
+                "GET",
+                format!("/api/communes/{code}/ecoles"),
+            )
+            .expect(404),
+        );
+    }
+    cases.push(
+        case(
+            "recherche de 101 caractères",
+            "GET",
+            format!("/api/communes?q={}", "a".repeat(101)),
+        )
+        .expect(400),
+    );
+    cases.push(
+        case(
+            "recherche de 5000 caractères",
+            "GET",
+            format!("/api/communes?q={}", "%C3%A9".repeat(5000)),
+        )
+        .expect(400),
+    );
+    for code in [
+        "0",
+        "AAAA-BBBB-CCCC",
+        "AAAA-BBBB-CCC",
+        "AAAA-BBBB-CCCCC",
+        "%00",
+        "..",
+        "%3Cscript%3E",
+        "'%20OR%201=1%20--",
+        "x".repeat(5000).as_str(),
+        "AAAA%0ABBBB-CCCC",
+    ] {
+        cases.push(
+            case(
+                format!("vérification {code:.40}"),
+                "GET",
+                format!("/api/conventions/verification/{code}"),
+            )
+            .expect(404),
+        );
+    }
+    // Wrong methods on every route.
+    let all_routes = [
+        "/api/dossiers".to_string(),
+        format!("/api/dossiers/{}", a.id),
+        format!("/api/dossiers/{}/depot", a.id),
+        format!("/api/dossiers/{}/convention", a.id),
+        "/api/conventions/verification/AAAA-BBBB-CCCC".into(),
+        "/api/communes".into(),
+        "/api/communes/35016/ecoles".into(),
+        "/api/ecoles/0350122T".into(),
+        "/api/collectivites/21350016800025".into(),
+    ];
+    for path in &all_routes {
+        for method in [
+            "PUT", "DELETE", "PATCH", "POST", "GET", "HEAD", "OPTIONS", "TRACE",
+        ] {
+            let allowed: &[&str] = if path == "/api/dossiers" || path.ends_with("/depot") {
+                &["POST"]
+            } else if path.starts_with("/api/dossiers/") && !path.ends_with("/convention") {
+                &["GET", "PATCH"]
+            } else {
+                &["GET"]
+            };
+            if allowed.contains(&method) {
+                continue;
+            }
+            cases.push(
+                case(format!("{method} {path}"), method, path.clone())
+                    .bearer(&a.jeton)
+                    .expect(405),
+            );
+        }
+    }
+    // Unknown addresses.
+    for path in [
+        "/api",
+        "/api/",
+        "/api/dossiers/x/y/z",
+        format!("/api/dossiers/{}/depot/encore", a.id).as_str(),
+        "/api/admin",
+        "/api/dossiers/../../etc/passwd",
+        "/.env",
+        "/api/instructeur",
+    ] {
+        cases.push(
+            case(format!("adresse {path}"), "GET", path)
+                .bearer(&a.jeton)
+                .expect(400),
+        );
+    }
+    // A dot segment is resolved by the URI parser: the request reaches another (unknown)
+    // address, any 4xx will do.
+    for c in &mut cases {
+        if c.path
+            .split(['/', '?'])
+            .any(|s| s == ".." || s.eq_ignore_ascii_case("%2e%2e"))
+        {
+            c.status = None;
+        }
+    }
+    cases
+}
+
+#[tokio::test]
+async fn hostile_corpus_gets_4xx_problems_and_changes_nothing() {
+    let t = TestApp::spawn().await;
+    // A: a complete draft, not deposited. B: deposited, convention generated.
+    let mut draft_a = full_dossier();
+    draft_a["approbation"] = json!(false);
+    let (a_id, a_jeton) = t.create_draft(&draft_a).await;
+    let (b_id, b_jeton) = t.create_draft(&json!({})).await;
+    let r = t
+        .post_json(
+            &format!("/api/dossiers/{b_id}/depot"),
+            &full_dossier(),
+            Some(&b_jeton),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let ev = t.stream_event().await;
+    t.run_generate(&ev).await;
+    assert!(t.stored(&b_id).await.unwrap().convention.is_some());
+    let a = Dossier {
+        id: a_id,
+        jeton: a_jeton,
+    };
+    let b = Dossier {
+        id: b_id,
+        jeton: b_jeton,
+    };
+
+    let not_found = t
+        .get(&format!("/api/dossiers/{}", "0".repeat(32)), None)
+        .await
+        .body;
+    let cases = corpus(&t.app, &a, &b);
+    assert!(cases.len() >= 300, "corpus of {} requests", cases.len());
+    let before = storage(&t).await;
+    let mut by_status: BTreeMap<u16, usize> = BTreeMap::new();
+    for c in &cases {
+        let r = send(&t.app, c).await;
+        assert_problem(&c.label, &r);
+        if let Some(s) = c.status {
+            assert_eq!(r.status, s, "{}: {}", c.label, r.body);
+        }
+        if let Some(champ) = &c.champ {
+            assert!(
+                r.error_on(champ).is_some(),
+                "{}: {champ} not named in {}",
+                c.label,
+                r.body
+            );
+        }
+        if r.status == 404 && c.path.starts_with("/api/dossiers/") {
+            assert_eq!(
+                r.body, not_found,
+                "{}: a 404 that says more than « introuvable »",
+                c.label
+            );
+        }
+        *by_status.entry(r.status).or_default() += 1;
+    }
+    let after = storage(&t).await;
+    assert_eq!(before.0, after.0, "table changed");
+    assert_eq!(before.1, after.1, "bucket changed");
+    assert_eq!(before.2, after.2, "emails sent");
+    eprintln!(
+        "corpus hostile : {} requêtes, statuts {by_status:?}",
+        cases.len()
+    );
+
+    // The dossiers still open with their own jetons, and A still deposits.
+    let r = t
+        .post_json(
+            &format!("/api/dossiers/{}/depot", a.id),
+            &json!({"approbation": true}),
+            Some(&a.jeton),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// A company registry that answers with a hostile name and address: an outside source whose
+/// text reaches the subject line, the email body and the PDF.
+struct HostileRegistry;
+
+pub const HOSTILE_NAME: &str =
+    "COMMUNE <script>alert(1)</script> & « Ô'Brien »\r\nBcc: pirate@exemple.fr\u{2028}X-Pirate: 1";
+
+#[async_trait::async_trait]
+impl CompanyRegistry for HostileRegistry {
+    async fn lookup(&self, _siret: &Siret) -> Result<Option<RegistryEntry>, RegistryError> {
+        Ok(Some(RegistryEntry {
+            nom: HOSTILE_NAME.into(),
+            adresse: Some("1 rue <b>du</b> (Parenthèse) \\ 35580 BAULON\r\nBcc: x@y.fr".into()),
+            collectivite_territoriale: true,
+        }))
+    }
+}
+
+/// Markup, and template syntax that must stay data.
+const PRENOM: &str = "<script>alert(\"prénom\")</script>{{ 7*7 }}{% raw %}";
+
+#[tokio::test]
+async fn markup_and_line_breaks_in_names_stay_text_in_emails_pdf_and_views() {
+    let mut t = TestApp::spawn().await;
+    t.app.registry = Arc::new(HostileRegistry);
+    let (id, jeton) = t.create_draft(&json!({})).await;
+    let mut body = full_dossier();
+    body["signataire"]["prenom"] = json!(PRENOM);
+    body["signataire"]["nom"] = json!("Martin) Tj ET BT /F1 99 Tf (pirate \\");
+    body["signataire"]["qualite"] = json!("Maire\"><svg onload=alert(1)>");
+    body["signataire"]["email"] = json!("o'brien+<x>@exemple.fr".replace("<x>", "x"));
+    body["referent"]["prenom_nom"] = json!("<img src=x onerror=alert(1)>");
+    body["referent"]["email"] = json!("referent@exemple.fr");
+    let r = t
+        .post_json(&format!("/api/dossiers/{id}/depot"), &body, Some(&jeton))
+        .await;
+    assert_eq!(r.status, 200, "markup is a legal name: {}", r.body);
+    assert!(r.header("content-type").starts_with("application/json"));
+    assert_eq!(r.json()["signataire"]["prenom"], PRENOM);
+
+    let ev = t.stream_event().await;
+    assert!(t.run_generate(&ev).await.batch_item_failures.is_empty());
+    let ev = t.stream_event().await;
+    assert!(t.run_acknowledge(&ev).await.batch_item_failures.is_empty());
+
+    // Email: one message, to the signatory and the référent only; every header one line.
+    let sent = t.sent_emails().await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let m = &sent[0];
+    let dest = m["destinations"].to_string();
+    assert!(!dest.contains("pirate"), "{dest}");
+    let subject = m["subject"].as_str().unwrap();
+    assert!(!subject.contains(['\r', '\n', '\u{2028}']), "{subject:?}");
+    let record = t.stored(&id).await.unwrap();
+    let email = conventions_ent::jobs::acknowledge::build_email(&t.app, &record).unwrap();
+    for h in email
+        .to
+        .iter()
+        .chain(&email.cc)
+        .chain([&email.subject, &email.reply_to, &email.from])
+    {
+        assert!(!h.contains(['\r', '\n']), "header value {h:?}");
+    }
+    assert_eq!(email.to, ["o'brien+x@exemple.fr"]);
+    assert_eq!(email.cc, ["referent@exemple.fr"]);
+    // HTML part: markup escaped, never live; template syntax in data stays data.
+    for live in ["<script>", "<svg", "<img", "onerror=alert(1)>"] {
+        assert!(!email.html.contains(live), "{live} live in the HTML email");
+    }
+    assert!(email.html.contains("&lt;script&gt;"), "{}", email.html);
+    assert!(
+        email.html.contains("{{ 7*7 }}{% raw %}"),
+        "template syntax evaluated"
+    );
+    assert!(
+        email.text.contains("{{ 7*7 }}{% raw %}"),
+        "template syntax evaluated"
+    );
+    assert!(email.text.contains(PRENOM));
+
+    // PDF: the names are printed as text; the PDF string syntax is not broken by ( ) \.
+    let key = &record.convention.as_ref().unwrap().cle;
+    let pdf = t.app.documents.get(key).await.unwrap().unwrap();
+    let text = pdf_text(&pdf)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for shown in [
+        "<script>alert(\"prénom\")</script>",
+        "Martin) Tj ET BT /F1 99 Tf (pirate \\",
+        "<img src=x onerror=alert(1)>",
+    ] {
+        let shown = shown.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            text.contains(&shown),
+            "{shown:?} not printed as text in:\n{text}"
+        );
+    }
+    // The registry's name (line break folded) is printed as text too.
+    assert!(
+        text.contains("COMMUNE <script>alert(1)</script>"),
+        "registry name not printed as text:\n{text}"
+    );
+
+    // The dossier view is JSON (not HTML), and not sniffable as HTML.
+    let r = t.get(&format!("/api/dossiers/{id}"), Some(&jeton)).await;
+    assert_eq!(r.status, 200);
+    assert!(r.header("content-type").starts_with("application/json"));
+    // An HTML view of the dossier, when the build has one, escapes the names.
+    let r = t
+        .get(&format!("/api/dossiers/{id}/apercu"), Some(&jeton))
+        .await;
+    if r.status == 200 && r.header("content-type").starts_with("text/html") {
+        for live in ["<script>alert", "<svg onload", "<img src=x"] {
+            assert!(!r.body.contains(live), "{live} live in the HTML view");
+        }
+    }
+}
+
+/// The s3s-fs server `make test` starts (it checks presigned signatures and expiry).
+async fn s3s_client() -> aws_sdk_s3::Client {
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(std::env::var("S3S_ENDPOINT").expect("S3S_ENDPOINT is set by `make test`"))
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            std::env::var("S3S_ACCESS_KEY").unwrap(),
+            std::env::var("S3S_SECRET_KEY").unwrap(),
+            None,
+            None,
+            "s3s-fs",
+        ))
+        .load()
+        .await;
+    S3Documents::client(&sdk, true)
+}
+
+fn with_query_param(url: &str, name: &str, value: &str) -> String {
+    let (base, query) = url.split_once('?').unwrap();
+    let q: Vec<String> = query
+        .split('&')
+        .map(|p| match p.split_once('=') {
+            Some((k, _)) if k == name => format!("{k}={value}"),
+            _ => p.to_string(),
+        })
+        .collect();
+    format!("{base}?{}", q.join("&"))
+}
+
+#[tokio::test]
+async fn download_route_links_resist_tampering_expiry_and_other_keys() {
+    let t = TestApp::spawn().await;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let (id, jeton) = t.create_draft(&json!({})).await;
+        let r = t
+            .post_json(
+                &format!("/api/dossiers/{id}/depot"),
+                &full_dossier(),
+                Some(&jeton),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        ids.push((id, jeton));
+    }
+    let ev = t.stream_event().await;
+    assert!(t.run_generate(&ev).await.batch_item_failures.is_empty());
+
+    // The same conventions on s3s-fs (no SSE there: copied plainly), served by an App whose
+    // document store is s3s-fs.
+    let s3s = s3s_client().await;
+    let bucket = format!("liens-{}", suffix());
+    s3s.create_bucket().bucket(&bucket).send().await.unwrap();
+    let mut pdfs = HashMap::new();
+    for (id, _) in &ids {
+        let key = t.stored(id).await.unwrap().convention.unwrap().cle;
+        let pdf = t.app.documents.get(&key).await.unwrap().unwrap();
+        s3s.put_object()
+            .bucket(&bucket)
+            .key(&key)
+            .body(pdf.clone().into())
+            .send()
+            .await
+            .unwrap();
+        pdfs.insert(id.clone(), (key, pdf));
+    }
+    let mut config = t.app.config.clone();
+    config.presign_ttl_seconds = 2;
+    let app = App {
+        config,
+        dossiers: t.app.dossiers.clone(),
+        documents: Arc::new(S3Documents::new(s3s.clone(), &bucket)),
+        mailer: t.app.mailer.clone(),
+        directory: t.app.directory.clone(),
+        registry: t.app.registry.clone(),
+    };
+    let (id0, jeton0) = &ids[0];
+    let (id1, _) = &ids[1];
+    let download = |id: &str, jeton: &str| {
+        case(
+            "téléchargement",
+            "GET",
+            format!("/api/dossiers/{id}/convention"),
+        )
+        .bearer(jeton)
+    };
+    let r = send(&app, &download(id0, jeton0)).await;
+    assert_eq!(r.status, 302, "{}", r.body);
+    assert_eq!(r.header("cache-control"), "no-store");
+    assert_eq!(r.header("referrer-policy"), "no-referrer");
+    let url = r.header("location").to_string();
+    assert!(
+        url.contains("X-Amz-Expires=2&") || url.ends_with("X-Amz-Expires=2"),
+        "{url}"
+    );
+    // The link jeton of the email opens the same route.
+    let link0 = link_jeton(
+        app.config.link_secret.as_bytes(),
+        &DossierId::parse(id0).unwrap(),
+    );
+    let r = send(
+        &app,
+        &case(
+            "lien de l'email",
+            "GET",
+            format!("/api/dossiers/{id0}/convention?jeton={link0}"),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 302);
+
+    let (status, headers, body) = http_get(url.clone()).await;
+    assert_eq!(status, 200);
+    assert_eq!(body, pdfs[id0].1);
+    assert!(headers
+        .get("content-disposition")
+        .is_some_and(|d| d.contains("attachment")));
+
+    let sig = url.split("X-Amz-Signature=").nth(1).unwrap()[..64].to_string();
+    let flipped: String = sig
+        .chars()
+        .enumerate()
+        .map(|(i, c)| {
+            if i == 0 {
+                if c == 'a' {
+                    'b'
+                } else {
+                    'a'
+                }
+            } else {
+                c
+            }
+        })
+        .collect();
+    let key1 = &pdfs[id1].0;
+    let tampered = [
+        ("signature modifiée", url.replace(&sig, &flipped)),
+        (
+            "signature absente",
+            with_query_param(&url, "X-Amz-Signature", ""),
+        ),
+        (
+            "durée allongée",
+            with_query_param(&url, "X-Amz-Expires", "604800"),
+        ),
+        (
+            "date déplacée",
+            with_query_param(&url, "X-Amz-Date", "20991231T000000Z"),
+        ),
+        (
+            "nom de fichier changé",
+            with_query_param(&url, "response-content-disposition", "inline"),
+        ),
+        (
+            "type changé",
+            with_query_param(&url, "response-content-type", "text%2Fhtml"),
+        ),
+        ("autre clé", url.replace(&pdfs[id0].0, key1)),
+        (
+            "autre seau",
+            url.replace(&format!("/{bucket}/"), "/autre-seau/"),
+        ),
+        ("sans signature", url.split('?').next().unwrap().to_string()),
+    ];
+    for (label, u) in tampered {
+        let (status, _, body) = http_get(u.clone()).await;
+        assert!(
+            (400..500).contains(&status),
+            "{label}: {u} → {status} {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    // Without the right jeton there is no link at all.
+    let r = send(&app, &download(id1, jeton0)).await;
+    assert_eq!(r.status, 404);
+    // Expired.
+    tokio::time::sleep(std::time::Duration::from_millis(3_100)).await;
+    assert_eq!(http_get(url).await.0, 403, "expired link still served");
+}
+
+#[tokio::test]
+async fn instructeur_routes_give_nothing_without_valid_claims() {
+    let t = TestApp::spawn().await;
+    let (id, _) = t.create_draft(&full_dossier()).await;
+    let paths = [
+        "/api/instructeur/dossiers".to_string(),
+        format!("/api/instructeur/dossiers/{id}"),
+        "/api/instructeur/export/ecoles.csv".into(),
+        "/api/instructeur/export/ecoles.json".into(),
+    ];
+    for path in &paths {
+        for (label, auth) in [
+            ("sans jeton", None),
+            ("jeton bidon", Some("Bearer x")),
+            (
+                "JWT alg none, groupe instructeurs",
+                Some("Bearer eyJhbGciOiJub25lIn0.eyJjb2duaXRvOmdyb3VwcyI6WyJpbnN0cnVjdGV1cnMiXX0."),
+            ),
+        ] {
+            let mut c = case(format!("{path} {label}"), "GET", path.clone());
+            if let Some(a) = auth {
+                c = c.header("authorization", a);
+            }
+            let r = send(&t.app, &c).await;
+            assert_problem(&c.label, &r);
+            assert!(
+                !r.body.contains("Martin") && !r.body.contains("mairie@"),
+                "{}: {}",
+                c.label,
+                r.body
+            );
+        }
+    }
+}
