@@ -108,6 +108,8 @@ pub struct ListFilter {
     pub depose_au: Option<String>,
     /// Words searched in the collectivité's name and SIRET (case and accents ignored).
     pub texte: Option<String>,
+    /// Oldest deposit first (exports) instead of newest first (the list).
+    pub chronologique: bool,
 }
 
 #[derive(Debug, PartialEq, Eq)]

@@ -521,13 +521,20 @@ async fn export_of_a_thousand_dossiers_for_the_ent_editor() {
     let t = TestApp::spawn().await;
     // 1,000 deposits through the store (the HTTP path is tested elsewhere), 32 at a time.
     let draft = Draft::from_json(&full_dossier()).unwrap();
+    // Numbers first, one at a time: moto's UpdateItem ADD is not atomic under concurrency
+    // (DynamoDB's is), and this test checks that every dossier is exported once by its number.
+    let mut numeros = Vec::new();
+    for _ in 0..1000 {
+        numeros.push(t.app.dossiers.next_numero().await.unwrap());
+    }
     let mut ids = Vec::new();
     for chunk in 0..(1000 / 40) {
         let futures = (0..40).map(|k| {
             let draft = draft.clone();
             let t = &t;
+            let numeros = &numeros;
             async move {
-                let n = t.app.dossiers.next_numero().await.unwrap();
+                let n = numeros[chunk * 40 + k];
                 let rec = conventions_ent::domain::dossier::DossierRecord {
                     id: conventions_ent::domain::ids::DossierId::generate().to_string(),
                     numero: conventions_ent::domain::ids::numero(n),

@@ -483,7 +483,7 @@ impl DossierStore for DynamoDossiers {
                 .index_name(DEPOSIT_INDEX)
                 .key_condition_expression(&key_cond)
                 .set_expression_attribute_values(Some(values.clone()))
-                .scan_index_forward(false)
+                .scan_index_forward(filter.chronologique)
                 .limit((limit.saturating_sub(out.len())).clamp(1, 100) as i32)
                 .set_exclusive_start_key(start.take());
             if !filters.is_empty() {

@@ -102,6 +102,7 @@ fn filter_from(req: &Request) -> Result<ListFilter, ApiError> {
             .or_else(|| date_param(req, "depuis", &mut errs)),
         depose_au: date_param(req, "au", &mut errs),
         texte: param(req, "q").map(|q| q.chars().take(100).collect()),
+        chronologique: false,
     };
     if errs.is_empty() {
         Ok(filter)
@@ -456,6 +457,7 @@ async fn export(app: &App, req: &Request, file: &str) -> ApiResult {
         }
     };
     let mut filter = filter_from(req)?;
+    filter.chronologique = true;
     if filter.statuts.is_empty() {
         // Conventioned: deposited and signed, not refused nor closed.
         filter.statuts = vec![
