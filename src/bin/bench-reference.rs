@@ -173,6 +173,14 @@ async fn main() {
     drop((ecoles, collectivites));
 
     println!("Données GÉNÉRÉES (pas réelles) : 52 000 écoles, 36 000 communes, 1 250 EPCI ; snapshots {:.1} Mo + {:.1} Mo", ecoles_json.len() as f64 / 1e6, coll_json.len() as f64 / 1e6);
+    let t = Instant::now();
+    let parsed: Vec<Ecole> = serde_json::from_slice(&ecoles_json).unwrap();
+    let parsed_c: Collectivites = serde_json::from_slice(&coll_json).unwrap();
+    println!(
+        "(dont analyse JSON seule : {:.1} ms)",
+        t.elapsed().as_secs_f64() * 1000.0
+    );
+    drop((parsed, parsed_c));
     let before = rss_kb();
     let t = Instant::now();
     let dir = Directory::from_snapshots(&ecoles_json, Some(&coll_json)).unwrap();

@@ -102,7 +102,12 @@ impl Directory {
         Directory::with_collectivites(ecoles, decoupage::Collectivites::default())
     }
 
-    pub fn with_collectivites(ecoles: Vec<Ecole>, collectivites: decoupage::Collectivites) -> Self {
+    pub fn with_collectivites(
+        mut ecoles: Vec<Ecole>,
+        collectivites: decoupage::Collectivites,
+    ) -> Self {
+        // Sorted by name once, so that each commune's list comes out sorted.
+        ecoles.sort_unstable_by(|a, b| a.nom.cmp(&b.nom));
         let mut communes: BTreeMap<String, Commune> = BTreeMap::new();
         for e in ecoles.iter().filter(|e| e.ouverte) {
             let c = communes
@@ -112,7 +117,7 @@ impl Directory {
                     nom: e.commune.clone(),
                     codes_postaux: Vec::new(),
                     departement: departement_of(&e.code_insee),
-                    cle: search_key(&e.commune),
+                    cle: String::new(),
                     ecoles: Vec::new(),
                 });
             if !e.code_postal.is_empty() && !c.codes_postaux.contains(&e.code_postal) {
@@ -122,23 +127,21 @@ impl Directory {
         }
         let by_uai: HashMap<String, Ecole> =
             ecoles.into_iter().map(|e| (e.uai.clone(), e)).collect();
-        for c in communes.values_mut() {
-            c.codes_postaux.sort();
-            c.ecoles.sort_by(|a, b| by_uai[a].nom.cmp(&by_uai[b].nom));
-        }
-        // The official list knows each commune's postal codes better than the schools do.
+        // The official list knows each commune's name and postal codes better than the schools.
         for c in &collectivites.communes {
             if let Some(commune) = communes.get_mut(&c.code_insee) {
                 commune.nom = c.nom.clone();
-                commune.cle = search_key(&c.nom);
                 commune.departement = c.departement.clone();
                 for cp in &c.codes_postaux {
                     if !commune.codes_postaux.contains(cp) {
                         commune.codes_postaux.push(cp.clone());
                     }
                 }
-                commune.codes_postaux.sort();
             }
+        }
+        for commune in communes.values_mut() {
+            commune.cle = search_key(&commune.nom);
+            commune.codes_postaux.sort();
         }
         let commune_by_siren = collectivites
             .communes
