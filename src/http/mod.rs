@@ -2,6 +2,7 @@
 
 pub mod dossiers;
 pub mod lookup;
+pub mod pages;
 pub mod problem;
 
 use crate::App;
@@ -30,6 +31,10 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, std::conv
         | (_, ["api", "dossiers", _])
         | (_, ["api", "dossiers", _, "depot" | "convention"])
         | (_, ["api", "conventions", "verification", _]) => Err(ApiError::MethodNotAllowed),
+        ("GET", ["api", "dossiers", id, "apercu"]) => pages::apercu(app, &req, id).await,
+        ("GET", []) => pages::start(app),
+        ("GET", ["demarche"] | ["dossiers", _]) => pages::form(app),
+        ("GET", ["assets", version, name]) => pages::asset(&req, version, name),
         _ => Err(ApiError::BadRequest(format!("Adresse inconnue : {path}"))),
     };
     Ok(result.unwrap_or_else(|e| {
