@@ -1,7 +1,7 @@
 // Browser tests of the public form, in Debian's headless chromium driven by playwright-core.
 // Run by scripts/browser-test.sh, which starts the stack and sets BASE_URL and SHOTS_DIR.
 import { createRequire } from 'node:module';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -14,6 +14,7 @@ const BASE = process.env.BASE_URL || 'http://127.0.0.1:9000';
 const SHOTS = process.env.SHOTS_DIR || join(process.cwd(), 'target/browser-screenshots');
 const WEIGHT_LIMIT = 300 * 1024;
 mkdirSync(SHOTS, { recursive: true });
+for (const f of readdirSync(SHOTS)) if (f.endsWith('.png') || f.endsWith('.pdf')) rmSync(join(SHOTS, f));
 
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -311,7 +312,13 @@ async function wholePath() {
   await page.fill('#signataire-email', 'mairie@baulon.fr');
   await page.locator('label[for=approbation]').click();
   await waitSaved(page);
+  assert.ok(await resume.isHidden(), 'le résumé disparaît quand tout est corrigé');
   await shot(page, 'formulaire-complet');
+  // The README's picture (docs/formulaire.png): the top of the filled form, as a screen shows it.
+  await page.setViewportSize({ width: 1280, height: 1700 });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await shot(page, 'formulaire', false);
+  await page.setViewportSize({ width: 1280, height: 900 });
 
   step('Dépôt, « Merci ! », attestation');
   await page.getByRole('button', { name: 'Déposer le dossier' }).click();

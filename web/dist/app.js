@@ -247,6 +247,7 @@ function onSiretInput(typing, leaving = false) {
   }
   setMessage(group, $('#siret-messages'), state, msg, input);
   if (state === 'valid') {
+    dropSummaryItem('siret');
     if (lookedUp !== d) lookup(d);
   } else {
     lookedUp = null;
@@ -735,6 +736,14 @@ function clearFieldError(field) {
   const target = field.name === 'referent-designe' ? $('#referent-oui') : field;
   const { group, messages } = groupOf(target);
   if (group && [...group.classList].some((c) => c.endsWith('--error'))) setMessage(group, messages, null, '', field.matches('input, select') ? field : null);
+  // The summary keeps only what is still to fix.
+  const fixed = target.closest('.ecole') ? $$('.ecole__commune, .ecole__uai', target.closest('.ecole')) : [target];
+  for (const f of fixed) dropSummaryItem(f.id);
+}
+
+function dropSummaryItem(id) {
+  $(`#erreurs-liste li[data-champ-id="${id}"]`)?.remove();
+  if (!$('#erreurs').hidden && !$('#erreurs-liste').childElementCount) $('#erreurs').hidden = true;
 }
 
 function clearErrors() {
@@ -762,7 +771,7 @@ function showErrors(detail, errors) {
       }
     }
     const label = labelFor(e.champ);
-    items.push(el('li', {}, field
+    items.push(el('li', field ? { 'data-champ-id': field.id } : {}, field
       ? el('a', { href: `#${field.id}` }, `${label} : ${e.message}`)
       : `${label} : ${e.message}`));
   }
