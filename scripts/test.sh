@@ -31,3 +31,4 @@ done
 export RUST_BACKTRACE=0
 .venv/bin/python scripts/check_infra.py
 cargo nextest run --workspace --no-fail-fast "$@"
+scripts/browser-test.sh

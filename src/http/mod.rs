@@ -3,6 +3,7 @@
 pub mod dossiers;
 pub mod instructeur;
 pub mod lookup;
+pub mod pages;
 pub mod problem;
 
 use crate::App;
@@ -36,6 +37,10 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, std::conv
         | (_, ["api", "dossiers", _])
         | (_, ["api", "dossiers", _, "depot" | "convention" | "messages"])
         | (_, ["api", "conventions", "verification", _]) => Err(ApiError::MethodNotAllowed),
+        ("GET", ["api", "dossiers", id, "apercu"]) => pages::apercu(app, &req, id).await,
+        ("GET", []) => pages::start(app),
+        ("GET", ["demarche"] | ["dossiers", _]) => pages::form(app),
+        ("GET", ["assets", version, name]) => pages::asset(&req, version, name),
         _ => Err(ApiError::BadRequest(format!("Adresse inconnue : {path}"))),
     };
     Ok(result.unwrap_or_else(|e| {

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Browser tests of the public form: starts its own stack on free ports (moto, resources, school
+# directory, `cargo lambda watch`, stream poller, as scripts/run.sh does), installs Debian's
+# chromium and the pinned npm packages if missing, runs tests/browser/ (a whole applicant path
+# with axe checks on every page and state), prints the screenshots, stops what it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup-tools.sh
+if [ ! -x /usr/bin/chromium ]; then
+  echo "installation de chromium (Debian)…"
+  (apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium)) >/dev/null
+fi
+if [ ! -d web/node_modules/playwright-core ] || [ ! -d web/node_modules/axe-core ]; then
+  (cd web && npm ci --ignore-scripts --no-audit --no-fund --silent)
+fi
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+registry_port=$(free_port)
+export MOTO_PORT="$(free_port)" API_PORT="$(free_port)" REGISTRY_BASE_URL="http://127.0.0.1:$registry_port"
+. scripts/env.sh
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -- "-$p" 2>/dev/null || kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+# Company registry: a local fake that knows Baulon and is "down" for any other SIRET.
+setsid node tests/browser/registry-fake.mjs "$registry_port" >"$work/registry.log" 2>&1 &
+pids+=($!)
+
+cargo build -q --workspace --bins
+setsid .venv/bin/moto_server -H 127.0.0.1 -p "$MOTO_PORT" >"$work/moto.log" 2>&1 &
+pids+=($!)
+for i in $(seq 1 100); do curl -sf "$AWS_ENDPOINT_URL/moto-api/" >/dev/null && break; sleep 0.1; done
+./target/debug/admin setup-local >/dev/null
+./target/debug/admin import-annuaire data/annuaire/fr-en-annuaire-education-035.csv >/dev/null
+
+for v in TABLE_NAME BUCKET_NAME PUBLIC_BASE_URL SENDER_EMAIL CONTACT_EMAIL LINK_SECRET PRESIGN_TTL_SECONDS REGISTRY_BASE_URL \
+         ACADEMIE_NOM DASEN_NOM DASEN_TITRE ACADEMIE_ADRESSE AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID \
+         AWS_SECRET_ACCESS_KEY AWS_REGION; do
+  printf '%s="%s"\n' "$v" "${!v}"
+done >"$work/functions.env"
+setsid .venv/bin/cargo-lambda lambda watch --ignore-changes --invoke-address 127.0.0.1 --invoke-port "$API_PORT" --env-file "$work/functions.env" >"$work/watch.log" 2>&1 &
+pids+=($!)
+watch_pid=$!
+until curl -s -o /dev/null "http://127.0.0.1:$API_PORT/api/ecoles/0350122T"; do
+  kill -0 "$watch_pid" 2>/dev/null || { echo "cargo lambda watch s'est arrêté :"; tail -20 "$work/watch.log"; exit 1; }
+  sleep 0.2
+done
+# Both HTTP functions answer before the browser starts (cargo lambda starts each on first use).
+until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$API_PORT/")" = 200 ]; do sleep 0.2; done
+# …and the stream functions too (an empty batch), so that no instance starts mid-test.
+for f in generate-convention send-acknowledgement; do
+  curl -s -o /dev/null -X POST -H 'content-type: application/json' -d '{"Records":[]}' \
+    "http://127.0.0.1:$API_PORT/2015-03-31/functions/$f/invocations"
+done
+setsid .venv/bin/python scripts/stream_poller.py >"$work/poller.log" 2>&1 &
+pids+=($!)
+
+export BASE_URL="http://127.0.0.1:$API_PORT" SHOTS_DIR="${SHOTS_DIR:-$PWD/target/browser-screenshots}"
+status=0
+node tests/browser/run.mjs || status=$?
+if [ "$status" -ne 0 ]; then
+  mkdir -p "$SHOTS_DIR/logs" && cp "$work"/*.log "$SHOTS_DIR/logs/"
+  echo "--- fin de watch.log (journaux complets dans $SHOTS_DIR/logs) ---"; tail -15 "$work/watch.log"
+fi
+exit "$status"

@@ -1,0 +1,384 @@
+//! The public pages (start page, form, private dossier page), their static assets, and the
+//! convention preview of the form's section 4. Served by submit-dossier, so `make run` and AWS
+//! answer the same bytes. The pages hold no personal data: the form reads the jeton from the
+//! query string in the browser and calls the JSON API with `Authorization: Bearer`.
+
+mod assets;
+
+use super::problem::ApiError;
+use super::{json, presented_jeton, ApiResult};
+use crate::domain::dossier::DossierRecord;
+use crate::domain::ids::{access_granted, DossierId};
+use crate::domain::school::SchoolDirectory;
+use crate::domain::siret::Siret;
+use crate::domain::uai::Uai;
+use crate::identification::identify;
+use crate::render::convention::APPROVAL_STATEMENT;
+use crate::render::{convention_text, current_version};
+use crate::App;
+use lambda_http::{Body, Request, Response};
+use serde_json::{json, Value};
+use std::sync::OnceLock;
+
+/// One embedded file of web/dist/ (see web/build.mjs, which writes `assets.rs`).
+pub struct Asset {
+    pub name: &'static str,
+    pub content_type: &'static str,
+    pub raw: &'static [u8],
+    pub gzip: Option<&'static [u8]>,
+}
+
+/// No inline script or style; nothing from elsewhere; never framed.
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+img-src 'self' data:; font-src 'self'; connect-src 'self'; manifest-src 'self'; \
+form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// The headers every page and asset carries. Private links carry the jeton: no referrer.
+fn secured(status: u16) -> lambda_http::http::response::Builder {
+    Response::builder()
+        .status(status)
+        .header("content-security-policy", CSP)
+        .header("referrer-policy", "no-referrer")
+        .header("x-content-type-options", "nosniff")
+        .header("x-frame-options", "DENY")
+        .header("cross-origin-opener-policy", "same-origin")
+        .header(
+            "permissions-policy",
+            "camera=(), microphone=(), geolocation=()",
+        )
+}
+
+fn templates() -> &'static minijinja::Environment<'static> {
+    static ENV: OnceLock<minijinja::Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = minijinja::Environment::new();
+        env.set_trim_blocks(true);
+        for (name, src) in [
+            ("base.html", include_str!("../../templates/pages/base.html")),
+            (
+                "start.html",
+                include_str!("../../templates/pages/start.html"),
+            ),
+            ("form.html", include_str!("../../templates/pages/form.html")),
+        ] {
+            env.add_template(name, src).expect("page templates parse");
+        }
+        env
+    })
+}
+
+fn page(app: &App, template: &str, extra: Value) -> ApiResult {
+    let mut ctx = json!({
+        "assets": format!("/assets/{}", assets::VERSION),
+        "academie": app.config.academie.nom,
+        "approbation": APPROVAL_STATEMENT,
+        "version_texte": current_version(),
+    });
+    if let (Some(c), Value::Object(e)) = (ctx.as_object_mut(), extra) {
+        c.extend(e);
+    }
+    let html = templates()
+        .get_template(template)
+        .and_then(|t| t.render(&ctx))
+        .map_err(|e| {
+            tracing::error!(error = %e, template, "page template failed");
+            ApiError::Unavailable
+        })?;
+    Ok(secured(200)
+        .header("content-type", "text/html; charset=utf-8")
+        .header("cache-control", "no-store")
+        .body(Body::Text(html))
+        .expect("static headers are valid"))
+}
+
+/// `GET /`: what the procedure is for, how long it takes, « Commencer la démarche ».
+pub fn start(app: &App) -> ApiResult {
+    page(app, "start.html", json!({}))
+}
+
+/// `GET /demarche` (new dossier, created on the first autosave) and `GET /dossiers/{id}`
+/// (the form while a draft, the summary once deposited): one page, the script decides.
+pub fn form(app: &App) -> ApiResult {
+    page(app, "form.html", json!({}))
+}
+
+/// `GET /assets/{version}/{name}`: embedded files, gzip when the client takes it, cached
+/// for a year (the version changes with any file). An old version is still served, briefly
+/// cached, so a page loaded just before a deployment keeps its look.
+pub fn asset(req: &Request, version: &str, name: &str) -> ApiResult {
+    let Some(a) = assets::FILES.iter().find(|a| a.name == name) else {
+        return Ok(secured(404)
+            .header("content-type", "text/plain; charset=utf-8")
+            .header("cache-control", "no-store")
+            .body(Body::Text("Fichier introuvable.".into()))
+            .expect("static headers are valid"));
+    };
+    let accepts_gzip = req
+        .headers()
+        .get_all("accept-encoding")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|e| {
+            let mut parts = e.split(';');
+            let coding = parts.next().unwrap_or("").trim();
+            let refused = parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00"));
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+        });
+    let cache = if version == assets::VERSION {
+        "public, max-age=31536000, immutable"
+    } else {
+        "public, max-age=300"
+    };
+    let mut b = secured(200)
+        .header("content-type", a.content_type)
+        .header("cache-control", cache)
+        .header("vary", "accept-encoding");
+    let body = match (a.gzip, accepts_gzip) {
+        (Some(gz), true) => {
+            b = b.header("content-encoding", "gzip");
+            gz
+        }
+        _ => a.raw,
+    };
+    Ok(b.body(Body::Binary(body.to_vec()))
+        .expect("static headers are valid"))
+}
+
+/// Same rule as the dossier routes: unknown id and wrong jeton give the same 404.
+async fn authorize(app: &App, req: &Request, id: &str) -> Result<DossierRecord, ApiError> {
+    let presented = presented_jeton(req).unwrap_or_default();
+    let secret = app.config.link_secret.as_bytes();
+    let Some(id) = DossierId::parse(id) else {
+        let _ = access_granted(&presented, "", secret, &DossierId::generate());
+        return Err(ApiError::NotFound);
+    };
+    let record = app.dossiers.get(id.as_str()).await?;
+    let stored = record
+        .as_ref()
+        .map(|r| r.jeton_sha256.as_str())
+        .unwrap_or("");
+    match record {
+        Some(r) if !presented.is_empty() && access_granted(&presented, stored, secret, &id) => {
+            Ok(r)
+        }
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+/// `GET /api/dossiers/{id}/apercu`: the convention text that will be signed, filled with what
+/// the dossier holds now, as blocks (`titre`, `intertitre`, `paragraphe`, `liste`,
+/// `signature`, `ecoles`). Same template and same fallbacks as the PDF; missing fields show
+/// as bracketed placeholders.
+pub async fn apercu(app: &App, req: &Request, id: &str) -> ApiResult {
+    let record = authorize(app, req, id).await?;
+    let version = record
+        .depot
+        .as_ref()
+        .map(|d| d.signature.version_texte.clone())
+        .unwrap_or_else(|| current_version().to_string());
+    let text = convention_text(&version).ok_or(ApiError::Unavailable)?;
+    let data = preview_data(app, &record, &version).await;
+    let mut env = minijinja::Environment::new();
+    env.set_trim_blocks(true);
+    let filled = env.render_str(text, &data).map_err(|e| {
+        tracing::error!(error = %e, "convention preview failed");
+        ApiError::Unavailable
+    })?;
+    Ok(json(
+        200,
+        &json!({
+            "version_texte": version,
+            "blocs": blocks(&filled, &data),
+        }),
+    ))
+}
+
+fn or_placeholder(v: Option<&str>, placeholder: &str) -> String {
+    match v.map(str::trim) {
+        Some(s) if !s.is_empty() => s.to_string(),
+        _ => format!("[{placeholder}]"),
+    }
+}
+
+/// What the template needs, from the deposit once there is one, else from the draft.
+async fn preview_data(app: &App, r: &DossierRecord, version: &str) -> Value {
+    let academie = &app.config.academie;
+    let mut data = json!({
+        "numero": r.numero,
+        "version_texte": version,
+        "academie": {
+            "nom": academie.nom,
+            "dasen_nom": academie.dasen_nom,
+            "dasen_titre": academie.dasen_titre,
+            "adresse": academie.adresse,
+        },
+    });
+    if let Some(d) = &r.depot {
+        let c = &d.collectivite;
+        data["collectivite"] = json!({
+            "nom": c.nom.clone().unwrap_or_else(|| format!("La collectivité de SIREN {}", c.siren)),
+            "siret": c.siret,
+            "adresse": c.adresse,
+        });
+        data["signataire"] = json!(d.signataire);
+        data["referent"] = json!(d.referent);
+        data["ecoles"] = json!(d.ecoles);
+        return data;
+    }
+    let b = &r.brouillon;
+    let siret = b.collectivite.as_ref().and_then(|c| c.siret.as_deref());
+    // Identified as the deposit will identify it (reference data, then the company registry).
+    let (nom, adresse) = match siret.map(Siret::parse) {
+        Some(Ok(s)) => {
+            let who = identify(&app.directory, app.registry.as_ref(), &s).await;
+            (
+                who.nom
+                    .unwrap_or_else(|| format!("La collectivité de SIREN {}", s.siren())),
+                who.adresse,
+            )
+        }
+        _ => ("[collectivité]".to_string(), None),
+    };
+    data["collectivite"] = json!({
+        "nom": nom,
+        "siret": or_placeholder(siret, "SIRET"),
+        "adresse": adresse,
+    });
+    let s = b.signataire.clone().unwrap_or_default();
+    data["signataire"] = json!({
+        "prenom": or_placeholder(s.prenom.as_deref(), "prénom du signataire"),
+        "nom": or_placeholder(s.nom.as_deref(), "nom du signataire"),
+        "qualite": or_placeholder(s.qualite.as_deref(), "qualité du signataire"),
+        "email": or_placeholder(s.email.as_deref(), "adresse électronique du signataire"),
+    });
+    let rf = b.referent.clone().unwrap_or_default();
+    data["referent"] = if rf.designe == Some(true) {
+        json!({
+            "prenom_nom": or_placeholder(rf.prenom_nom.as_deref(), "prénom et NOM du référent"),
+            "email": or_placeholder(rf.email.as_deref(), "adresse électronique du référent"),
+        })
+    } else {
+        Value::Null
+    };
+    let ecoles: Vec<Value> = b
+        .ecoles
+        .iter()
+        .flatten()
+        .filter_map(|e| Uai::parse(e.uai.as_deref()?).ok())
+        .filter_map(|u| app.directory.ecole(&u))
+        .map(|e| json!({"uai": e.uai, "nom": e.nom, "commune": e.commune, "code_insee": e.code_insee}))
+        .collect();
+    data["ecoles"] = Value::Array(ecoles);
+    data
+}
+
+/// The filled text cut into blocks exactly as the PDF layout cuts it.
+fn blocks(filled: &str, data: &Value) -> Vec<Value> {
+    let mut out = Vec::new();
+    for block in filled
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+    {
+        out.push(match block {
+            "[[saut_de_page]]" => continue,
+            "[[annexe_ecoles]]" => json!({"type": "ecoles", "ecoles": data["ecoles"]}),
+            "[[signature]]" => {
+                let s = &data["signataire"];
+                let str_of = |v: &Value| v.as_str().unwrap_or("").to_string();
+                json!({
+                    "type": "signature",
+                    "texte": format!(
+                        "Signé électroniquement par {} {}, {}, à la date du dépôt du dossier.",
+                        str_of(&s["prenom"]),
+                        str_of(&s["nom"]).to_uppercase(),
+                        str_of(&s["qualite"]),
+                    ),
+                    "approbation": format!("« {APPROVAL_STATEMENT} »"),
+                })
+            }
+            b if b.starts_with("# ") => json!({"type": "titre", "texte": &b[2..]}),
+            b if b.starts_with("## ") => json!({"type": "intertitre", "texte": &b[3..]}),
+            b if b.lines().all(|l| l.starts_with("- ")) => json!({
+                "type": "liste",
+                "items": b.lines().map(|l| &l[2..]).collect::<Vec<_>>(),
+            }),
+            b => json!({
+                "type": "paragraphe",
+                "texte": b.split_whitespace().collect::<Vec<_>>().join(" "),
+            }),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_asset_is_embedded_once_with_a_type() {
+        let mut names: Vec<_> = assets::FILES.iter().map(|a| a.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), assets::FILES.len());
+        for a in assets::FILES {
+            assert!(
+                !a.raw.is_empty() && !a.content_type.is_empty(),
+                "{}",
+                a.name
+            );
+        }
+        for needed in [
+            "dsfr.min.css",
+            "app.js",
+            "app.css",
+            "Marianne-Regular.woff2",
+        ] {
+            assert!(names.contains(&needed), "{needed}");
+        }
+    }
+
+    #[test]
+    fn the_page_templates_render() {
+        for t in ["start.html", "form.html"] {
+            let html = templates()
+                .get_template(t)
+                .unwrap()
+                .render(json!({"assets": "/assets/x", "academie": "Académie de Rennes", "approbation": APPROVAL_STATEMENT, "version_texte": "v"}))
+                .unwrap();
+            assert!(html.contains("/assets/x/app.js"), "{t}");
+            assert!(
+                !html.contains("<script>") && !html.contains(" style="),
+                "{t}: inline code"
+            );
+        }
+    }
+
+    #[test]
+    fn blocks_follow_the_pdf_cutting() {
+        let data = json!({"ecoles": [{"uai": "0350122T"}], "signataire": {"prenom": "Camille", "nom": "Martin", "qualite": "Maire"}});
+        let b = blocks(
+            "# Titre\n\n## Article\n\nUn  paragraphe\nsur deux lignes\n\n- a ;\n- b.\n\n[[signature]]\n\n[[saut_de_page]]\n\n[[annexe_ecoles]]",
+            &data,
+        );
+        let types: Vec<_> = b.iter().map(|x| x["type"].as_str().unwrap()).collect();
+        assert_eq!(
+            types,
+            [
+                "titre",
+                "intertitre",
+                "paragraphe",
+                "liste",
+                "signature",
+                "ecoles"
+            ]
+        );
+        assert_eq!(b[2]["texte"], "Un paragraphe sur deux lignes");
+        assert!(b[4]["texte"]
+            .as_str()
+            .unwrap()
+            .contains("Camille MARTIN, Maire"));
+    }
+}

@@ -1,0 +1,423 @@
+// Browser tests of the public form, in Debian's headless chromium driven by playwright-core.
+// Run by scripts/browser-test.sh, which starts the stack and sets BASE_URL and SHOTS_DIR.
+import { createRequire } from 'node:module';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+
+const require = createRequire(new URL('../../web/package.json', import.meta.url));
+const { chromium } = require('playwright-core');
+const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+const BASE = process.env.BASE_URL || 'http://127.0.0.1:9000';
+const SHOTS = process.env.SHOTS_DIR || join(process.cwd(), 'target/browser-screenshots');
+const WEIGHT_LIMIT = 300 * 1024;
+mkdirSync(SHOTS, { recursive: true });
+for (const f of readdirSync(SHOTS)) if (f.endsWith('.png') || f.endsWith('.pdf')) rmSync(join(SHOTS, f));
+
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+let shotNo = 0;
+const shots = [];
+const axeReport = [];
+const problems = []; // CSP violations and script errors, from every page
+
+async function browser() {
+  const dir = mkdtempSync(join(tmpdir(), 'chromium-profile-'));
+  // A PDF is saved, not shown: the local S3 emulator ignores the presigned URL's
+  // response-content-disposition=attachment that real S3 honours.
+  mkdirSync(join(dir, 'Default'));
+  writeFileSync(join(dir, 'Default/Preferences'), JSON.stringify({ plugins: { always_open_pdf_externally: true } }));
+  const ctx = await chromium.launchPersistentContext(dir, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ARGS,
+    acceptDownloads: true,
+    locale: 'fr-FR',
+    timezoneId: 'Europe/Paris',
+    viewport: { width: 1280, height: 900 },
+  });
+  ctx.on('page', watch);
+  for (const p of ctx.pages()) watch(p);
+  return { ctx, close: async () => { await ctx.close(); rmSync(dir, { recursive: true, force: true }); } };
+}
+
+let lastPage = null;
+
+function watch(page) {
+  lastPage = page;
+  page.on('console', (m) => {
+    if (/Content Security Policy|Refused to/i.test(m.text())) problems.push(`CSP : ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`erreur de script : ${e.message}`));
+}
+
+async function shot(page, name, fullPage = true) {
+  const path = join(SHOTS, `${String(++shotNo).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({ path, fullPage });
+  shots.push(path);
+  console.log(`  capture : ${path}`);
+}
+
+async function axe(page, state) {
+  await page.evaluate(`${AXE};0`);
+  const r = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  axeReport.push({ state, violations: r.violations.length });
+  const lines = r.violations.map((v) => `${v.id} (${v.impact}) : ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  assert.equal(r.violations.length, 0, `axe, ${state} :\n${lines.join('\n')}`);
+  console.log(`  axe : 0 violation — ${state}`);
+}
+
+function checkHeaders(resp, what) {
+  const h = resp.headers();
+  const csp = h['content-security-policy'] || '';
+  assert.match(csp, /script-src 'self'(;|$)/, `${what} : CSP script-src`);
+  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/, `${what} : CSP sans unsafe-*`);
+  assert.match(csp, /frame-ancestors 'none'/, `${what} : frame-ancestors`);
+  assert.equal(h['referrer-policy'], 'no-referrer', `${what} : Referrer-Policy`);
+  assert.equal(h['x-content-type-options'], 'nosniff', `${what} : nosniff`);
+}
+
+const step = (t) => console.log(`\n▶ ${t}`);
+const savedMessage = /Brouillon enregistré à \d\d:\d\d/;
+
+async function waitSaved(page) {
+  await page.locator('#autosave-etat').filter({ hasText: savedMessage }).waitFor();
+}
+
+/// Presses Tab until the focused element matches `selector` (keyboard only).
+async function tabTo(page, selector, max = 80) {
+  for (let i = 0; i < max; i++) {
+    if (await page.evaluate((s) => document.activeElement?.matches(s), selector)) return;
+    await page.keyboard.press('Tab');
+  }
+  throw new Error(`Tab n’atteint pas ${selector}`);
+}
+
+// ------------------------------------------------------------------ first-load weight
+
+async function firstLoadWeight() {
+  step('Poids du premier chargement du formulaire (cache vide)');
+  const b = await browser();
+  const page = b.ctx.pages()[0] || await b.ctx.newPage();
+  const cdp = await b.ctx.newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+  const sizes = new Map();
+  cdp.on('Network.responseReceived', (e) => sizes.set(e.requestId, { url: e.response.url, bytes: 0 }));
+  cdp.on('Network.loadingFinished', (e) => { if (sizes.has(e.requestId)) sizes.get(e.requestId).bytes = e.encodedDataLength; });
+  await page.goto(`${BASE}/demarche`, { waitUntil: 'networkidle' });
+  await page.evaluate(() => document.fonts.ready);
+  await page.waitForLoadState('networkidle');
+  let total = 0;
+  for (const { url, bytes } of sizes.values()) {
+    total += bytes;
+    if (url.startsWith('data:')) continue;
+    console.log(`  ${String(bytes).padStart(7)} o  ${url.replace(BASE, '').replace(/\/assets\/[0-9a-f]+\//, '/assets/…/')}`);
+  }
+  console.log(`  total transféré : ${total} octets (${(total / 1024).toFixed(1)} Kio), ${[...sizes.values()].filter((x) => !x.url.startsWith('data:')).length} requêtes HTTP ; limite ${WEIGHT_LIMIT / 1024} Kio`);
+  assert.ok(total <= WEIGHT_LIMIT, `premier chargement ${total} o > ${WEIGHT_LIMIT} o`);
+  await b.close();
+  return total;
+}
+
+// ------------------------------------------------------------------ a person's whole path
+
+async function wholePath() {
+  const b = await browser();
+  const page = b.ctx.pages()[0] || await b.ctx.newPage();
+
+  step('Page d’accueil');
+  let resp = await page.goto(`${BASE}/`);
+  checkHeaders(resp, 'accueil');
+  await page.getByRole('heading', { level: 1 }).waitFor();
+  assert.match(await page.textContent('main'), /3\s*minutes/);
+  await axe(page, 'accueil');
+  await shot(page, 'accueil');
+  await page.getByRole('link', { name: 'Commencer la démarche' }).click();
+  await page.waitForURL(`${BASE}/demarche`);
+  await page.locator('#formulaire').waitFor();
+  await axe(page, 'formulaire vide');
+  await shot(page, 'formulaire-vide');
+
+  step('Section 1 : SIRET, contrôle à la saisie, recherche de la collectivité');
+  const siret = page.locator('#siret');
+  // Chavagne: the registry is down for it (degraded mode), the SIRET is still accepted.
+  await siret.pressSequentially('2135007620002');
+  await page.getByText('13 chiffres sur 14.').waitFor();
+  await siret.press('5');
+  await page.getByText('Numéro SIRET valide.').waitFor();
+  await page.getByText('Collectivité non vérifiée pour le moment').waitFor();
+  await axe(page, 'SIRET valide, mode dégradé');
+  await shot(page, 'siret-mode-degrade', false);
+  // Baulon, with a typo first.
+  await siret.fill('');
+  await siret.pressSequentially('2135001680002');
+  await page.getByText('13 chiffres sur 14.').waitFor();
+  await siret.press('6');
+  assert.equal(await siret.inputValue(), '213 500 168 00026', 'SIRET mis en forme');
+  await page.locator('#siret-messages .fr-message--error').filter({ hasText: 'clé de contrôle' }).waitFor();
+  await axe(page, 'SIRET erroné');
+  await shot(page, 'siret-errone', false);
+  await siret.press('Backspace');
+  await siret.press('5');
+  await page.getByText('Numéro SIRET valide.').waitFor();
+  await page.locator('#collectivite').getByText('COMMUNE DE BAULON').waitFor();
+  await page.locator('#collectivite').getByText("1 PLACE DE L'EGLISE 35580 BAULON").waitFor();
+  assert.equal(await page.getByText('Collectivité non vérifiée pour le moment').count(), 0);
+  // The first save creates the draft and moves to its private URL.
+  await page.waitForURL(/\/dossiers\/[0-9a-f]{32}\?jeton=/);
+  await waitSaved(page);
+  const privateUrl = page.url();
+  assert.equal(await page.locator('#lien-prive-url').textContent(), privateUrl);
+  console.log('  brouillon créé, lien privé affiché');
+
+  await page.fill('#signataire-prenom', 'Camille');
+  await page.fill('#signataire-nom', 'Martin');
+  await page.fill('#signataire-qualite', 'Maire');
+  await page.fill('#signataire-email', 'mairie.exemple.fr'); // wrong on purpose: the server says so
+  await axe(page, 'section 1 remplie, collectivité vérifiée');
+  await shot(page, 'section-1');
+
+  step('Section 2 : écoles proposées, communes, écoles, suppression, doublons');
+  const proposee = page.getByRole('button', { name: /Ajouter Ecole primaire publique les Lucioles , BAULON \(0350122T\)/ });
+  await proposee.click();
+  await page.getByRole('button', { name: /les Lucioles.*— ajoutée/ }).waitFor();
+  assert.equal(await page.locator('#liste-ecoles .ecole__uai').first().inputValue(), '0350122T');
+  assert.equal(await page.locator('#liste-ecoles .ecole__commune').first().inputValue(), 'Baulon');
+
+  // Commune by name, chosen with the keyboard.
+  await page.getByRole('button', { name: /Ajouter un élément/ }).click();
+  let row = page.locator('#liste-ecoles .ecole').nth(1);
+  await row.locator('.ecole__commune').pressSequentially('Cardr');
+  await row.getByRole('option', { name: /Cardroc/ }).waitFor();
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Enter');
+  await row.locator('.ecole__uai option[value="0350165P"]').waitFor({ state: 'attached' });
+  await row.locator('.ecole__uai').selectOption('0350165P');
+
+  // Commune by postal code, chosen with the mouse; two of its schools.
+  await page.getByRole('button', { name: /Ajouter un élément/ }).click();
+  row = page.locator('#liste-ecoles .ecole').nth(2);
+  await row.locator('.ecole__commune').pressSequentially('35310');
+  await axe(page, 'liste de communes ouverte');
+  await shot(page, 'recherche-commune', false);
+  await row.getByRole('option', { name: /Chavagne/ }).click();
+  await row.locator('.ecole__uai option[value="0351817K"]').waitFor({ state: 'attached' });
+  await row.locator('.ecole__uai').selectOption('0351817K');
+  await page.getByRole('button', { name: /Ajouter un élément/ }).click();
+  row = page.locator('#liste-ecoles .ecole').nth(3);
+  await row.locator('.ecole__commune').pressSequentially('Chavagne');
+  await row.getByRole('option', { name: /Chavagne/ }).click();
+  await row.locator('.ecole__uai option[value="0350192U"]').waitFor({ state: 'attached' });
+  assert.ok(await row.locator('.ecole__uai option[value="0351817K"]').isDisabled(), 'une école déjà ajoutée ne peut pas l’être deux fois');
+  assert.match(await row.locator('.ecole__uai option[value="0351817K"]').textContent(), /déjà ajoutée/);
+  await row.locator('.ecole__uai').selectOption('0350192U');
+  assert.ok(await page.getByRole('button', { name: /les Lucioles.*— ajoutée/ }).isDisabled(), 'proposition déjà ajoutée désactivée');
+  await waitSaved(page);
+  await axe(page, 'quatre écoles');
+  await shot(page, 'ecoles-avant-suppression');
+  // Remove the third one (Chavagne, maternelle).
+  await page.locator('#liste-ecoles .ecole').nth(2).getByRole('button', { name: /Supprimer l’élément/ }).click();
+  assert.equal(await page.locator('#liste-ecoles .ecole').count(), 3);
+  await waitSaved(page);
+  const uais = await page.locator('#liste-ecoles .ecole__uai').evaluateAll((s) => s.map((x) => x.value));
+  assert.deepEqual(uais, ['0350122T', '0350165P', '0350192U']);
+  assert.equal(await page.locator('#liste-ecoles .ecole__legende').nth(2).textContent(), 'École 3', 'renumérotées');
+
+  step('Enregistrement automatique en échec, puis reprise');
+  let failed = 0;
+  await page.route('**/api/dossiers/*', async (route) => {
+    if (route.request().method() === 'PATCH' && failed === 0) {
+      failed++;
+      return route.fulfill({ status: 503, contentType: 'application/problem+json', body: JSON.stringify({ title: 'Service momentanément indisponible', status: 503 }) });
+    }
+    return route.fallback();
+  });
+  await page.fill('#signataire-qualite', 'Maire de Baulon');
+  const err = page.locator('#autosave-erreur');
+  await err.getByText('L’enregistrement automatique a échoué.').waitFor();
+  assert.equal(failed, 1);
+  assert.ok(await err.getByRole('button', { name: 'Réessayer' }).isVisible());
+  await axe(page, 'enregistrement en échec');
+  await shot(page, 'autosave-echec', false);
+  await err.getByRole('button', { name: 'Réessayer' }).click();
+  await waitSaved(page);
+  assert.equal(await err.textContent(), '');
+  await shot(page, 'autosave-reprise', false);
+  await page.unroute('**/api/dossiers/*');
+
+  step('Section 3 : référent Oui, puis Non, puis Oui');
+  assert.ok(await page.locator('#referent-champs').isHidden());
+  await page.locator('label[for=referent-oui]').click();
+  await page.locator('#referent-prenom-nom').waitFor();
+  assert.ok(await page.locator('#referent-prenom-nom').evaluate((i) => i.required), 'requis pour Oui');
+  await page.fill('#referent-prenom-nom', 'Jean GARCIA');
+  await page.fill('#referent-email', 'jean.garcia@exemple.fr');
+  await page.locator('label[for=referent-non]').click();
+  assert.ok(await page.locator('#referent-champs').isHidden(), 'masqués pour Non');
+  assert.ok(!(await page.locator('#referent-prenom-nom').evaluate((i) => i.required)), 'non requis pour Non');
+  await waitSaved(page);
+  await page.locator('label[for=referent-oui]').click();
+  assert.equal(await page.locator('#referent-prenom-nom').inputValue(), 'Jean GARCIA', 'saisie conservée');
+  await waitSaved(page);
+  await axe(page, 'référent désigné');
+
+  step('Section 4 : aperçu de la convention');
+  const apercu = page.locator('#apercu');
+  await apercu.getByText('Jean GARCIA (jean.garcia@exemple.fr)').waitFor();
+  const texte = await apercu.textContent();
+  for (const attendu of ['COMMUNE DE BAULON', 'dont le siège est situé 1 PLACE DE L\'EGLISE 35580 BAULON', 'Camille Martin, Maire de Baulon', 'SIRET 21350016800025', 'Ecole élémentaire publique de Cardroc', '3 écoles concernées', 'J’approuve le projet de convention']) {
+    assert.ok(texte.includes(attendu), `aperçu : « ${attendu} »`);
+  }
+  assert.ok(!texte.includes('0351817K'), 'aperçu : école supprimée absente');
+  await apercu.scrollIntoViewIfNeeded();
+  await shot(page, 'apercu-convention', false);
+
+  step('Reprise du brouillon par le lien privé');
+  await waitSaved(page);
+  await page.goto(privateUrl);
+  await page.locator('#formulaire').waitFor();
+  await page.locator('#liste-ecoles .ecole__uai option[value="0350192U"]').waitFor({ state: 'attached' });
+  assert.equal(await page.locator('#siret').inputValue(), '213 500 168 00025');
+  assert.equal(await page.locator('#signataire-prenom').inputValue(), 'Camille');
+  assert.equal(await page.locator('#signataire-nom').inputValue(), 'Martin');
+  assert.equal(await page.locator('#signataire-qualite').inputValue(), 'Maire de Baulon');
+  assert.equal(await page.locator('#signataire-email').inputValue(), 'mairie.exemple.fr');
+  assert.deepEqual(await page.locator('#liste-ecoles .ecole__commune').evaluateAll((s) => s.map((x) => x.value)), ['Baulon', 'Cardroc', 'Chavagne']);
+  assert.deepEqual(await page.locator('#liste-ecoles .ecole__uai').evaluateAll((s) => s.map((x) => x.value)), ['0350122T', '0350165P', '0350192U']);
+  assert.ok(await page.locator('#referent-oui').isChecked());
+  assert.equal(await page.locator('#referent-email').inputValue(), 'jean.garcia@exemple.fr');
+  assert.ok(!(await page.locator('#approbation').isChecked()));
+  await page.locator('#collectivite').getByText('COMMUNE DE BAULON').waitFor();
+  await page.locator('#apercu').getByText('Jean GARCIA').waitFor();
+  console.log('  brouillon restauré à l’identique');
+
+  step('Dépôt refusé : erreurs du serveur à côté des champs et en résumé');
+  await page.getByRole('button', { name: 'Déposer le dossier' }).click();
+  const resume = page.locator('#erreurs');
+  await resume.waitFor();
+  assert.ok(await resume.evaluate((e) => e === document.activeElement), 'le focus est sur le résumé des erreurs');
+  await resume.getByRole('link', { name: /Adresse électronique du signataire/ }).waitFor();
+  await resume.getByRole('link', { name: /Approbation de la convention/ }).waitFor();
+  assert.ok(await page.locator('#signataire-email-messages .fr-message--error').isVisible());
+  assert.equal(await page.locator('#signataire-email').getAttribute('aria-invalid'), 'true');
+  assert.ok(await page.locator('#approbation-messages .fr-message--error').isVisible());
+  await axe(page, 'erreurs de validation');
+  await shot(page, 'erreurs-validation');
+  await resume.getByRole('link', { name: /Adresse électronique du signataire/ }).click();
+  assert.ok(await page.locator('#signataire-email').evaluate((e) => e === document.activeElement), 'le lien mène au champ');
+  await page.fill('#signataire-email', 'mairie@baulon.fr');
+  await page.locator('label[for=approbation]').click();
+  await waitSaved(page);
+  assert.ok(await resume.isHidden(), 'le résumé disparaît quand tout est corrigé');
+  await shot(page, 'formulaire-complet');
+  // The README's picture (docs/formulaire.png): the top of the filled form, as a screen shows it.
+  await page.setViewportSize({ width: 1280, height: 1700 });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await shot(page, 'formulaire', false);
+  await page.setViewportSize({ width: 1280, height: 900 });
+
+  step('Dépôt, « Merci ! », attestation');
+  await page.getByRole('button', { name: 'Déposer le dossier' }).click();
+  await page.getByRole('heading', { name: 'Merci !' }).waitFor();
+  assert.match(await page.locator('#vue-dossier').textContent(), /Ecole élémentaire publique de Chavagne/);
+  await axe(page, 'Merci, attestation en cours d’édition');
+  await shot(page, 'merci');
+  const lien = page.getByRole('link', { name: 'Télécharger l’attestation' });
+  await lien.waitFor({ timeout: 30000 });
+  await axe(page, 'Merci, attestation prête');
+  await shot(page, 'attestation-prete');
+  const [download] = await Promise.all([page.waitForEvent('download'), lien.click()]);
+  const pdf = join(SHOTS, 'convention.pdf');
+  await download.saveAs(pdf);
+  const head = readFileSync(pdf).subarray(0, 5).toString();
+  assert.equal(head, '%PDF-', 'le téléchargement est un PDF');
+  console.log(`  PDF téléchargé : ${pdf} (${statSync(pdf).size} octets, ${download.suggestedFilename()})`);
+
+  step('Le lien privé ouvre ensuite le résumé du dossier');
+  resp = await page.goto(privateUrl);
+  checkHeaders(resp, 'page du dossier');
+  await page.getByRole('heading', { name: /Dossier n° ENT-/ }).waitFor();
+  await page.getByRole('link', { name: 'Télécharger l’attestation' }).waitFor();
+  await page.getByRole('link', { name: 'Déposer un autre dossier' }).waitFor();
+  await axe(page, 'résumé du dossier déposé');
+  await shot(page, 'resume-dossier');
+
+  step('Lien privé erroné');
+  await page.goto(privateUrl.replace(/jeton=.*/, 'jeton=faux'));
+  await page.getByRole('heading', { name: 'Ce lien ne permet pas d’ouvrir un dossier' }).waitFor();
+  await axe(page, 'lien erroné');
+  await b.close();
+}
+
+// ------------------------------------------------------------------ keyboard only
+
+async function keyboardOnly() {
+  step('Le formulaire entier au clavier seul');
+  const b = await browser();
+  const page = b.ctx.pages()[0] || await b.ctx.newPage();
+  const kb = page.keyboard;
+  await page.goto(`${BASE}/`);
+  await tabTo(page, 'a[href="/demarche"].fr-btn');
+  await kb.press('Enter');
+  await page.locator('#formulaire').waitFor();
+  await tabTo(page, '#siret');
+  await kb.type('21350016800025');
+  await page.getByText('Numéro SIRET valide.').waitFor();
+  for (const [sel, text] of [['#signataire-prenom', 'Dominique'], ['#signataire-nom', 'Durand'], ['#signataire-qualite', 'Maire'], ['#signataire-email', 'maire@exemple.fr']]) {
+    await tabTo(page, sel);
+    await kb.type(text);
+  }
+  await page.getByRole('button', { name: /Ajouter Ecole primaire publique les Lucioles/ }).waitFor();
+  await tabTo(page, '#liste-ecoles .ecole__commune');
+  await kb.type('Cardroc');
+  await page.getByRole('option', { name: /Cardroc/ }).waitFor();
+  await kb.press('ArrowDown');
+  await kb.press('Enter');
+  await page.locator('#liste-ecoles .ecole__uai option[value="0350165P"]').waitFor({ state: 'attached' });
+  assert.ok(await page.locator('#liste-ecoles .ecole__uai').evaluate((e) => e === document.activeElement), 'focus sur le choix de l’école');
+  await kb.press('ArrowDown'); // native select: first school
+  assert.equal(await page.locator('#liste-ecoles .ecole__uai').inputValue(), '0350165P');
+  await tabTo(page, 'button[data-uai="0350122T"]', 200);
+  await kb.press('Enter');
+  await page.getByRole('button', { name: /les Lucioles.*— ajoutée/ }).waitFor();
+  await tabTo(page, '#referent-oui, #referent-non');
+  await kb.press('ArrowRight'); // radio group: Oui → Non
+  if (!(await page.locator('#referent-non').isChecked())) await kb.press('Space');
+  assert.ok(await page.locator('#referent-non').isChecked());
+  await tabTo(page, '#approbation');
+  await kb.press('Space');
+  await tabTo(page, '#deposer');
+  await kb.press('Enter');
+  await page.getByRole('heading', { name: 'Merci !' }).waitFor();
+  assert.match(await page.locator('#resume-ecoles').textContent(), /Cardroc.*Lucioles|Lucioles.*Cardroc/s);
+  console.log('  dossier déposé au clavier seul');
+  await b.close();
+}
+
+// ------------------------------------------------------------------ main
+
+const started = Date.now();
+let weight = 0;
+try {
+  weight = await firstLoadWeight();
+  await wholePath();
+  await keyboardOnly();
+  assert.deepEqual(problems, [], 'aucune violation de CSP ni erreur de script');
+} catch (e) {
+  console.error(`\n✗ ${e.stack || e}`);
+  if (lastPage && !lastPage.isClosed()) {
+    const path = join(SHOTS, 'echec.png');
+    await lastPage.screenshot({ path, fullPage: true }).catch(() => {});
+    console.error(`  capture de l’échec : ${path} (adresse : ${lastPage.url()})`);
+  }
+  if (problems.length) console.error(problems.join('\n'));
+  process.exit(1);
+}
+console.log(`\n✓ tests navigateur réussis en ${((Date.now() - started) / 1000).toFixed(1)} s`);
+console.log(`  premier chargement du formulaire : ${weight} octets transférés`);
+console.log(`  axe-core : 0 violation sur ${axeReport.length} pages et états`);
+console.log(`  captures (${shots.length}) dans ${SHOTS}`);

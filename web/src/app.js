@@ -1,0 +1,928 @@
+// Formulaire de conventionnement ENT école / GAR : sans framework, sans script en ligne.
+// Le jeton du dossier est lu dans l'adresse (?jeton=…) et envoyé en `Authorization: Bearer`.
+
+const $ = (sel, root = document) => root.querySelector(sel);
+const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
+
+const SAVE_DELAY_MS = 1000;
+const POLL_MS = 1500;
+const POLL_MAX = 160; // ~4 minutes
+
+const dossier = { id: null, jeton: null, numero: null };
+
+// ---------------------------------------------------------------- API
+
+async function api(method, path, body) {
+  const headers = { accept: 'application/json' };
+  if (dossier.jeton) headers.authorization = `Bearer ${dossier.jeton}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  let resp;
+  try {
+    resp = await fetch(`/api${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: 'no-store',
+      credentials: 'omit',
+    });
+  } catch {
+    return { ok: false, status: 0, data: { detail: 'La connexion au serveur a échoué.' } };
+  }
+  let data = null;
+  try {
+    data = await resp.json();
+  } catch {
+    data = null;
+  }
+  return { ok: resp.ok, status: resp.status, data };
+}
+
+// ---------------------------------------------------------------- Pages
+
+function show(id) {
+  for (const v of ['vue-chargement', 'vue-introuvable', 'formulaire', 'vue-dossier']) {
+    $(`#${v}`).hidden = v !== id;
+  }
+}
+
+function announce(text) {
+  const a = $('#annonces');
+  a.textContent = '';
+  setTimeout(() => { a.textContent = text; }, 50);
+}
+
+async function init() {
+  setupForm();
+  const m = location.pathname.match(/^\/dossiers\/([^/]+)\/?$/);
+  if (!m) {
+    addRow();
+    show('formulaire');
+    return;
+  }
+  dossier.id = m[1];
+  dossier.jeton = new URLSearchParams(location.search).get('jeton');
+  if (!dossier.jeton) {
+    show('vue-introuvable');
+    return;
+  }
+  const r = await api('GET', `/dossiers/${dossier.id}`);
+  if (!r.ok) {
+    show('vue-introuvable');
+    $('#vue-introuvable h1').focus();
+    return;
+  }
+  dossier.numero = r.data.numero;
+  if (r.data.statut !== 'brouillon') {
+    showSummary(r.data, false);
+    return;
+  }
+  await restore(r.data);
+  showPrivateLink();
+  show('formulaire');
+  setSaved(r.data.modifie_le);
+  refreshApercu();
+}
+
+// ---------------------------------------------------------------- Form state
+
+function collect() {
+  const val = (id) => $(`#${id}`).value.trim();
+  const designe = $('#referent-oui').checked ? true : $('#referent-non').checked ? false : null;
+  const referent = { prenom_nom: val('referent-prenom-nom'), email: val('referent-email') };
+  if (designe !== null) referent.designe = designe;
+  return {
+    collectivite: { siret: $('#siret').value.replace(/\s+/g, '') },
+    signataire: {
+      prenom: val('signataire-prenom'),
+      nom: val('signataire-nom'),
+      qualite: val('signataire-qualite'),
+      email: val('signataire-email'),
+    },
+    ecoles: rows().map((r) => ({ uai: $('.ecole__uai', r).value })),
+    referent,
+    approbation: $('#approbation').checked,
+  };
+}
+
+async function restore(v) {
+  $('#siret').value = formatSiret(v.collectivite?.siret || '');
+  onSiretInput(false);
+  const s = v.signataire || {};
+  $('#signataire-prenom').value = s.prenom || '';
+  $('#signataire-nom').value = s.nom || '';
+  $('#signataire-qualite').value = s.qualite || '';
+  $('#signataire-email').value = s.email || '';
+  const ecoles = v.ecoles || [];
+  await Promise.all(ecoles.map((e) => {
+    const row = addRow();
+    if (e.code_insee) return chooseCommune(row, { code_insee: e.code_insee, nom: e.commune }, e.uai);
+    return null;
+  }));
+  if (!ecoles.length) addRow();
+  refreshDuplicates();
+  const rf = v.referent || {};
+  $('#referent-oui').checked = rf.designe === true;
+  $('#referent-non').checked = rf.designe === false;
+  $('#referent-prenom-nom').value = rf.prenom_nom || '';
+  $('#referent-email').value = rf.email || '';
+  onReferentChange();
+  $('#approbation').checked = v.approbation === true;
+}
+
+function setupForm() {
+  const form = $('#formulaire');
+  form.addEventListener('input', (e) => {
+    if (e.target.matches('.ecole__commune')) return; // a commune alone is not part of the draft
+    clearFieldError(e.target);
+    scheduleSave(SAVE_DELAY_MS);
+  });
+  form.addEventListener('change', (e) => {
+    if (e.target.matches('select, input[type=checkbox], input[type=radio]')) {
+      clearFieldError(e.target);
+      saveNow();
+    }
+  });
+  // Enter in a text field must not deposit the dossier.
+  form.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && e.target.matches('input[type=text], input[type=email]')) e.preventDefault();
+  });
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    deposit();
+  });
+  $('#siret').addEventListener('input', () => onSiretInput(true));
+  $('#siret').addEventListener('blur', () => onSiretInput(false, true));
+  $('#ajouter-ecole').addEventListener('click', () => {
+    const row = addRow();
+    $('.ecole__commune', row).focus();
+    scheduleSave(SAVE_DELAY_MS);
+  });
+  for (const r of $$('input[name=referent-designe]')) r.addEventListener('change', onReferentChange);
+  $('#erreurs-liste').addEventListener('click', (e) => {
+    const a = e.target.closest('a');
+    if (!a) return;
+    e.preventDefault();
+    const target = document.getElementById(a.hash.slice(1));
+    if (target) {
+      target.scrollIntoView({ block: 'center' });
+      target.focus();
+    }
+  });
+  window.addEventListener('beforeunload', (e) => {
+    if (dirty && !saving) {
+      saveNow();
+    }
+    if (dirty || saving) e.preventDefault();
+  });
+}
+
+// ---------------------------------------------------------------- SIRET
+
+function siretDigits() {
+  return $('#siret').value.replace(/\s+/g, '');
+}
+
+function formatSiret(v) {
+  const d = v.replace(/\s+/g, '');
+  if (!/^\d*$/.test(d)) return v;
+  return [d.slice(0, 3), d.slice(3, 6), d.slice(6, 9), d.slice(9)].filter(Boolean).join(' ');
+}
+
+function luhn(digits) {
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let n = Number(digits[digits.length - 1 - i]);
+    if (i % 2 === 1) { n *= 2; if (n > 9) n -= 9; }
+    sum += n;
+  }
+  return sum % 10 === 0;
+}
+
+function siretValid(d) {
+  if (!/^\d{14}$/.test(d)) return false;
+  // La Poste: every establishment shares SIREN 356000000; the digit sum is a multiple of 5.
+  if (d.startsWith('356000000')) return [...d].reduce((s, c) => s + Number(c), 0) % 5 === 0;
+  return luhn(d);
+}
+
+let lookedUp = null;
+
+function onSiretInput(typing, leaving = false) {
+  const input = $('#siret');
+  if (typing) {
+    // Reformat as 3 3 3 5 while keeping the caret after the same digit.
+    const before = input.value.slice(0, input.selectionStart).replace(/\s+/g, '').length;
+    const formatted = formatSiret(input.value);
+    if (formatted !== input.value) {
+      input.value = formatted;
+      let pos = 0;
+      for (let seen = 0; pos < formatted.length && seen < before; pos++) {
+        if (formatted[pos] !== ' ') seen++;
+      }
+      input.setSelectionRange(pos, pos);
+    }
+  }
+  const d = siretDigits();
+  const group = $('#groupe-siret');
+  let state = null;
+  let msg = '';
+  if (!d) {
+    msg = '';
+  } else if (!/^\d+$/.test(d)) {
+    state = 'error';
+    msg = 'Le numéro SIRET ne contient que des chiffres.';
+  } else if (d.length < 14) {
+    state = leaving ? 'error' : 'info';
+    msg = `${d.length} chiffre${d.length > 1 ? 's' : ''} sur 14.`;
+    if (leaving) msg = `Le numéro SIRET compte 14 chiffres : ${d.length} saisi${d.length > 1 ? 's' : ''}.`;
+  } else if (d.length > 14) {
+    state = 'error';
+    msg = `Le numéro SIRET compte 14 chiffres : ${d.length} saisis.`;
+  } else if (!siretValid(d)) {
+    state = 'error';
+    msg = 'Ce numéro SIRET n’est pas valide : un chiffre est erroné ou deux chiffres sont inversés (la clé de contrôle ne correspond pas).';
+  } else {
+    state = 'valid';
+    msg = 'Numéro SIRET valide.';
+  }
+  setMessage(group, $('#siret-messages'), state, msg, input);
+  if (state === 'valid') {
+    dropSummaryItem('siret');
+    if (lookedUp !== d) lookup(d);
+  } else {
+    lookedUp = null;
+    $('#collectivite').replaceChildren();
+    renderPropositions([]);
+  }
+}
+
+async function lookup(siret) {
+  lookedUp = siret;
+  const box = $('#collectivite');
+  box.replaceChildren(el('p', { class: 'fr-text--sm' }, 'Recherche de la collectivité…'));
+  const r = await api('GET', `/collectivites/${siret}`);
+  if (lookedUp !== siret) return;
+  if (!r.ok) {
+    box.replaceChildren(alertBox('warning', 'La collectivité n’a pas pu être recherchée',
+      'Votre SIRET est bien pris en compte : vous pouvez continuer, l’académie complétera le nom et l’adresse de la collectivité.'));
+    renderPropositions([]);
+    return;
+  }
+  const c = r.data;
+  const parts = [];
+  if (c.nom) {
+    const lines = [el('p', { class: 'fr-callout__title' }, c.nom)];
+    if (c.adresse) lines.push(el('p', { class: 'fr-callout__text' }, c.adresse));
+    lines.push(el('p', { class: 'fr-text--sm fr-mb-0' },
+      `SIREN ${c.siren}${c.nature ? ` — ${c.nature}` : ''}${c.verifie ? ' — vérifié auprès du répertoire des entreprises' : ''}`));
+    parts.push(el('div', { class: 'fr-callout fr-mt-2w fr-mb-0' }, ...lines));
+  }
+  if (!c.verifie) {
+    parts.push(alertBox('info', 'Collectivité non vérifiée pour le moment',
+      `Le répertoire des entreprises n’a pas pu confirmer ${c.nom ? 'le nom officiel et l’adresse' : 'le nom et l’adresse'} de la collectivité (SIREN ${c.siren}). Votre SIRET est bien enregistré : vous pouvez continuer, ces informations seront complétées ultérieurement.`));
+  }
+  box.replaceChildren(...parts);
+  renderPropositions(c.ecoles_proposees || []);
+}
+
+function alertBox(kind, title, text) {
+  return el('div', { class: `fr-alert fr-alert--${kind} fr-alert--sm fr-mt-2w` },
+    el('h3', { class: 'fr-alert__title' }, title), el('p', {}, text));
+}
+
+// ---------------------------------------------------------------- Schools
+
+let rowSeq = 0;
+let proposees = [];
+
+function rows() {
+  return $$('#liste-ecoles > .ecole');
+}
+
+function addRow() {
+  const row = $('#modele-ecole').content.firstElementChild.cloneNode(true);
+  const n = ++rowSeq;
+  row.id = `ecole-${n}`;
+  const commune = $('.ecole__commune', row);
+  commune.id = `ecole-${n}-commune`;
+  $('.ecole__label-commune', row).htmlFor = commune.id;
+  const liste = $('.combobox__liste', row);
+  liste.id = `ecole-${n}-communes`;
+  commune.setAttribute('aria-controls', liste.id);
+  const msgC = $('.ecole__messages-commune', row);
+  msgC.id = `ecole-${n}-commune-messages`;
+  commune.setAttribute('aria-describedby', msgC.id);
+  const select = $('.ecole__uai', row);
+  select.id = `ecole-${n}-uai`;
+  $('.ecole__label-uai', row).htmlFor = select.id;
+  const msgU = $('.ecole__messages-uai', row);
+  msgU.id = `ecole-${n}-uai-messages`;
+  select.setAttribute('aria-describedby', msgU.id);
+  $('.ecole__legende', row).id = `ecole-${n}-legende`;
+  row.setAttribute('aria-labelledby', `ecole-${n}-legende`);
+  $('#liste-ecoles').append(row);
+  setupCombobox(row);
+  select.addEventListener('change', refreshDuplicates);
+  $('.ecole__supprimer', row).addEventListener('click', () => removeRow(row));
+  renumber();
+  return row;
+}
+
+function removeRow(row) {
+  const all = rows();
+  const i = all.indexOf(row);
+  const label = $('.ecole__legende', row).textContent;
+  row.remove();
+  if (!rows().length) addRow();
+  renumber();
+  refreshDuplicates();
+  const rest = rows();
+  const next = rest[Math.min(i, rest.length - 1)];
+  $('.ecole__commune', next).focus();
+  announce(`${label} supprimée.`);
+  saveNow();
+}
+
+function renumber() {
+  rows().forEach((row, i) => {
+    const select = $('.ecole__uai', row);
+    const opt = select.selectedIndex > 0 ? select.options[select.selectedIndex] : null;
+    $('.ecole__legende', row).textContent = `École ${i + 1}`;
+    $('.ecole__supprimer-nom', row).textContent = ` : école ${i + 1}${opt ? `, ${opt.dataset.nom}` : ''}`;
+  });
+}
+
+function chosenUais(except) {
+  return new Set(rows().filter((r) => r !== except).map((r) => $('.ecole__uai', r).value).filter(Boolean));
+}
+
+function refreshDuplicates() {
+  for (const row of rows()) {
+    const taken = chosenUais(row);
+    for (const opt of $('.ecole__uai', row).options) {
+      if (!opt.value) continue;
+      const dup = taken.has(opt.value);
+      opt.disabled = dup;
+      opt.textContent = dup ? `${opt.dataset.libelle} — déjà ajoutée` : opt.dataset.libelle;
+    }
+  }
+  renumber();
+  renderPropositions(proposees);
+}
+
+function renderPropositions(list) {
+  proposees = list;
+  const box = $('#propositions');
+  const ul = $('#propositions-liste');
+  const taken = chosenUais(null);
+  const focused = document.activeElement?.dataset?.uai;
+  ul.replaceChildren(...list.map((e) => {
+    const added = taken.has(e.uai);
+    const b = el('button', {
+      type: 'button',
+      class: `fr-btn fr-btn--sm fr-btn--icon-left ${added ? 'fr-btn--tertiary fr-icon-check-line' : 'fr-btn--secondary fr-icon-add-line'}`,
+      'data-uai': e.uai,
+    }, added ? `${e.libelle} — ajoutée` : `Ajouter ${e.libelle}`);
+    if (added) b.disabled = true;
+    b.addEventListener('click', () => addProposed(e));
+    return el('li', {}, b);
+  }));
+  box.hidden = list.length === 0;
+  if (focused) ul.querySelector(`[data-uai="${focused}"]`)?.focus();
+}
+
+async function addProposed(e) {
+  if (chosenUais(null).has(e.uai)) return;
+  let row = rows().find((r) => !$('.ecole__uai', r).value && !$('.ecole__commune', r).value.trim());
+  if (!row) row = addRow();
+  await chooseCommune(row, { code_insee: e.code_insee, nom: e.commune }, e.uai);
+  refreshDuplicates();
+  announce(`École ajoutée : ${e.libelle}.`);
+  $('.ecole__uai', row).focus();
+  saveNow();
+}
+
+async function chooseCommune(row, commune, uai) {
+  const input = $('.ecole__commune', row);
+  input.value = commune.nom;
+  row.dataset.commune = commune.code_insee;
+  row.dataset.communeNom = commune.nom;
+  const select = $('.ecole__uai', row);
+  select.disabled = true;
+  select.replaceChildren(el('option', { value: '' }, 'Chargement des écoles…'));
+  const r = await fetch(`/api/communes/${encodeURIComponent(commune.code_insee)}/ecoles`, { headers: { accept: 'application/json' } })
+    .then(async (x) => ({ ok: x.ok, data: await x.json() }))
+    .catch(() => ({ ok: false, data: [] }));
+  if (row.dataset.commune !== commune.code_insee) return;
+  const ecoles = r.ok ? r.data : [];
+  const opts = [el('option', { value: '' }, ecoles.length ? 'Choisissez l’école' : 'Aucune école connue dans cette commune')];
+  for (const e of ecoles) {
+    opts.push(el('option', { value: e.uai, 'data-libelle': e.libelle, 'data-nom': e.nom }, e.libelle));
+  }
+  if (uai && !ecoles.some((e) => e.uai === uai)) {
+    opts.push(el('option', { value: uai, 'data-libelle': uai, 'data-nom': uai }, uai));
+  }
+  select.replaceChildren(...opts);
+  select.value = uai || '';
+  select.disabled = ecoles.length === 0 && !uai;
+  refreshDuplicates();
+}
+
+function setupCombobox(row) {
+  const input = $('.ecole__commune', row);
+  const list = $('.combobox__liste', row);
+  let results = [];
+  let active = -1;
+  let timer = null;
+  let seq = 0;
+
+  const close = () => {
+    list.hidden = true;
+    input.setAttribute('aria-expanded', 'false');
+    input.removeAttribute('aria-activedescendant');
+    active = -1;
+  };
+  const highlight = (i) => {
+    active = i;
+    $$('[role=option]', list).forEach((li, j) => {
+      li.setAttribute('aria-selected', String(j === i));
+      li.classList.toggle('combobox__option--active', j === i);
+    });
+    if (i >= 0) {
+      const li = list.children[i];
+      input.setAttribute('aria-activedescendant', li.id);
+      li.scrollIntoView({ block: 'nearest' });
+    } else {
+      input.removeAttribute('aria-activedescendant');
+    }
+  };
+  const pick = (i) => {
+    const c = results[i];
+    if (!c) return;
+    close();
+    clearFieldError(input);
+    announce(`Commune choisie : ${c.nom}. Choisissez maintenant l’école.`);
+    chooseCommune(row, c).then(() => {
+      $('.ecole__uai', row).focus();
+    });
+  };
+  const search = async () => {
+    const q = input.value.trim();
+    const mine = ++seq;
+    if (q.length < 2) { close(); return; }
+    const r = await fetch(`/api/communes?q=${encodeURIComponent(q)}`, { headers: { accept: 'application/json' } })
+      .then((x) => (x.ok ? x.json() : []))
+      .catch(() => []);
+    if (mine !== seq || document.activeElement !== input) return;
+    results = r.slice(0, 10);
+    list.replaceChildren(...results.map((c, i) => {
+      const cp = (c.codes_postaux || []).join(', ');
+      const li = el('li', { role: 'option', id: `${list.id}-${i}`, 'aria-selected': 'false', class: 'combobox__option' },
+        c.nom, el('span', { class: 'combobox__detail' }, cp ? ` — ${cp}` : ` — ${c.code_insee}`));
+      li.addEventListener('mousedown', (e) => e.preventDefault());
+      li.addEventListener('click', () => pick(i));
+      return li;
+    }));
+    if (!results.length) {
+      list.replaceChildren(el('li', { class: 'combobox__vide', role: 'option', 'aria-disabled': 'true', id: `${list.id}-vide`, 'aria-selected': 'false' }, 'Aucune commune trouvée'));
+    }
+    list.hidden = false;
+    input.setAttribute('aria-expanded', 'true');
+    active = -1;
+    announce(results.length ? `${results.length} commune${results.length > 1 ? 's' : ''} proposée${results.length > 1 ? 's' : ''}, flèches haut et bas pour choisir.` : 'Aucune commune trouvée.');
+  };
+
+  input.addEventListener('input', () => {
+    if (row.dataset.commune && input.value.trim() !== row.dataset.communeNom) {
+      // The commune changed: the school chosen for the old one no longer holds.
+      delete row.dataset.commune;
+      const select = $('.ecole__uai', row);
+      const had = select.value;
+      select.replaceChildren(el('option', { value: '' }, 'Choisissez d’abord la commune'));
+      select.disabled = true;
+      refreshDuplicates();
+      if (had) saveNow();
+    }
+    clearTimeout(timer);
+    timer = setTimeout(search, 200);
+  });
+  input.addEventListener('keydown', (e) => {
+    const open = !list.hidden && results.length > 0;
+    if (e.key === 'ArrowDown') {
+      e.preventDefault();
+      if (!open) { search(); return; }
+      highlight(Math.min(active + 1, results.length - 1));
+    } else if (e.key === 'ArrowUp') {
+      if (!open) return;
+      e.preventDefault();
+      highlight(Math.max(active - 1, 0));
+    } else if (e.key === 'Enter') {
+      if (open && active >= 0) { e.preventDefault(); pick(active); }
+    } else if (e.key === 'Escape') {
+      if (!list.hidden) { e.preventDefault(); close(); }
+    } else if (e.key === 'Tab') {
+      close();
+    }
+  });
+  input.addEventListener('blur', () => setTimeout(close, 150));
+}
+
+// ---------------------------------------------------------------- Référent
+
+function onReferentChange() {
+  const oui = $('#referent-oui').checked;
+  $('#referent-champs').hidden = !oui;
+  for (const id of ['referent-prenom-nom', 'referent-email']) {
+    const i = $(`#${id}`);
+    i.required = oui;
+    if (!oui) clearFieldError(i);
+  }
+}
+
+// ---------------------------------------------------------------- Autosave
+
+let saveTimer = null;
+let saving = null; // the running save (a promise)
+let dirty = false;
+
+function scheduleSave(delay) {
+  dirty = true;
+  clearTimeout(saveTimer);
+  saveTimer = setTimeout(saveNow, delay);
+}
+
+/// Saves now (or right after the running save); resolves true when what the page holds is saved.
+function saveNow() {
+  dirty = true;
+  clearTimeout(saveTimer);
+  if (saving) {
+    return saving.then(() => (dirty ? saveNow() : true));
+  }
+  saving = doSave().finally(() => { saving = null; });
+  return saving.then((ok) => (ok && dirty ? saveNow() : ok));
+}
+
+async function doSave() {
+  dirty = false;
+  const body = collect();
+  setSaving();
+  let r;
+  if (!dossier.id) {
+    r = await api('POST', '/dossiers', body);
+    if (r.ok) {
+      dossier.id = r.data.id;
+      dossier.jeton = r.data.jeton;
+      dossier.numero = r.data.numero;
+      history.replaceState(null, '', `/dossiers/${dossier.id}?jeton=${encodeURIComponent(dossier.jeton)}`);
+      showPrivateLink();
+    }
+  } else {
+    r = await api('PATCH', `/dossiers/${dossier.id}`, body);
+  }
+  if (r.ok) {
+    setSaved(r.data?.modifie_le);
+    refreshApercu();
+    return true;
+  }
+  if (r.status === 409) {
+    const v = await api('GET', `/dossiers/${dossier.id}`);
+    if (v.ok && v.data.statut !== 'brouillon') { showSummary(v.data, false); return true; }
+  }
+  dirty = true;
+  setSaveError(r);
+  return false;
+}
+
+function setSaving() {
+  $('#autosave').classList.remove('autosave--erreur');
+}
+
+function hhmm(iso) {
+  const d = iso ? new Date(iso) : new Date();
+  return d.toLocaleTimeString('fr-FR', { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Paris' });
+}
+
+function setSaved(iso) {
+  $('#autosave').classList.remove('autosave--erreur');
+  $('#autosave-erreur').replaceChildren();
+  $('#autosave-etat').textContent = `Brouillon enregistré à ${hhmm(iso)}.`;
+}
+
+function setSaveError(r) {
+  $('#autosave').classList.add('autosave--erreur');
+  $('#autosave-etat').textContent = '';
+  const detail = r.status === 422 && r.data?.errors?.length
+    ? r.data.errors.map((e) => e.message).join(' ')
+    : r.status === 0 ? 'Le serveur ne répond pas : vérifiez votre connexion.' : 'Le service est momentanément indisponible.';
+  const retry = el('button', { type: 'button', class: 'fr-btn fr-btn--sm fr-btn--secondary', id: 'autosave-reessayer' }, 'Réessayer');
+  retry.addEventListener('click', async () => {
+    const ok = await saveNow();
+    if (ok) $('#autosave-etat').focus?.();
+  });
+  $('#autosave-erreur').replaceChildren(
+    el('p', { class: 'fr-message fr-message--error' },
+      `L’enregistrement automatique a échoué. ${detail} Vos saisies sont conservées sur cette page.`),
+    retry,
+  );
+}
+
+function showPrivateLink() {
+  if (!dossier.id) return;
+  const url = `${location.origin}/dossiers/${dossier.id}?jeton=${encodeURIComponent(dossier.jeton)}`;
+  const a = $('#lien-prive-url');
+  a.href = url;
+  a.textContent = url;
+  $('#lien-prive-numero').textContent = dossier.numero ? `n° ${dossier.numero}` : '';
+  $('#lien-prive').hidden = false;
+}
+
+// ---------------------------------------------------------------- Convention preview
+
+let apercuTimer = null;
+
+function refreshApercu() {
+  clearTimeout(apercuTimer);
+  apercuTimer = setTimeout(loadApercu, 300);
+}
+
+async function loadApercu() {
+  if (!dossier.id) return;
+  const box = $('#apercu');
+  box.setAttribute('aria-busy', 'true');
+  const r = await api('GET', `/dossiers/${dossier.id}/apercu`);
+  box.removeAttribute('aria-busy');
+  if (!r.ok) return;
+  const top = box.scrollTop;
+  box.replaceChildren(...r.data.blocs.map(renderBloc));
+  box.scrollTop = top;
+}
+
+function rich(text) {
+  return text.split('**').map((part, i) => (i % 2 ? el('strong', {}, part) : document.createTextNode(part)));
+}
+
+function renderBloc(b) {
+  switch (b.type) {
+    case 'titre': return el('h3', { class: 'apercu__titre' }, b.texte);
+    case 'intertitre': return el('h4', { class: 'apercu__intertitre' }, b.texte);
+    case 'liste': return el('ul', {}, ...b.items.map((t) => el('li', {}, ...rich(t))));
+    case 'signature': return el('div', { class: 'apercu__signature' },
+      el('p', {}, el('strong', {}, b.texte)), el('p', {}, el('em', {}, b.approbation)));
+    case 'ecoles': {
+      if (!b.ecoles.length) return el('p', {}, '[aucune école choisie]');
+      return el('table', { class: 'apercu__ecoles' },
+        el('caption', { class: 'fr-sr-only' }, 'Écoles du périmètre de la collectivité'),
+        el('thead', {}, el('tr', {}, ...['UAI', 'École', 'Commune'].map((h) => el('th', { scope: 'col' }, h)))),
+        el('tbody', {}, ...b.ecoles.map((e) => el('tr', {}, el('td', {}, e.uai), el('td', {}, e.nom), el('td', {}, e.commune)))));
+    }
+    default: return el('p', {}, ...rich(b.texte || ''));
+  }
+}
+
+// ---------------------------------------------------------------- Errors
+
+const FIELDS = {
+  'collectivite.siret': 'siret',
+  'signataire.prenom': 'signataire-prenom',
+  'signataire.nom': 'signataire-nom',
+  'signataire.qualite': 'signataire-qualite',
+  'signataire.email': 'signataire-email',
+  'referent.designe': 'referent-oui',
+  'referent.prenom_nom': 'referent-prenom-nom',
+  'referent.email': 'referent-email',
+  approbation: 'approbation',
+  ecoles: 'ajouter-ecole',
+};
+
+function fieldFor(champ) {
+  const m = champ.match(/^ecoles\[(\d+)\]/);
+  if (m) {
+    const row = rows()[Number(m[1])];
+    if (!row) return null;
+    const select = $('.ecole__uai', row);
+    return select.disabled ? $('.ecole__commune', row) : select;
+  }
+  const id = FIELDS[champ] || FIELDS[champ.split('.')[0]];
+  return id ? document.getElementById(id) : null;
+}
+
+function groupOf(field) {
+  if (field.id === 'referent-oui') return { group: $('#referent-designe'), messages: $('#referent-designe-messages') };
+  if (field.id === 'ajouter-ecole') return { group: $('#section-2'), messages: $('#section-2-messages') };
+  const group = field.closest('.fr-input-group, .fr-select-group, .fr-checkbox-group');
+  return { group, messages: group && $('.fr-messages-group', group) };
+}
+
+function setMessage(group, messages, state, text, input) {
+  if (!group) return;
+  for (const s of ['error', 'valid']) {
+    const base = [...group.classList].find((c) => /^fr-[a-z]+-group$/.test(c)) || 'fr-fieldset';
+    group.classList.toggle(`${base}--${s}`, state === s);
+    if (input && input.classList.length) {
+      const cls = [...input.classList].find((c) => /^fr-(input|select)$/.test(c));
+      if (cls) input.classList.toggle(`${cls}--${s}`, state === s);
+    }
+  }
+  if (input) {
+    if (state === 'error') input.setAttribute('aria-invalid', 'true');
+    else input.removeAttribute('aria-invalid');
+  }
+  if (!messages) return;
+  messages.replaceChildren(...(text ? [el('p', { class: `fr-message fr-message--${state || 'info'}`, id: `${messages.id}-texte` }, text)] : []));
+}
+
+function clearFieldError(field) {
+  if (field.id === 'siret') return;
+  const target = field.name === 'referent-designe' ? $('#referent-oui') : field;
+  const { group, messages } = groupOf(target);
+  if (group && [...group.classList].some((c) => c.endsWith('--error'))) setMessage(group, messages, null, '', field.matches('input, select') ? field : null);
+  // The summary keeps only what is still to fix.
+  const fixed = target.closest('.ecole') ? $$('.ecole__commune, .ecole__uai', target.closest('.ecole')) : [target];
+  for (const f of fixed) dropSummaryItem(f.id);
+}
+
+function dropSummaryItem(id) {
+  $(`#erreurs-liste li[data-champ-id="${id}"]`)?.remove();
+  if (!$('#erreurs').hidden && !$('#erreurs-liste').childElementCount) $('#erreurs').hidden = true;
+}
+
+function clearErrors() {
+  for (const g of $$('[class*="--error"]', $('#formulaire'))) {
+    for (const c of [...g.classList]) if (c.endsWith('--error') && !c.startsWith('fr-alert')) g.classList.remove(c);
+  }
+  for (const m of $$('.fr-messages-group', $('#formulaire'))) {
+    if (m.id !== 'siret-messages') m.replaceChildren();
+  }
+  for (const i of $$('[aria-invalid]', $('#formulaire'))) if (i.id !== 'siret') i.removeAttribute('aria-invalid');
+  $('#erreurs').hidden = true;
+}
+
+function showErrors(detail, errors) {
+  const items = [];
+  for (const e of errors) {
+    const field = fieldFor(e.champ);
+    if (field) {
+      const { group, messages } = groupOf(field);
+      const input = field.matches('input:not([type=radio]), select') ? field : null;
+      if (messages?.childElementCount) {
+        messages.append(el('p', { class: 'fr-message fr-message--error' }, e.message));
+      } else {
+        setMessage(group, messages, 'error', e.message, input);
+      }
+    }
+    const label = labelFor(e.champ);
+    items.push(el('li', field ? { 'data-champ-id': field.id } : {}, field
+      ? el('a', { href: `#${field.id}` }, `${label} : ${e.message}`)
+      : `${label} : ${e.message}`));
+  }
+  $('#erreurs-detail').textContent = detail || '';
+  $('#erreurs-liste').replaceChildren(...items);
+  const box = $('#erreurs');
+  box.hidden = false;
+  box.scrollIntoView({ block: 'start' });
+  box.focus();
+}
+
+function labelFor(champ) {
+  const m = champ.match(/^ecoles\[(\d+)\]/);
+  if (m) return `École ${Number(m[1]) + 1}`;
+  return {
+    'collectivite.siret': 'SIRET',
+    'signataire.prenom': 'Prénom du signataire',
+    'signataire.nom': 'Nom du signataire',
+    'signataire.qualite': 'Qualité du signataire',
+    'signataire.email': 'Adresse électronique du signataire',
+    'referent.designe': 'Référent collectivité',
+    'referent.prenom_nom': 'Prénom et NOM du référent',
+    'referent.email': 'Adresse électronique du référent',
+    approbation: 'Approbation de la convention',
+    ecoles: 'Écoles',
+  }[champ] || champ;
+}
+
+// ---------------------------------------------------------------- Deposit
+
+let depositing = false;
+
+async function deposit() {
+  if (depositing) return;
+  depositing = true;
+  const button = $('#deposer');
+  button.disabled = true;
+  button.textContent = 'Dépôt en cours…';
+  try {
+    clearErrors();
+    if (!dossier.id) await saveNow();
+    else if (saving) await saving;
+    if (!dossier.id) {
+      showErrors('Le brouillon n’a pas pu être créé : réessayez dans quelques instants.', []);
+      return;
+    }
+    clearTimeout(saveTimer);
+    const r = await api('POST', `/dossiers/${dossier.id}/depot`, collect());
+    if (r.ok) {
+      dirty = false;
+      showSummary(r.data, true);
+      return;
+    }
+    if (r.status === 422) {
+      showErrors(`${r.data?.detail || ''} Corrigez-les puis déposez à nouveau le dossier.`, r.data?.errors || []);
+    } else if (r.status === 409) {
+      const v = await api('GET', `/dossiers/${dossier.id}`);
+      if (v.ok && v.data.statut !== 'brouillon') showSummary(v.data, false);
+      else showErrors(r.data?.detail || 'Le dossier a changé entre-temps.', []);
+    } else {
+      showErrors(`${r.data?.detail || 'Le dépôt a échoué.'} Rien n’a été perdu : réessayez.`, []);
+    }
+  } finally {
+    depositing = false;
+    button.disabled = false;
+    button.textContent = 'Déposer le dossier';
+  }
+}
+
+// ---------------------------------------------------------------- Summary
+
+const STATUTS = {
+  brouillon: 'Brouillon',
+  en_construction: 'En construction',
+  en_instruction: 'En instruction',
+  accepte: 'Accepté',
+  refuse: 'Refusé',
+  sans_suite: 'Classé sans suite',
+};
+
+function dateFr(iso) {
+  return new Date(iso).toLocaleString('fr-FR', { dateStyle: 'long', timeStyle: 'short', timeZone: 'Europe/Paris' });
+}
+
+let polls = 0;
+
+function showSummary(v, merci) {
+  dossier.numero = v.numero;
+  for (const n of $$('.js-numero')) n.textContent = `n° ${v.numero}`;
+  $('#merci').hidden = !merci;
+  $('#dossier-titre').hidden = merci;
+  document.title = `${merci ? 'Merci ! — ' : ''}Dossier n° ${v.numero} — ${document.title.split(' — ').slice(-2).join(' — ')}`;
+  $('#dossier-statut').textContent = STATUTS[v.statut] || v.statut;
+  const c = v.collectivite || {};
+  $('#resume-collectivite').textContent = `${c.nom || `Collectivité de SIREN ${c.siren}`} — SIRET ${formatSiret(c.siret || '')}${c.adresse ? ` — ${c.adresse}` : ''}`;
+  const s = v.signataire || {};
+  $('#resume-signataire').textContent = `${s.prenom} ${(s.nom || '').toUpperCase()}, ${s.qualite} — ${s.email}`;
+  $('#resume-ecoles').replaceChildren(...(v.ecoles || []).map((e) => el('li', {}, `${e.nom}, ${e.commune} (${e.uai})`)));
+  const rf = v.referent || {};
+  $('#resume-referent').textContent = rf.designe ? `${rf.prenom_nom} — ${rf.email}` : 'Aucun référent désigné';
+  $('#resume-depot').textContent = v.depose_le
+    ? `Déposé et signé le ${dateFr(v.depose_le)}${v.signature ? ` (texte de la convention version ${v.signature.version_texte})` : ''}.`
+    : '';
+  showAttestation(v);
+  show('vue-dossier');
+  (merci ? $('#merci-titre') : $('#dossier-titre')).focus();
+  window.scrollTo(0, 0);
+  if (!v.convention) poll();
+}
+
+function showAttestation(v) {
+  if (!v.convention) return;
+  const a = $('#telecharger');
+  a.href = `/api/dossiers/${v.id}/convention?jeton=${encodeURIComponent(dossier.jeton)}`;
+  const ko = v.convention.taille ? ` — ${Math.round(v.convention.taille / 1024)} Ko` : '';
+  $('#attestation-detail').textContent = `Convention signée, PDF${ko}. Code de vérification : ${v.convention.code_verification}.`;
+  $('#attestation-attente').hidden = true;
+  $('#attestation-prete').hidden = false;
+}
+
+async function poll() {
+  if (++polls > POLL_MAX) {
+    $('#attestation-attente').textContent = 'L’édition de la convention prend plus de temps que prévu. Elle vous sera envoyée par courriel ; vous pouvez aussi revenir plus tard sur ce lien.';
+    return;
+  }
+  await new Promise((r) => setTimeout(r, POLL_MS));
+  const r = await api('GET', `/dossiers/${dossier.id}`);
+  if (r.ok && r.data.convention) {
+    showAttestation(r.data);
+    $('#dossier-statut').textContent = STATUTS[r.data.statut] || r.data.statut;
+    announce('La convention est prête : le bouton « Télécharger l’attestation » est disponible.');
+    return;
+  }
+  poll();
+}
+
+// ---------------------------------------------------------------- DOM helper
+
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v !== undefined && v !== null) e.setAttribute(k, v);
+  }
+  for (const c of children) e.append(c);
+  return e;
+}
+
+// Started last: every binding above is initialised by then.
+if (document.body.dataset.page === 'form') {
+  init().catch((e) => {
+    console.error(e);
+    show('vue-introuvable');
+  });
+}
