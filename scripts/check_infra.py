@@ -609,8 +609,11 @@ def compare_local(endpoint, table, table_name, bucket_name, sender, r):
             f"table : facturation locale {billing}, modèle {table['Properties'].get('BillingMode')}")
     ttl = table["Properties"].get("TimeToLiveSpecification", {}).get("AttributeName")
     if ttl:
-        r.note(f"TTL ({ttl}) : défini par le modèle seul ; `admin setup-local` ne l'active pas "
-               "(aucun code n'écrit encore cet attribut)")
+        desc = boto3.client("dynamodb", **kw).describe_time_to_live(TableName=table_name)
+        spec = desc.get("TimeToLiveDescription", {})
+        r.check(spec.get("AttributeName") == ttl and spec.get("TimeToLiveStatus") in ("ENABLED", "ENABLING"),
+                f"TTL ({ttl}) activé en local comme dans le modèle",
+                f"TTL local {spec}, modèle {ttl}")
     s3 = boto3.client("s3", **kw)
     local_buckets = {b["Name"] for b in s3.list_buckets()["Buckets"]}
     r.check(bucket_name in local_buckets, f"bucket {bucket_name} créé sous le nom du modèle",

@@ -606,13 +606,28 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
         .send()
         .await;
     match res {
-        Ok(_) => Ok(()),
+        Ok(_) => {}
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_resource_in_use_exception()) =>
         {
-            Ok(())
+            return Ok(())
         }
-        Err(e) => Err(StoreError::Unavailable(describe(&e))),
+        Err(e) => return Err(StoreError::Unavailable(describe(&e))),
     }
+    // Drafts expire through the table's TTL on `expire_le`.
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+                .attribute_name("expire_le")
+                .enabled(true)
+                .build()
+                .expect("complete TTL"),
+        )
+        .send()
+        .await
+        .map_err(|e| StoreError::Unavailable(describe(&e)))?;
+    Ok(())
 }
