@@ -67,16 +67,30 @@ fn templates() -> &'static minijinja::Environment<'static> {
     })
 }
 
-fn page(app: &App, template: &str, extra: Value) -> ApiResult {
-    let mut ctx = json!({
+/// A page as rendered for this process (its only inputs are the configuration and the asset
+/// version), with its gzip twin.
+struct Rendered {
+    html: String,
+    gzip: Vec<u8>,
+}
+
+fn rendered(app: &App, template: &'static str) -> Result<&'static Rendered, ApiError> {
+    static START: OnceLock<Rendered> = OnceLock::new();
+    static FORM: OnceLock<Rendered> = OnceLock::new();
+    let cell = if template == "start.html" {
+        &START
+    } else {
+        &FORM
+    };
+    if let Some(r) = cell.get() {
+        return Ok(r);
+    }
+    let ctx = json!({
         "assets": format!("/assets/{}", assets::VERSION),
         "academie": app.config.academie.nom,
         "approbation": APPROVAL_STATEMENT,
         "version_texte": current_version(),
     });
-    if let (Some(c), Value::Object(e)) = (ctx.as_object_mut(), extra) {
-        c.extend(e);
-    }
     let html = templates()
         .get_template(template)
         .and_then(|t| t.render(&ctx))
@@ -84,22 +98,56 @@ fn page(app: &App, template: &str, extra: Value) -> ApiResult {
             tracing::error!(error = %e, template, "page template failed");
             ApiError::Unavailable
         })?;
-    Ok(secured(200)
+    let gzip = gzip(html.as_bytes());
+    Ok(cell.get_or_init(|| Rendered { html, gzip }))
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(bytes).expect("writing to memory");
+    enc.finish().expect("writing to memory")
+}
+
+/// Whether the client takes gzip (`Accept-Encoding`, `q=0` meaning no).
+fn accepts_gzip(req: &Request) -> bool {
+    req.headers()
+        .get_all("accept-encoding")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|e| {
+            let mut parts = e.split(';');
+            let coding = parts.next().unwrap_or("").trim();
+            let refused = parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00"));
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+        })
+}
+
+fn page(app: &App, req: &Request, template: &'static str) -> ApiResult {
+    let r = rendered(app, template)?;
+    let b = secured(200)
         .header("content-type", "text/html; charset=utf-8")
         .header("cache-control", "no-store")
-        .body(Body::Text(html))
-        .expect("static headers are valid"))
+        .header("vary", "accept-encoding");
+    let resp = if accepts_gzip(req) {
+        b.header("content-encoding", "gzip")
+            .body(Body::Binary(r.gzip.clone()))
+    } else {
+        b.body(Body::Text(r.html.clone()))
+    };
+    Ok(resp.expect("static headers are valid"))
 }
 
 /// `GET /`: what the procedure is for, how long it takes, « Commencer la démarche ».
-pub fn start(app: &App) -> ApiResult {
-    page(app, "start.html", json!({}))
+pub fn start(app: &App, req: &Request) -> ApiResult {
+    page(app, req, "start.html")
 }
 
 /// `GET /demarche` (new dossier, created on the first autosave) and `GET /dossiers/{id}`
 /// (the form while a draft, the summary once deposited): one page, the script decides.
-pub fn form(app: &App) -> ApiResult {
-    page(app, "form.html", json!({}))
+pub fn form(app: &App, req: &Request) -> ApiResult {
+    page(app, req, "form.html")
 }
 
 /// `GET /assets/{version}/{name}`: embedded files, gzip when the client takes it, cached
@@ -113,18 +161,6 @@ pub fn asset(req: &Request, version: &str, name: &str) -> ApiResult {
             .body(Body::Text("Fichier introuvable.".into()))
             .expect("static headers are valid"));
     };
-    let accepts_gzip = req
-        .headers()
-        .get_all("accept-encoding")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|e| {
-            let mut parts = e.split(';');
-            let coding = parts.next().unwrap_or("").trim();
-            let refused = parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00"));
-            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
-        });
     let cache = if version == assets::VERSION {
         "public, max-age=31536000, immutable"
     } else {
@@ -134,7 +170,7 @@ pub fn asset(req: &Request, version: &str, name: &str) -> ApiResult {
         .header("content-type", a.content_type)
         .header("cache-control", cache)
         .header("vary", "accept-encoding");
-    let body = match (a.gzip, accepts_gzip) {
+    let body = match (a.gzip, accepts_gzip(req)) {
         (Some(gz), true) => {
             b = b.header("content-encoding", "gzip");
             gz

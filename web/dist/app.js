@@ -116,6 +116,12 @@ async function restore(v) {
   await Promise.all(ecoles.map((e) => {
     const row = addRow();
     if (e.code_insee) return chooseCommune(row, { code_insee: e.code_insee, nom: e.commune }, e.uai);
+    if (e.uai) {
+      // Not in the directory (any more): kept as saved, the deposit will say what is wrong.
+      const select = $('.ecole__uai', row);
+      select.replaceChildren(el('option', { value: e.uai, 'data-libelle': e.uai, 'data-nom': e.uai }, e.uai));
+      select.disabled = false;
+    }
     return null;
   }));
   if (!ecoles.length) addRow();
@@ -544,6 +550,8 @@ function onReferentChange() {
 let saveTimer = null;
 let saving = null; // the running save (a promise)
 let dirty = false;
+const RETRY_FIRST_MS = 8000;
+let retryDelay = RETRY_FIRST_MS;
 
 function scheduleSave(delay) {
   dirty = true;
@@ -603,6 +611,7 @@ function hhmm(iso) {
 }
 
 function setSaved(iso) {
+  retryDelay = RETRY_FIRST_MS;
   $('#autosave').classList.remove('autosave--erreur');
   $('#autosave-erreur').replaceChildren();
   $('#autosave-etat').textContent = `Brouillon enregistré à ${hhmm(iso)}.`;
@@ -619,11 +628,18 @@ function setSaveError(r) {
     const ok = await saveNow();
     if (ok) $('#autosave-etat').focus?.();
   });
+  const transient = r.status === 0 || r.status >= 500;
   $('#autosave-erreur').replaceChildren(
     el('p', { class: 'fr-message fr-message--error' },
-      `L’enregistrement automatique a échoué. ${detail} Vos saisies sont conservées sur cette page.`),
+      `L’enregistrement automatique a échoué. ${detail} Vos saisies sont conservées sur cette page${transient ? ' ; nouvel essai automatique dans quelques secondes' : ''}.`),
     retry,
   );
+  if (transient) {
+    // A passing outage: try again by itself, less and less often.
+    clearTimeout(saveTimer);
+    saveTimer = setTimeout(saveNow, retryDelay);
+    retryDelay = Math.min(retryDelay * 2, 60000);
+  }
 }
 
 function showPrivateLink() {
