@@ -337,6 +337,14 @@ async fn registry_down_slow_or_rate_limited() {
         v["nom"], "Commune de Baulon",
         "the reference data still names it"
     );
+    let calls = down.registry.calls();
+    down.get(&format!("/api/collectivites/{SIRET_BAULON}"), None)
+        .await;
+    assert_eq!(
+        down.registry.calls(),
+        calls,
+        "a failure is remembered for a minute: no second timeout"
+    );
 
     let slow = TestApp::spawn_with(Mode::Slow).await;
     let started = std::time::Instant::now();

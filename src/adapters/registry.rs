@@ -18,7 +18,7 @@ pub struct RegistryEntry {
     pub collectivite_territoriale: bool,
 }
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 pub enum RegistryError {
     #[error("registre injoignable : {0}")]
     Unavailable(String),
@@ -32,11 +32,14 @@ pub trait CompanyRegistry: Send + Sync {
 
 const TIMEOUT: Duration = Duration::from_secs(2);
 const CACHE_TTL: Duration = Duration::from_secs(6 * 3600);
+/// A failure is remembered briefly, so that a registry outage costs one timeout per minute and
+/// per instance, not one per keystroke of the form.
+const FAILURE_TTL: Duration = Duration::from_secs(60);
 
 pub struct RechercheEntreprises {
     base_url: String,
     agent: ureq::Agent,
-    cache: Mutex<HashMap<String, (Instant, Option<RegistryEntry>)>>,
+    cache: Mutex<HashMap<String, (Instant, Result<Option<RegistryEntry>, RegistryError>)>>,
 }
 
 impl RechercheEntreprises {
@@ -94,9 +97,14 @@ impl RechercheEntreprises {
 impl CompanyRegistry for RechercheEntreprises {
     async fn lookup(&self, siret: &Siret) -> Result<Option<RegistryEntry>, RegistryError> {
         let key = siret.as_str().to_string();
-        if let Some((at, entry)) = self.cache.lock().expect("cache lock").get(&key) {
-            if at.elapsed() < CACHE_TTL {
-                return Ok(entry.clone());
+        if let Some((at, answer)) = self.cache.lock().expect("cache lock").get(&key) {
+            let ttl = if answer.is_ok() {
+                CACHE_TTL
+            } else {
+                FAILURE_TTL
+            };
+            if at.elapsed() < ttl {
+                return answer.clone();
             }
         }
         let agent = self.agent.clone();
@@ -105,12 +113,10 @@ impl CompanyRegistry for RechercheEntreprises {
         let answer = tokio::task::spawn_blocking(move || Self::fetch(&agent, &url, &k))
             .await
             .map_err(|e| RegistryError::Unavailable(e.to_string()))?;
-        if let Ok(entry) = &answer {
-            self.cache
-                .lock()
-                .expect("cache lock")
-                .insert(key, (Instant::now(), entry.clone()));
-        }
+        self.cache
+            .lock()
+            .expect("cache lock")
+            .insert(key, (Instant::now(), answer.clone()));
         answer
     }
 }

@@ -72,7 +72,9 @@ impl CommuneIndex {
         };
         let digits = q.chars().all(|c| c.is_ascii_digit());
         let corsica = q.len() == 5
-            && (q[..2].eq_ignore_ascii_case("2a") || q[..2].eq_ignore_ascii_case("2b"));
+            && q.get(..2)
+                .is_some_and(|d| d.eq_ignore_ascii_case("2a") || d.eq_ignore_ascii_case("2b"))
+            && q[2..].bytes().all(|b| b.is_ascii_digit());
         if digits || corsica {
             let upper = q.to_ascii_uppercase();
             if let Ok(i) = self.codes.binary_search(&upper) {
@@ -112,5 +114,27 @@ impl CommuneIndex {
         hits.into_iter()
             .map(|(_, i)| self.codes[i as usize].as_str())
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn odd_queries_do_not_panic() {
+        let ix = CommuneIndex::default();
+        for q in [
+            "€ab",
+            "€€",
+            "2é",
+            "2A00",
+            "2a004",
+            "é",
+            "\u{0}",
+            "ab\u{301}cde",
+        ] {
+            assert!(ix.search(q, 20).is_empty(), "{q}");
+        }
     }
 }
