@@ -29,6 +29,7 @@ import json
 import os
 import pathlib
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -140,7 +141,8 @@ def flow(client, i, run_id, blocked):
     s2, view, _ = client.until("GET /api/dossiers/{id}", "GET", f"/api/dossiers/{did}", {200}, None, jeton)
     if s == 409 and s2 == 200 and view.get("statut") == "en_construction":
         deposited = True  # the first attempt went through, its answer was lost: 409 on the retry
-    return (did, jeton), ("déposé" if deposited else f"dépôt {s}")
+    recipients = 2 if i % 3 == 0 else 1  # the référent is in copy
+    return (did, jeton, recipients), ("déposé" if deposited else f"dépôt {s}")
 
 
 def scan(ddb, table):
@@ -208,25 +210,33 @@ def ts(s):
     return datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
 
 
-def drain(ddb, table, expected, dlq_before, timeout, label):
-    """Waits until every deposited dossier has its email, or is held in the dead-letter directory."""
+def drain(ddb, ses, table, accepted, dlq_before, timeout, label):
+    """Waits until every deposited dossier has its email, or is held in the dead-letter directory.
+
+    Watched cheaply (SES's send count, the dead-letter files): a full scan of the table takes
+    seconds on moto and would hold its DynamoDB lock (load/moto_atomic.py) meanwhile."""
     started = time.time()
-    last = None
+    expected = sum(r for _, r in accepted.values())
+    last, last_scan = None, 0.0
     while True:
-        ds = dossiers(ddb, table)
-        done = {i for i, d in ds.items() if "accuse" in d}
-        held = ids_in(dlq_files(table, dlq_before)) - done
-        waiting = set(expected) - done - held
-        state = (len(done), len(held))
+        sent = ses.get_send_quota()["SentLast24Hours"]
+        held = ids_in(dlq_files(table, dlq_before))
+        held_rcpt = sum(accepted[i][1] for i in held if i in accepted)
+        state = (sent, len(held))
         if state != last:
-            print(f"  {label} : {len(done)}/{len(expected)} emails envoyés, {len(held)} en lettre morte "
+            print(f"  {label} : {int(sent)}/{expected} destinataires servis, {len(held)} dossiers en lettre morte "
                   f"({time.time() - started:.0f} s)", flush=True)
             last = state
-        if not waiting:
-            time.sleep(3)  # late duplicates would show up now
-            return time.time() - started, held
+        if sent + held_rcpt >= expected and time.time() - last_scan > 10:
+            last_scan = time.time()
+            ds = dossiers(ddb, table)
+            done = {i for i, d in ds.items() if "accuse" in d}
+            waiting = set(accepted) - done - held
+            if not waiting:
+                time.sleep(3)  # late duplicates would show up now
+                return time.time() - started, held - done
         if time.time() - started > timeout:
-            print(f"  délai dépassé : {len(waiting)} dossiers sans email", flush=True)
+            print("  délai dépassé", flush=True)
             return time.time() - started, held
         time.sleep(2)
 
@@ -291,6 +301,8 @@ def route_table(rec, report):
 
 
 def main():
+    # Ctrl-C and `kill` stop the stack this started (its context manager), nothing else.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     p = argparse.ArgumentParser(description="Preuve sous charge (et sous pannes).")
     p.add_argument("--deposits", type=int, default=1000)
     p.add_argument("--concurrency", type=int, default=32)
@@ -299,6 +311,8 @@ def main():
                    help="share of AWS calls whose answer is lost after the emulator acted (off by default)")
     p.add_argument("--block", type=int, default=0, help="dossiers whose email SES refuses (dead-letter path)")
     p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--pace", type=float, default=0.0,
+                   help="one deposit at a time, this many seconds apart (deposit → email without a queue)")
     p.add_argument("--json", default=None, help="write the figures to this file")
     p.add_argument("--moto-raw", action="store_true",
                    help="plain moto_server, whose DynamoDB writes race (see load/moto_atomic.py)")
@@ -314,7 +328,7 @@ def main():
         env = stack.env
         kw = dict(endpoint_url=stack.moto, region_name=env["AWS_REGION"], aws_access_key_id="local",
                   aws_secret_access_key="local")
-        ddb, s3 = boto3.client("dynamodb", **kw), boto3.client("s3", **kw)
+        ddb, s3, ses = boto3.client("dynamodb", **kw), boto3.client("s3", **kw), boto3.client("ses", **kw)
         print(f"pile : API {stack.api}, moto {stack.moto}"
               f"{f', proxy de pannes {stack.faults_url} ({args.faults:.0%} des appels)' if stack.faults_url else ''}"
               f", journaux {stack.dir}", flush=True)
@@ -330,14 +344,20 @@ def main():
         client = Client(stack.api_port, rec)
         print(f"{n} dépôts, concurrence {args.concurrency}…", flush=True)
         t0 = time.time()
-        with ThreadPoolExecutor(args.concurrency) as pool:
-            results = list(pool.map(lambda i: flow(client, i, stack.run_id, blocked), range(n)))
+        if args.pace:
+            results = []
+            for i in range(n):
+                results.append(flow(client, i, stack.run_id, blocked))
+                time.sleep(args.pace)
+        else:
+            with ThreadPoolExecutor(args.concurrency) as pool:
+                results = list(pool.map(lambda i: flow(client, i, stack.run_id, blocked), range(n)))
         load_s = time.time() - t0
         outcomes = collections.Counter(o for _, o in results)
-        accepted = {r[0]: r[1] for r, o in results if o == "déposé"}
+        accepted = {r[0]: (r[1], r[2]) for r, o in results if o == "déposé"}
         print(f"  charge : {load_s:.1f} s, {sum(len(v) for v in rec.samples.values()) / load_s:.0f} requêtes/s, "
               f"issues {dict(outcomes)}", flush=True)
-        drain_s, held = drain(ddb, env["TABLE_NAME"], accepted, dlq_before, 300 + n * 0.6, "vidage")
+        drain_s, held = drain(ddb, ses, env["TABLE_NAME"], accepted, dlq_before, 300 + n * 1.5, "vidage")
         report["load_seconds"], report["drain_seconds"] = load_s, drain_s
         files = dlq_files(env["TABLE_NAME"], dlq_before)
         if files:
@@ -350,18 +370,19 @@ def main():
                 print(f"    API_PORT={stack.api_port} {' '.join(cmd[1:])}", flush=True)
                 subprocess.run(cmd, cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True)
                 shutil.move(str(f), replayed / f.name)
-            drain(ddb, env["TABLE_NAME"], accepted, {x.name for x in DLQ.glob("*.json")} | dlq_before, 300,
+            drain(ddb, ses, env["TABLE_NAME"], accepted, {x.name for x in DLQ.glob("*.json")} | dlq_before, 300,
                   "après rejeu")
         report["dead_letter_batches"] = len(files)
         report["dead_letter_dossiers"] = len(held)
         # Every link works: the convention route answers a 302 to a presigned URL.
         with ThreadPoolExecutor(args.concurrency) as pool:
             links = list(pool.map(lambda dj: client.until("GET /api/dossiers/{id}/convention", "GET",
-                                                          f"/api/dossiers/{dj[0]}/convention", {302}, None, dj[1])[0],
+                                                          f"/api/dossiers/{dj[0]}/convention", {302}, None,
+                                                          dj[1][0])[0],
                                   accepted.items()))
         sample = next(iter(accepted.items()), None)
         if sample:
-            _, _, h = client.call("(contrôle)", "GET", f"/api/dossiers/{sample[0]}/convention", None, sample[1])
+            _, _, h = client.call("(contrôle)", "GET", f"/api/dossiers/{sample[0]}/convention", None, sample[1][0])
             with urllib.request.urlopen(h.get("location") or h.get("Location"), timeout=30) as r:
                 pdf_ok = r.read(5) == b"%PDF-"
         print("\nRoutes (latence vue par le client, fonctions en debug via cargo lambda watch) :")
@@ -372,7 +393,8 @@ def main():
                for i, d in ds.items() if "accuse" in d and i not in held]
         report["deposit_to_email_ms"] = {"n": len(lat), "p50": percentile(lat, 50), "p95": percentile(lat, 95),
                                          "p99": percentile(lat, 99)}
-        print(f"\nDépôt → email (depose_le → accuse.envoye_le, hors lettres mortes, n={len(lat)}) : "
+        print(f"\nDépôt → email {'(un dépôt à la fois)' if args.pace else '(sous charge : file du poller comprise)'}"
+              f" (depose_le → accuse.envoye_le, hors lettres mortes, n={len(lat)}) : "
               f"p50 {percentile(lat, 50):.0f} ms, p95 {percentile(lat, 95):.0f} ms, p99 {percentile(lat, 99):.0f} ms"
               f" — vidage {drain_s:.0f} s après la fin de la charge")
         if stack.faults_url:

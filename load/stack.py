@@ -193,6 +193,7 @@ def main():
     p.add_argument("--logs", default=None, help="keep the logs in this directory")
     p.add_argument("--moto-raw", action="store_true", help="plain moto_server (no DynamoDB atomicity)")
     args = p.parse_args(argv[:cut])
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with Stack(args.concurrency, args.faults, keep_logs=args.logs, moto_raw=args.moto_raw) as stack:
         print(f"pile locale : API {stack.api}/api, moto {stack.moto}, journaux {stack.dir}", flush=True)
         rc = subprocess.run(argv[cut + 1:], cwd=ROOT, env={**os.environ, **stack.child_env()}).returncode

@@ -50,7 +50,11 @@ until curl -s -o /dev/null "http://127.0.0.1:$API_PORT/api/ecoles/0350122T"; do
   sleep 0.2
 done
 # Both HTTP functions answer before the browser starts (cargo lambda starts each on first use).
-until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$API_PORT/")" = 200 ]; do sleep 0.2; done
+for i in $(seq 1 900); do
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$API_PORT/")" = 200 ] && break
+  [ "$i" = 900 ] && { echo "la page d'accueil ne répond pas :"; tail -20 "$work/watch.log"; exit 1; }
+  sleep 0.2
+done
 # …and the stream functions too (an empty batch), so that no instance starts mid-test.
 for f in generate-convention send-acknowledgement; do
   curl -s -o /dev/null -X POST -H 'content-type: application/json' -d '{"Records":[]}' \

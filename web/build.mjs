@@ -14,7 +14,7 @@ const root = join(here, '..');
 const dsfr = join(here, 'node_modules/@gouvfr/dsfr/dist');
 const dist = join(here, 'dist');
 const COMPONENTS = ['skiplink', 'logo', 'header', 'footer', 'button', 'link', 'form', 'input', 'select',
-  'checkbox', 'radio', 'alert', 'notice', 'callout', 'badge', 'tag', 'stepper', 'highlight'];
+  'checkbox', 'radio', 'alert', 'notice', 'callout', 'badge', 'tag', 'stepper', 'highlight', 'upload'];
 const FONTS = ['Marianne-Regular', 'Marianne-Medium', 'Marianne-Bold'];
 
 if (!existsSync(dsfr)) {

@@ -38,8 +38,10 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, std::conv
         | (_, ["api", "dossiers", _, "depot" | "convention" | "messages"])
         | (_, ["api", "conventions", "verification", _]) => Err(ApiError::MethodNotAllowed),
         ("GET", ["api", "dossiers", id, "apercu"]) => pages::apercu(app, &req, id).await,
+        (_, ["api", "dossiers", _, "apercu"]) => Err(ApiError::MethodNotAllowed),
         ("GET", []) => pages::start(app, &req),
         ("GET", ["demarche"] | ["dossiers", _]) => pages::form(app, &req),
+        ("GET", ["verification", _]) => pages::verification(app, &req),
         ("GET", ["assets", version, name]) => pages::asset(&req, version, name),
         _ => Err(ApiError::BadRequest(format!("Adresse inconnue : {path}"))),
     };

@@ -60,6 +60,10 @@ fn templates() -> &'static minijinja::Environment<'static> {
                 include_str!("../../templates/pages/start.html"),
             ),
             ("form.html", include_str!("../../templates/pages/form.html")),
+            (
+                "verification.html",
+                include_str!("../../templates/pages/verification.html"),
+            ),
         ] {
             env.add_template(name, src).expect("page templates parse");
         }
@@ -77,10 +81,11 @@ struct Rendered {
 fn rendered(app: &App, template: &'static str) -> Result<&'static Rendered, ApiError> {
     static START: OnceLock<Rendered> = OnceLock::new();
     static FORM: OnceLock<Rendered> = OnceLock::new();
-    let cell = if template == "start.html" {
-        &START
-    } else {
-        &FORM
+    static VERIFICATION: OnceLock<Rendered> = OnceLock::new();
+    let cell = match template {
+        "start.html" => &START,
+        "verification.html" => &VERIFICATION,
+        _ => &FORM,
     };
     if let Some(r) = cell.get() {
         return Ok(r);
@@ -148,6 +153,12 @@ pub fn start(app: &App, req: &Request) -> ApiResult {
 /// (the form while a draft, the summary once deposited): one page, the script decides.
 pub fn form(app: &App, req: &Request) -> ApiResult {
     page(app, req, "form.html")
+}
+
+/// `GET /verification/{code}`: the public check of a printed convention (the code is read by
+/// the script, which calls `GET /api/conventions/verification/{code}`).
+pub fn verification(app: &App, req: &Request) -> ApiResult {
+    page(app, req, "verification.html")
 }
 
 /// `GET /assets/{version}/{name}`: embedded files, gzip when the client takes it, cached
@@ -378,7 +389,7 @@ mod tests {
 
     #[test]
     fn the_page_templates_render() {
-        for t in ["start.html", "form.html"] {
+        for t in ["start.html", "form.html", "verification.html"] {
             let html = templates()
                 .get_template(t)
                 .unwrap()

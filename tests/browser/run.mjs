@@ -388,6 +388,21 @@ async function wholePath() {
   assert.equal(head, '%PDF-', 'le téléchargement est un PDF');
   console.log(`  PDF téléchargé : ${pdf} (${statSync(pdf).size} octets, ${download.suggestedFilename()})`);
 
+  step('Vérification publique de la convention, et du fichier téléchargé');
+  const code = (await page.locator('#attestation-detail').textContent()).match(/[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}/)[0];
+  resp = await goto(page, `${BASE}/verification/${code}`);
+  checkHeaders(resp, 'vérification');
+  await page.getByText('Convention authentique').waitFor();
+  assert.match(await page.locator('#verif-ecoles').textContent(), /0350122T, 0350165P, 0350192U/);
+  await page.setInputFiles('#fichier', pdf);
+  await page.getByText('est identique à la convention enregistrée').waitFor();
+  await axe(page, 'vérification, fichier identique');
+  await shot(page, 'verification');
+  await page.fill('#code', 'AAAA-BBBB-CCCC');
+  await page.keyboard.press('Enter');
+  await page.getByText('Aucune convention ne correspond à ce code').waitFor();
+  await axe(page, 'vérification, code inconnu');
+
   step('Le lien privé ouvre ensuite le résumé du dossier');
   resp = await goto(page, privateUrl);
   checkHeaders(resp, 'page du dossier');

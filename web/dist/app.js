@@ -291,9 +291,9 @@ async function lookup(siret) {
   renderPropositions(c.ecoles_proposees || []);
 }
 
-function alertBox(kind, title, text) {
+function alertBox(kind, title, text, heading = 'h3') {
   return el('div', { class: `fr-alert fr-alert--${kind} fr-alert--sm fr-mt-2w` },
-    el('h3', { class: 'fr-alert__title' }, title), el('p', {}, text));
+    el(heading, { class: 'fr-alert__title' }, title), el('p', {}, text));
 }
 
 // ---------------------------------------------------------------- Schools
@@ -935,7 +935,52 @@ function el(tag, attrs, ...children) {
   return e;
 }
 
+// ---------------------------------------------------------------- Verification page
+
+async function initVerification() {
+  const form = $('#verification-form');
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const code = $('#code').value.trim().toUpperCase();
+    if (code) location.assign(`/verification/${encodeURIComponent(code)}`);
+  });
+  const m = location.pathname.match(/^\/verification\/([^/]+)$/);
+  if (!m) return;
+  const code = decodeURIComponent(m[1]);
+  $('#code').value = code;
+  const box = $('#verification-resultat');
+  box.replaceChildren(el('p', {}, 'Vérification en cours…'));
+  const r = await api('GET', `/conventions/verification/${encodeURIComponent(code)}`);
+  if (!r.ok) {
+    box.replaceChildren(alertBox('error', 'Aucune convention ne correspond à ce code',
+      r.status === 404 ? `Vérifiez le code saisi (${code}) : il figure sous la signature de la convention.` : 'Le service est momentanément indisponible : réessayez dans quelques instants.', 'h2'));
+    return;
+  }
+  const v = r.data;
+  box.replaceChildren(alertBox('success', 'Convention authentique',
+    `La convention ${v.numero} a bien été signée sur ce service${v.statut ? ` ; statut du dossier : ${STATUTS[v.statut] || v.statut}` : ''}.`, 'h2'));
+  const c = v.collectivite || {};
+  $('#verif-numero').textContent = `${v.numero}${v.version_texte ? ` — texte version ${v.version_texte}` : ''}`;
+  $('#verif-collectivite').textContent = `${c.nom || 'Collectivité'} — SIRET ${formatSiret(c.siret || '')}`;
+  $('#verif-date').textContent = v.depose_le ? dateFr(v.depose_le) : '';
+  $('#verif-ecoles').textContent = (v.ecoles || []).join(', ');
+  $('#verif-sha256').textContent = v.sha256 || '';
+  $('#verification-details').hidden = false;
+  $('#fichier').addEventListener('change', async (e) => {
+    const file = e.target.files[0];
+    const group = $('#groupe-fichier');
+    if (!file) return;
+    const digest = await crypto.subtle.digest('SHA-256', await file.arrayBuffer());
+    const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+    const same = hex === v.sha256;
+    setMessage(group, $('#fichier-messages'), same ? 'valid' : 'error',
+      same ? `Le fichier « ${file.name} » est identique à la convention enregistrée.`
+        : `Le fichier « ${file.name} » diffère de la convention enregistrée (empreinte ${hex}) : ce n’est pas ce document, ou il a été modifié.`);
+  });
+}
+
 // Started last: every binding above is initialised by then.
+if (document.body.dataset.page === 'verification') initVerification();
 if (document.body.dataset.page === 'form') {
   init().catch((e) => {
     console.error(e);

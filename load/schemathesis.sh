@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# schemathesis (PyPI) against the local server (its own stack on free ports, load/stack.py), from
+# openapi.yaml: examples, coverage, fuzzing and stateful phases (links: created dossier → its
+# routes with its jeton), every check. Installs schemathesis in its own venv (.tools/schemathesis).
+#   load/schemathesis.sh              # 100 examples per operation
+#   load/schemathesis.sh --short      # 15 examples per operation (make test)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -x .tools/schemathesis/bin/schemathesis ]; then
+  python3 -m venv .tools/schemathesis
+  .tools/schemathesis/bin/pip install -q --disable-pip-version-check -r load/requirements-schemathesis.txt
+fi
+examples=100
+[ "${1:-}" = "--short" ] && examples=15
+exec .venv/bin/python load/stack.py --concurrency 2 -- bash -c '
+  .tools/schemathesis/bin/schemathesis --config-file load/schemathesis.toml run openapi.yaml \
+    --url "http://127.0.0.1:$API_PORT" --checks all --max-examples '"$examples"' \
+    --workers 2 --request-timeout 30 --no-color --seed 1 \
+    --report junit --report-dir "${TMPDIR:-/tmp}/schemathesis-report"'
