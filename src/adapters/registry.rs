@@ -36,10 +36,13 @@ const CACHE_TTL: Duration = Duration::from_secs(6 * 3600);
 /// per instance, not one per keystroke of the form.
 const FAILURE_TTL: Duration = Duration::from_secs(60);
 
+/// What a lookup said: known (Some), unknown (None), or failed.
+type Answer = Result<Option<RegistryEntry>, RegistryError>;
+
 pub struct RechercheEntreprises {
     base_url: String,
     agent: ureq::Agent,
-    cache: Mutex<HashMap<String, (Instant, Result<Option<RegistryEntry>, RegistryError>)>>,
+    cache: Mutex<HashMap<String, (Instant, Answer)>>,
 }
 
 impl RechercheEntreprises {
