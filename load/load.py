@@ -217,16 +217,17 @@ def drain(ddb, ses, table, accepted, dlq_before, timeout, label):
     seconds on moto and would hold its DynamoDB lock (load/moto_atomic.py) meanwhile."""
     started = time.time()
     expected = sum(r for _, r in accepted.values())
-    last, last_scan = None, 0.0
+    last, last_print, last_scan = None, 0.0, 0.0
     while True:
         sent = ses.get_send_quota()["SentLast24Hours"]
         held = ids_in(dlq_files(table, dlq_before))
         held_rcpt = sum(accepted[i][1] for i in held if i in accepted)
         state = (sent, len(held))
-        if state != last:
+        if state != last and (time.time() - last_print > 15 or (last and state[1] != last[1])
+                              or sent + held_rcpt >= expected):
             print(f"  {label} : {int(sent)}/{expected} destinataires servis, {len(held)} dossiers en lettre morte "
                   f"({time.time() - started:.0f} s)", flush=True)
-            last = state
+            last, last_print = state, time.time()
         if sent + held_rcpt >= expected and time.time() - last_scan > 10:
             last_scan = time.time()
             ds = dossiers(ddb, table)
@@ -311,6 +312,7 @@ def main():
                    help="share of AWS calls whose answer is lost after the emulator acted (off by default)")
     p.add_argument("--block", type=int, default=0, help="dossiers whose email SES refuses (dead-letter path)")
     p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--release", action="store_true", help="release builds of the functions")
     p.add_argument("--pace", type=float, default=0.0,
                    help="one deposit at a time, this many seconds apart (deposit → email without a queue)")
     p.add_argument("--json", default=None, help="write the figures to this file")
@@ -324,7 +326,8 @@ def main():
     report = {"deposits": n, "concurrency": args.concurrency, "faults": args.faults, "lost": args.lost,
               "blocked": len(blocked)}
     dlq_before = {f.name for f in DLQ.glob("*.json")} if DLQ.exists() else set()
-    with Stack(args.concurrency, args.faults, args.lost, args.seed, moto_raw=args.moto_raw) as stack:
+    with Stack(args.concurrency, args.faults, args.lost, args.seed, moto_raw=args.moto_raw,
+               release=args.release) as stack:
         env = stack.env
         kw = dict(endpoint_url=stack.moto, region_name=env["AWS_REGION"], aws_access_key_id="local",
                   aws_secret_access_key="local")
@@ -385,7 +388,8 @@ def main():
             _, _, h = client.call("(contrôle)", "GET", f"/api/dossiers/{sample[0]}/convention", None, sample[1][0])
             with urllib.request.urlopen(h.get("location") or h.get("Location"), timeout=30) as r:
                 pdf_ok = r.read(5) == b"%PDF-"
-        print("\nRoutes (latence vue par le client, fonctions en debug via cargo lambda watch) :")
+        print(f"\nRoutes (latence vue par le client, fonctions {'release' if args.release else 'debug'}"
+              " servies par cargo lambda watch) :")
         rec.samples.pop("(contrôle)", None)
         route_table(rec, report)
         ds = dossiers(ddb, env["TABLE_NAME"])

@@ -33,11 +33,16 @@ import uuid
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PY = str(ROOT / ".venv" / "bin" / "python")
 FUNCTIONS = ["submit-dossier", "school-lookup", "generate-convention", "send-acknowledgement"]
-# The variables run.sh passes to the functions.
-FUNCTION_VARS = ["TABLE_NAME", "BUCKET_NAME", "PUBLIC_BASE_URL", "SENDER_EMAIL", "CONTACT_EMAIL",
-                 "LINK_SECRET", "PRESIGN_TTL_SECONDS", "REGISTRY_BASE_URL", "ACADEMIE_NOM", "DASEN_NOM",
-                 "DASEN_TITRE", "ACADEMIE_ADRESSE", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
-                 "AWS_SECRET_ACCESS_KEY", "AWS_REGION"]
+# What the functions get (as run.sh writes .run/functions.env): every setting of scripts/env.sh
+# but the ports, which are the stack's own.
+NOT_FOR_FUNCTIONS = {"API_PORT", "MOTO_PORT", "PWD", "SHLVL", "_", "AWS_DEFAULT_REGION"}
+
+
+def function_vars():
+    out = subprocess.run(["env", "-i", "bash", "-c", ". scripts/env.sh; env -0"], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout
+    return sorted(kv.split("=", 1)[0] for kv in out.split("\0") if "=" in kv and kv.split("=", 1)[0]
+                  not in NOT_FOR_FUNCTIONS)
 
 
 def free_port():
@@ -72,8 +77,10 @@ def env_sh(overrides):
 
 
 class Stack:
-    def __init__(self, concurrency=8, faults=None, lost=0.0, seed=None, keep_logs=None, moto_raw=False):
+    def __init__(self, concurrency=8, faults=None, lost=0.0, seed=None, keep_logs=None, moto_raw=False,
+                 release=False):
         self.concurrency = concurrency
+        self.release = release
         self.moto_raw = moto_raw
         self.faults = faults
         self.lost = lost
@@ -103,6 +110,9 @@ class Stack:
 
     def start(self):
         subprocess.run(["cargo", "build", "-q", "--workspace", "--bins"], cwd=ROOT, check=True)
+        if self.release:  # the functions only (admin stays a debug tool)
+            subprocess.run(["cargo", "build", "-q", "--release", "-p", "submit-dossier", "-p", "school-lookup",
+                            "-p", "generate-convention", "-p", "send-acknowledgement"], cwd=ROOT, check=True)
         moto_port, api_port = free_port(), free_port()
         self.moto = f"http://127.0.0.1:{moto_port}"
         self.api_port = api_port
@@ -134,11 +144,11 @@ class Stack:
             wait_http(f"{self.faults_url}/stats", 20)
             functions_env["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{proxy_port}"
         env_file = self.dir / "functions.env"
-        env_file.write_text("".join(f'{k}="{functions_env[k]}"\n' for k in FUNCTION_VARS))
+        env_file.write_text("".join(f'{k}="{functions_env[k]}"\n' for k in function_vars()))
         watch = self._start("watch", [str(ROOT / ".venv" / "bin" / "cargo-lambda"), "lambda", "watch",
                                       "--invoke-address", "127.0.0.1", "--invoke-port", str(api_port),
                                       "--env-file", str(env_file), "--concurrency", str(self.concurrency),
-                                      "--ignore-changes", "--quiet"])
+                                      "--ignore-changes", "--quiet", *(["--release"] if self.release else [])])
         # The first answer comes once the function is built and has loaded the directory.
         wait_http(f"{self.api}/api/ecoles/0350122T", 300, watch, self.dir / "watch.log")
         wait_http(f"{self.api}/api/dossiers/{'0' * 32}", 300, watch, self.dir / "watch.log")
