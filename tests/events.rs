@@ -29,12 +29,19 @@ async fn http_events_answer_as_documented() {
         ("school-lookup/ecoles-commune.json", 200),
         ("school-lookup/collectivite.json", 200),
         ("school-lookup/collectivite-siret-invalide.json", 400),
+        ("instructeur-api/liste.json", 200),
+        ("instructeur-api/liste-sans-authentification.json", 401),
+        ("instructeur-api/liste-autre-groupe.json", 403),
+        ("instructeur-api/decision-action-inconnue.json", 422),
+        ("instructeur-api/export-csv.json", 200),
     ];
     for (file, status) in cases {
         let req =
             lambda_http::request::from_str(&load(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
         let resp = if file.starts_with("school-lookup") {
             conventions_ent::http::lookup::handle(&t.app, req).await
+        } else if file.starts_with("instructeur-api") {
+            conventions_ent::http::instructeur::handle(&t.app, req).await
         } else {
             conventions_ent::http::handle(&t.app, req).await
         }
@@ -76,4 +83,18 @@ async fn stream_events_select_their_records_and_run() {
     let id = dossier_at(&depot.records[0], Etape::Depose).unwrap().id;
     assert!(t.stored(&id).await.unwrap().convention.is_some());
     assert_eq!(t.objects().await.len(), 1);
+}
+
+#[test]
+fn webhook_events_fire_on_the_transition_only() {
+    use conventions_ent::jobs::webhook::scheduled;
+    let accepted: Event =
+        serde_json::from_str(&load("notify-editor/dossier-accepte.json")).unwrap();
+    let attempt: Event =
+        serde_json::from_str(&load("notify-editor/tentative-enregistree.json")).unwrap();
+    assert!(scheduled(&accepted.records[0]).is_some());
+    assert!(
+        scheduled(&attempt.records[0]).is_none(),
+        "recording an attempt does not send again"
+    );
 }
