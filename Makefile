@@ -40,3 +40,22 @@ package:
 # A dev instructeur token for the local stack (make run): curl -H "Authorization: Bearer $(make -s instructeur-token)" …
 instructeur-token:
 	@. scripts/env.sh && cargo run -q --bin admin -- instructeur-token
+
+# Proofs under load, faults and hostile input; performance side by side (README « Preuves »).
+# N and C change the number of deposits and the concurrency: make load N=200 C=16.
+.PHONY: load faults fuzz schemathesis bench-functions
+load:
+	@scripts/setup-tools.sh && .venv/bin/python load/load.py --deposits $(or $(N),1000) --concurrency $(or $(C),32)
+
+faults:
+	@scripts/setup-tools.sh && .venv/bin/python load/load.py --deposits $(or $(N),1000) --concurrency $(or $(C),32) --faults 0.1 --block 2
+
+# FUZZ_SECONDS per target (300); libFuzzer with a nightly toolchain, else the stable driver.
+fuzz:
+	@fuzz/run.sh
+
+schemathesis:
+	@scripts/setup-tools.sh && load/schemathesis.sh
+
+bench-functions:
+	@scripts/setup-tools.sh && .venv/bin/python load/bench_functions.py

@@ -206,6 +206,8 @@ class Proxy:
                 if fault:
                     self.stats[f"fault.{fault}"] += 1
                     self.stats[f"fault.{fault}.{service}"] += 1
+                    if fault == "lost":
+                        self.stats[f"lost.{service}.{op}"] += 1
                 if fault in ("http500", "http503", "throttle", "block"):
                     writer.write(error_response(service, fault, method))
                     await writer.drain()

@@ -218,11 +218,18 @@ def drain(ddb, ses, table, accepted, dlq_before, timeout, label):
     started = time.time()
     expected = sum(r for _, r in accepted.values())
     last, last_print, last_scan = None, 0.0, 0.0
+    seen_state, changed_at = None, time.time()
     while True:
         sent = ses.get_send_quota()["SentLast24Hours"]
         held = ids_in(dlq_files(table, dlq_before))
         held_rcpt = sum(accepted[i][1] for i in held if i in accepted)
         state = (sent, len(held))
+        if state != seen_state:
+            seen_state, changed_at = state, time.time()
+        elif time.time() - changed_at > 120:
+            print(f"  {label} : plus rien ne bouge depuis 120 s ({int(sent)}/{expected} destinataires servis)",
+                  flush=True)
+            return time.time() - started, held
         if state != last and (time.time() - last_print > 15 or (last and state[1] != last[1])
                               or sent + held_rcpt >= expected):
             print(f"  {label} : {int(sent)}/{expected} destinataires servis, {len(held)} dossiers en lettre morte "
@@ -280,6 +287,11 @@ def check(stack, ddb, s3, accepted, report):
         print(f"  {'✔' if ok else '✘'} {label:58} {got:>6}   (attendu {want})")
         if not ok:
             failures.append(label)
+    missing = [i for i in accepted if i in deposited and per_dest[email_of[i]] != 1]
+    for i in missing[:10]:
+        d = deposited[i]
+        print(f"    {i} : {per_dest[email_of[i]]} email(s), étape {d['etape']['S']}, "
+              f"bail {'oui' if 'accuse_bail' in d else 'non'}, accusé {'oui' if 'accuse' in d else 'non'}")
     if set(keys.values()) != set(versions):
         failures.append("objets S3 ≠ conventions enregistrées")
         print("  ✘ objets S3 ≠ conventions enregistrées")
@@ -409,6 +421,9 @@ def main():
             report["proxy"] = {"calls": calls, "faults": faults, "proxy_errors": counts.get("proxy.error", 0)}
             print(f"\nProxy de pannes : {calls} appels AWS des fonctions, pannes injectées {faults}"
                   f", erreurs du proxy {counts.get('proxy.error', 0)}")
+            lost = {k[5:]: v for k, v in counts.items() if k.startswith("lost.")}
+            if lost:
+                print(f"  réponses perdues après action de l’émulateur, par opération : {lost}")
         print("\nInvariants :")
         failures, _ = check(stack, ddb, s3, accepted, report)
         bad_links = sum(1 for s in links if s != 302)
@@ -421,6 +436,7 @@ def main():
             failures.append("liens")
         if len(accepted) != n:
             failures.append("dépôts refusés ou perdus côté client")
+            print(f"  ✘ parcours client en échec : {dict(outcomes)}")
         report["failures"] = failures
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(report, indent=1, ensure_ascii=False))
