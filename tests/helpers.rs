@@ -215,10 +215,7 @@ impl TestApp {
     ) -> TestResponse {
         let req = lambda_http::request::from_str(&api_event(method, path_and_query, body, headers))
             .expect("valid v2 event");
-        // Routed as the HTTP API routes them: reference data to school-lookup.
-        let lookup = ["/api/communes", "/api/ecoles/", "/api/collectivites/"]
-            .iter()
-            .any(|p| path_and_query.starts_with(p));
+        let lookup = is_lookup(path_and_query);
         let resp = if lookup {
             conventions_ent::http::lookup::handle(&self.app, req).await
         } else if path_and_query.starts_with("/api/instructeur/") {
@@ -387,7 +384,7 @@ fn collect_messages(v: &Value, sender: &str, out: &mut Vec<Value>) {
     }
 }
 
-fn to_test_response(resp: lambda_http::Response<Body>) -> TestResponse {
+pub fn to_test_response(resp: lambda_http::Response<Body>) -> TestResponse {
     let status = resp.status().as_u16();
     let headers = resp
         .headers()
@@ -404,6 +401,13 @@ fn to_test_response(resp: lambda_http::Response<Body>) -> TestResponse {
         headers,
         body,
     }
+}
+
+/// Routed as the HTTP API routes them: reference data to school-lookup.
+pub fn is_lookup(path: &str) -> bool {
+    ["/api/communes", "/api/ecoles/", "/api/collectivites/"]
+        .iter()
+        .any(|p| path.starts_with(p))
 }
 
 /// An API Gateway HTTP API (v2) event, as AWS sends it to the function.

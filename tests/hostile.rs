@@ -13,7 +13,6 @@ use conventions_ent::adapters::s3::S3Documents;
 use conventions_ent::domain::ids::{hash_jeton, link_jeton, DossierId};
 use conventions_ent::domain::siret::Siret;
 use conventions_ent::App;
-use lambda_http::Body;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -105,33 +104,7 @@ async fn send(app: &App, c: &Case) -> TestResponse {
         conventions_ent::http::handle(app, req).await
     }
     .unwrap();
-    test_response(resp)
-}
-
-/// Routed as the HTTP API routes them: reference data to school-lookup.
-fn is_lookup(path: &str) -> bool {
-    ["/api/communes", "/api/ecoles/", "/api/collectivites/"]
-        .iter()
-        .any(|p| path.starts_with(p))
-}
-
-fn test_response(resp: lambda_http::Response<Body>) -> TestResponse {
-    let status = resp.status().as_u16();
-    let headers = resp
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
-        .collect();
-    let body = match resp.body() {
-        Body::Text(t) => t.clone(),
-        Body::Binary(b) => String::from_utf8_lossy(b).into_owned(),
-        _ => String::new(),
-    };
-    TestResponse {
-        status,
-        headers,
-        body,
-    }
+    to_test_response(resp)
 }
 
 /// The same App, owned, so that a request can run in its own task and a panic be caught
@@ -161,7 +134,7 @@ async fn send_caught(app: &Arc<App>, c: &Case) -> Result<TestResponse, String> {
         }
     });
     match task.await {
-        Ok(resp) => Ok(test_response(resp.unwrap())),
+        Ok(resp) => Ok(to_test_response(resp.unwrap())),
         Err(e) => {
             let p = e.into_panic();
             Err(p

@@ -74,7 +74,11 @@ pub async fn create(app: &App, req: &Request) -> ApiResult {
 
 /// The dossier, if the presented jeton opens it. Unknown ids, malformed ids and wrong jetons
 /// all give the same 404, after the same hashing work.
-async fn authorize(app: &App, req: &Request, id: &str) -> Result<DossierRecord, ApiError> {
+pub(crate) async fn authorize(
+    app: &App,
+    req: &Request,
+    id: &str,
+) -> Result<DossierRecord, ApiError> {
     let presented = presented_jeton(req).unwrap_or_default();
     let secret = app.config.link_secret.as_bytes();
     let Some(id) = DossierId::parse(id) else {

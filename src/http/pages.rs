@@ -5,10 +5,10 @@
 
 mod assets;
 
+use super::dossiers::authorize;
 use super::problem::ApiError;
-use super::{json, presented_jeton, ApiResult};
+use super::{json, ApiResult};
 use crate::domain::dossier::DossierRecord;
-use crate::domain::ids::{access_granted, DossierId};
 use crate::domain::school::SchoolDirectory;
 use crate::domain::siret::Siret;
 use crate::domain::uai::Uai;
@@ -190,27 +190,6 @@ pub fn asset(req: &Request, version: &str, name: &str) -> ApiResult {
     };
     Ok(b.body(Body::Binary(body.to_vec()))
         .expect("static headers are valid"))
-}
-
-/// Same rule as the dossier routes: unknown id and wrong jeton give the same 404.
-async fn authorize(app: &App, req: &Request, id: &str) -> Result<DossierRecord, ApiError> {
-    let presented = presented_jeton(req).unwrap_or_default();
-    let secret = app.config.link_secret.as_bytes();
-    let Some(id) = DossierId::parse(id) else {
-        let _ = access_granted(&presented, "", secret, &DossierId::generate());
-        return Err(ApiError::NotFound);
-    };
-    let record = app.dossiers.get(id.as_str()).await?;
-    let stored = record
-        .as_ref()
-        .map(|r| r.jeton_sha256.as_str())
-        .unwrap_or("");
-    match record {
-        Some(r) if !presented.is_empty() && access_granted(&presented, stored, secret, &id) => {
-            Ok(r)
-        }
-        _ => Err(ApiError::NotFound),
-    }
 }
 
 /// `GET /api/dossiers/{id}/apercu`: the convention text that will be signed, filled with what
