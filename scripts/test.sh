@@ -32,3 +32,11 @@ export RUST_BACKTRACE=0
 .venv/bin/python scripts/check_infra.py
 cargo nextest run --workspace --no-fail-fast "$@"
 scripts/browser-test.sh
+
+# Proofs, short forms (README « Preuves : charge, pannes, entrées hostiles »; the long forms are
+# make load / faults / schemathesis / fuzz): 20 deposits at concurrency 8 through 10 % of AWS
+# faults, one batch sent to the dead-letter path and replayed, invariants checked; schemathesis
+# on every operation; every fuzz target for a few seconds on the stable driver.
+.venv/bin/python load/load.py --deposits 20 --concurrency 8 --faults 0.1 --block 1
+load/schemathesis.sh --short
+CARGO_TARGET_DIR=target cargo run -q --manifest-path fuzz/Cargo.toml --no-default-features --bin stable-fuzz -- --seconds 20

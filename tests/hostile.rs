@@ -98,13 +98,24 @@ async fn send(app: &App, c: &Case) -> TestResponse {
     let req =
         lambda_http::request::from_str(&event(c.method, &c.path, c.body.as_deref(), &c.headers))
             .unwrap_or_else(|e| panic!("{}: not a valid v2 event: {e}", c.label));
-    let resp = if is_lookup(&c.path) {
+    to_test_response(dispatch(app, req, &c.path).await)
+}
+
+/// The function that serves the path on AWS (the HTTP API's routes): reference data to
+/// school-lookup, the académie's routes to instructeur-api, the rest to submit-dossier.
+async fn dispatch(
+    app: &App,
+    req: lambda_http::Request,
+    path: &str,
+) -> lambda_http::Response<lambda_http::Body> {
+    if is_lookup(path) {
         conventions_ent::http::lookup::handle(app, req).await
+    } else if path.starts_with("/api/instructeur/") {
+        conventions_ent::http::instructeur::handle(app, req).await
     } else {
         conventions_ent::http::handle(app, req).await
     }
-    .unwrap();
-    to_test_response(resp)
+    .unwrap()
 }
 
 /// The same App, owned, so that a request can run in its own task and a panic be caught
@@ -125,16 +136,10 @@ async fn send_caught(app: &Arc<App>, c: &Case) -> Result<TestResponse, String> {
     let req =
         lambda_http::request::from_str(&event(c.method, &c.path, c.body.as_deref(), &c.headers))
             .unwrap_or_else(|e| panic!("{}: not a valid v2 event: {e}", c.label));
-    let (app, lookup) = (app.clone(), is_lookup(&c.path));
-    let task = tokio::spawn(async move {
-        if lookup {
-            conventions_ent::http::lookup::handle(&app, req).await
-        } else {
-            conventions_ent::http::handle(&app, req).await
-        }
-    });
+    let (app, path) = (app.clone(), c.path.clone());
+    let task = tokio::spawn(async move { dispatch(&app, req, &path).await });
     match task.await {
-        Ok(resp) => Ok(to_test_response(resp.unwrap())),
+        Ok(resp) => Ok(to_test_response(resp)),
         Err(e) => {
             let p = e.into_panic();
             Err(p
@@ -1373,29 +1378,69 @@ async fn download_route_links_resist_tampering_expiry_and_other_keys() {
 
 #[tokio::test]
 async fn instructeur_routes_give_nothing_without_valid_claims() {
+    use conventions_ent::http::instructeur::auth::sign_hs256;
     let t = TestApp::spawn().await;
-    let (id, _) = t.create_draft(&full_dossier()).await;
-    let paths = [
-        "/api/instructeur/dossiers".to_string(),
-        format!("/api/instructeur/dossiers/{id}"),
-        "/api/instructeur/export/ecoles.csv".into(),
-        "/api/instructeur/export/ecoles.json".into(),
+    // A deposited dossier: what the académie's routes would show.
+    let (id, jeton) = t.create_draft(&full_dossier()).await;
+    let r = t
+        .post_json(
+            &format!("/api/dossiers/{id}/depot"),
+            &json!({}),
+            Some(&jeton),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let now = chrono::Utc::now().timestamp();
+    let signed =
+        |claims: Value, key: &str| format!("Bearer {}", sign_hs256(&claims, key.as_bytes()));
+    let dev_key = t.app.config.dev_jwt_secret.clone().unwrap_or_default();
+    let forged = [
+        ("sans jeton".to_string(), None),
+        ("jeton bidon".into(), Some("Bearer x".to_string())),
+        ("Basic".into(), Some("Basic aW5zdHJ1Y3RldXI6eA==".into())),
+        (
+            "JWT alg none, groupe instructeurs".into(),
+            Some("Bearer eyJhbGciOiJub25lIn0.eyJjb2duaXRvOmdyb3VwcyI6WyJpbnN0cnVjdGV1cnMiXSwiZXhwIjo5OTk5OTk5OTk5fQ.".into()),
+        ),
+        (
+            "signé d’une autre clé".into(),
+            Some(signed(json!({"sub": "x", "cognito:groups": ["instructeurs"], "exp": now + 3600}), "autre-cle")),
+        ),
+        (
+            "expiré".into(),
+            Some(signed(json!({"sub": "x", "cognito:groups": ["instructeurs"], "exp": now - 10}), &dev_key)),
+        ),
+        (
+            "sans le groupe instructeurs".into(),
+            Some(signed(json!({"sub": "x", "cognito:groups": ["collectivites"], "exp": now + 3600}), &dev_key)),
+        ),
+        (
+            "groupe en chaîne voisine".into(),
+            Some(signed(json!({"sub": "x", "cognito:groups": "instructeurs-stagiaires", "exp": now + 3600}), &dev_key)),
+        ),
     ];
-    for path in &paths {
-        for (label, auth) in [
-            ("sans jeton", None),
-            ("jeton bidon", Some("Bearer x")),
-            (
-                "JWT alg none, groupe instructeurs",
-                Some("Bearer eyJhbGciOiJub25lIn0.eyJjb2duaXRvOmdyb3VwcyI6WyJpbnN0cnVjdGV1cnMiXX0."),
-            ),
-        ] {
-            let mut c = case(format!("{path} {label}"), "GET", path.clone());
+    let paths = [
+        ("GET", "/api/instructeur/dossiers".to_string()),
+        ("GET", format!("/api/instructeur/dossiers/{id}")),
+        ("POST", format!("/api/instructeur/dossiers/{id}/decision")),
+        ("POST", format!("/api/instructeur/dossiers/{id}/messages")),
+        ("POST", format!("/api/instructeur/dossiers/{id}/webhook")),
+        ("GET", "/api/instructeur/export/ecoles.csv".into()),
+        ("GET", "/api/instructeur/export/ecoles.json".into()),
+    ];
+    let before = storage(&t).await;
+    for (method, path) in &paths {
+        for (label, auth) in &forged {
+            let mut c = case(format!("{method} {path} {label}"), method, path.clone());
             if let Some(a) = auth {
                 c = c.header("authorization", a);
             }
+            if *method == "POST" {
+                c = c.json(r#"{"statut": "accepte", "texte": "x", "motif": "x"}"#);
+            }
             let r = send(&t.app, &c).await;
             assert_problem(&c.label, &r);
+            assert!([401, 403].contains(&r.status), "{}: {}", c.label, r.status);
             assert!(
                 !r.body.contains("Martin") && !r.body.contains("mairie@"),
                 "{}: {}",
@@ -1404,4 +1449,5 @@ async fn instructeur_routes_give_nothing_without_valid_claims() {
             );
         }
     }
+    assert_eq!(before, storage(&t).await, "an unauthenticated call wrote");
 }
