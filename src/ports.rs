@@ -41,7 +41,8 @@ pub trait DossierStore: Send + Sync {
         id: &str,
         convention: &ConventionRecord,
     ) -> Result<bool, StoreError>;
-    /// Takes the email lease; Ok(false) when the email was sent or another send holds the lease.
+    /// Takes the email lease until `until` (epoch ms, unique per attempt); Ok(false) when the
+    /// email was sent or another send holds the lease.
     async fn claim_acknowledgement(
         &self,
         id: &str,

@@ -108,15 +108,24 @@ impl DossierStore for DynamoDossiers {
     async fn create(&self, record: &DossierRecord) -> Result<(), StoreError> {
         let item: HashMap<String, AttributeValue> = serde_dynamo::to_item(record)
             .map_err(|e| StoreError::Unavailable(format!("sérialisation : {e}")))?;
-        self.client
+        let res = self
+            .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(id)")
             .send()
             .await
-            .map_err(map_err)?;
-        Ok(())
+            .map_err(map_err);
+        match res {
+            // Ids are 128 random bits: a conflict is our own write whose answer was lost and
+            // that the SDK retried. The jeton hash, unique to this creation, recognises it.
+            Err(StoreError::Conflict) => match self.get(&record.id).await? {
+                Some(stored) if stored.jeton_sha256 == record.jeton_sha256 => Ok(()),
+                _ => Err(StoreError::Conflict),
+            },
+            r => r.map(|_| ()),
+        }
     }
 
     async fn get(&self, id: &str) -> Result<Option<DossierRecord>, StoreError> {
@@ -245,7 +254,16 @@ impl DossierStore for DynamoDossiers {
             .await
             .map(|_| ())
             .map_err(map_err);
-        done_unless_conflict(r)
+        match done_unless_conflict(r)? {
+            true => Ok(true),
+            // The condition failed: either someone else holds the lease, or our own write went
+            // through and its answer was lost (the SDK retried it). `until` is unique to this
+            // attempt, so finding it stored means the lease is ours.
+            false => Ok(self
+                .get(id)
+                .await?
+                .is_some_and(|d| d.accuse.is_none() && d.accuse_bail == Some(until))),
+        }
     }
 
     async fn record_acknowledgement(

@@ -206,8 +206,9 @@ pub struct DossierRecord {
     pub code_verification: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accuse: Option<AccuseRecord>,
-    /// Lease taken by the acknowledgement sender (epoch seconds) so that a replayed stream
-    /// record cannot send a second email while the first send is under way.
+    /// Lease taken by the acknowledgement sender (epoch milliseconds, unique per attempt) so
+    /// that a replayed stream record cannot send a second email while the first send is under
+    /// way.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accuse_bail: Option<i64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

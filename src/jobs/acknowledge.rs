@@ -63,11 +63,14 @@ pub async fn acknowledge(app: &App, from_stream: DossierRecord) -> Result<Outcom
         return Ok(Outcome::Skipped);
     }
     let email = build_email(app, &record)?;
-    let t = chrono::Utc::now().timestamp();
+    // Epoch milliseconds with random low digits: each attempt's lease value is its own, so
+    // that a retried claim recognises its own write (see the store).
+    let t = chrono::Utc::now().timestamp_millis();
+    let until = t + LEASE_SECONDS * 1000 + i64::from(rand::random::<u16>() % 1000);
     // The lease makes a concurrent or replayed delivery skip while this one sends.
     if !app
         .dossiers
-        .claim_acknowledgement(&record.id, t, t + LEASE_SECONDS)
+        .claim_acknowledgement(&record.id, t, until)
         .await?
     {
         return Ok(Outcome::AlreadyDone);
