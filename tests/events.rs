@@ -47,6 +47,13 @@ async fn http_events_answer_as_documented() {
         }
         .unwrap();
         assert_eq!(resp.status().as_u16(), status, "{file}: {:?}", resp.body());
+        if status == 405 {
+            assert_eq!(
+                resp.headers()["allow"],
+                "POST",
+                "{file}: 405 says what is allowed"
+            );
+        }
         if status >= 400 {
             let ct = resp.headers()["content-type"].to_str().unwrap();
             assert!(ct.starts_with("application/problem+json"), "{file}: {ct}");

@@ -19,7 +19,7 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, std::conv
         ("GET", ["api", "ecoles", uai]) => ecole(app, uai),
         ("GET", ["api", "collectivites", siret]) => collectivite(app, siret).await,
         (_, ["api", "communes", ..] | ["api", "ecoles", _] | ["api", "collectivites", _]) => {
-            Err(ApiError::MethodNotAllowed)
+            Err(ApiError::MethodNotAllowed("GET"))
         }
         _ => Err(ApiError::BadRequest(format!("Adresse inconnue : {path}"))),
     };

@@ -33,12 +33,14 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, std::conv
             dossiers::post_message(app, &req, id).await
         }
         ("GET", ["api", "conventions", "verification", code]) => dossiers::verify(app, code).await,
-        (_, ["api", "dossiers"])
-        | (_, ["api", "dossiers", _])
-        | (_, ["api", "dossiers", _, "depot" | "convention" | "messages"])
-        | (_, ["api", "conventions", "verification", _]) => Err(ApiError::MethodNotAllowed),
+        (_, ["api", "dossiers"]) => Err(ApiError::MethodNotAllowed("POST")),
+        (_, ["api", "dossiers", _]) => Err(ApiError::MethodNotAllowed("GET, PATCH, DELETE")),
+        (_, ["api", "dossiers", _, "depot"]) => Err(ApiError::MethodNotAllowed("POST")),
+        (_, ["api", "dossiers", _, "messages"]) => Err(ApiError::MethodNotAllowed("GET, POST")),
+        (_, ["api", "dossiers", _, "convention"])
+        | (_, ["api", "conventions", "verification", _]) => Err(ApiError::MethodNotAllowed("GET")),
         ("GET", ["api", "dossiers", id, "apercu"]) => pages::apercu(app, &req, id).await,
-        (_, ["api", "dossiers", _, "apercu"]) => Err(ApiError::MethodNotAllowed),
+        (_, ["api", "dossiers", _, "apercu"]) => Err(ApiError::MethodNotAllowed("GET")),
         ("GET", []) => pages::start(app, &req),
         ("GET", ["demarche"] | ["dossiers", _]) => pages::form(app, &req),
         ("GET", ["verification", _]) => pages::verification(app, &req),

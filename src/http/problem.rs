@@ -16,7 +16,8 @@ pub enum ApiError {
     NotFound,
     /// 404 with its own message, for public resources.
     NotFoundWith(String),
-    MethodNotAllowed,
+    /// With the methods the address accepts, for the `Allow` header.
+    MethodNotAllowed(&'static str),
     Conflict(String),
     PayloadTooLarge,
     UnsupportedMediaType,
@@ -46,7 +47,7 @@ impl ApiError {
             ApiError::Unauthorized => 401,
             ApiError::Forbidden => 403,
             ApiError::NotFound | ApiError::NotFoundWith(_) => 404,
-            ApiError::MethodNotAllowed => 405,
+            ApiError::MethodNotAllowed(_) => 405,
             ApiError::Conflict(_) => 409,
             ApiError::PayloadTooLarge => 413,
             ApiError::UnsupportedMediaType => 415,
@@ -75,7 +76,7 @@ impl ApiError {
                 "Aucun dossier ne correspond à ce lien, ou le jeton d’accès est incorrect.".into(),
             ),
             ApiError::NotFoundWith(d) => ("introuvable", "Introuvable", d.clone()),
-            ApiError::MethodNotAllowed => {
+            ApiError::MethodNotAllowed(_) => {
                 ("methode-non-autorisee", "Méthode non autorisée", "Cette méthode n’est pas acceptée sur cette adresse.".into())
             }
             ApiError::Conflict(d) => ("conflit", "Conflit", d.clone()),
@@ -109,7 +110,7 @@ impl ApiError {
             "status": status,
             "detail": detail,
         });
-        if let ApiError::Validation(errs) = self {
+        if let ApiError::Validation(errs) = &self {
             body["errors"] = json!(errs);
         }
         let mut builder = Response::builder()
@@ -118,6 +119,9 @@ impl ApiError {
             .header("cache-control", "no-store");
         if status == 503 {
             builder = builder.header("retry-after", "5");
+        }
+        if let ApiError::MethodNotAllowed(allow) = &self {
+            builder = builder.header("allow", *allow);
         }
         if status == 401 {
             builder = builder.header("www-authenticate", "Bearer");
