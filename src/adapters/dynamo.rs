@@ -10,6 +10,7 @@ use crate::domain::draft::Draft;
 use crate::ports::{DossierStore, ListFilter, StoreError};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
@@ -27,12 +28,33 @@ pub struct DynamoDossiers {
     table: String,
 }
 
+/// Appends `:evt` (set by [`with_event`]) to the dossier's audit trail.
+const APPEND_EVENT: &str = "historique = list_append(if_not_exists(historique, :vide), :evt)";
+
+/// The values [`APPEND_EVENT`] refers to.
+fn with_event(
+    update: UpdateItemFluentBuilder,
+    evenement: &Evenement,
+) -> Result<UpdateItemFluentBuilder, StoreError> {
+    Ok(update
+        .expression_attribute_values(":vide", AttributeValue::L(Vec::new()))
+        .expression_attribute_values(":evt", av(&vec![evenement])?))
+}
+
 impl DynamoDossiers {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         DynamoDossiers {
             client,
             table: table.into(),
         }
+    }
+
+    /// An update of one dossier.
+    fn update(&self, id: &str) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(id))
     }
 }
 
@@ -148,10 +170,7 @@ impl DossierStore for DynamoDossiers {
     }
 
     async fn save_draft(&self, id: &str, draft: &Draft, now: &str) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("id", s(id))
+        self.update(id)
             .update_expression("SET brouillon = :b, modifie_le = :now, expire_le = :exp")
             .condition_expression("statut = :brouillon")
             .expression_attribute_values(
@@ -174,15 +193,19 @@ impl DossierStore for DynamoDossiers {
         depot: &Depot,
         now: &str,
     ) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("id", s(id))
-            .update_expression(
+        let evenement = Evenement {
+            le: now.to_string(),
+            par: "collectivité".into(),
+            action: "dossier déposé, convention signée".into(),
+            detail: Some(format!("{} école(s)", depot.ecoles.len())),
+        };
+        let update = self
+            .update(id)
+            .update_expression(format!(
                 "SET brouillon = :b, depot = :d, statut = :statut, etape = :etape, depose_le = :now, modifie_le = :now, \
                  liste = :liste, recherche = :recherche, codes_insee = :codes, departements = :deps, \
-                 historique = list_append(if_not_exists(historique, :vide), :evt) REMOVE expire_le",
-            )
+                 {APPEND_EVENT} REMOVE expire_le"
+            ))
             .condition_expression("statut = :brouillon")
             .expression_attribute_values(":b", av(draft)?)
             .expression_attribute_values(":d", av(depot)?)
@@ -193,20 +216,11 @@ impl DossierStore for DynamoDossiers {
                 ":deps",
                 string_list(depot.ecoles.iter().map(|e| crate::reference::departement_of(&e.code_insee))),
             )
-            .expression_attribute_values(":vide", AttributeValue::L(Vec::new()))
-            .expression_attribute_values(
-                ":evt",
-                av(&vec![Evenement {
-                    le: now.to_string(),
-                    par: "collectivité".into(),
-                    action: "dossier déposé, convention signée".into(),
-                    detail: Some(format!("{} école(s)", depot.ecoles.len())),
-                }])?,
-            )
             .expression_attribute_values(":statut", s(Statut::EnConstruction.as_str()))
             .expression_attribute_values(":etape", s(Etape::Depose.as_str()))
             .expression_attribute_values(":now", s(now))
-            .expression_attribute_values(":brouillon", s(Statut::Brouillon.as_str()))
+            .expression_attribute_values(":brouillon", s(Statut::Brouillon.as_str()));
+        with_event(update, &evenement)?
             .send()
             .await
             .map_err(map_err)?;
@@ -215,10 +229,7 @@ impl DossierStore for DynamoDossiers {
 
     async fn record_convention(&self, id: &str, c: &ConventionRecord) -> Result<bool, StoreError> {
         let r = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("id", s(id))
+            .update(id)
             .update_expression("SET convention = :c, code_verification = :code, etape = :next")
             .condition_expression("etape = :depose AND attribute_not_exists(convention)")
             .expression_attribute_values(":c", av(c)?)
@@ -238,11 +249,7 @@ impl DossierStore for DynamoDossiers {
         now: i64,
         until: i64,
     ) -> Result<bool, StoreError> {
-        let r = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("id", s(id))
+        let r = self.update(id)
             .update_expression("SET accuse_bail = :until")
             .condition_expression(
                 "etape = :enregistree AND attribute_not_exists(accuse) AND (attribute_not_exists(accuse_bail) OR accuse_bail < :now)",
@@ -272,10 +279,7 @@ impl DossierStore for DynamoDossiers {
         accuse: &AccuseRecord,
     ) -> Result<(), StoreError> {
         let r = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("id", s(id))
+            .update(id)
             .update_expression("SET accuse = :a, etape = :next REMOVE accuse_bail")
             .condition_expression("attribute_not_exists(accuse)")
             .expression_attribute_values(":a", av(accuse)?)
@@ -288,10 +292,7 @@ impl DossierStore for DynamoDossiers {
     }
 
     async fn release_acknowledgement(&self, id: &str) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("id", s(id))
+        self.update(id)
             .update_expression("REMOVE accuse_bail")
             .condition_expression("attribute_exists(id)")
             .send()
@@ -334,19 +335,16 @@ impl DossierStore for DynamoDossiers {
         to: Statut,
         evenement: &Evenement,
     ) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("id", s(id))
-            .update_expression(
-                "SET statut = :to, modifie_le = :now, historique = list_append(if_not_exists(historique, :vide), :evt)",
-            )
+        let update = self
+            .update(id)
+            .update_expression(format!(
+                "SET statut = :to, modifie_le = :now, {APPEND_EVENT}"
+            ))
             .condition_expression("statut = :from")
             .expression_attribute_values(":to", s(to.as_str()))
             .expression_attribute_values(":from", s(from.as_str()))
-            .expression_attribute_values(":now", s(&evenement.le))
-            .expression_attribute_values(":vide", AttributeValue::L(Vec::new()))
-            .expression_attribute_values(":evt", av(&vec![evenement])?)
+            .expression_attribute_values(":now", s(&evenement.le));
+        with_event(update, evenement)?
             .send()
             .await
             .map_err(map_err)?;
@@ -359,18 +357,14 @@ impl DossierStore for DynamoDossiers {
         message: &Message,
         evenement: &Evenement,
     ) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("id", s(id))
-            .update_expression(
-                "SET messages = list_append(if_not_exists(messages, :vide), :m), \
-                 historique = list_append(if_not_exists(historique, :vide), :evt)",
-            )
+        let update = self
+            .update(id)
+            .update_expression(format!(
+                "SET messages = list_append(if_not_exists(messages, :vide), :m), {APPEND_EVENT}"
+            ))
             .condition_expression("attribute_exists(id)")
-            .expression_attribute_values(":vide", AttributeValue::L(Vec::new()))
-            .expression_attribute_values(":m", av(&vec![message])?)
-            .expression_attribute_values(":evt", av(&vec![evenement])?)
+            .expression_attribute_values(":m", av(&vec![message])?);
+        with_event(update, evenement)?
             .send()
             .await
             .map_err(map_err)?;
@@ -378,16 +372,13 @@ impl DossierStore for DynamoDossiers {
     }
 
     async fn request_webhook(&self, id: &str, evenement: &Evenement) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("id", s(id))
-            .update_expression("SET webhook_etat = :a, historique = list_append(if_not_exists(historique, :vide), :evt)")
+        let update = self
+            .update(id)
+            .update_expression(format!("SET webhook_etat = :a, {APPEND_EVENT}"))
             .condition_expression("statut = :accepte")
             .expression_attribute_values(":a", s("a_envoyer"))
-            .expression_attribute_values(":accepte", s(Statut::Accepte.as_str()))
-            .expression_attribute_values(":vide", AttributeValue::L(Vec::new()))
-            .expression_attribute_values(":evt", av(&vec![evenement])?)
+            .expression_attribute_values(":accepte", s(Statut::Accepte.as_str()));
+        with_event(update, evenement)?
             .send()
             .await
             .map_err(map_err)?;
@@ -407,10 +398,7 @@ impl DossierStore for DynamoDossiers {
             update.push_str(", webhook_etat = :livre");
         }
         let mut req = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("id", s(id))
+            .update(id)
             .update_expression(update)
             .condition_expression("attribute_exists(id)")
             .expression_attribute_values(":vide", AttributeValue::L(Vec::new()))
