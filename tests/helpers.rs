@@ -268,6 +268,30 @@ impl TestApp {
         )
     }
 
+    /// Creates a draft from `body` and deposits it; returns (id, jeton).
+    pub async fn deposit_new(&self, body: &Value) -> (String, String) {
+        let (id, jeton) = self.create_draft(body).await;
+        let r = self
+            .post_json(
+                &format!("/api/dossiers/{id}/depot"),
+                &json!({}),
+                Some(&jeton),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        (id, jeton)
+    }
+
+    pub async fn delete(&self, path: &str, jeton: &str) -> TestResponse {
+        self.call(
+            "DELETE",
+            path,
+            None,
+            &[("authorization", &format!("Bearer {jeton}"))],
+        )
+        .await
+    }
+
     pub async fn stored(&self, id: &str) -> Option<DossierRecord> {
         self.app.dossiers.get(id).await.unwrap()
     }
@@ -522,4 +546,24 @@ pub fn pdf_text(pdf: &[u8]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// A client of the s3s-fs server `make test` starts (it checks presigned signatures and expiry).
+pub async fn s3s_client() -> aws_sdk_s3::Client {
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(
+            std::env::var("S3S_ENDPOINT")
+                .expect("S3S_ENDPOINT is set by `make test`, which starts s3s-fs"),
+        )
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            std::env::var("S3S_ACCESS_KEY").unwrap(),
+            std::env::var("S3S_SECRET_KEY").unwrap(),
+            None,
+            None,
+            "s3s-fs",
+        ))
+        .load()
+        .await;
+    S3Documents::client(&sdk, true)
 }

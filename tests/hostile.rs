@@ -1196,23 +1196,6 @@ async fn markup_and_line_breaks_in_names_stay_text_in_emails_pdf_and_views() {
     }
 }
 
-/// The s3s-fs server `make test` starts (it checks presigned signatures and expiry).
-async fn s3s_client() -> aws_sdk_s3::Client {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(std::env::var("S3S_ENDPOINT").expect("S3S_ENDPOINT is set by `make test`"))
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            std::env::var("S3S_ACCESS_KEY").unwrap(),
-            std::env::var("S3S_SECRET_KEY").unwrap(),
-            None,
-            None,
-            "s3s-fs",
-        ))
-        .load()
-        .await;
-    S3Documents::client(&sdk, true)
-}
-
 fn with_query_param(url: &str, name: &str, value: &str) -> String {
     let (base, query) = url.split_once('?').unwrap();
     let q: Vec<String> = query
@@ -1381,15 +1364,7 @@ async fn instructeur_routes_give_nothing_without_valid_claims() {
     use conventions_ent::http::instructeur::auth::sign_hs256;
     let t = TestApp::spawn().await;
     // A deposited dossier: what the académie's routes would show.
-    let (id, jeton) = t.create_draft(&full_dossier()).await;
-    let r = t
-        .post_json(
-            &format!("/api/dossiers/{id}/depot"),
-            &json!({}),
-            Some(&jeton),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    let (id, _) = t.deposit_new(&full_dossier()).await;
     let now = chrono::Utc::now().timestamp();
     let signed =
         |claims: Value, key: &str| format!("Bearer {}", sign_hs256(&claims, key.as_bytes()));

@@ -15,15 +15,7 @@ async fn deposited(t: &TestApp) -> String {
         .send()
         .await
         .unwrap();
-    let (id, jeton) = t.create_draft(&full_dossier()).await;
-    let r = t
-        .post_json(
-            &format!("/api/dossiers/{id}/depot"),
-            &serde_json::json!({}),
-            Some(&jeton),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    let (id, _) = t.deposit_new(&full_dossier()).await;
     id
 }
 

@@ -52,16 +52,7 @@ async fn deposit(t: &TestApp, siret: &str, uais: &[&str]) -> (String, String) {
     let mut body = full_dossier();
     body["collectivite"]["siret"] = json!(siret);
     body["ecoles"] = json!(uais.iter().map(|u| json!({"uai": u})).collect::<Vec<_>>());
-    let (id, jeton) = t.create_draft(&body).await;
-    let r = t
-        .post_json(
-            &format!("/api/dossiers/{id}/depot"),
-            &json!({}),
-            Some(&jeton),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    (id, jeton)
+    t.deposit_new(&body).await
 }
 
 #[tokio::test]
@@ -478,14 +469,7 @@ async fn drafts_expire_or_are_deleted_deposits_are_kept() {
         .expect("drafts carry a TTL");
     let in_90_days = chrono::Utc::now().timestamp() + 90 * 86_400;
     assert!((in_90_days - expiry).abs() < 60);
-    let r = t
-        .call(
-            "DELETE",
-            &format!("/api/dossiers/{id}"),
-            None,
-            &[("authorization", &format!("Bearer {jeton}"))],
-        )
-        .await;
+    let r = t.delete(&format!("/api/dossiers/{id}"), &jeton).await;
     assert_eq!(r.status, 204);
     assert!(t.stored(&id).await.is_none());
     assert_eq!(
@@ -501,14 +485,7 @@ async fn drafts_expire_or_are_deleted_deposits_are_kept() {
         None,
         "a deposited dossier does not expire"
     );
-    let r = t
-        .call(
-            "DELETE",
-            &format!("/api/dossiers/{id}"),
-            None,
-            &[("authorization", &format!("Bearer {jeton}"))],
-        )
-        .await;
+    let r = t.delete(&format!("/api/dossiers/{id}"), &jeton).await;
     assert_eq!(r.status, 409);
     assert!(t.stored(&id).await.is_some());
 }

@@ -4,29 +4,9 @@ use crate::helpers::*;
 use conventions_ent::adapters::s3::S3Documents;
 use conventions_ent::ports::DocumentStore;
 
-fn s3s_endpoint() -> String {
-    std::env::var("S3S_ENDPOINT").expect("S3S_ENDPOINT is set by `make test`, which starts s3s-fs")
-}
-
-async fn client() -> aws_sdk_s3::Client {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(s3s_endpoint())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            std::env::var("S3S_ACCESS_KEY").unwrap(),
-            std::env::var("S3S_SECRET_KEY").unwrap(),
-            None,
-            None,
-            "s3s-fs",
-        ))
-        .load()
-        .await;
-    S3Documents::client(&sdk, true)
-}
-
 #[tokio::test]
 async fn presigned_links_work_then_expire_and_resist_tampering() {
-    let s3 = client().await;
+    let s3 = s3s_client().await;
     let bucket = format!("presign-{}", suffix());
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
     let store = S3Documents::new(s3.clone(), &bucket);
