@@ -93,6 +93,37 @@ fn long_annexes_paginate_with_header_and_footer_on_every_page() {
 }
 
 #[test]
+fn text_wider_than_its_column_wraps_without_losing_a_character() {
+    let mut data = sample(3);
+    let unbroken = "Saint-Rémy-en-Bouzemont-Saint-Genest-et-Isson-Villeneuve-la-Grande";
+    data.ecoles[0].commune = unbroken.into();
+    data.ecoles[1].nom = r"École (annexe) \ « Les Œillets » (site 2)".into();
+    let (pdf, _) = render(&data).unwrap();
+    let text = pdf_text(&pdf);
+    let folded: String = text.split_whitespace().collect();
+    assert!(folded.contains(&unbroken.replace(' ', "")), "{text}");
+    assert!(
+        text.contains(r"École (annexe) \ « Les Œillets » (site 2)"),
+        "{text}"
+    );
+    // Cut across lines, not run off the page: no text line of the annex is as long as the word.
+    assert!(text.lines().all(|l| !l.contains(unbroken)), "{text}");
+}
+
+#[test]
+fn annex_rows_keep_their_order_across_pages() {
+    let data = sample(400);
+    let text = pdf_text(&render(&data).unwrap().0);
+    let mut at = 0;
+    for e in &data.ecoles {
+        let found = text[at..]
+            .find(&e.uai)
+            .unwrap_or_else(|| panic!("{} out of order", e.uai));
+        at += found + e.uai.len();
+    }
+}
+
+#[test]
 fn characters_outside_the_font_are_replaced_not_garbled() {
     let mut data = sample(1);
     data.signataire.nom = "Łukasiewicz 😀".into();

@@ -4,14 +4,13 @@
 use super::pdf_parts::{
     finish, french_spacing, QrCode, RepeatingHeaderTable, PAGE_COUNT_PLACEHOLDER,
 };
+use super::text::{Lines, Text};
 use super::{convention_text, pdf_safe, time::french_datetime_str};
 use crate::config::Academie;
 use crate::domain::deposit::{EcoleDeposee, Referent, Signataire};
-use genpdf::elements::{
-    Break, FrameCellDecorator, PageBreak, Paragraph, TableLayout, UnorderedList,
-};
+use genpdf::elements::{Break, FrameCellDecorator, PageBreak, TableLayout, UnorderedList};
 use genpdf::fonts::{FontData, FontFamily};
-use genpdf::style::{Style, StyledString};
+use genpdf::style::Style;
 use genpdf::{Alignment, Context, Element, Margins, PageDecorator, Position};
 use serde::Serialize;
 use std::cell::Cell;
@@ -114,12 +113,18 @@ pub fn render(data: &ConventionData) -> Result<(Vec<u8>, Vec<char>), RenderError
     let mut replaced = Vec::new();
     // One layout pass: the footer prints a placeholder for the page count, set by `finish`.
     let pages = Rc::new(Cell::new(0));
+    let lines = Lines::default();
     let mut out = Vec::with_capacity(128 * 1024);
-    layout(data, &filled, pages.clone(), &mut replaced)?.render(&mut out)?;
+    layout(data, &filled, pages.clone(), &lines, &mut replaced)?.render(&mut out)?;
     replaced.sort_unstable();
     replaced.dedup();
-    let finished =
-        finish(&out, pages.get(), Some(&data.url_verification)).ok_or(RenderError::Finish)?;
+    let finished = finish(
+        &out,
+        pages.get(),
+        Some(&data.url_verification),
+        &lines.take(),
+    )
+    .ok_or(RenderError::Finish)?;
     Ok((finished, replaced))
 }
 
@@ -127,6 +132,7 @@ fn layout(
     data: &ConventionData,
     filled: &str,
     pages: Rc<Cell<usize>>,
+    lines: &Lines,
     replaced: &mut Vec<char>,
 ) -> Result<genpdf::Document, RenderError> {
     let mut doc = genpdf::Document::new(fonts().clone());
@@ -137,45 +143,48 @@ fn layout(
     doc.set_page_decorator(Footer {
         numero: data.numero.clone(),
         pages,
+        lines: lines.clone(),
     });
 
     for block in blocks(filled) {
         match block.as_str() {
             "[[saut_de_page]]" => doc.push(PageBreak::new()),
-            "[[annexe_ecoles]]" => doc.push(schools_table(&data.ecoles, replaced)),
-            "[[signature]]" => signature_block(&mut doc, data, replaced),
+            "[[annexe_ecoles]]" => doc.push(schools_table(&data.ecoles, lines, replaced)),
+            "[[signature]]" => signature_block(&mut doc, data, lines, replaced),
             b if b.starts_with("# ") => {
-                let mut p = Paragraph::new(StyledString::new(
-                    pdf_safe(&b[2..], replaced),
-                    Style::new().bold().with_font_size(15),
-                ));
-                p.set_alignment(Alignment::Center);
-                doc.push(p);
+                doc.push(
+                    Text::styled(
+                        lines,
+                        pdf_safe(&b[2..], replaced),
+                        Style::new().bold().with_font_size(15),
+                    )
+                    .aligned(Alignment::Center),
+                );
                 doc.push(Break::new(0.5));
             }
             b if b.starts_with("## ") => {
                 doc.push(Break::new(0.6));
-                doc.push(Paragraph::new(StyledString::new(
+                doc.push(Text::styled(
+                    lines,
                     pdf_safe(&french_spacing(&b[3..]), replaced),
                     Style::new().bold().with_font_size(12),
-                )));
+                ));
                 doc.push(Break::new(0.2));
             }
             b if b.lines().all(|l| l.starts_with("- ")) => {
                 let mut list = UnorderedList::new();
                 for l in b.lines() {
-                    list.push(rich(&l[2..], replaced));
+                    list.push(rich(&l[2..], lines, replaced));
                 }
                 doc.push(list);
                 doc.push(Break::new(0.3));
             }
             b => {
-                let mut p = rich(
+                doc.push(rich(
                     &b.split_whitespace().collect::<Vec<_>>().join(" "),
+                    lines,
                     replaced,
-                );
-                p.set_alignment(Alignment::Left);
-                doc.push(p);
+                ));
                 doc.push(Break::new(0.4));
             }
         }
@@ -208,8 +217,8 @@ fn blocks(filled: &str) -> Vec<String> {
 }
 
 /// A paragraph where `**…**` spans are bold.
-fn rich(s: &str, replaced: &mut Vec<char>) -> Paragraph {
-    let mut p = Paragraph::default();
+fn rich(s: &str, lines: &Lines, replaced: &mut Vec<char>) -> Text {
+    let mut p = Text::new(lines);
     for (i, part) in s.split("**").enumerate() {
         if part.is_empty() {
             continue;
@@ -219,22 +228,21 @@ fn rich(s: &str, replaced: &mut Vec<char>) -> Paragraph {
         } else {
             Style::new()
         };
-        p.push(StyledString::new(
-            pdf_safe(&french_spacing(part), replaced),
-            style,
-        ));
+        p = p.push(pdf_safe(&french_spacing(part), replaced), style);
     }
     p
 }
 
-fn signature_block(doc: &mut genpdf::Document, d: &ConventionData, replaced: &mut Vec<char>) {
+fn signature_block(
+    doc: &mut genpdf::Document,
+    d: &ConventionData,
+    lines: &Lines,
+    replaced: &mut Vec<char>,
+) {
     let s = &d.signataire;
     let line =
         |doc: &mut genpdf::Document, text: String, style: Style, replaced: &mut Vec<char>| {
-            doc.push(Paragraph::new(StyledString::new(
-                pdf_safe(&text, replaced),
-                style,
-            )));
+            doc.push(Text::styled(lines, pdf_safe(&text, replaced), style));
         };
     line(
         doc,
@@ -249,12 +257,12 @@ fn signature_block(doc: &mut genpdf::Document, d: &ConventionData, replaced: &mu
         replaced,
     );
     doc.push(Break::new(0.3));
-    let mut p = Paragraph::new(StyledString::new(
-        pdf_safe(&format!("« {APPROVAL_STATEMENT} »"), replaced),
+    line(
+        doc,
+        format!("« {APPROVAL_STATEMENT} »"),
         Style::new().italic(),
-    ));
-    p.set_alignment(Alignment::Left);
-    doc.push(p);
+        replaced,
+    );
     doc.push(Break::new(0.3));
     for text in [
         format!(
@@ -278,42 +286,46 @@ fn signature_block(doc: &mut genpdf::Document, d: &ConventionData, replaced: &mu
     doc.push(QrCode::new(genpdf::Mm::from(30)));
 }
 
-fn cell(s: &str, style: Style, replaced: &mut Vec<char>) -> impl Element {
-    Paragraph::new(StyledString::new(pdf_safe(s, replaced), style))
-        .padded(Margins::trbl(1, 1.5, 1, 1.5))
+fn cell(s: &str, style: Style, lines: &Lines, replaced: &mut Vec<char>) -> impl Element {
+    Text::styled(lines, pdf_safe(s, replaced), style).padded(Margins::trbl(1, 1.5, 1, 1.5))
 }
 
 const ANNEX_COLUMNS: [usize; 3] = [2, 6, 4];
 
-fn annex_header() -> TableLayout {
+fn annex_header(lines: &Lines) -> TableLayout {
     let mut table = TableLayout::new(ANNEX_COLUMNS.to_vec());
     table.set_cell_decorator(FrameCellDecorator::new(true, true, false));
     let head = Style::new().bold();
     let mut ignored = Vec::new();
     table
         .row()
-        .element(cell("UAI", head, &mut ignored))
-        .element(cell("École", head, &mut ignored))
-        .element(cell("Commune", head, &mut ignored))
+        .element(cell("UAI", head, lines, &mut ignored))
+        .element(cell("École", head, lines, &mut ignored))
+        .element(cell("Commune", head, lines, &mut ignored))
         .push()
         .expect("3 cells in 3 columns");
     table
 }
 
 /// The annex: UAI, name, commune; the header repeats on every page the table continues on.
-fn schools_table(ecoles: &[EcoleDeposee], replaced: &mut Vec<char>) -> RepeatingHeaderTable {
+fn schools_table(
+    ecoles: &[EcoleDeposee],
+    lines: &Lines,
+    replaced: &mut Vec<char>,
+) -> RepeatingHeaderTable {
     let mut table = TableLayout::new(ANNEX_COLUMNS.to_vec());
     table.set_cell_decorator(FrameCellDecorator::new(true, true, false));
     for e in ecoles {
         table
             .row()
-            .element(cell(&e.uai, Style::new(), replaced))
-            .element(cell(&e.nom, Style::new(), replaced))
-            .element(cell(&e.commune, Style::new(), replaced))
+            .element(cell(&e.uai, Style::new(), lines, replaced))
+            .element(cell(&e.nom, Style::new(), lines, replaced))
+            .element(cell(&e.commune, Style::new(), lines, replaced))
             .push()
             .expect("3 cells in 3 columns");
     }
-    RepeatingHeaderTable::new(annex_header, table)
+    let lines = lines.clone();
+    RepeatingHeaderTable::new(move || annex_header(&lines), table)
 }
 
 /// Margins and a footer "Convention ENT-000042 — page x / N" on every page (N is set after
@@ -321,6 +333,7 @@ fn schools_table(ecoles: &[EcoleDeposee], replaced: &mut Vec<char>) -> Repeating
 struct Footer {
     numero: String,
     pages: Rc<Cell<usize>>,
+    lines: Lines,
 }
 
 impl PageDecorator for Footer {
@@ -339,13 +352,13 @@ impl PageDecorator for Footer {
         footer_area.add_offset(Position::new(0, size.height - footer_height));
         footer_area.set_height(footer_height);
         let pages = format!("page {page} / {PAGE_COUNT_PLACEHOLDER}");
-        let mut footer = Paragraph::new(StyledString::new(
+        // Left-aligned: the count replacing the placeholder may be narrower.
+        Text::styled(
+            &self.lines,
             format!("Convention {} — {}", self.numero, pages),
             Style::new().with_font_size(8),
-        ));
-        // Left-aligned: the count replacing the placeholder may be narrower.
-        footer.set_alignment(Alignment::Left);
-        footer.render(context, footer_area, style)?;
+        )
+        .render(context, footer_area, style)?;
         area.set_height(size.height - footer_height - genpdf::Mm::from(2));
         Ok(area)
     }

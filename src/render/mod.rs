@@ -3,6 +3,7 @@
 pub mod convention;
 pub mod email;
 pub mod pdf_parts;
+pub mod text;
 pub mod time;
 
 include!(concat!(env!("OUT_DIR"), "/convention_texts.rs"));
