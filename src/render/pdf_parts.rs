@@ -1,5 +1,6 @@
 //! genpdf elements the convention needs and genpdf lacks: a table whose header repeats on every
-//! page, a QR code drawn with vector strokes, and stream compression after rendering.
+//! page, a QR code drawn as filled rectangles; and `finish`, which completes what genpdf wrote
+//! (text lines and QR code at their markers, page count, stream compression).
 
 use super::text::{encode, Line, LINE_MARKER_RGB};
 use genpdf::elements::TableLayout;
@@ -188,9 +189,10 @@ fn place_lines(content: &[u8], lines: &[Line], pages: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Finishes the PDF that genpdf (printpdf 0.3) wrote: puts the page count in place of the
-/// placeholder, draws the QR code at its marker, and deflates the page contents, which printpdf leaves uncompressed (it divides
-/// the size by about four). Objects are located through the xref table, then written again
+/// Finishes the PDF that genpdf (printpdf 0.3) wrote: writes the text lines at their markers
+/// with the page count in place of its placeholder, draws the QR code at its marker, and
+/// deflates the page contents, which printpdf leaves uncompressed (it divides the size by
+/// about four). Objects are located through the xref table, then written again
 /// with a new one. Returns None if the file is not laid out as printpdf writes it.
 pub fn finish(
     pdf: &[u8],
