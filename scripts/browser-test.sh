@@ -38,6 +38,7 @@ for i in $(seq 1 100); do curl -sf "$AWS_ENDPOINT_URL/moto-api/" >/dev/null && b
 ./target/debug/admin import-annuaire data/annuaire/fr-en-annuaire-education-035.csv >/dev/null
 
 for v in TABLE_NAME BUCKET_NAME PUBLIC_BASE_URL SENDER_EMAIL CONTACT_EMAIL LINK_SECRET PRESIGN_TTL_SECONDS REGISTRY_BASE_URL \
+         DEV_JWT_SECRET DOSSIER_RETENTION_DAYS \
          ACADEMIE_NOM DASEN_NOM DASEN_TITRE ACADEMIE_ADRESSE AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID \
          AWS_SECRET_ACCESS_KEY AWS_REGION; do
   printf '%s="%s"\n' "$v" "${!v}"
