@@ -28,6 +28,11 @@ const ACTIONS = {
   refuse: ['repasser_en_instruction'],
   sans_suite: ['repasser_en_instruction'],
 };
+// Actions sent with the motif field when it is filled (the others ignore it).
+const WITH_MOTIF = ['refuser', 'classer_sans_suite', 'repasser_en_construction', 'repasser_en_instruction'];
+// Audit-trail actions whose detail is the instructeur's motif (Decision::label).
+const DECISION_LABELS = ['dossier refusé', 'dossier classé sans suite', 'dossier renvoyé à la collectivité pour modification',
+  'dossier repassé en instruction', 'dossier accepté', 'dossier passé en instruction'];
 const NEEDS_MOTIF = { refuser: 'du refus', classer_sans_suite: 'du classement sans suite' };
 
 // ---------------------------------------------------------------- helpers
@@ -364,7 +369,7 @@ function renderDossier(v) {
   renderMessages(v.messages || []);
   $('#d-historique').replaceChildren(...(v.historique || []).map((h) => el('li', {},
     el('time', { datetime: h.le }, dateFr(h.le)), ` — ${h.action} — par ${h.par}`,
-    ...(h.detail ? [el('br'), el('span', { class: 'motif' }, `Motif : ${h.detail}`)] : []))));
+    ...(h.detail ? [el('br'), el('span', { class: 'motif' }, DECISION_LABELS.includes(h.action) ? `Motif : ${h.detail}` : h.detail)] : []))));
   const legal = ACTIONS[v.statut] || [];
   for (const b of $$('#decision-boutons button')) b.closest('li').hidden = !legal.includes(b.value);
   $('#decision-form').hidden = legal.length === 0;
@@ -406,7 +411,7 @@ function setupDossier() {
     }
     busy = true;
     const body = { action };
-    if (texte) body.motif = texte;
+    if (texte && WITH_MOTIF.includes(action)) body.motif = texte;
     try {
       const r = await api('POST', `/dossiers/${encodeURIComponent(current.id)}/decision`, body);
       if (r.ok) {
