@@ -608,7 +608,7 @@ async function academie() {
   assert.equal(other.status, 200);
   await page.fill('#motif', 'Les écoles de Chavagne relèvent d’une convention déjà signée.');
   await page.getByRole('button', { name: 'Refuser' }).click();
-  await page.locator('#decision-resultat').getByText(/Action impossible : le dossier est « en_construction »/).waitFor();
+  await page.locator('#decision-resultat').getByText(/Action impossible : le dossier est « En construction » et ne peut pas devenir « Refusé »/).waitFor();
   await page.locator('#d-statut').filter({ hasText: 'En construction' }).waitFor();
   await axe(page, 'instructeur, conflit 409');
   await shot(page, 'instructeur-conflit', false);

@@ -433,7 +433,10 @@ function setupDossier() {
       if (r.status === 409) {
         // Another instructeur (or tab) moved the dossier: show its real state and say so.
         await showDossier(current.id, false);
-        result.replaceChildren(alertBox('error', 'Décision impossible', `${r.data?.detail || 'Le dossier a changé entre-temps.'} Le dossier a été rechargé.`));
+        // The API names states by their codes (« en_construction »): shown as the page names them.
+        const detail = (r.data?.detail || 'Le dossier a changé entre-temps.')
+          .replace(/« ([a-z_]+) »/g, (m, code) => (STATUTS[code] ? `« ${STATUTS[code]} »` : m));
+        result.replaceChildren(alertBox('error', 'Décision impossible', `${detail} Le dossier a été rechargé.`));
         result.setAttribute('tabindex', '-1');
         result.focus();
         return;
