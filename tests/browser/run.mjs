@@ -520,7 +520,8 @@ async function academie() {
   await page.getByRole('button', { name: 'Se connecter' }).click();
   await page.getByRole('heading', { name: 'Dossiers déposés' }).waitFor();
   assert.ok(!page.url().includes(TOKEN.slice(0, 20)), 'le jeton n’est pas dans l’adresse');
-  assert.equal(await page.evaluate(() => Object.values(sessionStorage).length), 1, 'jeton en sessionStorage');
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('conventions-ent.instructeur.jeton')), TOKEN, 'jeton en sessionStorage');
+  assert.equal(await page.evaluate(() => Object.keys(localStorage).length + document.cookie.length), 0, 'ni localStorage ni cookie');
   await page.locator('#liste-corps').getByRole('link', { name: baulon.numero, exact: true }).waitFor();
   await axe(page, 'instructeur, liste');
   await shot(page, 'instructeur-liste');
@@ -568,8 +569,9 @@ async function academie() {
   await page.locator('#export-etat').getByText(/Export téléchargé : ecoles-conventionnees-.*\.csv/).waitFor();
 
   step('Instructeur : un dossier, un message, passer en instruction, accepter');
-  await goto(page, `${BASE}/instructeur`);
+  await goto(page, `${BASE}/instructeur?q=baulon`);
   await page.locator('#liste-corps').getByRole('link', { name: baulon.numero, exact: true }).click();
+  assert.equal(await page.locator('#retour-liste').getAttribute('href'), '/instructeur?q=baulon', 'le retour garde les filtres');
   await page.getByRole('heading', { name: `Dossier n° ${baulon.numero}` }).waitFor();
   await page.locator('#d-ecoles').getByText('0350122T').waitFor();
   assert.match(await page.locator('#d-historique').textContent(), /dépos/i);

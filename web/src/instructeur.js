@@ -122,6 +122,7 @@ async function api(method, path, body, { raw = false } = {}) {
 
 function signOut(reason) {
   token.clear();
+  sessionStorage.removeItem(LIST_KEY);
   showSignIn(reason);
 }
 
@@ -203,8 +204,12 @@ function filtersFromUrl() {
   return q;
 }
 
+const LIST_KEY = 'conventions-ent.instructeur.liste';
+
 async function showList(focusTitle) {
   setTitle('Dossiers déposés');
+  // « Retour à la liste » from a dossier comes back to these filters (no secret in them).
+  sessionStorage.setItem(LIST_KEY, `${location.pathname}${location.search}`);
   show('vue-liste');
   const q = filtersFromUrl();
   listQuery = q.toString();
@@ -322,6 +327,8 @@ let current = null;
 
 async function showDossier(id, focusTitle) {
   show('vue-dossier');
+  const back = sessionStorage.getItem(LIST_KEY);
+  $('#retour-liste').href = back && back.startsWith('/instructeur') ? back : '/instructeur';
   $('#dossier-alerte').replaceChildren();
   const r = await api('GET', `/dossiers/${encodeURIComponent(id)}`);
   if (!r.ok) {
