@@ -58,7 +58,14 @@ async function browser({ retryGlitches = true } = {}) {
   if (retryGlitches) await retryEmulatorGlitches(ctx);
   ctx.on('page', watch);
   for (const p of ctx.pages()) watch(p);
-  return { ctx, close: async () => { await ctx.close(); rmSync(dir, { recursive: true, force: true }); } };
+  // Routes still in flight when a test ends (e.g. the messagerie's GET right after « Merci ! »)
+  // are dropped, not failed.
+  const close = async () => {
+    if (retryGlitches) await ctx.unrouteAll({ behavior: 'ignoreErrors' });
+    await ctx.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { ctx, close };
 }
 
 let lastPage = null;
@@ -571,8 +578,8 @@ async function academie() {
   step('Instructeur : un dossier, un message, passer en instruction, accepter');
   await goto(page, `${BASE}/instructeur?q=baulon`);
   await page.locator('#liste-corps').getByRole('link', { name: baulon.numero, exact: true }).click();
-  assert.equal(await page.locator('#retour-liste').getAttribute('href'), '/instructeur?q=baulon', 'le retour garde les filtres');
   await page.getByRole('heading', { name: `Dossier n° ${baulon.numero}` }).waitFor();
+  assert.equal(await page.locator('#retour-liste').getAttribute('href'), '/instructeur?q=baulon', 'le retour garde les filtres');
   await page.locator('#d-ecoles').getByText('0350122T').waitFor();
   assert.match(await page.locator('#d-historique').textContent(), /dépos/i);
   await axe(page, 'instructeur, dossier en construction');
