@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Browser tests of the public form: starts its own stack on free ports (moto, resources, school
-# directory, `cargo lambda watch`, stream poller, as scripts/run.sh does), installs Debian's
-# chromium and the pinned npm packages if missing, runs tests/browser/ (a whole applicant path
-# with axe checks on every page and state), prints the screenshots, stops what it started.
+# Browser tests of the public form and of the académie's pages: starts its own stack on free
+# ports (moto, resources, school directory, `cargo lambda watch`, stream poller, as
+# scripts/run.sh does), installs Debian's chromium and the pinned npm packages if missing, runs
+# tests/browser/ (a whole applicant path, the instructeur's pages and the messagerie, with axe
+# checks on every page and state), prints the screenshots, stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-tools.sh
@@ -38,6 +39,7 @@ for i in $(seq 1 100); do curl -sf "$AWS_ENDPOINT_URL/moto-api/" >/dev/null && b
 ./target/debug/admin import-annuaire data/annuaire/fr-en-annuaire-education-035.csv >/dev/null
 
 for v in TABLE_NAME BUCKET_NAME PUBLIC_BASE_URL SENDER_EMAIL CONTACT_EMAIL LINK_SECRET PRESIGN_TTL_SECONDS REGISTRY_BASE_URL \
+         DEV_JWT_SECRET DOSSIER_RETENTION_DAYS \
          ACADEMIE_NOM DASEN_NOM DASEN_TITRE ACADEMIE_ADRESSE AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID \
          AWS_SECRET_ACCESS_KEY AWS_REGION; do
   printf '%s="%s"\n' "$v" "${!v}"
@@ -63,6 +65,9 @@ done
 setsid .venv/bin/python scripts/stream_poller.py >"$work/poller.log" 2>&1 &
 pids+=($!)
 
+# The instructeur signs in with a dev token, as `make instructeur-token` prints it.
+INSTRUCTEUR_TOKEN="$(./target/debug/admin instructeur-token)"
+export INSTRUCTEUR_TOKEN
 export BASE_URL="http://127.0.0.1:$API_PORT" SHOTS_DIR="${SHOTS_DIR:-$PWD/target/browser-screenshots}"
 status=0
 node tests/browser/run.mjs || status=$?

@@ -17,6 +17,9 @@ export DEV_JWT_SECRET="${DEV_JWT_SECRET:-cle-locale-des-jetons-instructeur-de-de
 # The ENT editor's webhook (empty: none). Try it locally with any HTTP receiver.
 export WEBHOOK_URL="${WEBHOOK_URL:-}"
 export WEBHOOK_SECRET="${WEBHOOK_SECRET:-secret-local-du-webhook}"
+# Days a refused or classé sans suite dossier is kept after the decision (0: kept; accepted
+# conventions are always kept). See README « Conservation ».
+export DOSSIER_RETENTION_DAYS="${DOSSIER_RETENTION_DAYS:-0}"
 # Company registry (recherche-entreprises). Unreachable from a closed network: the lookups then
 # run in degraded mode (verifie: false), as they would during an outage.
 export REGISTRY_BASE_URL="${REGISTRY_BASE_URL:-https://recherche-entreprises.api.gouv.fr}"

@@ -26,6 +26,9 @@ pub struct Config {
     pub webhook_url: Option<String>,
     /// Shared secret of the webhook's HMAC-SHA256 signature.
     pub webhook_secret: String,
+    /// Days a refused or classé sans suite dossier is kept after that decision before the
+    /// table's TTL deletes it (`expire_le`); 0 keeps it. Accepted conventions are always kept.
+    pub dossier_retention_days: u32,
     /// Local stack only: key of the dev instructeur tokens (`make instructeur-token`). Never set
     /// on AWS, where the HTTP API's JWT authorizer (Cognito) validates tokens.
     pub dev_jwt_secret: Option<String>,
@@ -79,6 +82,10 @@ impl Config {
                 .ok()
                 .filter(|v| !v.trim().is_empty()),
             webhook_secret: env::var("WEBHOOK_SECRET").unwrap_or_default(),
+            dossier_retention_days: env::var("DOSSIER_RETENTION_DAYS")
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0),
             dev_jwt_secret: env::var("DEV_JWT_SECRET").ok().filter(|v| !v.is_empty()),
             endpoint_url: env::var("AWS_ENDPOINT_URL").ok().filter(|v| !v.is_empty()),
         })

@@ -60,13 +60,15 @@ pub trait DossierStore: Send + Sync {
         code: &str,
     ) -> Result<Option<DossierRecord>, StoreError>;
     /// Moves the dossier from `from` to `to` and appends `evenement` to its audit trail;
-    /// Conflict if it is no longer in `from`.
+    /// sets its TTL `expire_le` (epoch seconds) or, when None, removes it. Conflict if it is
+    /// no longer in `from`.
     async fn transition(
         &self,
         id: &str,
         from: Statut,
         to: Statut,
         evenement: &Evenement,
+        expire_le: Option<i64>,
     ) -> Result<(), StoreError>;
     /// Appends a message (and its audit line) to a dossier that exists.
     async fn add_message(

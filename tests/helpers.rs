@@ -155,6 +155,7 @@ impl TestApp {
             registry_base_url: registry.url.clone(),
             webhook_url: None,
             webhook_secret: "secret-du-webhook".into(),
+            dossier_retention_days: 0,
             dev_jwt_secret: Some(DEV_JWT_SECRET.into()),
             endpoint_url: Some(endpoint),
         };

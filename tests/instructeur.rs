@@ -765,3 +765,104 @@ async fn accepted_dossiers_reach_the_editor_signed_retried_and_replayable() {
         409
     );
 }
+
+async fn decide(t: &TestApp, id: String, action: &str) {
+    let path = format!("/api/instructeur/dossiers/{id}/decision");
+    let mut body = json!({"action": action});
+    if matches!(action, "refuser" | "classer_sans_suite") {
+        body["motif"] = json!("Hors du périmètre de l’académie.");
+    }
+    let r = t.as_instructeur("POST", &path, Some(&body)).await;
+    assert_eq!(r.status, 200, "{action}: {}", r.body);
+}
+
+/// DOSSIER_RETENTION_DAYS: a refused or classé sans suite dossier gets its TTL at the decision,
+/// a reopened one loses it, an accepted convention never gets one; 0 keeps everything.
+#[tokio::test]
+async fn retention_of_decided_dossiers_follows_the_setting() {
+    let mut t = TestApp::spawn().await;
+    t.app.config.dossier_retention_days = 30;
+    let in_days = |d: i64| chrono::Utc::now().timestamp() + d * 86_400;
+
+    let (refused, _) = deposit(&t, SIRET_BAULON, &[UAI_BAULON]).await;
+    decide(&t, refused.clone(), "passer_en_instruction").await;
+    assert_eq!(t.stored(&refused).await.unwrap().expire_le, None);
+    decide(&t, refused.clone(), "refuser").await;
+    let exp = t
+        .stored(&refused)
+        .await
+        .unwrap()
+        .expire_le
+        .expect("TTL set");
+    assert!((exp - in_days(30)).abs() < 60, "decision time + 30 days");
+    let v = t
+        .as_instructeur("GET", &format!("/api/instructeur/dossiers/{refused}"), None)
+        .await
+        .json();
+    assert_eq!(
+        v["expire_le"].as_str().unwrap(),
+        chrono::DateTime::from_timestamp(exp, 0)
+            .unwrap()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    // Reopened: kept again, whatever comes next.
+    decide(&t, refused.clone(), "repasser_en_instruction").await;
+    assert_eq!(t.stored(&refused).await.unwrap().expire_le, None);
+    decide(&t, refused.clone(), "accepter").await;
+    let accepted = t.stored(&refused).await.unwrap();
+    assert_eq!(accepted.statut.as_str(), "accepte");
+    assert_eq!(accepted.expire_le, None, "an accepted convention is kept");
+
+    let (closed, _) = deposit(&t, SIRET_BAULON, &[UAI_CARDROC]).await;
+    decide(&t, closed.clone(), "passer_en_instruction").await;
+    decide(&t, closed.clone(), "classer_sans_suite").await;
+    let exp = t.stored(&closed).await.unwrap().expire_le.expect("TTL set");
+    assert!((exp - in_days(30)).abs() < 60);
+
+    // 0 (the default): nothing expires.
+    t.app.config.dossier_retention_days = 0;
+    let (kept, _) = deposit(&t, SIRET_BAULON, &[UAI_BAULON]).await;
+    decide(&t, kept.clone(), "passer_en_instruction").await;
+    decide(&t, kept.clone(), "refuser").await;
+    assert_eq!(t.stored(&kept).await.unwrap().expire_le, None);
+    let v = t
+        .as_instructeur("GET", &format!("/api/instructeur/dossiers/{kept}"), None)
+        .await
+        .json();
+    assert!(v["expire_le"].is_null());
+}
+
+/// The instructeur pages are plain pages of submit-dossier: no data, no token, the same
+/// security headers as the public pages; the data comes from /api/instructeur/ with a token.
+#[tokio::test]
+async fn instructeur_pages_are_served_without_data() {
+    let t = TestApp::spawn().await;
+    let (id, _) = deposit(&t, SIRET_BAULON, &[UAI_BAULON]).await;
+    for path in [
+        "/instructeur".to_string(),
+        "/instructeur/".to_string(),
+        format!("/instructeur/dossiers/{id}"),
+    ] {
+        let r = t.call("GET", &path, None, &[]).await;
+        assert_eq!(r.status, 200, "{path}");
+        assert!(r.header("content-type").starts_with("text/html"));
+        assert_eq!(r.header("referrer-policy"), "no-referrer");
+        assert!(r
+            .header("content-security-policy")
+            .contains("script-src 'self'"));
+        assert_eq!(r.header("cache-control"), "no-store");
+        assert!(r.body.contains("/instructeur.js") && r.body.contains("Espace instructeur"));
+        assert!(!r.body.contains("Baulon") && !r.body.contains(SIRET_BAULON));
+    }
+    assert_eq!(
+        t.call(
+            "POST",
+            "/instructeur",
+            Some("{}"),
+            &[("content-type", "application/json")]
+        )
+        .await
+        .status,
+        400
+    );
+}

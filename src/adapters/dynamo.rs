@@ -334,16 +334,24 @@ impl DossierStore for DynamoDossiers {
         from: Statut,
         to: Statut,
         evenement: &Evenement,
+        expire_le: Option<i64>,
     ) -> Result<(), StoreError> {
         let update = self
             .update(id)
-            .update_expression(format!(
-                "SET statut = :to, modifie_le = :now, {APPEND_EVENT}"
-            ))
             .condition_expression("statut = :from")
             .expression_attribute_values(":to", s(to.as_str()))
             .expression_attribute_values(":from", s(from.as_str()))
             .expression_attribute_values(":now", s(&evenement.le));
+        let update = match expire_le {
+            Some(t) => update
+                .update_expression(format!(
+                    "SET statut = :to, modifie_le = :now, expire_le = :exp, {APPEND_EVENT}"
+                ))
+                .expression_attribute_values(":exp", AttributeValue::N(t.to_string())),
+            None => update.update_expression(format!(
+                "SET statut = :to, modifie_le = :now, {APPEND_EVENT} REMOVE expire_le"
+            )),
+        };
         with_event(update, evenement)?
             .send()
             .await

@@ -48,6 +48,20 @@ impl Statut {
     }
 }
 
+/// When a dossier that just became `statut` (at `decided_at`, epoch seconds) is to be deleted
+/// by the table's TTL, under a retention of `days` (`DOSSIER_RETENTION_DAYS`, 0 = keep).
+/// Only refused and classé sans suite dossiers expire: an accepted convention is a signed
+/// administrative record, kept whatever the setting; any other state keeps the dossier (a
+/// reopened decision clears the expiry).
+pub fn retention_expiry(statut: Statut, decided_at: i64, days: u32) -> Option<i64> {
+    match statut {
+        Statut::Refuse | Statut::SansSuite if days > 0 => {
+            Some(decided_at + i64::from(days) * 86_400)
+        }
+        _ => None,
+    }
+}
+
 /// Where the deposit pipeline stands. Stream consumers are filtered on it:
 /// `depose` → generate-convention → `convention_enregistree` → send-acknowledgement →
 /// `accuse_envoye`.
@@ -231,6 +245,17 @@ pub struct DossierRecord {
 mod tests {
     use super::Statut::*;
     use super::*;
+
+    #[test]
+    fn only_refused_or_closed_dossiers_expire_and_only_when_configured() {
+        let t = 1_800_000_000;
+        assert_eq!(retention_expiry(Refuse, t, 30), Some(t + 30 * 86_400));
+        assert_eq!(retention_expiry(SansSuite, t, 1), Some(t + 86_400));
+        assert_eq!(retention_expiry(Refuse, t, 0), None, "0 keeps");
+        for kept in [Brouillon, EnConstruction, EnInstruction, Accepte] {
+            assert_eq!(retention_expiry(kept, t, 30), None, "{kept:?}");
+        }
+    }
 
     const ALL: [Statut; 6] = [
         Brouillon,

@@ -64,6 +64,10 @@ fn templates() -> &'static minijinja::Environment<'static> {
                 "verification.html",
                 include_str!("../../templates/pages/verification.html"),
             ),
+            (
+                "instructeur.html",
+                include_str!("../../templates/pages/instructeur.html"),
+            ),
         ] {
             env.add_template(name, src).expect("page templates parse");
         }
@@ -82,9 +86,11 @@ fn rendered(app: &App, template: &'static str) -> Result<&'static Rendered, ApiE
     static START: OnceLock<Rendered> = OnceLock::new();
     static FORM: OnceLock<Rendered> = OnceLock::new();
     static VERIFICATION: OnceLock<Rendered> = OnceLock::new();
+    static INSTRUCTEUR: OnceLock<Rendered> = OnceLock::new();
     let cell = match template {
         "start.html" => &START,
         "verification.html" => &VERIFICATION,
+        "instructeur.html" => &INSTRUCTEUR,
         _ => &FORM,
     };
     if let Some(r) = cell.get() {
@@ -159,6 +165,13 @@ pub fn form(app: &App, req: &Request) -> ApiResult {
 /// the script, which calls `GET /api/conventions/verification/{code}`).
 pub fn verification(app: &App, req: &Request) -> ApiResult {
     page(app, req, "verification.html")
+}
+
+/// `GET /instructeur` (sign-in, then the dossier list) and `GET /instructeur/dossiers/{id}`:
+/// the académie's pages. They hold no data: the script calls `/api/instructeur/…` with the
+/// instructeur's token (`Authorization: Bearer`), kept in the tab's sessionStorage.
+pub fn instructeur(app: &App, req: &Request) -> ApiResult {
+    page(app, req, "instructeur.html")
 }
 
 /// `GET /assets/{version}/{name}`: embedded files, gzip when the client takes it, cached
@@ -359,6 +372,7 @@ mod tests {
         for needed in [
             "dsfr.min.css",
             "app.js",
+            "instructeur.js",
             "app.css",
             "Marianne-Regular.woff2",
         ] {
@@ -368,13 +382,23 @@ mod tests {
 
     #[test]
     fn the_page_templates_render() {
-        for t in ["start.html", "form.html", "verification.html"] {
+        for t in [
+            "start.html",
+            "form.html",
+            "verification.html",
+            "instructeur.html",
+        ] {
             let html = templates()
                 .get_template(t)
                 .unwrap()
                 .render(json!({"assets": "/assets/x", "academie": "Académie de Rennes", "approbation": APPROVAL_STATEMENT, "version_texte": "v"}))
                 .unwrap();
-            assert!(html.contains("/assets/x/app.js"), "{t}");
+            let script = if t == "instructeur.html" {
+                "/assets/x/instructeur.js"
+            } else {
+                "/assets/x/app.js"
+            };
+            assert!(html.contains(script), "{t}");
             assert!(
                 !html.contains("<script>") && !html.contains(" style="),
                 "{t}: inline code"

@@ -1,4 +1,4 @@
-// Browser tests of the public form, in Debian's headless chromium driven by playwright-core.
+// Browser tests of the public form and the académie's pages, in Debian's headless chromium driven by playwright-core.
 // Run by scripts/browser-test.sh, which starts the stack and sets BASE_URL and SHOTS_DIR.
 import { createRequire } from 'node:module';
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -58,7 +58,14 @@ async function browser({ retryGlitches = true } = {}) {
   if (retryGlitches) await retryEmulatorGlitches(ctx);
   ctx.on('page', watch);
   for (const p of ctx.pages()) watch(p);
-  return { ctx, close: async () => { await ctx.close(); rmSync(dir, { recursive: true, force: true }); } };
+  // Routes still in flight when a test ends (e.g. the messagerie's GET right after « Merci ! »)
+  // are dropped, not failed.
+  const close = async () => {
+    if (retryGlitches) await ctx.unrouteAll({ behavior: 'ignoreErrors' });
+    await ctx.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { ctx, close };
 }
 
 let lastPage = null;
@@ -464,6 +471,217 @@ async function keyboardOnly() {
   await b.close();
 }
 
+// ------------------------------------------------------------------ académie side
+
+const TOKEN = process.env.INSTRUCTEUR_TOKEN;
+
+/// A JSON API call from the test itself (setting the scene), retried on the emulator's bare 500.
+async function call(method, path, body, auth) {
+  for (let i = 0; ; i++) {
+    const headers = { accept: 'application/json' };
+    if (auth) headers.authorization = `Bearer ${auth}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const r = await fetch(`${BASE}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await r.text();
+    if (r.status === 500 && text.includes('httpstatuses.com/500') && i < 2) { emulatorRetries++; continue; }
+    return { status: r.status, data: text ? JSON.parse(text) : null };
+  }
+}
+
+/// Creates a draft for `siret` and `uais` and deposits it; returns { id, jeton, numero }.
+async function depositVia(siret, uais, prenom) {
+  const body = {
+    collectivite: { siret },
+    signataire: { prenom, nom: 'Martin', qualite: 'Maire', email: `${prenom.toLowerCase()}@exemple.fr` },
+    ecoles: uais.map((uai) => ({ uai })),
+    referent: { designe: false },
+  };
+  const c = await call('POST', '/api/dossiers', body);
+  assert.equal(c.status, 201, JSON.stringify(c.data));
+  const d = await call('POST', `/api/dossiers/${c.data.id}/depot`, { approbation: true }, c.data.jeton);
+  assert.equal(d.status, 200, JSON.stringify(d.data));
+  return { id: c.data.id, jeton: c.data.jeton, numero: c.data.numero };
+}
+
+async function academie() {
+  assert.ok(TOKEN, 'INSTRUCTEUR_TOKEN (scripts/browser-test.sh le fixe avec admin instructeur-token)');
+  const baulon = await depositVia('21350016800025', ['0350122T'], 'Alix');
+  const chavagne = await depositVia('21350076200025', ['0351817K'], 'Sacha');
+  const b = await browser();
+  const page = b.ctx.pages()[0] || await b.ctx.newPage();
+
+  step('Instructeur : connexion avec un jeton de développement');
+  const resp = await goto(page, `${BASE}/instructeur`);
+  checkHeaders(resp, 'espace instructeur');
+  await page.getByRole('heading', { name: /Espace instructeur/ }).waitFor();
+  await axe(page, 'instructeur, connexion');
+  await page.getByRole('button', { name: 'Se connecter' }).click();
+  await page.locator('#jeton-messages').getByText('Collez votre jeton d’accès.').waitFor();
+  await page.fill('#jeton', 'pas-un-jeton');
+  await page.getByRole('button', { name: 'Se connecter' }).click();
+  await page.locator('#jeton-messages').getByText(/n’est pas valide ou a expiré/).waitFor();
+  assert.equal(await page.locator('#jeton').getAttribute('aria-invalid'), 'true');
+  await axe(page, 'instructeur, jeton refusé');
+  await shot(page, 'instructeur-connexion', false);
+  await page.fill('#jeton', TOKEN);
+  await page.getByRole('button', { name: 'Se connecter' }).click();
+  await page.getByRole('heading', { name: 'Dossiers déposés' }).waitFor();
+  assert.ok(!page.url().includes(TOKEN.slice(0, 20)), 'le jeton n’est pas dans l’adresse');
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('conventions-ent.instructeur.jeton')), TOKEN, 'jeton en sessionStorage');
+  assert.equal(await page.evaluate(() => Object.keys(localStorage).length + document.cookie.length), 0, 'ni localStorage ni cookie');
+  await page.locator('#liste-corps').getByRole('link', { name: baulon.numero, exact: true }).waitFor();
+  await axe(page, 'instructeur, liste');
+  await shot(page, 'instructeur-liste');
+
+  step('Instructeur : filtres et pagination');
+  await page.fill('#f-q', 'baulon');
+  await page.getByRole('button', { name: 'Filtrer' }).click();
+  await page.waitForURL(/\/instructeur\?q=baulon/);
+  await page.locator('#liste-etat').filter({ hasText: /^Page 1/ }).waitFor();
+  let numeros = await page.locator('#liste-corps th a').allTextContents();
+  assert.ok(numeros.includes(baulon.numero) && !numeros.includes(chavagne.numero), `recherche « baulon » : ${numeros}`);
+  await page.fill('#f-q', '');
+  await page.selectOption('#f-statut', 'en_construction');
+  await page.fill('#f-departement', '35');
+  await page.fill('#f-du', new Date().toISOString().slice(0, 10));
+  await page.getByRole('button', { name: 'Filtrer' }).click();
+  await page.waitForURL(/statut=en_construction/);
+  await page.locator('#liste-corps').getByRole('link', { name: chavagne.numero, exact: true }).waitFor();
+  numeros = await page.locator('#liste-corps th a').allTextContents();
+  assert.ok(numeros.includes(baulon.numero) && numeros.includes(chavagne.numero), `filtres statut, département, date : ${numeros}`);
+  await page.fill('#f-au', '2020-01-01');
+  await page.getByRole('button', { name: 'Filtrer' }).click();
+  await page.getByText('Aucun dossier ne correspond à ces filtres.').waitFor();
+  await goto(page, `${BASE}/instructeur?limite=1`);
+  await page.getByRole('button', { name: 'Suivant' }).waitFor();
+  const first = await page.locator('#liste-corps th a').allTextContents();
+  await page.getByRole('button', { name: 'Suivant' }).click();
+  await page.locator('#liste-etat').filter({ hasText: /^Page 2/ }).waitFor();
+  const second = await page.locator('#liste-corps th a').allTextContents();
+  assert.equal(first.length, 1);
+  assert.equal(second.length, 1);
+  assert.notEqual(first[0], second[0], 'la page suivante montre un autre dossier');
+  assert.deepEqual(first, [chavagne.numero], 'le dépôt le plus récent en premier');
+  await page.getByRole('button', { name: 'Précédent' }).click();
+  await page.locator('#liste-etat').filter({ hasText: /^Page 1/ }).waitFor();
+
+  step('Instructeur : export CSV des écoles conventionnées');
+  await page.fill('#export-depuis', new Date().toISOString().slice(0, 10));
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Télécharger l’export CSV' }).click()]);
+  const csvPath = join(SHOTS, 'export-ecoles.csv');
+  await dl.saveAs(csvPath);
+  const csv = readFileSync(csvPath, 'utf8');
+  assert.match(csv, /^\uFEFF?uai;nom_ecole;commune/);
+  assert.ok(csv.includes('0350122T') && csv.includes('0351817K'), 'les deux dossiers déposés exportés');
+  await page.locator('#export-etat').getByText(/Export téléchargé : ecoles-conventionnees-.*\.csv/).waitFor();
+
+  step('Instructeur : un dossier, un message, passer en instruction, accepter');
+  await goto(page, `${BASE}/instructeur?q=baulon`);
+  await page.locator('#liste-corps').getByRole('link', { name: baulon.numero, exact: true }).click();
+  await page.getByRole('heading', { name: `Dossier n° ${baulon.numero}` }).waitFor();
+  assert.equal(await page.locator('#retour-liste').getAttribute('href'), '/instructeur?q=baulon', 'le retour garde les filtres');
+  await page.locator('#d-ecoles').getByText('0350122T').waitFor();
+  assert.match(await page.locator('#d-historique').textContent(), /dépos/i);
+  await axe(page, 'instructeur, dossier en construction');
+  await page.getByRole('button', { name: 'Envoyer le message' }).click();
+  await page.locator('#message-texte-messages').getByText('Écrivez votre message').waitFor();
+  await page.fill('#message-texte', 'Bonjour, pouvez-vous confirmer que l’école des Lucioles est bien la seule de la commune ?');
+  await page.getByRole('button', { name: 'Envoyer le message' }).click();
+  await page.locator('#message-etat').getByText(/Message envoyé/).waitFor();
+  await page.locator('#d-messages').getByText('pouvez-vous confirmer').waitFor();
+  await page.getByRole('button', { name: 'Passer en instruction', exact: true }).click();
+  await page.locator('#decision-resultat').getByText('Décision enregistrée').waitFor();
+  assert.equal(await page.locator('#d-statut').textContent(), 'En instruction');
+  await page.getByRole('button', { name: 'Accepter' }).click();
+  await page.locator('#decision-resultat').getByText(/maintenant « Accepté »/).waitFor();
+  assert.equal(await page.locator('#d-statut').textContent(), 'Accepté');
+  assert.ok(await page.getByRole('button', { name: 'Repasser en instruction' }).isVisible());
+  assert.ok(!(await page.getByRole('button', { name: 'Accepter' }).isVisible()), 'seules les actions permises sont proposées');
+  await axe(page, 'instructeur, dossier accepté');
+  await shot(page, 'instructeur-dossier-accepte');
+
+  step('Instructeur : refus sans motif (erreur), changement concurrent (409), refus motivé');
+  await goto(page, `${BASE}/instructeur/dossiers/${chavagne.id}`);
+  await page.getByRole('heading', { name: `Dossier n° ${chavagne.numero}` }).waitFor();
+  await page.getByRole('button', { name: 'Passer en instruction', exact: true }).click();
+  await page.locator('#d-statut').filter({ hasText: 'En instruction' }).waitFor();
+  await page.getByRole('button', { name: 'Refuser' }).click();
+  await page.locator('#motif-messages').getByText(/Indiquez le motif du refus/).waitFor();
+  assert.equal(await page.locator('#motif').getAttribute('aria-invalid'), 'true');
+  assert.ok(await page.locator('#motif').evaluate((e) => e === document.activeElement), 'le focus est sur le motif');
+  assert.equal(await page.locator('#d-statut').textContent(), 'En instruction', 'rien n’a changé');
+  await axe(page, 'instructeur, refus sans motif');
+  await shot(page, 'instructeur-refus-sans-motif', false);
+  // Another instructeur sends the dossier back meanwhile: this page still shows « En instruction ».
+  const other = await call('POST', `/api/instructeur/dossiers/${chavagne.id}/decision`, { action: 'repasser_en_construction' }, TOKEN);
+  assert.equal(other.status, 200);
+  await page.fill('#motif', 'Les écoles de Chavagne relèvent d’une convention déjà signée.');
+  await page.getByRole('button', { name: 'Refuser' }).click();
+  await page.locator('#decision-resultat').getByText(/Action impossible : le dossier est « En construction » et ne peut pas devenir « Refusé »/).waitFor();
+  await page.locator('#d-statut').filter({ hasText: 'En construction' }).waitFor();
+  await axe(page, 'instructeur, conflit 409');
+  await shot(page, 'instructeur-conflit', false);
+  await page.getByRole('button', { name: 'Passer en instruction', exact: true }).click();
+  await page.locator('#d-statut').filter({ hasText: 'En instruction' }).waitFor();
+  await page.fill('#motif', 'Les écoles de Chavagne relèvent d’une convention déjà signée.');
+  await page.getByRole('button', { name: 'Refuser' }).click();
+  await page.locator('#d-statut').filter({ hasText: 'Refusé' }).waitFor();
+  assert.match(await page.locator('#d-historique').textContent(), /dossier refusé — par instructeur@ac-rennes\.fr\s*Motif : Les écoles de Chavagne/);
+  await axe(page, 'instructeur, dossier refusé');
+  await shot(page, 'instructeur-dossier-refuse');
+
+  step('Collectivité : lit le message de l’académie et répond');
+  const col = await b.ctx.newPage();
+  await goto(col, `${BASE}/dossiers/${baulon.id}?jeton=${encodeURIComponent(baulon.jeton)}`);
+  await col.getByRole('heading', { name: /Dossier n° ENT-/ }).waitFor();
+  assert.equal(await col.locator('#dossier-statut').textContent(), 'Accepté');
+  const recu = col.locator('#messages-liste .message--instructeur');
+  await recu.getByText('pouvez-vous confirmer').waitFor();
+  assert.match(await recu.textContent(), /L’académie — \d{1,2} \S+ \d{4} (à )?\d\d:\d\d/);
+  await col.getByRole('button', { name: 'Envoyer le message' }).click();
+  await col.locator('#message-texte-messages').getByText('Écrivez votre message').waitFor();
+  await col.fill('#message-texte', 'Oui, c’est la seule école publique de Baulon.\nBien cordialement.');
+  await col.getByRole('button', { name: 'Envoyer le message' }).click();
+  await col.locator('#message-etat').getByText('Message envoyé à l’académie.').waitFor();
+  await col.locator('#messages-liste .message--collectivite').getByText(/seule école publique/).waitFor();
+  assert.match(await col.locator('#messages-liste .message--collectivite').textContent(), /Vous \(Alix Martin\)/);
+  await axe(col, 'collectivité, messagerie');
+  await shot(col, 'collectivite-messagerie');
+  await col.close();
+  await goto(page, `${BASE}/instructeur/dossiers/${baulon.id}`);
+  await page.locator('#d-messages .message--collectivite').getByText(/seule école publique/).waitFor();
+
+  step('Instructeur : déconnexion');
+  await page.getByRole('button', { name: 'Se déconnecter' }).click();
+  await page.getByRole('heading', { name: /connexion/ }).waitFor();
+  assert.equal(await page.evaluate(() => Object.values(sessionStorage).length), 0, 'jeton effacé');
+
+  step('Collectivité : suppression d’un brouillon, avec confirmation');
+  const draft = await call('POST', '/api/dossiers', { collectivite: { siret: '21350016800025' } });
+  assert.equal(draft.status, 201);
+  await goto(page, `${BASE}/dossiers/${draft.data.id}?jeton=${encodeURIComponent(draft.data.jeton)}`);
+  await page.locator('#formulaire').waitFor();
+  const supprimer = page.getByRole('button', { name: 'Supprimer le brouillon', exact: true });
+  await supprimer.click();
+  assert.equal(await supprimer.getAttribute('aria-expanded'), 'true');
+  assert.ok(await page.locator('#suppression-question').evaluate((e) => e === document.activeElement), 'le focus va à la question');
+  await axe(page, 'collectivité, confirmation de suppression');
+  await shot(page, 'brouillon-confirmation', false);
+  await page.getByRole('button', { name: 'Non, conserver le brouillon' }).click();
+  assert.ok(await page.locator('#suppression-confirmation').isHidden());
+  assert.ok(await supprimer.evaluate((e) => e === document.activeElement), 'le focus revient au bouton');
+  assert.equal((await call('GET', `/api/dossiers/${draft.data.id}`, undefined, draft.data.jeton)).status, 200, 'toujours là');
+  await supprimer.click();
+  await page.getByRole('button', { name: 'Oui, supprimer le brouillon' }).click();
+  await page.getByRole('heading', { name: 'Brouillon supprimé' }).waitFor();
+  assert.ok(await page.locator('#supprime-titre').evaluate((e) => e === document.activeElement), 'le focus va au titre');
+  assert.match(await page.locator('#vue-supprime').textContent(), new RegExp(draft.data.numero));
+  await axe(page, 'collectivité, brouillon supprimé');
+  await shot(page, 'brouillon-supprime', false);
+  assert.equal((await call('GET', `/api/dossiers/${draft.data.id}`, undefined, draft.data.jeton)).status, 404, 'supprimé côté serveur');
+  await b.close();
+}
+
 // ------------------------------------------------------------------ main
 
 const started = Date.now();
@@ -472,6 +690,7 @@ try {
   weight = await firstLoadWeight();
   await wholePath();
   await keyboardOnly();
+  await academie();
   assert.deepEqual(problems, [], 'aucune violation de CSP ni erreur de script');
 } catch (e) {
   console.error(`\n✗ ${e.stack || e}`);

@@ -40,7 +40,7 @@ async function api(method, path, body) {
 // ---------------------------------------------------------------- Pages
 
 function show(id) {
-  for (const v of ['vue-chargement', 'vue-introuvable', 'formulaire', 'vue-dossier']) {
+  for (const v of ['vue-chargement', 'vue-introuvable', 'formulaire', 'vue-dossier', 'vue-supprime']) {
     $(`#${v}`).hidden = v !== id;
   }
 }
@@ -53,6 +53,8 @@ function announce(text) {
 
 async function init() {
   setupForm();
+  setupDeletion();
+  setupMessages();
   const m = location.pathname.match(/^\/dossiers\/([^/]+)\/?$/);
   if (!m) {
     addRow();
@@ -571,6 +573,7 @@ function saveNow() {
 }
 
 async function doSave() {
+  if (deleted) return true;
   dirty = false;
   const body = collect();
   setSaving();
@@ -650,6 +653,129 @@ function showPrivateLink() {
   a.textContent = url;
   $('#lien-prive-numero').textContent = dossier.numero ? `n° ${dossier.numero}` : '';
   $('#lien-prive').hidden = false;
+  $('#suppression-numero').textContent = dossier.numero ? `n° ${dossier.numero}` : '';
+  $('#suppression').hidden = false;
+}
+
+// ---------------------------------------------------------------- Draft deletion
+
+let deleted = false;
+
+function setupDeletion() {
+  const ask = $('#supprimer');
+  const box = $('#suppression-confirmation');
+  const close = (focus) => {
+    box.hidden = true;
+    ask.setAttribute('aria-expanded', 'false');
+    $('#suppression-erreur').replaceChildren();
+    if (focus) ask.focus();
+  };
+  ask.addEventListener('click', () => {
+    box.hidden = false;
+    ask.setAttribute('aria-expanded', 'true');
+    $('#suppression-question').focus();
+  });
+  $('#supprimer-annuler').addEventListener('click', () => close(true));
+  box.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') { e.preventDefault(); close(true); }
+  });
+  $('#supprimer-confirmer').addEventListener('click', deleteDraft);
+}
+
+async function deleteDraft() {
+  const button = $('#supprimer-confirmer');
+  if (button.disabled) return;
+  button.disabled = true;
+  // No autosave may follow (or race) the deletion.
+  clearTimeout(saveTimer);
+  if (saving) await saving.catch(() => null);
+  const r = await api('DELETE', `/dossiers/${dossier.id}`);
+  button.disabled = false;
+  if (r.status === 204) {
+    deleted = true;
+    dirty = false;
+    clearTimeout(saveTimer);
+    clearTimeout(apercuTimer);
+    $('#supprime-numero').textContent = dossier.numero ? `n° ${dossier.numero}` : '';
+    document.title = `Brouillon supprimé — ${document.title.split(' — ').slice(-2).join(' — ')}`;
+    show('vue-supprime');
+    window.scrollTo(0, 0);
+    $('#supprime-titre').focus();
+    return;
+  }
+  if (r.status === 409) {
+    const v = await api('GET', `/dossiers/${dossier.id}`);
+    if (v.ok && v.data.statut !== 'brouillon') { showSummary(v.data, false); return; }
+  }
+  $('#suppression-erreur').replaceChildren(alertBox('error', 'Le brouillon n’a pas été supprimé',
+    `${r.data?.detail || 'Le service est momentanément indisponible.'} Réessayez dans quelques instants.`));
+}
+
+// ---------------------------------------------------------------- Messagerie
+
+function renderMessages(list, labels) {
+  $('#messages-vide').hidden = list.length > 0;
+  $('#messages-liste').replaceChildren(...list.map((m) => messageItem(m, labels)));
+}
+
+function messageItem(m, labels) {
+  return el('li', { class: `message message--${m.auteur}` },
+    el('p', { class: 'message__entete' },
+      el('strong', {}, labels[m.auteur] ? labels[m.auteur](m) : m.nom), ' — ',
+      el('time', { datetime: m.le }, dateFr(m.le))),
+    el('p', { class: 'message__texte' }, m.texte));
+}
+
+const COLLECTIVITE_LABELS = {
+  instructeur: () => 'L’académie',
+  collectivite: (m) => `Vous (${m.nom})`,
+};
+
+async function loadMessages() {
+  const r = await api('GET', `/dossiers/${dossier.id}/messages`);
+  if (!r.ok) {
+    $('#messages-alerte').replaceChildren(alertBox('error', 'Les messages n’ont pas pu être chargés',
+      'Le service est momentanément indisponible : rechargez la page dans quelques instants.'));
+    return;
+  }
+  $('#messages-alerte').replaceChildren();
+  renderMessages(r.data.messages || [], COLLECTIVITE_LABELS);
+}
+
+function setupMessages() {
+  const form = $('#message-form');
+  const input = $('#message-texte');
+  const group = $('#groupe-message');
+  let sending = false;
+  input.addEventListener('input', () => {
+    if (group.classList.contains('fr-input-group--error')) setMessage(group, $('#message-texte-messages'), null, '', input);
+  });
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (sending) return;
+    const texte = input.value.trim();
+    if (!texte) {
+      setMessage(group, $('#message-texte-messages'), 'error', 'Écrivez votre message avant de l’envoyer.', input);
+      input.focus();
+      return;
+    }
+    sending = true;
+    $('#message-envoyer').disabled = true;
+    $('#message-etat').textContent = 'Envoi du message…';
+    const r = await api('POST', `/dossiers/${dossier.id}/messages`, { texte });
+    sending = false;
+    $('#message-envoyer').disabled = false;
+    if (r.ok) {
+      input.value = '';
+      await loadMessages();
+      $('#message-etat').textContent = 'Message envoyé à l’académie.';
+      return;
+    }
+    $('#message-etat').textContent = '';
+    const msg = r.data?.errors?.[0]?.message || r.data?.detail || 'Le message n’a pas été envoyé : réessayez dans quelques instants.';
+    setMessage(group, $('#message-texte-messages'), 'error', msg, input);
+    input.focus();
+  });
 }
 
 // ---------------------------------------------------------------- Convention preview
@@ -892,6 +1018,7 @@ function showSummary(v, merci) {
     ? `Déposé et signé le ${dateFr(v.depose_le)}${v.signature ? ` (texte de la convention version ${v.signature.version_texte})` : ''}.`
     : '';
   showAttestation(v);
+  loadMessages();
   show('vue-dossier');
   (merci ? $('#merci-titre') : $('#dossier-titre')).focus();
   window.scrollTo(0, 0);

@@ -153,11 +153,12 @@ impl DossierStore for MemDossiers {
         Ok(found.map(|i| serde_dynamo::from_item(i.clone()).expect("reads back")))
     }
     // The instructeur and webhook operations: not on the timed paths, kept simple but faithful.
-    async fn transition(&self, id: &str, from: Statut, to: Statut, ev: &Evenement) -> Result<(), StoreError> {
+    async fn transition(&self, id: &str, from: Statut, to: Statut, ev: &Evenement, expire_le: Option<i64>) -> Result<(), StoreError> {
         conflict_unless(self.update(id, |r| {
             (r.statut == from)
                 .then(|| {
                     r.statut = to;
+                    r.expire_le = expire_le;
                     r.historique.push(ev.clone());
                 })
                 .is_some()
@@ -276,6 +277,7 @@ fn app() -> App {
             registry_base_url: "http://127.0.0.1:9".into(),
             webhook_url: None,
             webhook_secret: "secret-de-mesure".into(),
+            dossier_retention_days: 0,
             dev_jwt_secret: None,
             endpoint_url: None,
         },

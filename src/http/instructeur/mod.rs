@@ -5,7 +5,9 @@ pub mod auth;
 
 use super::problem::ApiError;
 use super::{json, json_body, ApiResult};
-use crate::domain::dossier::{Auteur, Decision, DossierRecord, Evenement, Message, Statut};
+use crate::domain::dossier::{
+    retention_expiry, Auteur, Decision, DossierRecord, Evenement, Message, Statut,
+};
 use crate::domain::draft::FieldError;
 use crate::domain::ids::{link_jeton, DossierId};
 use crate::http::dossiers::{now, private_url, view};
@@ -170,6 +172,11 @@ async fn detail(app: &App, id: &str) -> ApiResult {
     v["historique"] = json!(r.historique);
     v["messages"] = json!(r.messages);
     v["webhook"] = json!({"etat": r.webhook_etat, "tentatives": r.webhook_tentatives});
+    // When the table's TTL will delete it (DOSSIER_RETENTION_DAYS), null when kept.
+    v["expire_le"] = json!(r
+        .expire_le
+        .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
     if let Some(d) = &r.depot {
         v["signature"] = json!(d.signature);
     }
@@ -263,9 +270,14 @@ async fn decide(app: &App, req: &Request, who: &Instructeur, id: &str) -> ApiRes
         action: decision.label().into(),
         detail: motif.clone(),
     };
+    let expire_le = retention_expiry(
+        to,
+        chrono::Utc::now().timestamp(),
+        app.config.dossier_retention_days,
+    );
     match app
         .dossiers
-        .transition(&r.id, r.statut, to, &evenement)
+        .transition(&r.id, r.statut, to, &evenement, expire_le)
         .await
     {
         Err(StoreError::Conflict) => {

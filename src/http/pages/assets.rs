@@ -2,7 +2,7 @@
 use super::Asset;
 
 /// Changes whenever any asset changes: part of every asset URL, so they can be cached forever.
-pub const VERSION: &str = "eb412490f952";
+pub const VERSION: &str = "58fda3b2df5e";
 
 #[rustfmt::skip]
 pub static FILES: &[Asset] = &[
@@ -47,6 +47,12 @@ pub static FILES: &[Asset] = &[
         content_type: "text/javascript; charset=utf-8",
         raw: include_bytes!("../../../web/dist/app.js"),
         gzip: Some(include_bytes!("../../../web/dist/app.js.gz")),
+    },
+    Asset {
+        name: "arrow-left-line.svg",
+        content_type: "image/svg+xml",
+        raw: include_bytes!("../../../web/dist/arrow-left-line.svg"),
+        gzip: Some(include_bytes!("../../../web/dist/arrow-left-line.svg.gz")),
     },
     Asset {
         name: "arrow-up-down-line.svg",
@@ -187,6 +193,12 @@ pub static FILES: &[Asset] = &[
         gzip: Some(include_bytes!("../../../web/dist/heavy-showers-fill.svg.gz")),
     },
     Asset {
+        name: "instructeur.js",
+        content_type: "text/javascript; charset=utf-8",
+        raw: include_bytes!("../../../web/dist/instructeur.js"),
+        gzip: Some(include_bytes!("../../../web/dist/instructeur.js.gz")),
+    },
+    Asset {
         name: "menu-fill.svg",
         content_type: "image/svg+xml",
         raw: include_bytes!("../../../web/dist/menu-fill.svg"),
@@ -203,6 +215,12 @@ pub static FILES: &[Asset] = &[
         content_type: "image/svg+xml",
         raw: include_bytes!("../../../web/dist/search-line.svg"),
         gzip: Some(include_bytes!("../../../web/dist/search-line.svg.gz")),
+    },
+    Asset {
+        name: "send-plane-line.svg",
+        content_type: "image/svg+xml",
+        raw: include_bytes!("../../../web/dist/send-plane-line.svg"),
+        gzip: Some(include_bytes!("../../../web/dist/send-plane-line.svg.gz")),
     },
     Asset {
         name: "team-line.svg",

@@ -1,0 +1,504 @@
+// Espace instructeur : liste des dossiers, dossier, décisions, messagerie, export.
+// Sans framework, sans script en ligne. Le jeton (JWT) de l'instructeur est gardé dans le
+// sessionStorage de l'onglet et envoyé en `Authorization: Bearer` aux routes /api/instructeur/ ;
+// il n'apparaît jamais dans une adresse (ni donc dans un Referer ou un journal d'accès).
+
+const $ = (sel, root = document) => root.querySelector(sel);
+const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
+const TOKEN_KEY = 'conventions-ent.instructeur.jeton';
+const PAGE_SIZE = 20;
+
+const STATUTS = {
+  brouillon: 'Brouillon',
+  en_construction: 'En construction',
+  en_instruction: 'En instruction',
+  accepte: 'Accepté',
+  refuse: 'Refusé',
+  sans_suite: 'Classé sans suite',
+};
+const BADGES = {
+  en_construction: 'fr-badge--new', en_instruction: 'fr-badge--info', accepte: 'fr-badge--success',
+  refuse: 'fr-badge--error', sans_suite: 'fr-badge--warning',
+};
+// The legal moves of Statut::can_become (src/domain/dossier.rs), by action.
+const ACTIONS = {
+  en_construction: ['passer_en_instruction'],
+  en_instruction: ['accepter', 'refuser', 'classer_sans_suite', 'repasser_en_construction'],
+  accepte: ['repasser_en_instruction'],
+  refuse: ['repasser_en_instruction'],
+  sans_suite: ['repasser_en_instruction'],
+};
+// Actions sent with the motif field when it is filled (the others ignore it).
+const WITH_MOTIF = ['refuser', 'classer_sans_suite', 'repasser_en_construction', 'repasser_en_instruction'];
+// Audit-trail actions whose detail is the instructeur's motif (Decision::label).
+const DECISION_LABELS = ['dossier refusé', 'dossier classé sans suite', 'dossier renvoyé à la collectivité pour modification',
+  'dossier repassé en instruction', 'dossier accepté', 'dossier passé en instruction'];
+const NEEDS_MOTIF = { refuser: 'du refus', classer_sans_suite: 'du classement sans suite' };
+
+// ---------------------------------------------------------------- helpers
+
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v !== undefined && v !== null) e.setAttribute(k, v);
+  }
+  for (const c of children) e.append(c);
+  return e;
+}
+
+function dateFr(iso, withTime = true) {
+  if (!iso) return '';
+  const opts = withTime ? { dateStyle: 'long', timeStyle: 'short' } : { dateStyle: 'long' };
+  return new Date(iso).toLocaleString('fr-FR', { ...opts, timeZone: 'Europe/Paris' });
+}
+
+function formatSiret(v) {
+  const d = (v || '').replace(/\s+/g, '');
+  return [d.slice(0, 3), d.slice(3, 6), d.slice(6, 9), d.slice(9)].filter(Boolean).join(' ');
+}
+
+function alertBox(kind, title, text) {
+  return el('div', { class: `fr-alert fr-alert--${kind} fr-alert--sm fr-mb-2w` },
+    el('h3', { class: 'fr-alert__title' }, title), el('p', {}, text));
+}
+
+function announce(text) {
+  const a = $('#annonces');
+  a.textContent = '';
+  setTimeout(() => { a.textContent = text; }, 50);
+}
+
+function setFieldError(group, messages, input, text) {
+  const base = group.classList.contains('fr-select-group') ? 'fr-select-group' : 'fr-input-group';
+  group.classList.toggle(`${base}--error`, Boolean(text));
+  input.classList.toggle('fr-input--error', Boolean(text));
+  if (text) input.setAttribute('aria-invalid', 'true');
+  else input.removeAttribute('aria-invalid');
+  messages.replaceChildren(...(text ? [el('p', { class: 'fr-message fr-message--error' }, text)] : []));
+}
+
+function show(id) {
+  for (const v of ['vue-chargement', 'vue-connexion', 'vue-liste', 'vue-dossier']) $(`#${v}`).hidden = v !== id;
+}
+
+function setTitle(t) {
+  document.title = `${t} — ${document.title.split(' — ').slice(-2).join(' — ')}`;
+}
+
+// ---------------------------------------------------------------- API and session
+
+const token = {
+  get: () => sessionStorage.getItem(TOKEN_KEY),
+  set: (t) => sessionStorage.setItem(TOKEN_KEY, t),
+  clear: () => sessionStorage.removeItem(TOKEN_KEY),
+};
+
+class SessionEnded extends Error {}
+
+/// Calls /api/instructeur/… with the token; a 401 or 403 ends the session (sign-in page).
+async function api(method, path, body, { raw = false } = {}) {
+  const headers = { accept: raw ? '*/*' : 'application/json', authorization: `Bearer ${token.get()}` };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  let resp;
+  try {
+    resp = await fetch(`/api/instructeur${path}`, {
+      method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+      cache: 'no-store', credentials: 'omit',
+    });
+  } catch {
+    return { ok: false, status: 0, data: { detail: 'La connexion au serveur a échoué : vérifiez votre réseau.' } };
+  }
+  if (resp.status === 401 || resp.status === 403) {
+    signOut(resp.status === 401
+      ? 'Votre session a expiré ou votre jeton n’est plus valide : reconnectez-vous.'
+      : 'Votre compte n’appartient pas au groupe « instructeurs » : cet espace ne vous est pas ouvert.');
+    throw new SessionEnded();
+  }
+  if (raw && resp.ok) return { ok: true, status: resp.status, resp };
+  let data = null;
+  try { data = await resp.json(); } catch { data = null; }
+  return { ok: resp.ok, status: resp.status, data };
+}
+
+function signOut(reason) {
+  token.clear();
+  sessionStorage.removeItem(LIST_KEY);
+  showSignIn(reason);
+}
+
+function showSignIn(reason) {
+  setTitle('Connexion');
+  $('#connexion-alerte').replaceChildren(...(reason ? [alertBox('warning', 'Connexion nécessaire', reason)] : []));
+  $('#jeton').value = '';
+  show('vue-connexion');
+  $('#connexion-titre').focus();
+}
+
+function setupSignIn() {
+  const input = $('#jeton');
+  const group = $('#groupe-jeton');
+  const messages = $('#jeton-messages');
+  input.addEventListener('input', () => setFieldError(group, messages, input, ''));
+  $('#connexion-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const t = input.value.trim().replace(/^Bearer\s+/i, '');
+    if (!t) {
+      setFieldError(group, messages, input, 'Collez votre jeton d’accès.');
+      input.focus();
+      return;
+    }
+    const resp = await fetch('/api/instructeur/dossiers?limite=1', {
+      headers: { accept: 'application/json', authorization: `Bearer ${t}` }, cache: 'no-store', credentials: 'omit',
+    }).catch(() => null);
+    if (!resp || !resp.ok) {
+      const msg = !resp ? 'Le serveur ne répond pas : réessayez dans quelques instants.'
+        : resp.status === 401 ? 'Ce jeton n’est pas valide ou a expiré : demandez-en un nouveau.'
+          : resp.status === 403 ? 'Ce jeton est valide mais son compte n’appartient pas au groupe « instructeurs ».'
+            : 'Le service est momentanément indisponible : réessayez dans quelques instants.';
+      setFieldError(group, messages, input, msg);
+      input.focus();
+      return;
+    }
+    token.set(t);
+    $('#connexion-alerte').replaceChildren();
+    announce('Connexion réussie.');
+    route();
+  });
+  for (const b of $$('.js-deconnexion')) {
+    b.addEventListener('click', () => {
+      signOut('');
+      announce('Vous êtes déconnecté.');
+    });
+  }
+}
+
+// ---------------------------------------------------------------- Routing
+
+async function route() {
+  if (!token.get()) {
+    showSignIn('');
+    return;
+  }
+  const m = location.pathname.match(/^\/instructeur\/dossiers\/([^/]+)\/?$/);
+  try {
+    if (m) await showDossier(decodeURIComponent(m[1]), true);
+    else await showList(true);
+  } catch (e) {
+    if (!(e instanceof SessionEnded)) throw e;
+  }
+}
+
+// ---------------------------------------------------------------- List
+
+const FILTERS = ['q', 'statut', 'departement', 'commune', 'du', 'au'];
+let cursors = [null]; // cursor of each page shown, for « Précédent »
+let listQuery = '';
+
+function filtersFromUrl() {
+  const p = new URLSearchParams(location.search);
+  for (const f of FILTERS) $(`#f-${f}`).value = p.get(f) || '';
+  const limite = Number(p.get('limite')) || PAGE_SIZE;
+  const q = new URLSearchParams();
+  for (const f of FILTERS) if (p.get(f)) q.set(f, p.get(f));
+  q.set('limite', String(Math.min(Math.max(limite, 1), 200)));
+  return q;
+}
+
+const LIST_KEY = 'conventions-ent.instructeur.liste';
+
+async function showList(focusTitle) {
+  setTitle('Dossiers déposés');
+  // « Retour à la liste » from a dossier comes back to these filters (no secret in them).
+  sessionStorage.setItem(LIST_KEY, `${location.pathname}${location.search}`);
+  show('vue-liste');
+  const q = filtersFromUrl();
+  listQuery = q.toString();
+  cursors = [null];
+  await loadPage(0);
+  if (focusTitle) $('#liste-titre').focus();
+}
+
+async function loadPage(index) {
+  const q = new URLSearchParams(listQuery);
+  if (cursors[index]) q.set('curseur', cursors[index]);
+  $('#liste-etat').textContent = 'Chargement des dossiers…';
+  $('#liste-alerte').replaceChildren();
+  const r = await api('GET', `/dossiers?${q}`);
+  if (!r.ok) {
+    $('#liste-etat').textContent = '';
+    const detail = r.status === 422 ? (r.data?.errors || []).map((e) => e.message).join(' ') : r.data?.detail;
+    $('#liste-alerte').replaceChildren(alertBox('error', 'La liste n’a pas pu être chargée', detail || 'Le service est momentanément indisponible.'));
+    return;
+  }
+  cursors = cursors.slice(0, index + 1);
+  if (r.data.curseur_suivant) cursors.push(r.data.curseur_suivant);
+  const rows = r.data.dossiers.map(listRow);
+  if (!rows.length) rows.push(el('tr', {}, el('td', { colspan: '6' }, 'Aucun dossier ne correspond à ces filtres.')));
+  $('#liste-corps').replaceChildren(...rows);
+  const n = r.data.dossiers.length;
+  $('#liste-etat').textContent = `Page ${index + 1} : ${n} dossier${n > 1 ? 's' : ''}${r.data.curseur_suivant ? ', d’autres suivent' : ''}.`;
+  const next = $('#suivant');
+  next.hidden = !r.data.curseur_suivant;
+  next.dataset.page = String(index + 1);
+  const prev = $('#precedent');
+  prev.hidden = index === 0;
+  prev.dataset.page = String(index - 1);
+}
+
+function listRow(d) {
+  const c = d.collectivite || {};
+  const nom = c.nom || `SIRET ${formatSiret(c.siret)}`;
+  return el('tr', {},
+    el('th', { scope: 'row' }, el('a', { href: `/instructeur/dossiers/${encodeURIComponent(d.id)}` }, d.numero)),
+    el('td', {}, nom, ...(c.verifie === false ? [el('br'), el('span', { class: 'fr-text--xs' }, 'non vérifiée au répertoire des entreprises')] : [])),
+    el('td', {}, (d.communes || []).join(', ')),
+    el('td', {}, String(d.ecoles)),
+    el('td', {}, dateFr(d.depose_le)),
+    el('td', {}, el('span', { class: `fr-badge fr-badge--sm fr-badge--no-icon ${BADGES[d.statut] || ''}` }, STATUTS[d.statut] || d.statut)));
+}
+
+function setupList() {
+  // « Précédent » sits next to « Suivant ».
+  const next = $('#suivant');
+  const prev = el('button', { type: 'button', class: 'fr-btn fr-btn--tertiary fr-mr-2w', id: 'precedent', hidden: '' }, 'Précédent');
+  next.before(prev);
+  const go = (b) => async () => {
+    try {
+      await loadPage(Number(b.dataset.page));
+      $('#liste-etat').focus();
+    } catch (e) { if (!(e instanceof SessionEnded)) throw e; }
+  };
+  $('#liste-etat').setAttribute('tabindex', '-1');
+  next.addEventListener('click', go(next));
+  prev.addEventListener('click', go(prev));
+  $('#filtres').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const q = new URLSearchParams();
+    for (const f of FILTERS) {
+      const v = $(`#f-${f}`).value.trim();
+      if (v) q.set(f, v);
+    }
+    const limite = new URLSearchParams(location.search).get('limite');
+    if (limite) q.set('limite', limite);
+    history.pushState(null, '', `/instructeur${q.toString() ? `?${q}` : ''}`);
+    try {
+      await showList(false);
+      announce($('#liste-etat').textContent);
+    } catch (err) { if (!(err instanceof SessionEnded)) throw err; }
+  });
+  $('#f-effacer').addEventListener('click', () => {
+    for (const f of FILTERS) $(`#f-${f}`).value = '';
+    $('#f-q').focus();
+  });
+  for (const b of $$('#export-form button[data-format]')) b.addEventListener('click', () => exportFile(b.dataset.format));
+}
+
+async function exportFile(format) {
+  const depuis = $('#export-depuis').value;
+  const q = depuis ? `?depuis=${encodeURIComponent(depuis)}` : '';
+  $('#export-etat').textContent = 'Préparation de l’export…';
+  let r;
+  try {
+    r = await api('GET', `/export/ecoles.${format}${q}`, undefined, { raw: true });
+  } catch (e) {
+    if (e instanceof SessionEnded) return;
+    throw e;
+  }
+  if (!r.ok) {
+    $('#export-etat').textContent = `L’export a échoué : ${r.data?.errors?.[0]?.message || r.data?.detail || 'service momentanément indisponible.'}`;
+    return;
+  }
+  const blob = await r.resp.blob();
+  const name = (r.resp.headers.get('content-disposition') || '').match(/filename="([^"]+)"/)?.[1] || `ecoles.${format}`;
+  const text = await blob.text();
+  const count = format === 'csv' ? text.split('\r\n').filter(Boolean).length - 1 : JSON.parse(text).length;
+  const url = URL.createObjectURL(blob);
+  const a = el('a', { href: url, download: name, hidden: '' });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+  $('#export-etat').textContent = `Export téléchargé : ${name} (${count} école${count > 1 ? 's' : ''}).`;
+}
+
+// ---------------------------------------------------------------- Dossier
+
+let current = null;
+
+async function showDossier(id, focusTitle) {
+  show('vue-dossier');
+  const back = sessionStorage.getItem(LIST_KEY);
+  $('#retour-liste').href = back && back.startsWith('/instructeur') ? back : '/instructeur';
+  $('#dossier-alerte').replaceChildren();
+  const r = await api('GET', `/dossiers/${encodeURIComponent(id)}`);
+  if (!r.ok) {
+    $('#dossier-contenu').hidden = true;
+    setTitle('Dossier introuvable');
+    $('#dossier-alerte').replaceChildren(alertBox('error', r.status === 404 ? 'Dossier introuvable' : 'Le dossier n’a pas pu être chargé',
+      r.data?.detail || 'Le service est momentanément indisponible.'));
+    $('#retour-liste').focus();
+    return;
+  }
+  $('#dossier-contenu').hidden = false;
+  renderDossier(r.data);
+  if (focusTitle) $('#dossier-titre').focus();
+}
+
+function renderDossier(v) {
+  current = v;
+  setTitle(`Dossier n° ${v.numero}`);
+  $('#d-numero').textContent = `n° ${v.numero}`;
+  const badge = $('#d-statut');
+  badge.className = `fr-badge fr-badge--no-icon ${BADGES[v.statut] || ''}`;
+  badge.textContent = STATUTS[v.statut] || v.statut;
+  const exp = $('#d-expiration');
+  exp.hidden = !v.expire_le;
+  exp.textContent = v.expire_le
+    ? `Ce dossier sera supprimé automatiquement le ${dateFr(v.expire_le, false)} (durée de conservation des dossiers refusés ou classés sans suite).`
+    : '';
+  const c = v.collectivite || {};
+  $('#d-collectivite').replaceChildren(
+    `${c.nom || `Collectivité de SIREN ${c.siren || '?'}`} — SIRET ${formatSiret(c.siret)}${c.nature ? ` — ${c.nature}` : ''}${c.adresse ? ` — ${c.adresse}` : ''}`,
+    ...(c.verifie === false ? [el('br'), el('strong', {}, 'Non vérifiée au répertoire des entreprises : à contrôler.')] : []));
+  const s = v.signataire || {};
+  $('#d-signataire').textContent = `${s.prenom || ''} ${(s.nom || '').toUpperCase()}, ${s.qualite || ''} — ${s.email || ''}`;
+  const rf = v.referent || {};
+  $('#d-referent').textContent = rf.designe ? `${rf.prenom_nom} — ${rf.email}` : 'Aucun référent désigné';
+  const sig = v.signature || {};
+  $('#d-depot').textContent = v.depose_le
+    ? `Déposé et signé le ${dateFr(v.depose_le)}${sig.version_texte ? ` (texte version ${sig.version_texte})` : ''}${sig.ip ? `, adresse IP ${sig.ip}` : ''}.`
+    : 'Non déposé.';
+  $('#d-convention').textContent = v.convention
+    ? `Éditée le ${dateFr(v.convention.genere_le)} ; code de vérification ${v.convention.code_verification} ; SHA-256 ${v.convention.sha256}.`
+    : 'En cours d’édition.';
+  $('#d-ecoles').replaceChildren(...(v.ecoles || []).map((e) => el('tr', {},
+    el('td', {}, e.uai), el('td', {}, e.nom || ''), el('td', {}, e.commune || ''))));
+  renderMessages(v.messages || []);
+  $('#d-historique').replaceChildren(...(v.historique || []).map((h) => el('li', {},
+    el('time', { datetime: h.le }, dateFr(h.le)), ` — ${h.action} — par ${h.par}`,
+    ...(h.detail ? [el('br'), el('span', { class: 'motif' }, DECISION_LABELS.includes(h.action) ? `Motif : ${h.detail}` : h.detail)] : []))));
+  const legal = ACTIONS[v.statut] || [];
+  for (const b of $$('#decision-boutons button')) b.closest('li').hidden = !legal.includes(b.value);
+  $('#decision-form').hidden = legal.length === 0;
+}
+
+const LABELS = {
+  instructeur: (m) => `Académie (${m.nom})`,
+  collectivite: (m) => `Collectivité (${m.nom})`,
+};
+
+function renderMessages(list) {
+  $('#d-messages-vide').hidden = list.length > 0;
+  $('#d-messages').replaceChildren(...list.map((m) => el('li', { class: `message message--${m.auteur}` },
+    el('p', { class: 'message__entete' },
+      el('strong', {}, LABELS[m.auteur] ? LABELS[m.auteur](m) : m.nom), ' — ',
+      el('time', { datetime: m.le }, dateFr(m.le))),
+    el('p', { class: 'message__texte' }, m.texte))));
+}
+
+function setupDossier() {
+  const motif = $('#motif');
+  const motifGroup = $('#groupe-motif');
+  motif.addEventListener('input', () => setFieldError(motifGroup, $('#motif-messages'), motif, ''));
+  let busy = false;
+  $('#decision-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const action = e.submitter?.value;
+    if (!action || busy || !current) return;
+    const result = $('#decision-resultat');
+    result.replaceChildren();
+    setFieldError(motifGroup, $('#motif-messages'), motif, '');
+    const texte = motif.value.trim();
+    if (NEEDS_MOTIF[action] && !texte) {
+      const msg = `Indiquez le motif ${NEEDS_MOTIF[action]} : il est obligatoire et sera envoyé à la collectivité.`;
+      setFieldError(motifGroup, $('#motif-messages'), motif, msg);
+      result.replaceChildren(alertBox('error', 'Décision non enregistrée', msg));
+      motif.focus();
+      return;
+    }
+    busy = true;
+    const body = { action };
+    if (texte && WITH_MOTIF.includes(action)) body.motif = texte;
+    try {
+      const r = await api('POST', `/dossiers/${encodeURIComponent(current.id)}/decision`, body);
+      if (r.ok) {
+        motif.value = '';
+        await showDossier(current.id, false);
+        result.replaceChildren(alertBox('success', 'Décision enregistrée',
+          `Le dossier est maintenant « ${STATUTS[r.data.statut] || r.data.statut} ».${r.data.email_envoye ? ' Le signataire en est informé par courriel.' : ' Le courriel au signataire n’a pas pu être envoyé : prévenez-le par la messagerie.'}`));
+        $('#dossier-titre').focus();
+        return;
+      }
+      if (r.status === 422) {
+        const err = (r.data?.errors || []).find((x) => x.champ === 'motif');
+        if (err) setFieldError(motifGroup, $('#motif-messages'), motif, err.message);
+        result.replaceChildren(alertBox('error', 'Décision non enregistrée',
+          (r.data?.errors || []).map((x) => x.message).join(' ') || r.data?.detail || ''));
+        (err ? motif : $('#decision-titre')).focus();
+        return;
+      }
+      if (r.status === 409) {
+        // Another instructeur (or tab) moved the dossier: show its real state and say so.
+        await showDossier(current.id, false);
+        // The API names states by their codes (« en_construction »): shown as the page names them.
+        const detail = (r.data?.detail || 'Le dossier a changé entre-temps.')
+          .replace(/« ([a-z_]+) »/g, (m, code) => (STATUTS[code] ? `« ${STATUTS[code]} »` : m));
+        result.replaceChildren(alertBox('error', 'Décision impossible', `${detail} Le dossier a été rechargé.`));
+        result.setAttribute('tabindex', '-1');
+        result.focus();
+        return;
+      }
+      result.replaceChildren(alertBox('error', 'Décision non enregistrée', r.data?.detail || 'Le service est momentanément indisponible : réessayez.'));
+    } catch (err) {
+      if (!(err instanceof SessionEnded)) throw err;
+    } finally {
+      busy = false;
+    }
+  });
+
+  const input = $('#message-texte');
+  const group = $('#groupe-message');
+  input.addEventListener('input', () => setFieldError(group, $('#message-texte-messages'), input, ''));
+  $('#message-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (busy || !current) return;
+    const texte = input.value.trim();
+    if (!texte) {
+      setFieldError(group, $('#message-texte-messages'), input, 'Écrivez votre message avant de l’envoyer.');
+      input.focus();
+      return;
+    }
+    busy = true;
+    $('#message-etat').textContent = 'Envoi du message…';
+    try {
+      const r = await api('POST', `/dossiers/${encodeURIComponent(current.id)}/messages`, { texte });
+      if (r.ok) {
+        input.value = '';
+        await showDossier(current.id, false);
+        $('#message-etat').textContent = r.data.email_envoye
+          ? 'Message envoyé : la collectivité en est informée par courriel.'
+          : 'Message enregistré, mais le courriel à la collectivité n’a pas pu partir.';
+        return;
+      }
+      $('#message-etat').textContent = '';
+      setFieldError(group, $('#message-texte-messages'), input,
+        r.data?.errors?.[0]?.message || r.data?.detail || 'Le message n’a pas été envoyé : réessayez.');
+      input.focus();
+    } catch (err) {
+      if (!(err instanceof SessionEnded)) throw err;
+    } finally {
+      busy = false;
+    }
+  });
+}
+
+// ---------------------------------------------------------------- start
+
+setupSignIn();
+setupList();
+setupDossier();
+window.addEventListener('popstate', () => route());
+route().catch((e) => {
+  console.error(e);
+  $('#vue-chargement').replaceChildren(alertBox('error', 'Erreur inattendue', 'Rechargez la page.'));
+});
