@@ -568,6 +568,7 @@ async fn export_of_a_thousand_dossiers_for_the_ent_editor() {
     assert!(r
         .header("content-disposition")
         .contains("ecoles-conventionnees-"));
+    assert!(r.body.starts_with('\u{feff}'), "BOM for spreadsheets");
     let lines: Vec<&str> = r.body.trim_start_matches('\u{feff}').lines().collect();
     assert_eq!(lines[0], "uai;nom_ecole;commune;code_insee;siret_collectivite;nom_collectivite;numero_dossier;date_convention;statut");
     assert_eq!(lines.len(), 1 + 2000, "two schools per dossier");

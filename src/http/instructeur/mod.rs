@@ -553,6 +553,8 @@ async fn export(app: &App, req: &Request, file: &str) -> ApiResult {
             format!("attachment; filename=\"{name}.{ext}\""),
         )
         .header("cache-control", "no-store")
-        .body(Body::Text(body))
+        // Binary (base64 to API Gateway): a text body loses its leading BOM on the way (seen
+        // through cargo lambda), and the file must reach the spreadsheet byte for byte.
+        .body(Body::Binary(body.into_bytes()))
         .expect("static headers are valid"))
 }
