@@ -71,16 +71,30 @@ impl Strings {
     }
 }
 
-/// Builds `Strings`, giving one id per distinct string.
+/// Builds `Strings`, giving one id per distinct string: an open-addressing table of ids whose
+/// keys are the strings already in the buffer (no copy of each string as a map key).
 struct Interner {
-    ids: HashMap<String, u32>,
+    slots: Vec<u32>,
     strings: Strings,
+}
+
+fn hash(s: &str) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut h = s.len() as u64;
+    let mut words = s.as_bytes().chunks_exact(8);
+    for w in &mut words {
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w.try_into().unwrap())).wrapping_mul(K);
+    }
+    let mut last = [0u8; 8];
+    last[..words.remainder().len()].copy_from_slice(words.remainder());
+    h = (h.rotate_left(5) ^ u64::from_le_bytes(last)).wrapping_mul(K);
+    h ^ (h >> 32)
 }
 
 impl Interner {
     fn new() -> Self {
         Interner {
-            ids: HashMap::new(),
+            slots: vec![NONE; 1 << 10],
             strings: Strings {
                 blob: String::new(),
                 offsets: vec![0],
@@ -89,14 +103,36 @@ impl Interner {
     }
 
     fn id(&mut self, s: &str) -> u32 {
-        if let Some(&id) = self.ids.get(s) {
-            return id;
+        let mask = self.slots.len() - 1;
+        let mut at = hash(s) as usize & mask;
+        loop {
+            match self.slots[at] {
+                NONE => break,
+                id if self.strings.get(id) == s => return id,
+                _ => at = (at + 1) & mask,
+            }
         }
         let id = self.strings.len() as u32;
         self.strings.blob.push_str(s);
         self.strings.offsets.push(self.strings.blob.len() as u32);
-        self.ids.insert(s.to_string(), id);
+        self.slots[at] = id;
+        if self.strings.len() * 2 > self.slots.len() {
+            self.grow();
+        }
         id
+    }
+
+    fn grow(&mut self) {
+        let mut slots = vec![NONE; self.slots.len() * 2];
+        let mask = slots.len() - 1;
+        for id in 0..self.strings.len() as u32 {
+            let mut at = hash(self.strings.get(id)) as usize & mask;
+            while slots[at] != NONE {
+                at = (at + 1) & mask;
+            }
+            slots[at] = id;
+        }
+        self.slots = slots;
     }
 }
 
