@@ -881,6 +881,37 @@ mod tests {
         );
     }
 
+    /// Any byte of the payload changed and the checksum recomputed (what a buggy writer could
+    /// produce): refused, or accepted and then every lookup answers without panicking.
+    #[test]
+    fn resealed_mutations_never_panic() {
+        use crate::domain::school::SchoolDirectory;
+        let bytes = sample().encode();
+        for at in HEADER..bytes.len() {
+            for bit in [0x01u8, 0x80] {
+                let mut b = bytes.clone();
+                b[at] ^= bit;
+                let sum = checksum(&b[HEADER..]);
+                b[24..32].copy_from_slice(&sum.to_le_bytes());
+                let Ok(d) = crate::reference::Directory::from_snapshot(&b) else {
+                    continue;
+                };
+                for q in ["baulon", "b", "saint", "35", "35016", "élé", "2A004", "x"] {
+                    for c in d.search_communes(q, 2) {
+                        let _ = d.ecoles_of(c.code_insee);
+                    }
+                }
+                for siren in ["213500168", "243500634", "21350016800025", ""] {
+                    let _ = (d.collectivite(siren), d.ecoles_proposees(siren));
+                }
+                for uai in ["0350122T", "0350165P", "0540232J"] {
+                    let _ = d.ecole(&crate::domain::uai::Uai::parse(uai).unwrap());
+                }
+                let _ = (d.ecoles(), d.commune("35016"), d.to_snapshot());
+            }
+        }
+    }
+
     /// Well-formed bytes with a right checksum but references out of bounds (a bug in a
     /// writer, not a transmission error): refused too, never a panic later.
     #[test]
