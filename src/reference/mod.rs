@@ -155,6 +155,14 @@ impl Directory {
             .collect()
     }
 
+    /// Every UAI, sorted.
+    pub fn uais(&self) -> impl Iterator<Item = &str> {
+        self.t
+            .by_uai
+            .iter()
+            .map(|&i| self.t.str(self.t.uai[i as usize]))
+    }
+
     /// Heap bytes of the tables, schools made on use excluded.
     pub fn heap_bytes(&self) -> usize {
         self.t.heap_bytes() + self.ecoles.len() * std::mem::size_of::<OnceLock<Box<Ecole>>>()
