@@ -6,7 +6,7 @@
 use super::search_key;
 use super::snapshot::Tables;
 
-/// First index in `0..n` where `pred` is false (`pred` true then false over the range).
+/// First index in `lo..hi` where `pred` is false (`pred` true then false over the range).
 fn partition_point(lo: usize, hi: usize, pred: impl Fn(usize) -> bool) -> usize {
     let (mut lo, mut hi) = (lo, hi);
     while lo < hi {
