@@ -5,7 +5,7 @@ use crate::adapters::registry::{CompanyRegistry, RechercheEntreprises};
 use crate::adapters::{dynamo::DynamoDossiers, s3::S3Documents, sdk_config, ses::SesMailer};
 use crate::config::Config;
 use crate::ports::{DocumentStore, DossierStore, Mailer, StoreError};
-use crate::reference::{Directory, COLLECTIVITES_KEY, ECOLES_KEY};
+use crate::reference::{Directory, COLLECTIVITES_KEY, ECOLES_KEY, SNAPSHOT_KEY};
 use std::sync::Arc;
 
 pub struct App {
@@ -41,19 +41,39 @@ impl App {
     }
 }
 
-/// The snapshot written by the importer; an absent snapshot gives an empty directory (every
-/// deposit is then refused with a clear message) rather than a function that cannot start.
+/// The snapshot written by the importer (`reference/annuaire.bin`: one GET, one pass); a bucket
+/// imported before it still has the older JSON snapshots, read instead. No snapshot at all
+/// gives an empty directory (every deposit is then refused with a clear message) rather than a
+/// function that cannot start; an unreadable one (other format version, truncated, corrupt)
+/// stops the cold start with the reason.
 pub async fn load_directory(documents: &dyn DocumentStore) -> Result<Directory, StoreError> {
+    let unreadable = |e: &dyn std::fmt::Display| {
+        StoreError::Unavailable(format!("données de référence illisibles : {e}"))
+    };
+    if let Some(bytes) = documents.get(SNAPSHOT_KEY).await? {
+        let started = std::time::Instant::now();
+        let directory = Directory::from_snapshot(&bytes).map_err(|e| unreadable(&e))?;
+        tracing::info!(
+            key = SNAPSHOT_KEY,
+            bytes = bytes.len(),
+            ecoles = directory.len(),
+            load_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "reference data loaded"
+        );
+        return Ok(directory);
+    }
     match documents.get(ECOLES_KEY).await? {
         Some(bytes) => {
+            tracing::warn!(
+                key = ECOLES_KEY,
+                "older JSON reference snapshot: run the importer to write {SNAPSHOT_KEY}"
+            );
             let collectivites = documents.get(COLLECTIVITES_KEY).await?;
-            Directory::from_snapshots(&bytes, collectivites.as_deref()).map_err(|e| {
-                StoreError::Unavailable(format!("données de référence illisibles : {e}"))
-            })
+            Directory::from_snapshots(&bytes, collectivites.as_deref()).map_err(|e| unreadable(&e))
         }
         None => {
             tracing::warn!(
-                key = ECOLES_KEY,
+                key = SNAPSHOT_KEY,
                 "no school directory snapshot: run the importer"
             );
             Ok(Directory::default())

@@ -70,6 +70,18 @@ pub fn shipped_collectivites() -> &'static conventions_ent::reference::decoupage
     })
 }
 
+/// The binary reference snapshot the importer writes for the shipped schools and communes.
+pub fn shipped_snapshot() -> &'static [u8] {
+    static S: OnceLock<Vec<u8>> = OnceLock::new();
+    S.get_or_init(|| {
+        conventions_ent::reference::Directory::with_collectivites(
+            shipped_schools().clone(),
+            shipped_collectivites().clone(),
+        )
+        .to_snapshot()
+    })
+}
+
 pub struct TestApp {
     pub registry: FakeRegistry,
     pub app: App,
@@ -162,17 +174,9 @@ impl TestApp {
         let documents = S3Documents::new(s3.clone(), &bucket);
         documents
             .put(
-                conventions_ent::reference::ECOLES_KEY,
-                serde_json::to_vec(shipped_schools()).unwrap(),
-                "application/json",
-            )
-            .await
-            .unwrap();
-        documents
-            .put(
-                conventions_ent::reference::COLLECTIVITES_KEY,
-                serde_json::to_vec(shipped_collectivites()).unwrap(),
-                "application/json",
+                conventions_ent::reference::SNAPSHOT_KEY,
+                shipped_snapshot().to_vec(),
+                "application/octet-stream",
             )
             .await
             .unwrap();

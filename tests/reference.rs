@@ -409,3 +409,167 @@ async fn a_dossier_is_deposited_in_degraded_mode_and_flagged() {
     assert_eq!(c["nom"], "COMMUNE DE BAULON");
     assert_eq!(c["adresse"], "1 PLACE DE L'EGLISE 35580 BAULON");
 }
+
+/// Queries a secretary could type for each shipped commune: names whole and cut, lowercase,
+/// without accents, « st » for « Saint », postal and INSEE codes; and a few odd ones.
+fn shipped_queries() -> Vec<String> {
+    let mut q: Vec<String> = [
+        "", " ", "sain", "st", "saint", "rennes", "le", "la", "sur", "ille", "35", "355", "2A004",
+        "zzzz", "é", "-", "'", "Ecole",
+    ]
+    .map(String::from)
+    .to_vec();
+    for e in shipped_schools() {
+        let c = &e.commune;
+        q.push(c.clone());
+        q.push(c.to_lowercase());
+        q.push(c.chars().take(3).collect());
+        q.push(c.chars().take(5).collect());
+        q.push(c.replace("SAINT-", "st ").replace("Saint-", "st "));
+        q.push(c.chars().skip(2).take(4).collect());
+        q.push(e.code_postal.clone());
+        q.push(e.code_postal[..3.min(e.code_postal.len())].to_string());
+        q.push(e.code_insee.clone());
+    }
+    q.sort();
+    q.dedup();
+    q
+}
+
+/// The binary snapshot the importer writes gives back the directory built from the CSV: the
+/// same schools, the same answer to every lookup.
+#[test]
+fn binary_snapshot_round_trips_the_shipped_extract() {
+    use conventions_ent::domain::school::SchoolDirectory;
+    use conventions_ent::domain::uai::Uai;
+    use conventions_ent::reference::Directory;
+    let built =
+        Directory::with_collectivites(shipped_schools().clone(), shipped_collectivites().clone());
+    let bytes = built.to_snapshot();
+    assert_eq!(bytes, shipped_snapshot(), "deterministic");
+    let loaded = Directory::from_snapshot(&bytes).unwrap();
+    assert_eq!(loaded.to_snapshot(), bytes);
+    assert_eq!(loaded.len(), 685);
+
+    let mut by_uai = shipped_schools().clone();
+    by_uai.sort_by(|a, b| a.uai.cmp(&b.uai));
+    assert_eq!(
+        loaded.ecoles(),
+        by_uai,
+        "every school, open or closed, every field"
+    );
+
+    let queries = shipped_queries();
+    assert!(queries.len() > 500);
+    let mut answered = 0;
+    for q in &queries {
+        let answer = loaded.search_communes(q, 20);
+        assert_eq!(answer, built.search_communes(q, 20), "{q:?}");
+        answered += usize::from(!answer.is_empty());
+    }
+    assert!(answered > 400, "{answered}");
+
+    for e in shipped_schools() {
+        let uai = Uai::parse(&e.uai).unwrap();
+        assert_eq!(loaded.ecole(&uai), Some(e));
+        let of_commune = loaded.ecoles_of(&e.code_insee);
+        assert_eq!(of_commune, built.ecoles_of(&e.code_insee));
+        // Independently of the snapshot: the open schools of that INSEE code, by name.
+        let mut expected: Vec<&_> = shipped_schools()
+            .iter()
+            .filter(|x| x.ouverte && x.code_insee == e.code_insee)
+            .collect();
+        expected.sort_by(|a, b| a.nom.cmp(&b.nom).then(a.uai.cmp(&b.uai)));
+        assert_eq!(of_commune, expected);
+        assert_eq!(loaded.commune(&e.code_insee), built.commune(&e.code_insee));
+        if let Some(siret) = &e.siren_siret {
+            let siren = &siret[..9.min(siret.len())];
+            assert_eq!(loaded.ecoles_of_siren(siren), built.ecoles_of_siren(siren));
+        }
+    }
+    let c = shipped_collectivites();
+    let sirens = c
+        .communes
+        .iter()
+        .map(|c| &c.siren)
+        .chain(c.epcis.iter().map(|e| &e.siren));
+    for siren in sirens {
+        assert!(loaded.collectivite(siren).is_some(), "{siren}");
+        assert_eq!(loaded.collectivite(siren), built.collectivite(siren));
+        assert_eq!(
+            loaded.ecoles_proposees(siren),
+            built.ecoles_proposees(siren)
+        );
+    }
+    assert_eq!(loaded.collectivite("000000000"), None);
+}
+
+/// Cold start reads the binary snapshot; a truncated one, one of a newer format or another
+/// file stop it with the reason; a bucket imported before the binary snapshot (JSON only) is
+/// still read.
+#[tokio::test]
+async fn cold_start_refuses_a_bad_snapshot_and_still_reads_the_older_json() {
+    use conventions_ent::adapters::s3::S3Documents;
+    use conventions_ent::app::load_directory;
+    use conventions_ent::ports::DocumentStore;
+    use conventions_ent::reference::{COLLECTIVITES_KEY, ECOLES_KEY, SNAPSHOT_KEY};
+    let t = TestApp::spawn().await;
+    let docs = S3Documents::new(t.s3.clone(), t.bucket());
+    let put = |bytes: Vec<u8>| docs.put(SNAPSHOT_KEY, bytes, "application/octet-stream");
+    let good = shipped_snapshot();
+    assert_eq!(load_directory(&docs).await.unwrap().len(), 685);
+
+    put(good[..good.len() / 2].to_vec()).await.unwrap();
+    let err = load_directory(&docs).await.err().unwrap().to_string();
+    assert!(
+        err.contains("données de référence illisibles : instantané tronqué"),
+        "{err}"
+    );
+    let mut newer = good.to_vec();
+    newer[8..12].copy_from_slice(&2u32.to_le_bytes());
+    put(newer).await.unwrap();
+    let err = load_directory(&docs).await.err().unwrap().to_string();
+    assert!(err.contains("format 2"), "{err}");
+    let mut flipped = good.to_vec();
+    flipped[good.len() / 3] ^= 0x01;
+    put(flipped).await.unwrap();
+    let err = load_directory(&docs).await.err().unwrap().to_string();
+    assert!(err.contains("corrompu"), "{err}");
+    put(serde_json::to_vec(shipped_schools()).unwrap())
+        .await
+        .unwrap();
+    let err = load_directory(&docs).await.err().unwrap().to_string();
+    assert!(err.contains("signature absente"), "{err}");
+
+    t.s3.delete_object()
+        .bucket(t.bucket())
+        .key(SNAPSHOT_KEY)
+        .send()
+        .await
+        .unwrap();
+    docs.put(
+        ECOLES_KEY,
+        serde_json::to_vec(shipped_schools()).unwrap(),
+        "application/json",
+    )
+    .await
+    .unwrap();
+    docs.put(
+        COLLECTIVITES_KEY,
+        serde_json::to_vec(shipped_collectivites()).unwrap(),
+        "application/json",
+    )
+    .await
+    .unwrap();
+    let legacy = load_directory(&docs).await.unwrap();
+    let binary = conventions_ent::reference::Directory::from_snapshot(good).unwrap();
+    assert_eq!(
+        legacy.to_snapshot(),
+        good,
+        "same directory from either snapshot"
+    );
+    assert_eq!(
+        legacy.search_communes("baulon", 20)[0].code_insee,
+        binary.search_communes("baulon", 20)[0].code_insee
+    );
+}

@@ -3,7 +3,8 @@
 //! - `admin setup-local`: creates the table, the bucket and the SES identity (local emulator);
 //! - `admin import-annuaire <file.csv|file.json>`: imports an export of the school directory,
 //!   merges it into the current snapshot (adds, updates, closes), publishes it with the
-//!   communes/EPCI snapshot; prints one summary line. The functions load both at cold start, so
+//!   communes/EPCI and the commune search index as one binary snapshot
+//!   (`reference/annuaire.bin`); prints one summary line. The functions load it at cold start, so
 //!   reference data changes without a redeployment. On AWS, run the same command with the
 //!   stack's BUCKET_NAME and credentials allowed to write `reference/*`.
 //!
@@ -14,7 +15,7 @@
 
 use conventions_ent::adapters::{dynamo, s3::S3Documents, sdk_config};
 use conventions_ent::ports::DocumentStore;
-use conventions_ent::reference::{annuaire, decoupage, COLLECTIVITES_KEY, ECOLES_KEY};
+use conventions_ent::reference::{annuaire, decoupage, Directory, ECOLES_KEY, SNAPSHOT_KEY};
 use std::process::ExitCode;
 
 /// Where `@etalab/decoupage-administratif`'s data was unpacked (scripts/setup-tools.sh).
@@ -24,27 +25,28 @@ fn decoupage_dir() -> std::path::PathBuf {
         .unwrap_or_else(|_| std::path::PathBuf::from(".tools/decoupage/package/data"))
 }
 
-/// Imports an export into the directory snapshot (merged with the current one) and publishes
-/// the communes/EPCI snapshot of the communes that have schools. Returns the summary line.
+/// Imports an export into the directory (merged with the current snapshot), extracts the
+/// communes/EPCI of the communes that have schools, and publishes both with the commune search
+/// index as one binary snapshot (`reference/annuaire.bin`), left as it is when nothing changed.
+/// Returns the summary line.
 async fn import_annuaire(
     store: &S3Documents,
     bytes: &[u8],
     decoupage: &std::path::Path,
 ) -> Result<String, String> {
     let (imported, report) = annuaire::import(bytes).map_err(|e| e.to_string())?;
-    let current: Vec<conventions_ent::domain::school::Ecole> =
-        match store.get(ECOLES_KEY).await.map_err(|e| e.to_string())? {
+    let previous = store.get(SNAPSHOT_KEY).await.map_err(|e| e.to_string())?;
+    let current: Vec<conventions_ent::domain::school::Ecole> = match &previous {
+        Some(b) => Directory::from_snapshot(b)
+            .map_err(|e| format!("{SNAPSHOT_KEY} : {e}"))?
+            .ecoles(),
+        // A bucket imported before the binary snapshot: its JSON one.
+        None => match store.get(ECOLES_KEY).await.map_err(|e| e.to_string())? {
             Some(b) => serde_json::from_slice(&b).map_err(|e| format!("{ECOLES_KEY} : {e}"))?,
             None => Vec::new(),
-        };
+        },
+    };
     let (merged, changes) = annuaire::merge(&current, imported);
-    if changes.ajoutees + changes.modifiees + changes.fermees > 0 || current.is_empty() {
-        let snapshot = serde_json::to_vec(&merged).map_err(|e| e.to_string())?;
-        store
-            .put(ECOLES_KEY, snapshot, "application/json")
-            .await
-            .map_err(|e| e.to_string())?;
-    }
     let read = |name: &str| {
         std::fs::read(decoupage.join(name)).map_err(|e| {
             format!(
@@ -56,24 +58,22 @@ async fn import_annuaire(
     let wanted = merged.iter().map(|e| e.code_insee.clone()).collect();
     let collectivites = decoupage::extract(&read("communes.json")?, &read("epci.json")?, &wanted)
         .map_err(|e| e.to_string())?;
-    store
-        .put(
-            COLLECTIVITES_KEY,
-            serde_json::to_vec(&collectivites).map_err(|e| e.to_string())?,
-            "application/json",
-        )
-        .await
-        .map_err(|e| e.to_string())?;
+    let (communes, epcis) = (collectivites.communes.len(), collectivites.epcis.len());
+    let total = merged.len();
+    let snapshot = Directory::with_collectivites(merged, collectivites).to_snapshot();
+    if previous.as_deref() != Some(snapshot.as_slice()) {
+        store
+            .put(SNAPSHOT_KEY, snapshot, "application/octet-stream")
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     Ok(format!(
-        "{} ; annuaire : ajoutées={} modifiées={} fermées={} inchangées={} (total {}) ; communes={} EPCI={}",
+        "{} ; annuaire : ajoutées={} modifiées={} fermées={} inchangées={} (total {total}) ; communes={communes} EPCI={epcis}",
         report.summary(),
         changes.ajoutees,
         changes.modifiees,
         changes.fermees,
         changes.inchangees,
-        merged.len(),
-        collectivites.communes.len(),
-        collectivites.epcis.len()
     ))
 }
 

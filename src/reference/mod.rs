@@ -5,14 +5,21 @@
 pub mod annuaire;
 pub mod decoupage;
 pub mod search;
+pub mod snapshot;
 
 use crate::domain::school::{Ecole, SchoolDirectory};
 use crate::domain::uai::Uai;
-use std::collections::{BTreeMap, HashMap};
+pub use snapshot::SnapshotError;
+use snapshot::Tables;
+use std::sync::OnceLock;
 
-/// S3 key of the snapshot of schools.
+/// S3 key of the reference data snapshot (schools, communes, EPCI and the commune search
+/// index, in the binary format of `snapshot`), written by the importer, read at cold start.
+pub const SNAPSHOT_KEY: &str = "reference/annuaire.bin";
+/// Older JSON snapshot of schools, still read when `SNAPSHOT_KEY` is absent (a bucket
+/// imported before the binary snapshot); the importer no longer writes it.
 pub const ECOLES_KEY: &str = "reference/ecoles.json";
-/// S3 key of the snapshot of communes and EPCI.
+/// Older JSON snapshot of communes and EPCI, read with `ECOLES_KEY`.
 pub const COLLECTIVITES_KEY: &str = "reference/collectivites.json";
 
 /// A collectivité identified by its SIREN in the reference data.
@@ -25,27 +32,26 @@ pub struct CollectiviteRef {
     pub code_insee: Option<String>,
 }
 
-/// A commune that has schools in the directory.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct Commune {
-    pub code_insee: String,
-    pub nom: String,
-    pub codes_postaux: Vec<String>,
-    pub departement: String,
-    #[serde(skip)]
-    pub cle: String,
-    #[serde(skip)]
-    pub ecoles: Vec<String>,
+/// A commune that has open schools in the directory.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Commune<'a> {
+    pub code_insee: &'a str,
+    pub nom: &'a str,
+    pub codes_postaux: Vec<&'a str>,
+    pub departement: &'a str,
 }
 
-#[derive(Default)]
+/// The reference data in memory: compact tables (`snapshot::Tables`), and each school as an
+/// `Ecole` made on first use only, so that loading does not allocate one per school.
 pub struct Directory {
-    by_uai: HashMap<String, Ecole>,
-    communes: BTreeMap<String, Commune>,
-    index: search::CommuneIndex,
-    collectivites: decoupage::Collectivites,
-    commune_by_siren: HashMap<String, usize>,
-    epci_by_siren: HashMap<String, usize>,
+    t: Tables,
+    ecoles: Box<[OnceLock<Box<Ecole>>]>,
+}
+
+impl Default for Directory {
+    fn default() -> Self {
+        Directory::new(Vec::new())
+    }
 }
 
 fn epci_nature(kind: &str) -> &'static str {
@@ -102,70 +108,30 @@ impl Directory {
         Directory::with_collectivites(ecoles, decoupage::Collectivites::default())
     }
 
-    pub fn with_collectivites(
-        mut ecoles: Vec<Ecole>,
-        collectivites: decoupage::Collectivites,
-    ) -> Self {
-        // Sorted by name once, so that each commune's list comes out sorted.
-        ecoles.sort_unstable_by(|a, b| a.nom.cmp(&b.nom));
-        let mut communes: BTreeMap<String, Commune> = BTreeMap::new();
-        for e in ecoles.iter().filter(|e| e.ouverte) {
-            let c = communes
-                .entry(e.code_insee.clone())
-                .or_insert_with(|| Commune {
-                    code_insee: e.code_insee.clone(),
-                    nom: e.commune.clone(),
-                    codes_postaux: Vec::new(),
-                    departement: departement_of(&e.code_insee),
-                    cle: String::new(),
-                    ecoles: Vec::new(),
-                });
-            if !e.code_postal.is_empty() && !c.codes_postaux.contains(&e.code_postal) {
-                c.codes_postaux.push(e.code_postal.clone());
-            }
-            c.ecoles.push(e.uai.clone());
-        }
-        let by_uai: HashMap<String, Ecole> =
-            ecoles.into_iter().map(|e| (e.uai.clone(), e)).collect();
-        // The official list knows each commune's name and postal codes better than the schools.
-        for c in &collectivites.communes {
-            if let Some(commune) = communes.get_mut(&c.code_insee) {
-                commune.nom = c.nom.clone();
-                commune.departement = c.departement.clone();
-                for cp in &c.codes_postaux {
-                    if !commune.codes_postaux.contains(cp) {
-                        commune.codes_postaux.push(cp.clone());
-                    }
-                }
-            }
-        }
-        for commune in communes.values_mut() {
-            commune.cle = search_key(&commune.nom);
-            commune.codes_postaux.sort();
-        }
-        let commune_by_siren = collectivites
-            .communes
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.siren.clone(), i))
-            .collect();
-        let epci_by_siren = collectivites
-            .epcis
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.siren.clone(), i))
-            .collect();
-        let index = search::CommuneIndex::new(&communes);
-        Directory {
-            by_uai,
-            communes,
-            index,
-            collectivites,
-            commune_by_siren,
-            epci_by_siren,
-        }
+    /// Import-time work: the tables and the search index from the schools and the official
+    /// communes/EPCI (which name communes and complete their postal codes).
+    pub fn with_collectivites(ecoles: Vec<Ecole>, collectivites: decoupage::Collectivites) -> Self {
+        Directory::from_tables(Tables::build(ecoles, &collectivites))
     }
 
+    fn from_tables(t: Tables) -> Self {
+        let ecoles = (0..t.schools()).map(|_| OnceLock::new()).collect();
+        Directory { t, ecoles }
+    }
+
+    /// Cold start: the binary snapshot (`SNAPSHOT_KEY`) as the importer wrote it. A snapshot of
+    /// another format version, truncated or corrupt is refused.
+    pub fn from_snapshot(bytes: &[u8]) -> Result<Self, SnapshotError> {
+        Tables::decode(bytes).map(Directory::from_tables)
+    }
+
+    /// The binary snapshot of this directory (deterministic).
+    pub fn to_snapshot(&self) -> Vec<u8> {
+        self.t.encode()
+    }
+
+    /// The older JSON snapshots (`ECOLES_KEY`, `COLLECTIVITES_KEY`): parsed and indexed here,
+    /// hence slower to load than `from_snapshot`.
     pub fn from_snapshots(
         ecoles: &[u8],
         collectivites: Option<&[u8]>,
@@ -180,23 +146,65 @@ impl Directory {
         ))
     }
 
+    /// Every school, open or closed, sorted by UAI (what the importer merges into).
+    pub fn ecoles(&self) -> Vec<Ecole> {
+        self.t
+            .by_uai
+            .iter()
+            .map(|&i| self.t.ecole(i as usize))
+            .collect()
+    }
+
+    /// Every UAI, sorted.
+    pub fn uais(&self) -> impl Iterator<Item = &str> {
+        self.t
+            .by_uai
+            .iter()
+            .map(|&i| self.t.str(self.t.uai[i as usize]))
+    }
+
+    /// Heap bytes of the tables, schools made on use excluded.
+    pub fn heap_bytes(&self) -> usize {
+        self.t.heap_bytes() + self.ecoles.len() * std::mem::size_of::<OnceLock<Box<Ecole>>>()
+    }
+
+    fn ecole_at(&self, i: usize) -> &Ecole {
+        self.ecoles[i].get_or_init(|| Box::new(self.t.ecole(i)))
+    }
+
+    fn commune_at(&self, k: usize) -> Commune<'_> {
+        let t = &self.t;
+        Commune {
+            code_insee: t.str(t.c_code[k]),
+            nom: t.str(t.c_nom[k]),
+            codes_postaux: t.cps[t.c_cp[k] as usize..t.c_cp[k + 1] as usize]
+                .iter()
+                .map(|&id| t.str(id))
+                .collect(),
+            departement: t.str(t.c_departement[k]),
+        }
+    }
+
+    /// Index of the entry of `sirens` (sorted string ids) equal to `siren`.
+    fn find_siren(&self, sirens: &[u32], siren: &str) -> Option<usize> {
+        let i = sirens.partition_point(|&id| self.t.str(id) < siren);
+        (i < sirens.len() && self.t.str(sirens[i]) == siren).then_some(i)
+    }
+
     /// The commune or EPCI that has this SIREN in the reference data.
     pub fn collectivite(&self, siren: &str) -> Option<CollectiviteRef> {
-        if let Some(&i) = self.commune_by_siren.get(siren) {
-            let c = &self.collectivites.communes[i];
+        let t = &self.t;
+        if let Some(i) = self.find_siren(&t.r_siren, siren) {
             return Some(CollectiviteRef {
-                nom: format!("Commune de {}", c.nom),
+                nom: format!("Commune de {}", t.str(t.r_nom[i])),
                 nature: "Commune".into(),
-                code_insee: Some(c.code_insee.clone()),
+                code_insee: Some(t.str(t.r_code[i]).to_string()),
             });
         }
-        self.epci_by_siren.get(siren).map(|&i| {
-            let e = &self.collectivites.epcis[i];
-            CollectiviteRef {
-                nom: e.nom.clone(),
-                nature: epci_nature(&e.nature).into(),
-                code_insee: None,
-            }
+        self.find_siren(&t.e_siren, siren).map(|i| CollectiviteRef {
+            nom: t.str(t.e_nom[i]).to_string(),
+            nature: epci_nature(t.str(t.e_nature[i])).into(),
+            code_insee: None,
         })
     }
 
@@ -207,14 +215,14 @@ impl Directory {
         if !run.is_empty() {
             return run;
         }
-        if let Some(&i) = self.commune_by_siren.get(siren) {
-            return self.ecoles_of(&self.collectivites.communes[i].code_insee);
+        let t = &self.t;
+        if let Some(i) = self.find_siren(&t.r_siren, siren) {
+            return self.ecoles_of(t.str(t.r_code[i]));
         }
-        if let Some(&i) = self.epci_by_siren.get(siren) {
-            return self.collectivites.epcis[i]
-                .membres
+        if let Some(i) = self.find_siren(&t.e_siren, siren) {
+            return t.membres[t.e_membres[i] as usize..t.e_membres[i + 1] as usize]
                 .iter()
-                .flat_map(|m| self.ecoles_of(m))
+                .flat_map(|&m| self.ecoles_of(t.str(m)))
                 .collect();
         }
         Vec::new()
@@ -222,53 +230,61 @@ impl Directory {
 
     /// Communes by name (exact > prefix > word prefix > contains, then by number of schools),
     /// by postal code or by INSEE code.
-    pub fn search_communes(&self, q: &str, limit: usize) -> Vec<&Commune> {
-        self.index
-            .search(q, limit)
+    pub fn search_communes(&self, q: &str, limit: usize) -> Vec<Commune<'_>> {
+        search::search(&self.t, q, limit)
             .into_iter()
-            .filter_map(|code| self.communes.get(code))
+            .map(|k| self.commune_at(k as usize))
             .collect()
     }
 
-    pub fn commune(&self, code_insee: &str) -> Option<&Commune> {
-        self.communes.get(code_insee)
+    pub fn commune(&self, code_insee: &str) -> Option<Commune<'_>> {
+        self.t.commune_index(code_insee).map(|k| self.commune_at(k))
     }
 
     /// Open schools of a commune, sorted by name.
     pub fn ecoles_of(&self, code_insee: &str) -> Vec<&Ecole> {
-        self.communes
-            .get(code_insee)
-            .map(|c| c.ecoles.iter().filter_map(|u| self.by_uai.get(u)).collect())
-            .unwrap_or_default()
+        let Some(k) = self.t.commune_index(code_insee) else {
+            return Vec::new();
+        };
+        let start = self.t.c_ecoles[k] as usize;
+        (start..start + self.t.c_nb[k] as usize)
+            .map(|i| self.ecole_at(i))
+            .collect()
     }
 
-    /// Open schools whose running body has this SIREN.
+    /// Open schools whose running body has this SIREN (their `SIREN_SIRET` starts with it),
+    /// sorted by commune then name.
     pub fn ecoles_of_siren(&self, siren: &str) -> Vec<&Ecole> {
-        let mut v: Vec<&Ecole> = self
-            .by_uai
-            .values()
-            .filter(|e| {
-                e.ouverte
-                    && e.siren_siret
-                        .as_deref()
-                        .is_some_and(|s| s.starts_with(siren))
-            })
-            .collect();
-        v.sort_by(|a, b| a.commune.cmp(&b.commune).then(a.nom.cmp(&b.nom)));
-        v
+        let t = &self.t;
+        let s = &t.by_siren;
+        let start = s.partition_point(|&i| t.str(t.siren_siret[i as usize]) < siren);
+        let len =
+            s[start..].partition_point(|&i| t.str(t.siren_siret[i as usize]).starts_with(siren));
+        let mut v: Vec<usize> = s[start..start + len].iter().map(|&i| i as usize).collect();
+        v.sort_by(|&a, &b| {
+            t.str(t.commune[a])
+                .cmp(t.str(t.commune[b]))
+                .then_with(|| t.str(t.nom[a]).cmp(t.str(t.nom[b])))
+        });
+        v.into_iter().map(|i| self.ecole_at(i)).collect()
     }
 
     pub fn len(&self) -> usize {
-        self.by_uai.len()
+        self.t.schools()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_uai.is_empty()
+        self.t.schools() == 0
     }
 }
 
 impl SchoolDirectory for Directory {
     fn ecole(&self, uai: &Uai) -> Option<&Ecole> {
-        self.by_uai.get(uai.as_str())
+        let t = &self.t;
+        let i = t
+            .by_uai
+            .partition_point(|&i| t.str(t.uai[i as usize]) < uai.as_str());
+        let &i = t.by_uai.get(i)?;
+        (t.str(t.uai[i as usize]) == uai.as_str()).then(|| self.ecole_at(i as usize))
     }
 }
