@@ -46,14 +46,29 @@ pub struct Academie {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("configuration: la variable d’environnement {0} est absente ou vide")]
-pub struct ConfigError(pub &'static str);
+pub enum ConfigError {
+    #[error("configuration : la variable d’environnement {0} est absente ou vide")]
+    Missing(&'static str),
+    #[error("configuration : {0} = « {1} » n’est pas un nombre de jours (entier, 0 ou plus)")]
+    NotDays(&'static str, String),
+}
 
 fn required(name: &'static str) -> Result<String, ConfigError> {
     env::var(name)
         .ok()
         .filter(|v| !v.trim().is_empty())
-        .ok_or(ConfigError(name))
+        .ok_or(ConfigError::Missing(name))
+}
+
+/// A number of days; absent or empty is 0. A value that is not one stops the function: read
+/// as 0 it would silently keep what the académie meant to delete (or the reverse).
+fn days(name: &'static str) -> Result<u32, ConfigError> {
+    match env::var(name) {
+        Ok(v) if !v.trim().is_empty() => {
+            v.trim().parse().map_err(|_| ConfigError::NotDays(name, v))
+        }
+        _ => Ok(0),
+    }
 }
 
 impl Config {
@@ -82,12 +97,30 @@ impl Config {
                 .ok()
                 .filter(|v| !v.trim().is_empty()),
             webhook_secret: env::var("WEBHOOK_SECRET").unwrap_or_default(),
-            dossier_retention_days: env::var("DOSSIER_RETENTION_DAYS")
-                .ok()
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(0),
+            dossier_retention_days: days("DOSSIER_RETENTION_DAYS")?,
             dev_jwt_secret: env::var("DEV_JWT_SECRET").ok().filter(|v| !v.is_empty()),
             endpoint_url: env::var("AWS_ENDPOINT_URL").ok().filter(|v| !v.is_empty()),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_must_be_a_whole_number() {
+        // Names of this test only (nextest runs each test in its own process).
+        std::env::set_var("TEST_DAYS_SET", " 30 ");
+        std::env::set_var("TEST_DAYS_BAD", "30j");
+        std::env::set_var("TEST_DAYS_NEG", "-1");
+        std::env::set_var("TEST_DAYS_EMPTY", "");
+        assert_eq!(days("TEST_DAYS_SET").unwrap(), 30);
+        assert_eq!(days("TEST_DAYS_ABSENT").unwrap(), 0);
+        assert_eq!(days("TEST_DAYS_EMPTY").unwrap(), 0);
+        for bad in ["TEST_DAYS_BAD", "TEST_DAYS_NEG"] {
+            let e = days(bad).unwrap_err().to_string();
+            assert!(e.contains(bad) && e.contains("nombre de jours"), "{e}");
+        }
     }
 }

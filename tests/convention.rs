@@ -111,6 +111,23 @@ fn text_wider_than_its_column_wraps_without_losing_a_character() {
 }
 
 #[test]
+fn french_punctuation_stays_with_its_word() {
+    let (pdf, _) = render(&sample(3)).unwrap();
+    let text = pdf_text(&pdf);
+    assert!(
+        text.contains("s’engage à\u{a0}:") || text.contains("s’engage à :"),
+        "a (no-break) space before the colon"
+    );
+    for line in text.lines().map(str::trim_start) {
+        assert!(
+            !line.starts_with([':', ';', '!', '?', '»']),
+            "a line starts with its punctuation: {line:?}"
+        );
+        assert!(!line.ends_with('«'), "a line ends with «: {line:?}");
+    }
+}
+
+#[test]
 fn annex_rows_keep_their_order_across_pages() {
     let data = sample(400);
     let text = pdf_text(&render(&data).unwrap().0);

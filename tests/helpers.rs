@@ -95,6 +95,8 @@ pub struct TestResponse {
     pub status: u16,
     pub headers: HashMap<String, String>,
     pub body: String,
+    /// The body's bytes, as sent (gzip included).
+    pub bytes: Vec<u8>,
 }
 
 impl TestResponse {
@@ -420,15 +422,16 @@ pub fn to_test_response(resp: lambda_http::Response<Body>) -> TestResponse {
         .iter()
         .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
         .collect();
-    let body = match resp.body() {
-        Body::Text(t) => t.clone(),
-        Body::Binary(b) => String::from_utf8_lossy(b).into_owned(),
-        _ => String::new(),
+    let bytes = match resp.body() {
+        Body::Text(t) => t.as_bytes().to_vec(),
+        Body::Binary(b) => b.clone(),
+        _ => Vec::new(),
     };
     TestResponse {
         status,
         headers,
-        body,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+        bytes,
     }
 }
 

@@ -568,7 +568,29 @@ async fn export_of_a_thousand_dossiers_for_the_ent_editor() {
     assert!(r
         .header("content-disposition")
         .contains("ecoles-conventionnees-"));
-    assert!(r.body.starts_with('\u{feff}'), "BOM for spreadsheets");
+    // What a browser gets (it takes gzip): the file byte for byte, BOM first so that a
+    // spreadsheet reads the accents as UTF-8.
+    let zipped = t
+        .call(
+            "GET",
+            "/api/instructeur/export/ecoles.csv",
+            None,
+            &[
+                ("authorization", &format!("Bearer {}", good())),
+                ("accept-encoding", "gzip, deflate, br"),
+            ],
+        )
+        .await;
+    assert_eq!(zipped.header("content-encoding"), "gzip");
+    let mut unzipped = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(&zipped.bytes[..]),
+        &mut unzipped,
+    )
+    .unwrap();
+    assert!(unzipped.starts_with('\u{feff}'), "BOM for spreadsheets");
+    assert_eq!(unzipped, r.body);
+    assert!(zipped.bytes.len() * 4 < r.body.len(), "compressed");
     let lines: Vec<&str> = r.body.trim_start_matches('\u{feff}').lines().collect();
     assert_eq!(lines[0], "uai;nom_ecole;commune;code_insee;siret_collectivite;nom_collectivite;numero_dossier;date_convention;statut");
     assert_eq!(lines.len(), 1 + 2000, "two schools per dossier");
@@ -813,6 +835,12 @@ async fn retention_of_decided_dossiers_follows_the_setting() {
     let accepted = t.stored(&refused).await.unwrap();
     assert_eq!(accepted.statut.as_str(), "accepte");
     assert_eq!(accepted.expire_le, None, "an accepted convention is kept");
+    // Accepted once, then reopened and refused: the convention was in force, it stays.
+    decide(&t, refused.clone(), "repasser_en_instruction").await;
+    decide(&t, refused.clone(), "refuser").await;
+    let after = t.stored(&refused).await.unwrap();
+    assert_eq!(after.statut.as_str(), "refuse");
+    assert_eq!(after.expire_le, None, "once accepted, never expires");
 
     let (closed, _) = deposit(&t, SIRET_BAULON, &[UAI_CARDROC]).await;
     decide(&t, closed.clone(), "passer_en_instruction").await;

@@ -6,7 +6,8 @@
 //!   communes/EPCI and the commune search index as one binary snapshot
 //!   (`reference/annuaire.bin`); prints one summary line. The functions load it at cold start, so
 //!   reference data changes without a redeployment. On AWS, run the same command with the
-//!   stack's BUCKET_NAME and credentials allowed to write `reference/*`.
+//!   stack's BUCKET_NAME and credentials allowed to write `reference/*`. `--base-vide` starts
+//!   from the file alone (the complete export), e.g. over a snapshot this version cannot read.
 //!
 //! - `admin instructeur-token`: prints a dev instructeur token (8 h) signed with
 //!   DEV_JWT_SECRET, which only the local stack accepts.
@@ -29,16 +30,25 @@ fn decoupage_dir() -> std::path::PathBuf {
 /// communes/EPCI of the communes that have schools, and publishes both with the commune search
 /// index as one binary snapshot (`reference/annuaire.bin`), left as it is when nothing changed.
 /// Returns the summary line.
+/// `fresh` (`--base-vide`) ignores the current snapshot, e.g. one this version cannot read:
+/// the file then has to be the complete export.
 async fn import_annuaire(
     store: &S3Documents,
     bytes: &[u8],
     decoupage: &std::path::Path,
+    fresh: bool,
 ) -> Result<String, String> {
     let (imported, report) = annuaire::import(bytes).map_err(|e| e.to_string())?;
     let previous = store.get(SNAPSHOT_KEY).await.map_err(|e| e.to_string())?;
     let current: Vec<conventions_ent::domain::school::Ecole> = match &previous {
+        _ if fresh => Vec::new(),
         Some(b) => Directory::from_snapshot(b)
-            .map_err(|e| format!("{SNAPSHOT_KEY} : {e}"))?
+            .map_err(|e| {
+                format!(
+                    "{SNAPSHOT_KEY} : {e} (pour repartir du seul fichier importé, s’il est \
+                     l’export complet : admin import-annuaire <fichier> --base-vide)"
+                )
+            })?
             .ecoles(),
         // A bucket imported before the binary snapshot: its JSON one.
         None => match store.get(ECOLES_KEY).await.map_err(|e| e.to_string())? {
@@ -125,10 +135,15 @@ async fn run(args: &[String]) -> Result<(), String> {
         Some("import-annuaire") => {
             let file = args
                 .get(1)
-                .ok_or("usage : admin import-annuaire <fichier.csv|fichier.json>")?;
+                .ok_or("usage : admin import-annuaire <fichier.csv|fichier.json> [--base-vide]")?;
+            let fresh = match args.get(2).map(String::as_str) {
+                None => false,
+                Some("--base-vide") => true,
+                Some(other) => return Err(format!("option inconnue : {other} (--base-vide)")),
+            };
             let bytes = std::fs::read(file).map_err(|e| format!("{file} : {e}"))?;
             let store = S3Documents::new(s3, &bucket);
-            let line = import_annuaire(&store, &bytes, &decoupage_dir()).await?;
+            let line = import_annuaire(&store, &bytes, &decoupage_dir(), fresh).await?;
             println!("{file} : {line}");
             Ok(())
         }

@@ -50,12 +50,18 @@ impl Statut {
 
 /// When a dossier that just became `statut` (at `decided_at`, epoch seconds) is to be deleted
 /// by the table's TTL, under a retention of `days` (`DOSSIER_RETENTION_DAYS`, 0 = keep).
-/// Only refused and classé sans suite dossiers expire: an accepted convention is a signed
-/// administrative record, kept whatever the setting; any other state keeps the dossier (a
+/// Only refused and classé sans suite dossiers expire, and never one that was accepted at some
+/// point (`once_accepted`: reopened, then refused): a convention that was in force is a signed
+/// administrative record, kept whatever the setting. Any other state keeps the dossier (a
 /// reopened decision clears the expiry).
-pub fn retention_expiry(statut: Statut, decided_at: i64, days: u32) -> Option<i64> {
+pub fn retention_expiry(
+    statut: Statut,
+    once_accepted: bool,
+    decided_at: i64,
+    days: u32,
+) -> Option<i64> {
     match statut {
-        Statut::Refuse | Statut::SansSuite if days > 0 => {
+        Statut::Refuse | Statut::SansSuite if days > 0 && !once_accepted => {
             Some(decided_at + i64::from(days) * 86_400)
         }
         _ => None,
@@ -249,11 +255,21 @@ mod tests {
     #[test]
     fn only_refused_or_closed_dossiers_expire_and_only_when_configured() {
         let t = 1_800_000_000;
-        assert_eq!(retention_expiry(Refuse, t, 30), Some(t + 30 * 86_400));
-        assert_eq!(retention_expiry(SansSuite, t, 1), Some(t + 86_400));
-        assert_eq!(retention_expiry(Refuse, t, 0), None, "0 keeps");
+        assert_eq!(
+            retention_expiry(Refuse, false, t, 30),
+            Some(t + 30 * 86_400)
+        );
+        assert_eq!(retention_expiry(SansSuite, false, t, 1), Some(t + 86_400));
+        assert_eq!(retention_expiry(Refuse, false, t, 0), None, "0 keeps");
         for kept in [Brouillon, EnConstruction, EnInstruction, Accepte] {
-            assert_eq!(retention_expiry(kept, t, 30), None, "{kept:?}");
+            assert_eq!(retention_expiry(kept, false, t, 30), None, "{kept:?}");
+        }
+        for after_acceptance in [Refuse, SansSuite] {
+            assert_eq!(
+                retention_expiry(after_acceptance, true, t, 30),
+                None,
+                "a convention once in force is kept ({after_acceptance:?})"
+            );
         }
     }
 

@@ -208,3 +208,26 @@ pub fn client_context(req: &Request) -> (String, String) {
             .collect(),
     )
 }
+
+/// Gzip of a response body (pages, assets, exports).
+pub(crate) fn gzip(bytes: &[u8], level: flate2::Compression) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), level);
+    enc.write_all(bytes).expect("writing to memory");
+    enc.finish().expect("writing to memory")
+}
+
+/// Whether the client takes gzip (`Accept-Encoding`, `q=0` meaning no).
+pub(crate) fn accepts_gzip(req: &Request) -> bool {
+    req.headers()
+        .get_all("accept-encoding")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|e| {
+            let mut parts = e.split(';');
+            let coding = parts.next().unwrap_or("").trim();
+            let refused = parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00"));
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+        })
+}

@@ -7,7 +7,7 @@ mod assets;
 
 use super::dossiers::authorize;
 use super::problem::ApiError;
-use super::{json, ApiResult};
+use super::{accepts_gzip, gzip, json, ApiResult};
 use crate::domain::dossier::DossierRecord;
 use crate::domain::school::SchoolDirectory;
 use crate::domain::siret::Siret;
@@ -109,30 +109,8 @@ fn rendered(app: &App, template: &'static str) -> Result<&'static Rendered, ApiE
             tracing::error!(error = %e, template, "page template failed");
             ApiError::Unavailable
         })?;
-    let gzip = gzip(html.as_bytes());
+    let gzip = gzip(html.as_bytes(), flate2::Compression::best());
     Ok(cell.get_or_init(|| Rendered { html, gzip }))
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    enc.write_all(bytes).expect("writing to memory");
-    enc.finish().expect("writing to memory")
-}
-
-/// Whether the client takes gzip (`Accept-Encoding`, `q=0` meaning no).
-fn accepts_gzip(req: &Request) -> bool {
-    req.headers()
-        .get_all("accept-encoding")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|e| {
-            let mut parts = e.split(';');
-            let coding = parts.next().unwrap_or("").trim();
-            let refused = parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00"));
-            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
-        })
 }
 
 fn page(app: &App, req: &Request, template: &'static str) -> ApiResult {

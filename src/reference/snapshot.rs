@@ -40,7 +40,8 @@ pub enum SnapshotError {
     NotASnapshot,
     #[error(
         "instantané au format {found}, or ce programme ne lit que le format {supported} : \
-         déployez la version des fonctions qui l’a écrit, ou relancez l’import avec celle-ci"
+         déployez la version des fonctions qui l’a écrit, ou relancez l’import de l’export \
+         complet avec celle-ci (admin import-annuaire <fichier> --base-vide)"
     )]
     Version { found: u32, supported: u32 },
     #[error("instantané tronqué : {got} octets sur {expected}")]

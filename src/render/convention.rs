@@ -242,7 +242,11 @@ fn signature_block(
     let s = &d.signataire;
     let line =
         |doc: &mut genpdf::Document, text: String, style: Style, replaced: &mut Vec<char>| {
-            doc.push(Text::styled(lines, pdf_safe(&text, replaced), style));
+            doc.push(Text::styled(
+                lines,
+                pdf_safe(&french_spacing(&text), replaced),
+                style,
+            ));
         };
     line(
         doc,

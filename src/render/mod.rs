@@ -30,17 +30,18 @@ pub fn pdf_safe(s: &str, replaced: &mut Vec<char>) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         let code = c as u32;
-        // 0xA0 (no-break space) and 0xAD (soft hyphen) are in Windows-1252, but the PDF
-        // writer cannot encode them; ¤ is reserved for the page-count placeholder.
+        // 0xAD (soft hyphen) is in Windows-1252 but invisible or not depending on the viewer;
+        // ¤ is reserved for the page-count placeholder.
         if (0x20..=0x7e).contains(&code)
-            || ((0xa1..=0xff).contains(&code) && code != 0xad && c != '¤')
+            || ((0xa0..=0xff).contains(&code) && code != 0xad && c != '¤')
             || CP1252_EXTRA.contains(c)
         {
             out.push(c);
             continue;
         }
         let sub = match c {
-            '\u{a0}' | '\u{202f}' | '\u{2009}' | '\u{2007}' => " ",
+            '\u{202f}' | '\u{2007}' => "\u{a0}",
+            '\u{2009}' => " ",
             '\u{ad}' => "",
             '\t' | '\n' | '\r' => " ",
             '‐' | '‑' | '‒' | '−' => "-",
@@ -87,7 +88,7 @@ mod tests {
     #[test]
     fn others_are_replaced_and_reported() {
         let mut r = Vec::new();
-        assert_eq!(pdf_safe("Łódź 10\u{202f}h 😀", &mut r), "Lódz 10 h ?");
+        assert_eq!(pdf_safe("Łódź 10\u{202f}h 😀", &mut r), "Lódz 10\u{a0}h ?");
         assert_eq!(r, vec!['Ł', 'ź', '\u{202f}', '😀']);
     }
 

@@ -147,7 +147,12 @@ pub const PAGE_COUNT_PLACEHOLDER: &str = "¤¤¤";
 /// Replaces each line marker of a content stream (see [`super::text`]) by the text operators
 /// of its line: one text object, one `Tj` per font run, the glyphs advancing by the font's
 /// own widths (the ones the line was measured with).
-fn place_lines(content: &[u8], lines: &[Line], pages: &str) -> Option<Vec<u8>> {
+fn place_lines(
+    content: &[u8],
+    lines: &[Line],
+    placed: &mut [bool],
+    pages: &str,
+) -> Option<Vec<u8>> {
     use std::io::Write;
     let placeholder = encode(PAGE_COUNT_PLACEHOLDER);
     let mut out = Vec::with_capacity(content.len() + lines.len() * 64);
@@ -164,6 +169,10 @@ fn place_lines(content: &[u8], lines: &[Line], pages: &str) -> Option<Vec<u8>> {
         let (x1, y1, x2) = (nums.next()?, nums.next()?, nums.next()?);
         let index = ((x2 - x1).round() as usize).checked_sub(1)?;
         let line = lines.get(index)?;
+        // Each line exactly once: a second marker would mean a layout we do not understand.
+        if std::mem::replace(placed.get_mut(index)?, true) {
+            return None;
+        }
         write!(out, "BT\n{x1:.2} {:.2} Td\n", y1 - line.baseline).ok()?;
         for run in &line.runs {
             write!(out, "/{} {} Tf\n(", run.font, run.size).ok()?;
@@ -193,7 +202,8 @@ fn place_lines(content: &[u8], lines: &[Line], pages: &str) -> Option<Vec<u8>> {
 /// with the page count in place of its placeholder, draws the QR code at its marker, and
 /// deflates the page contents, which printpdf leaves uncompressed (it divides the size by
 /// about four). Objects are located through the xref table, then written again
-/// with a new one. Returns None if the file is not laid out as printpdf writes it.
+/// with a new one. Returns None if the file is not laid out as printpdf writes it, or if a
+/// laid-out line did not find its marker.
 pub fn finish(
     pdf: &[u8],
     pages: usize,
@@ -216,6 +226,7 @@ pub fn finish(
     let trailer = &table[trailer_at..trailer_end];
 
     let pages = pages.to_string();
+    let mut placed = vec![false; text_lines.len()];
     let mut order: Vec<usize> = (0..offsets.len()).collect();
     order.sort_by_key(|&i| offsets[i]);
     let mut out = Vec::with_capacity(pdf.len() / 3);
@@ -246,7 +257,12 @@ pub fn finish(
                 if let Some(qr) = qr_text.filter(|_| text.contains(MARKER_RGB)) {
                     text = inject_qr(&text, qr)?;
                 }
-                let text = place_lines(&single_byte_strings(text.as_bytes()), text_lines, &pages)?;
+                let text = place_lines(
+                    &single_byte_strings(text.as_bytes()),
+                    text_lines,
+                    &mut placed,
+                    &pages,
+                )?;
                 let mut z = flate2::write::ZlibEncoder::new(
                     Vec::with_capacity(text.len() / 3),
                     flate2::Compression::new(COMPRESSION),
@@ -272,7 +288,8 @@ pub fn finish(
         writeln!(out, "{o:010} 00000 n ").ok()?;
     }
     write!(out, "{trailer}startxref\n{xref}\n%%EOF").ok()?;
-    Some(out)
+    // Every line laid out is in the file: text never silently goes missing from a convention.
+    placed.iter().all(|&p| p).then_some(out)
 }
 
 /// zlib level of the page streams: 3 is within 3 % of level 6's size in two thirds of its time
@@ -329,13 +346,14 @@ fn find_last(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).rposition(|w| w == needle)
 }
 
-/// French typography within what the built-in fonts allow: they have no non-breaking space
-/// (WinAnsi's 0xA0 is mapped to the plain space by the PDF writer) and genpdf breaks lines at
-/// every space, so « ; : ! ? » are attached to the preceding word rather than risk a line
-/// starting with them.
+/// French typography: a no-break space (Windows-1252 0xA0, drawn as a space by the built-in
+/// fonts) before « ; : ! ? » and inside guillemets, so that no line starts with one of them;
+/// `Text` breaks lines at plain spaces only.
 pub fn french_spacing(s: &str) -> String {
-    s.replace(" ;", ";")
-        .replace(" :", ":")
-        .replace(" !", "!")
-        .replace(" ?", "?")
+    s.replace(" ;", "\u{a0};")
+        .replace(" :", "\u{a0}:")
+        .replace(" !", "\u{a0}!")
+        .replace(" ?", "\u{a0}?")
+        .replace("« ", "«\u{a0}")
+        .replace(" »", "\u{a0}»")
 }

@@ -1073,7 +1073,8 @@ async function initVerification() {
   });
   const m = location.pathname.match(/^\/verification\/([^/]+)$/);
   if (!m) return;
-  const code = decodeURIComponent(m[1]);
+  let code = m[1];
+  try { code = decodeURIComponent(code); } catch { /* a malformed escape: checked as typed, unknown */ }
   $('#code').value = code;
   const box = $('#verification-resultat');
   box.replaceChildren(el('p', {}, 'Vérification en cours…'));

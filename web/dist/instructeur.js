@@ -181,11 +181,17 @@ async function route() {
   }
   const m = location.pathname.match(/^\/instructeur\/dossiers\/([^/]+)\/?$/);
   try {
-    if (m) await showDossier(decodeURIComponent(m[1]), true);
+    if (m) await showDossier(safeDecode(m[1]), true);
     else await showList(true);
   } catch (e) {
     if (!(e instanceof SessionEnded)) throw e;
   }
+}
+
+/** A path segment as typed; a malformed escape (`%E9`) is kept as it is, so the API answers
+ * « Dossier introuvable » instead of the page failing. */
+function safeDecode(segment) {
+  try { return decodeURIComponent(segment); } catch { return segment; }
 }
 
 // ---------------------------------------------------------------- List
@@ -282,8 +288,8 @@ function setupList() {
     if (limite) q.set('limite', limite);
     history.pushState(null, '', `/instructeur${q.toString() ? `?${q}` : ''}`);
     try {
+      // #liste-etat is a status region: it announces the result itself.
       await showList(false);
-      announce($('#liste-etat').textContent);
     } catch (err) { if (!(err instanceof SessionEnded)) throw err; }
   });
   $('#f-effacer').addEventListener('click', () => {
@@ -353,9 +359,11 @@ function renderDossier(v) {
   badge.textContent = STATUTS[v.statut] || v.statut;
   const exp = $('#d-expiration');
   exp.hidden = !v.expire_le;
-  exp.textContent = v.expire_le
-    ? `Ce dossier sera supprimé automatiquement le ${dateFr(v.expire_le, false)} (durée de conservation des dossiers refusés ou classés sans suite).`
-    : '';
+  // DynamoDB deletes expired items within a few days of the date, not at it.
+  const past = v.expire_le && Date.parse(v.expire_le) <= Date.now();
+  exp.textContent = !v.expire_le ? ''
+    : past ? `La durée de conservation de ce dossier a pris fin le ${dateFr(v.expire_le, false)} : il va être supprimé automatiquement dans les prochains jours.`
+    : `Ce dossier sera supprimé automatiquement le ${dateFr(v.expire_le, false)} (durée de conservation des dossiers refusés ou classés sans suite).`;
   const c = v.collectivite || {};
   $('#d-collectivite').replaceChildren(
     `${c.nom || `Collectivité de SIREN ${c.siren || '?'}`} — SIRET ${formatSiret(c.siret)}${c.nature ? ` — ${c.nature}` : ''}${c.adresse ? ` — ${c.adresse}` : ''}`,

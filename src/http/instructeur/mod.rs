@@ -4,7 +4,7 @@
 pub mod auth;
 
 use super::problem::ApiError;
-use super::{json, json_body, ApiResult};
+use super::{accepts_gzip, gzip, json, json_body, ApiResult};
 use crate::domain::dossier::{
     retention_expiry, Auteur, Decision, DossierRecord, Evenement, Message, Statut,
 };
@@ -270,8 +270,13 @@ async fn decide(app: &App, req: &Request, who: &Instructeur, id: &str) -> ApiRes
         action: decision.label().into(),
         detail: motif.clone(),
     };
+    let once_accepted = r
+        .historique
+        .iter()
+        .any(|e| e.action == Decision::Accepter.label());
     let expire_le = retention_expiry(
         to,
+        once_accepted,
         chrono::Utc::now().timestamp(),
         app.config.dossier_retention_days,
     );
@@ -545,7 +550,7 @@ async fn export(app: &App, req: &Request, file: &str) -> ApiResult {
             "json",
         )
     };
-    Ok(Response::builder()
+    let b = Response::builder()
         .status(200)
         .header("content-type", content_type)
         .header(
@@ -553,8 +558,17 @@ async fn export(app: &App, req: &Request, file: &str) -> ApiResult {
             format!("attachment; filename=\"{name}.{ext}\""),
         )
         .header("cache-control", "no-store")
-        // Binary (base64 to API Gateway): a text body loses its leading BOM on the way (seen
-        // through cargo lambda), and the file must reach the spreadsheet byte for byte.
-        .body(Body::Binary(body.into_bytes()))
-        .expect("static headers are valid"))
+        .header("vary", "accept-encoding");
+    // Compressed when the client takes it: tens of thousands of rows stay far below Lambda's
+    // 6 MB response limit, and the bytes reach the client as written. lambda_http re-decodes
+    // uncompressed text bodies, which drops the CSV's leading BOM (encoding_rs strips it).
+    let resp = if accepts_gzip(req) {
+        b.header("content-encoding", "gzip").body(Body::Binary(gzip(
+            body.as_bytes(),
+            flate2::Compression::fast(),
+        )))
+    } else {
+        b.body(Body::Text(body))
+    };
+    Ok(resp.expect("static headers are valid"))
 }
