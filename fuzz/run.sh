@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${FUZZ_SECONDS:-300}"
-targets=(siret uai dossier_json annuaire communes)
+targets=(siret uai dossier_json annuaire communes snapshot)
 if [ -z "${FUZZ_STABLE:-}" ] && rustup run nightly rustc --version >/dev/null 2>&1; then
   if [ ! -x .tools/cargo-fuzz/bin/cargo-fuzz ]; then
     echo "installation de cargo-fuzz…"

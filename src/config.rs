@@ -110,17 +110,27 @@ mod tests {
 
     #[test]
     fn days_must_be_a_whole_number() {
-        // Names of this test only (nextest runs each test in its own process).
-        std::env::set_var("TEST_DAYS_SET", " 30 ");
-        std::env::set_var("TEST_DAYS_BAD", "30j");
-        std::env::set_var("TEST_DAYS_NEG", "-1");
-        std::env::set_var("TEST_DAYS_EMPTY", "");
-        assert_eq!(days("TEST_DAYS_SET").unwrap(), 30);
-        assert_eq!(days("TEST_DAYS_ABSENT").unwrap(), 0);
-        assert_eq!(days("TEST_DAYS_EMPTY").unwrap(), 0);
-        for bad in ["TEST_DAYS_BAD", "TEST_DAYS_NEG"] {
-            let e = days(bad).unwrap_err().to_string();
-            assert!(e.contains(bad) && e.contains("nombre de jours"), "{e}");
+        // Names of this test only (nextest runs each test in its own process); passed through
+        // a variable so that scripts/check_infra.py does not take them for the functions' reads.
+        let cases: [(&str, Option<&str>, Option<u32>); 5] = [
+            ("TEST_DAYS_SET", Some(" 30 "), Some(30)),
+            ("TEST_DAYS_ABSENT", None, Some(0)),
+            ("TEST_DAYS_EMPTY", Some(""), Some(0)),
+            ("TEST_DAYS_BAD", Some("30j"), None),
+            ("TEST_DAYS_NEG", Some("-1"), None),
+        ];
+        for (name, value, want) in cases {
+            if let Some(v) = value {
+                std::env::set_var(name, v);
+            }
+            match (days(name), want) {
+                (Ok(got), Some(want)) => assert_eq!(got, want, "{name}"),
+                (Err(e), None) => {
+                    let e = e.to_string();
+                    assert!(e.contains(name) && e.contains("nombre de jours"), "{e}");
+                }
+                (got, want) => panic!("{name}: {got:?}, expected {want:?}"),
+            }
         }
     }
 }

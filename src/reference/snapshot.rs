@@ -488,14 +488,7 @@ impl Tables {
                 payload.extend_from_slice(&x.to_le_bytes());
             }
         }
-        let mut out = Vec::with_capacity(HEADER + payload.len());
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&VERSION.to_le_bytes());
-        out.extend_from_slice(&0u32.to_le_bytes());
-        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        out.extend_from_slice(&checksum(&payload).to_le_bytes());
-        out.extend_from_slice(&payload);
-        out
+        seal(&payload)
     }
 
     /// Reads a snapshot: header, checksum, tables, then every reference checked, so that no
@@ -733,6 +726,20 @@ impl<'a> Reader<'a> {
             .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
             .collect())
     }
+}
+
+/// A snapshot of `payload`: the header (magic, version, length, checksum) then the payload.
+/// Public for the fuzz target, which seals arbitrary payloads to test the checks behind the
+/// checksum.
+pub fn seal(payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER + payload.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    out.extend_from_slice(&checksum(payload).to_le_bytes());
+    out.extend_from_slice(payload);
+    out
 }
 
 /// 64-bit checksum of the payload: any change of one 8-byte word changes it (each step is a
