@@ -282,4 +282,16 @@ async fn unknown_ids_and_wrong_jetons_look_the_same() {
             .status,
         200
     );
+    // A header there is the credential: a malformed one is not bypassed by the query.
+    for header in ["Basic Zm9vOmJhcg==", "Bearer", "jeton"] {
+        let r = t
+            .call(
+                "GET",
+                &format!("/api/dossiers/{id}?jeton={jeton}"),
+                None,
+                &[("authorization", header)],
+            )
+            .await;
+        assert_eq!(r.status, 404, "{header}");
+    }
 }

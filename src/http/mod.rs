@@ -167,22 +167,23 @@ impl<'de> serde::Deserialize<'de> for UniqueKeys {
     }
 }
 
-/// The presented jeton: `Authorization: Bearer <jeton>` or `?jeton=<jeton>`.
+/// The presented jeton: `Authorization: Bearer <jeton>` or `?jeton=<jeton>`. When an
+/// `Authorization` header is there it is the credential, read or not: a header that is not
+/// `Bearer …` presents nothing, rather than letting a `?jeton=` beside it open the dossier.
 pub fn presented_jeton(req: &Request) -> Option<String> {
-    let bearer = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(|v| v.trim().to_string());
-    bearer.or_else(|| {
-        req.query_string_parameters_ref()
-            .and_then(|q| q.first("jeton"))
-            .map(str::to_string)
-    })
+    if let Some(header) = req.headers().get("authorization") {
+        return header
+            .to_str()
+            .ok()
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(|v| v.trim().to_string());
+    }
+    req.query_string_parameters_ref()
+        .and_then(|q| q.first("jeton"))
+        .map(str::to_string)
 }
 
 /// Source IP and user agent as API Gateway saw them.
