@@ -61,6 +61,7 @@ pub struct Text {
 }
 
 /// Characters between two spaces; pieces when the style changes inside (`**Baulon**,`).
+#[derive(Default)]
 struct Word {
     pieces: Vec<Piece>,
     width: Mm,
@@ -101,11 +102,7 @@ impl Text {
     /// Words of the spans, styles merged with the parent's (done once, at the first render).
     fn words(&self, context: &Context, parent: Style) -> VecDeque<Word> {
         let mut words = VecDeque::new();
-        let mut current = Word {
-            pieces: Vec::new(),
-            width: Mm::from(0),
-            space: Mm::from(0),
-        };
+        let mut current = Word::default();
         for (s, style) in &self.spans {
             let style = parent.and(*style);
             let font = font_index(style);
@@ -115,14 +112,7 @@ impl Text {
             for (i, part) in s.split(' ').enumerate() {
                 if i > 0 && !current.pieces.is_empty() {
                     current.space = Mm::from(widths[usize::from(b' ')] * scale);
-                    words.push_back(std::mem::replace(
-                        &mut current,
-                        Word {
-                            pieces: Vec::new(),
-                            width: Mm::from(0),
-                            space: Mm::from(0),
-                        },
-                    ));
+                    words.push_back(std::mem::take(&mut current));
                 }
                 if part.is_empty() {
                     continue;
