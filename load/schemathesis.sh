@@ -14,8 +14,15 @@ examples=100
 if [ "${1:-}" = "--short" ]; then
   examples=15
 fi
+# Two runs on the same stack: every check in the examples, coverage and fuzzing phases; the
+# stateful phase without ignored_auth, a false positive there: it follows the links of
+# openapi.yaml, which carry the jeton returned by POST /api/dossiers into `?jeton=` (a valid
+# credential), takes that parameter for generated auth and reports the 200 as « API accepts
+# invalid authentication ». The check found the real case in the other phases (a malformed
+# `Authorization` header beside a valid `?jeton=`, fixed).
 exec .venv/bin/python load/stack.py --concurrency 2 -- bash -c '
-  .tools/schemathesis/bin/schemathesis --config-file load/schemathesis.toml run openapi.yaml \
+  st() { .tools/schemathesis/bin/schemathesis --config-file load/schemathesis.toml run openapi.yaml \
     --url "http://127.0.0.1:$API_PORT" --checks all --max-examples '"$examples"' \
     --workers 2 --request-timeout 30 --no-color --seed 1 \
-    --report junit --report-dir "${TMPDIR:-/tmp}/schemathesis-report"'
+    --report junit --report-dir "${TMPDIR:-/tmp}/schemathesis-report" "$@"; }
+  st --phases examples,coverage,fuzzing && st --phases stateful --exclude-checks ignored_auth'
