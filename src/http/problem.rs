@@ -18,6 +18,8 @@ pub enum ApiError {
     NotFoundWith(String),
     /// With the methods the address accepts, for the `Allow` header.
     MethodNotAllowed(&'static str),
+    /// The answer exists but not in a form the client accepts (an export too large uncompressed).
+    NotAcceptable(String),
     Conflict(String),
     PayloadTooLarge,
     UnsupportedMediaType,
@@ -48,6 +50,7 @@ impl ApiError {
             ApiError::Forbidden => 403,
             ApiError::NotFound | ApiError::NotFoundWith(_) => 404,
             ApiError::MethodNotAllowed(_) => 405,
+            ApiError::NotAcceptable(_) => 406,
             ApiError::Conflict(_) => 409,
             ApiError::PayloadTooLarge => 413,
             ApiError::UnsupportedMediaType => 415,
@@ -79,6 +82,7 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => {
                 ("methode-non-autorisee", "Méthode non autorisée", "Cette méthode n’est pas acceptée sur cette adresse.".into())
             }
+            ApiError::NotAcceptable(d) => ("non-acceptable", "Réponse trop volumineuse", d.clone()),
             ApiError::Conflict(d) => ("conflit", "Conflit", d.clone()),
             ApiError::PayloadTooLarge => (
                 "requete-trop-volumineuse",

@@ -550,19 +550,49 @@ async fn export(app: &App, req: &Request, file: &str) -> ApiResult {
             "json",
         )
     };
+    deliver(
+        body,
+        content_type,
+        &format!("{name}.{ext}"),
+        accepts_gzip(req),
+        MAX_UNCOMPRESSED,
+    )
+}
+
+/// Largest uncompressed export answered: a Lambda response carries 6 MB, JSON escaping
+/// included.
+const MAX_UNCOMPRESSED: usize = 5_000_000;
+
+/// The export file as the answer. Compressed when the client takes it (browsers, `curl
+/// --compressed`): tens of thousands of rows stay far below Lambda's 6 MB response limit, and
+/// the bytes reach the client as written (lambda_http re-decodes uncompressed text bodies, which
+/// drops the CSV's leading BOM: encoding_rs strips it). Uncompressed beyond `limit`, a 406 says
+/// how to get it, rather than a response Lambda would refuse.
+fn deliver(
+    body: String,
+    content_type: &str,
+    file_name: &str,
+    gzip_ok: bool,
+    limit: usize,
+) -> ApiResult {
+    if !gzip_ok && body.len() > limit {
+        return Err(ApiError::NotAcceptable(format!(
+            "L’export fait {:.1} Mo non compressé, plus qu’une réponse ne peut porter : \
+             demandez-le compressé (en-tête Accept-Encoding: gzip, par exemple curl --compressed) \
+             ou réduisez-le avec le paramètre depuis.",
+            body.len() as f64 / 1e6
+        )));
+    }
     let b = Response::builder()
         .status(200)
         .header("content-type", content_type)
         .header(
             "content-disposition",
-            format!("attachment; filename=\"{name}.{ext}\""),
+            format!("attachment; filename=\"{file_name}\""),
         )
         .header("cache-control", "no-store")
         .header("vary", "accept-encoding");
-    // Compressed when the client takes it: tens of thousands of rows stay far below Lambda's
-    // 6 MB response limit, and the bytes reach the client as written. lambda_http re-decodes
-    // uncompressed text bodies, which drops the CSV's leading BOM (encoding_rs strips it).
-    let resp = if accepts_gzip(req) {
+    let resp = if gzip_ok {
         b.header("content-encoding", "gzip").body(Body::Binary(gzip(
             body.as_bytes(),
             flate2::Compression::fast(),
@@ -571,4 +601,34 @@ async fn export(app: &App, req: &Request, file: &str) -> ApiResult {
         b.body(Body::Text(body))
     };
     Ok(resp.expect("static headers are valid"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_export_goes_compressed_or_says_how_to_get_it() {
+        let csv = "\u{feff}uai;nom\r\n".repeat(10);
+        let refused = deliver(csv.clone(), "text/csv", "e.csv", false, 50).unwrap_err();
+        assert_eq!(refused.status(), 406);
+        let Body::Text(problem) = refused.into_response().into_body() else {
+            panic!("problem+json text");
+        };
+        assert!(problem.contains("Accept-Encoding: gzip"), "{problem}");
+
+        let zipped = deliver(csv.clone(), "text/csv", "e.csv", true, 50).unwrap();
+        assert_eq!(zipped.headers()["content-encoding"], "gzip");
+        let Body::Binary(bytes) = zipped.body() else {
+            panic!("gzip bytes");
+        };
+        let mut back = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut back)
+            .unwrap();
+        assert_eq!(back, csv, "byte for byte, BOM included");
+
+        let small = deliver(csv.clone(), "text/csv", "e.csv", false, 10_000).unwrap();
+        assert_eq!(small.status(), 200);
+        assert!(small.headers().get("content-encoding").is_none());
+    }
 }
