@@ -14,6 +14,9 @@ examples=100
 if [ "${1:-}" = "--short" ]; then
   examples=15
 fi
+# One worker: with two, CPython 3.11 sometimes fails inside schemathesis while it parses source
+# in both threads at once (« SystemError: AST constructor recursion depth mismatch », seen once
+# in the coverage phase), an error of the tool, not a finding.
 # Two runs on the same stack: every check in the examples, coverage and fuzzing phases; the
 # stateful phase without ignored_auth, a false positive there: it follows the links of
 # openapi.yaml, which carry the jeton returned by POST /api/dossiers into `?jeton=` (a valid
@@ -23,6 +26,6 @@ fi
 exec .venv/bin/python load/stack.py --concurrency 2 -- bash -c '
   st() { .tools/schemathesis/bin/schemathesis --config-file load/schemathesis.toml run openapi.yaml \
     --url "http://127.0.0.1:$API_PORT" --checks all --max-examples '"$examples"' \
-    --workers 2 --request-timeout 30 --no-color --seed 1 \
+    --workers 1 --request-timeout 30 --no-color --seed 1 \
     --report junit --report-dir "${TMPDIR:-/tmp}/schemathesis-report" "$@"; }
   st --phases examples,coverage,fuzzing && st --phases stateful --exclude-checks ignored_auth'
