@@ -247,6 +247,16 @@ pub struct DossierRecord {
     pub expire_le: Option<i64>,
 }
 
+impl DossierRecord {
+    /// Whether the dossier was accepted at some point, as its audit trail says (a convention
+    /// that was in force; see [`retention_expiry`]).
+    pub fn once_accepted(&self) -> bool {
+        self.historique
+            .iter()
+            .any(|e| e.action == Decision::Accepter.label())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Statut::*;

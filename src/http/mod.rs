@@ -218,6 +218,21 @@ pub(crate) fn gzip(bytes: &[u8], level: flate2::Compression) -> Vec<u8> {
     enc.finish().expect("writing to memory")
 }
 
+/// The answer with its body in the encoding chosen: `gzipped` (when the client takes gzip and
+/// there is a compressed form) or `plain`; `Vary` says the choice depends on `Accept-Encoding`.
+pub(crate) fn encoded(
+    b: lambda_http::http::response::Builder,
+    gzipped: Option<Vec<u8>>,
+    plain: impl FnOnce() -> Body,
+) -> Response<Body> {
+    let b = b.header("vary", "accept-encoding");
+    match gzipped {
+        Some(z) => b.header("content-encoding", "gzip").body(Body::Binary(z)),
+        None => b.body(plain()),
+    }
+    .expect("static headers are valid")
+}
+
 /// Whether the client takes gzip (`Accept-Encoding`, `q=0` meaning no).
 pub(crate) fn accepts_gzip(req: &Request) -> bool {
     req.headers()

@@ -7,7 +7,7 @@ mod assets;
 
 use super::dossiers::authorize;
 use super::problem::ApiError;
-use super::{accepts_gzip, gzip, json, ApiResult};
+use super::{accepts_gzip, encoded, gzip, json, ApiResult};
 use crate::domain::dossier::DossierRecord;
 use crate::domain::school::SchoolDirectory;
 use crate::domain::siret::Siret;
@@ -117,15 +117,12 @@ fn page(app: &App, req: &Request, template: &'static str) -> ApiResult {
     let r = rendered(app, template)?;
     let b = secured(200)
         .header("content-type", "text/html; charset=utf-8")
-        .header("cache-control", "no-store")
-        .header("vary", "accept-encoding");
-    let resp = if accepts_gzip(req) {
-        b.header("content-encoding", "gzip")
-            .body(Body::Binary(r.gzip.clone()))
-    } else {
-        b.body(Body::Text(r.html.clone()))
-    };
-    Ok(resp.expect("static headers are valid"))
+        .header("cache-control", "no-store");
+    Ok(encoded(
+        b,
+        accepts_gzip(req).then(|| r.gzip.clone()),
+        || Body::Text(r.html.clone()),
+    ))
 }
 
 /// `GET /`: what the procedure is for, how long it takes, « Commencer la démarche ».
@@ -168,19 +165,14 @@ pub fn asset(req: &Request, version: &str, name: &str) -> ApiResult {
     } else {
         "public, max-age=300"
     };
-    let mut b = secured(200)
+    let b = secured(200)
         .header("content-type", a.content_type)
-        .header("cache-control", cache)
-        .header("vary", "accept-encoding");
-    let body = match (a.gzip, accepts_gzip(req)) {
-        (Some(gz), true) => {
-            b = b.header("content-encoding", "gzip");
-            gz
-        }
-        _ => a.raw,
-    };
-    Ok(b.body(Body::Binary(body.to_vec()))
-        .expect("static headers are valid"))
+        .header("cache-control", cache);
+    Ok(encoded(
+        b,
+        a.gzip.filter(|_| accepts_gzip(req)).map(<[u8]>::to_vec),
+        || Body::Binary(a.raw.to_vec()),
+    ))
 }
 
 /// `GET /api/dossiers/{id}/apercu`: the convention text that will be signed, filled with what

@@ -128,16 +128,26 @@ fn qr_operators(text: &str, x: f64, y_top: f64, side: f64) -> Option<String> {
 /// Replaces the QR marker stroke in a content stream by the QR modules of `text`.
 fn inject_qr(content: &str, text: &str) -> Option<String> {
     let at = content.find(MARKER_RGB)?;
-    // The stroke follows: "x1 y1 m\nx2 y2 l\n…S" (printpdf writes absolute points).
-    let rest = &content[at..];
-    let end = at + rest.find("\nS\n").map(|i| i + 3)?;
-    let nums: Vec<f64> = content[at + MARKER_RGB.len()..end]
-        .split_whitespace()
-        .filter_map(|t| t.parse::<f64>().ok())
-        .collect();
-    let (x1, y1, x2) = (*nums.first()?, *nums.get(1)?, *nums.get(2)?);
+    let start = at + MARKER_RGB.len();
+    let ((x1, y1, x2), len) = marker_stroke(&content.as_bytes()[start..])?;
     let ops = qr_operators(text, x1, y1, x2 - x1)?;
-    Some(format!("{}{}{}", &content[..at], ops, &content[end..]))
+    Some(format!(
+        "{}{}{}",
+        &content[..at],
+        ops,
+        &content[start + len..]
+    ))
+}
+
+/// The stroke that follows a marker's colour, as printpdf writes it: "x1 y1 m\nx2 y2 l\nS\n",
+/// in points from the page's lower-left corner. Returns (x1, y1, x2) and its length in bytes.
+fn marker_stroke(stroke: &[u8]) -> Option<((f64, f64, f64), usize)> {
+    let end = memchr::memmem::find(stroke, b"\nS\n")? + 3;
+    let mut nums = std::str::from_utf8(&stroke[..end])
+        .ok()?
+        .split_whitespace()
+        .filter_map(|t| t.parse::<f64>().ok());
+    Some(((nums.next()?, nums.next()?, nums.next()?), end))
 }
 
 /// Placeholder printed where the page count goes; replaced when the lines are placed, once the
@@ -160,13 +170,7 @@ fn place_lines(
     while let Some(at) = memchr::memmem::find(rest, LINE_MARKER_RGB) {
         out.extend_from_slice(&rest[..at]);
         let stroke = &rest[at + LINE_MARKER_RGB.len()..];
-        // "x1 y1 m\nx2 y2 l\nS\n", in points from the page's lower-left corner.
-        let end = memchr::memmem::find(stroke, b"\nS\n")? + 3;
-        let mut nums = std::str::from_utf8(&stroke[..end])
-            .ok()?
-            .split_whitespace()
-            .filter_map(|t| t.parse::<f64>().ok());
-        let (x1, y1, x2) = (nums.next()?, nums.next()?, nums.next()?);
+        let ((x1, y1, x2), end) = marker_stroke(stroke)?;
         let index = ((x2 - x1).round() as usize).checked_sub(1)?;
         let line = lines.get(index)?;
         // Each line exactly once: a second marker would mean a layout we do not understand.

@@ -75,6 +75,12 @@ struct Piece {
     text: Vec<u8>,
 }
 
+impl Piece {
+    fn width(&self, context: &Context) -> Mm {
+        Mm::from(width_of(&metrics(context)[self.font], &self.text) * f64::from(self.size))
+    }
+}
+
 impl Text {
     pub fn new(lines: &Lines) -> Self {
         Text {
@@ -117,9 +123,13 @@ impl Text {
                 if part.is_empty() {
                     continue;
                 }
-                let text = encode(part);
-                current.width += Mm::from(width_of(widths, &text) * scale);
-                current.pieces.push(Piece { font, size, text });
+                let piece = Piece {
+                    font,
+                    size,
+                    text: encode(part),
+                };
+                current.width += piece.width(context);
+                current.pieces.push(piece);
             }
         }
         if !current.pieces.is_empty() {
@@ -249,11 +259,7 @@ fn cut(word: &mut Word, max: Mm, context: &Context) -> (Vec<Piece>, Mm) {
             break;
         }
     }
-    word.width = word
-        .pieces
-        .iter()
-        .map(|p| Mm::from(width_of(&metrics(context)[p.font], &p.text) * f64::from(p.size)))
-        .sum();
+    word.width = word.pieces.iter().map(|p| p.width(context)).sum();
     (head, width)
 }
 

@@ -4,7 +4,7 @@
 pub mod auth;
 
 use super::problem::ApiError;
-use super::{accepts_gzip, gzip, json, json_body, ApiResult};
+use super::{accepts_gzip, encoded, gzip, json, json_body, ApiResult};
 use crate::domain::dossier::{
     retention_expiry, Auteur, Decision, DossierRecord, Evenement, Message, Statut,
 };
@@ -270,13 +270,9 @@ async fn decide(app: &App, req: &Request, who: &Instructeur, id: &str) -> ApiRes
         action: decision.label().into(),
         detail: motif.clone(),
     };
-    let once_accepted = r
-        .historique
-        .iter()
-        .any(|e| e.action == Decision::Accepter.label());
     let expire_le = retention_expiry(
         to,
-        once_accepted,
+        r.once_accepted(),
         chrono::Utc::now().timestamp(),
         app.config.dossier_retention_days,
     );
@@ -590,17 +586,9 @@ fn deliver(
             "content-disposition",
             format!("attachment; filename=\"{file_name}\""),
         )
-        .header("cache-control", "no-store")
-        .header("vary", "accept-encoding");
-    let resp = if gzip_ok {
-        b.header("content-encoding", "gzip").body(Body::Binary(gzip(
-            body.as_bytes(),
-            flate2::Compression::fast(),
-        )))
-    } else {
-        b.body(Body::Text(body))
-    };
-    Ok(resp.expect("static headers are valid"))
+        .header("cache-control", "no-store");
+    let gzipped = gzip_ok.then(|| gzip(body.as_bytes(), flate2::Compression::fast()));
+    Ok(encoded(b, gzipped, || Body::Text(body)))
 }
 
 #[cfg(test)]
