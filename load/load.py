@@ -34,6 +34,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -313,6 +314,26 @@ def route_table(rec, report):
     report["routes"] = out
 
 
+def fetch_pdf_head(url, attempts=6):
+    """(starts with %PDF-, retries). The presigned URL goes through the fault proxy like every
+    S3 call of the stack, so it gets the same injected 5xx and resets; a browser would reload,
+    S3 clients retry 503 SlowDown: retry those, never a 4xx (a bad signature must fail)."""
+    for attempt in range(attempts):
+        try:
+            with urllib.request.urlopen(url, timeout=30) as r:
+                return r.read(5) == b"%PDF-", attempt
+        except urllib.error.HTTPError as e:
+            if e.code < 500 or attempt == attempts - 1:
+                print(f"  URL présignée : HTTP {e.code}")
+                return False, attempt
+        except (urllib.error.URLError, ConnectionError) as e:
+            if attempt == attempts - 1:
+                print(f"  URL présignée : {e}")
+                return False, attempt
+        time.sleep(0.2 * (attempt + 1))
+    return False, attempts
+
+
 def main():
     # Ctrl-C and `kill` stop the stack this started (its context manager), nothing else.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -398,8 +419,7 @@ def main():
         sample = next(iter(accepted.items()), None)
         if sample:
             _, _, h = client.call("(contrôle)", "GET", f"/api/dossiers/{sample[0]}/convention", None, sample[1][0])
-            with urllib.request.urlopen(h.get("location") or h.get("Location"), timeout=30) as r:
-                pdf_ok = r.read(5) == b"%PDF-"
+            pdf_ok, pdf_retries = fetch_pdf_head(h.get("location") or h.get("Location"))
         print(f"\nRoutes (latence vue par le client, fonctions {'release' if args.release else 'debug'}"
               " servies par cargo lambda watch) :")
         rec.samples.pop("(contrôle)", None)
@@ -430,7 +450,8 @@ def main():
         print(f"  {'✔' if bad_links == 0 else '✘'} {'liens de convention → 302':58} {len(links) - bad_links:>6}"
               f"   (attendu {len(accepted)})")
         if sample:
-            print(f"  {'✔' if pdf_ok else '✘'} {'URL présignée → PDF':58} {'oui' if pdf_ok else 'non':>6}")
+            print(f"  {'✔' if pdf_ok else '✘'} {'URL présignée → PDF':58} {'oui' if pdf_ok else 'non':>6}"
+                  f"   ({pdf_retries} nouvel(s) essai(s) après une panne injectée)")
             failures += [] if pdf_ok else ["URL présignée"]
         if bad_links:
             failures.append("liens")
