@@ -143,6 +143,9 @@ pub trait DocumentStore: Send + Sync {
     ) -> Result<String, StoreError>;
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), StoreError>;
+    /// Erases every version of every object under `prefix` (delete markers included), so that
+    /// nothing is left to restore; returns how many were erased (0 on a replay).
+    async fn erase_all_versions(&self, prefix: &str) -> Result<usize, StoreError>;
 }
 
 /// An email ready to send; every header value is a single line.

@@ -3,7 +3,7 @@
 use crate::helpers::*;
 use aws_lambda_events::event::dynamodb::Event;
 use conventions_ent::domain::dossier::Etape;
-use conventions_ent::jobs::stream::dossier_at;
+use conventions_ent::jobs::stream::{dossier_at, expired_dossier};
 
 fn load(name: &str) -> String {
     std::fs::read_to_string(format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR")))
@@ -90,6 +90,18 @@ async fn stream_events_select_their_records_and_run() {
     let id = dossier_at(&depot.records[0], Etape::Depose).unwrap().id;
     assert!(t.stored(&id).await.unwrap().convention.is_some());
     assert_eq!(t.objects().await.len(), 1);
+
+    // A removal by the TTL asks for the erasure of the convention; the same record without
+    // the TTL's identity (a person's deletion) asks for nothing.
+    let mut ttl: Event =
+        serde_json::from_str(&load("generate-convention/suppression-ttl.json")).unwrap();
+    let expired = expired_dossier(&ttl.records[0]).expect("TTL removal selected");
+    assert_eq!(expired.statut.as_str(), "refuse");
+    assert!(expired.convention.is_some());
+    assert!(dossier_at(&ttl.records[0], Etape::Depose).is_none());
+    assert!(expired_dossier(&depot.records[0]).is_none());
+    ttl.records[0].user_identity = None;
+    assert!(expired_dossier(&ttl.records[0]).is_none());
 }
 
 #[test]

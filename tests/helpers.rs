@@ -9,7 +9,7 @@ use conventions_ent::adapters::{
 };
 use conventions_ent::config::{Academie, Config};
 use conventions_ent::domain::dossier::{DossierRecord, Etape};
-use conventions_ent::jobs::{acknowledge::acknowledge, generate::generate, stream::process};
+use conventions_ent::jobs::{acknowledge::acknowledge, generate, stream::process};
 use conventions_ent::ports::DocumentStore;
 use conventions_ent::reference::annuaire::import_csv;
 use conventions_ent::App;
@@ -383,7 +383,7 @@ impl TestApp {
     }
 
     pub async fn run_generate(&self, event: &Event) -> DynamoDbEventResponse {
-        process(event, Etape::Depose, |d| generate(&self.app, d)).await
+        generate::handle(&self.app, event).await
     }
 
     pub async fn run_acknowledge(&self, event: &Event) -> DynamoDbEventResponse {

@@ -789,6 +789,90 @@ async fn accepted_dossiers_reach_the_editor_signed_retried_and_replayable() {
     );
 }
 
+/// The TTL removes a refused dossier at the end of its retention: its convention leaves S3
+/// with it, every version. A deletion by a person, or a removal record for a dossier still
+/// stored, erases nothing; a replay of the removal is harmless.
+#[tokio::test]
+async fn a_dossier_removed_by_its_retention_takes_its_convention_with_it() {
+    let mut t = TestApp::spawn().await;
+    t.app.config.dossier_retention_days = 30;
+    let (refused, _) = deposit(&t, SIRET_BAULON, &[UAI_BAULON]).await;
+    let (kept, _) = deposit(&t, SIRET_BAULON, &[UAI_CARDROC]).await;
+    assert!(t
+        .run_generate(&t.stream_event().await)
+        .await
+        .batch_item_failures
+        .is_empty());
+    let key_of = |id: &str| format!("conventions/{id}/");
+    let stored_under = |objects: &[String], id: &str| {
+        objects
+            .iter()
+            .filter(|k| k.starts_with(&key_of(id)))
+            .count()
+    };
+    let before = t.objects().await;
+    assert_eq!(
+        (
+            stored_under(&before, &refused),
+            stored_under(&before, &kept)
+        ),
+        (1, 1)
+    );
+    decide(&t, refused.clone(), "passer_en_instruction").await;
+    decide(&t, refused.clone(), "refuser").await;
+    assert!(t.stored(&refused).await.unwrap().expire_le.is_some());
+    let kept_image = serde_dynamo::to_item(t.stored(&kept).await.unwrap()).unwrap();
+
+    // What DynamoDB's TTL does once expire_le has passed (moto runs no TTL): the item goes,
+    // and the stream carries a REMOVE with the old image.
+    aws_sdk_dynamodb::Client::new(&t.sdk)
+        .delete_item()
+        .table_name(&t.table)
+        .key(
+            "id",
+            aws_sdk_dynamodb::types::AttributeValue::S(refused.clone()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut event = t.stream_event().await;
+    assert!(event.records.iter().any(|r| r.event_name == "REMOVE"));
+    // As moto delivers it, without the TTL's identity: a person's deletion, nothing erased.
+    assert!(t.run_generate(&event).await.batch_item_failures.is_empty());
+    assert_eq!(stored_under(&t.objects().await, &refused), 1);
+
+    // With the identity AWS gives TTL removals.
+    let ttl: aws_lambda_events::event::dynamodb::UserIdentity =
+        serde_json::from_value(json!({"type": "Service", "principalId": "dynamodb.amazonaws.com"}))
+            .unwrap();
+    event.records.retain(|r| r.event_name == "REMOVE");
+    event.records[0].user_identity = Some(ttl);
+    for _ in 0..2 {
+        let r = t.run_generate(&event).await;
+        assert!(r.batch_item_failures.is_empty(), "{r:?}");
+        let versions =
+            t.s3.list_object_versions()
+                .bucket(t.bucket())
+                .prefix(key_of(&refused))
+                .send()
+                .await
+                .unwrap();
+        assert!(versions.versions().is_empty(), "no version left to restore");
+        assert!(versions.delete_markers().is_empty(), "nor a delete marker");
+        assert_eq!(
+            stored_under(&t.objects().await, &kept),
+            1,
+            "other dossiers untouched"
+        );
+    }
+
+    // A removal record naming a dossier that is still stored: its convention stays.
+    let mut forged = event.clone();
+    forged.records[0].change.old_image = kept_image;
+    assert!(t.run_generate(&forged).await.batch_item_failures.is_empty());
+    assert_eq!(stored_under(&t.objects().await, &kept), 1);
+}
+
 async fn decide(t: &TestApp, id: String, action: &str) {
     let path = format!("/api/instructeur/dossiers/{id}/decision");
     let mut body = json!({"action": action});

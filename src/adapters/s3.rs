@@ -145,4 +145,44 @@ impl DocumentStore for S3Documents {
             .map_err(|e| StoreError::Unavailable(describe(&e)))?;
         Ok(())
     }
+
+    async fn erase_all_versions(&self, prefix: &str) -> Result<usize, StoreError> {
+        let mut erased = 0;
+        loop {
+            // Listed again after each round of deletions: no pagination marker to keep.
+            let page = self
+                .client
+                .list_object_versions()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .send()
+                .await
+                .map_err(|e| StoreError::Unavailable(describe(&e)))?;
+            let versions: Vec<(String, String)> = page
+                .versions()
+                .iter()
+                .map(|v| (v.key(), v.version_id()))
+                .chain(
+                    page.delete_markers()
+                        .iter()
+                        .map(|m| (m.key(), m.version_id())),
+                )
+                .filter_map(|(k, v)| Some((k?.to_string(), v?.to_string())))
+                .collect();
+            if versions.is_empty() {
+                return Ok(erased);
+            }
+            for (key, version) in versions {
+                self.client
+                    .delete_object()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .version_id(version)
+                    .send()
+                    .await
+                    .map_err(|e| StoreError::Unavailable(describe(&e)))?;
+                erased += 1;
+            }
+        }
+    }
 }

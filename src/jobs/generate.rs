@@ -1,6 +1,8 @@
 //! generate-convention: the deposited dossier → the convention PDF in S3 → recorded on the
-//! dossier (key, SHA-256, time, verification code).
+//! dossier (key, SHA-256, time, verification code); and, when the retention removes a dossier
+//! (DynamoDB TTL), its convention erased from S3.
 
+use super::stream::{dossier_at, expired_dossier, process_selected};
 use super::{JobError, Outcome};
 use crate::domain::dossier::{ConventionRecord, DossierRecord, Etape};
 use crate::domain::ids::{verification_code, DossierId};
@@ -9,11 +11,56 @@ use crate::render::convention::{
     render, AcademieView, CollectiviteView, ConventionData, SignatureView,
 };
 use crate::App;
+use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use sha2::{Digest, Sha256};
+use std::borrow::Borrow;
+
+/// What a stream record asks of generate-convention.
+pub enum Work {
+    /// A dossier was deposited: its convention is due.
+    Generate(DossierRecord),
+    /// The retention removed a dossier: its convention must not outlive it.
+    Erase(DossierRecord),
+}
+
+impl Borrow<DossierRecord> for Work {
+    fn borrow(&self) -> &DossierRecord {
+        match self {
+            Work::Generate(d) | Work::Erase(d) => d,
+        }
+    }
+}
+
+pub fn work_of(record: &EventRecord) -> Option<Work> {
+    dossier_at(record, Etape::Depose)
+        .map(Work::Generate)
+        .or_else(|| expired_dossier(record).map(Work::Erase))
+}
+
+/// The whole generate-convention handler, in record order.
+pub async fn handle(app: &App, event: &Event) -> DynamoDbEventResponse {
+    process_selected(event, work_of, |work| async move {
+        match work {
+            Work::Generate(d) => generate(app, d).await,
+            Work::Erase(d) => erase(app, d).await,
+        }
+    })
+    .await
+}
 
 /// Object key: one per dossier, so that a replay finds the object of the first attempt.
 pub fn convention_key(record: &DossierRecord) -> String {
-    format!("conventions/{}/convention-{}.pdf", record.id, record.numero)
+    format!(
+        "{}convention-{}.pdf",
+        dossier_prefix(&record.id),
+        record.numero
+    )
+}
+
+/// Everything stored for one dossier lives under this prefix.
+fn dossier_prefix(id: &str) -> String {
+    format!("conventions/{id}/")
 }
 
 pub fn convention_data(
@@ -98,4 +145,32 @@ pub async fn generate(app: &App, from_stream: DossierRecord) -> Result<Outcome, 
             Outcome::AlreadyDone
         },
     )
+}
+
+/// Erases every stored version of the convention of a dossier the TTL removed. Only then:
+/// a dossier still in the table keeps its convention, whatever the record says.
+pub async fn erase(app: &App, expired: DossierRecord) -> Result<Outcome, JobError> {
+    let Some(id) = DossierId::parse(&expired.id) else {
+        return Err(JobError::Incoherent(
+            expired.id.clone(),
+            "identifiant mal formé".into(),
+        ));
+    };
+    if expired.convention.is_none() {
+        return Ok(Outcome::Skipped); // a draft, or a dossier refused before its PDF existed
+    }
+    if app.dossiers.get(&expired.id).await?.is_some() {
+        tracing::warn!(dossier = %expired.id, "removal record for a dossier still stored: convention kept");
+        return Ok(Outcome::Skipped);
+    }
+    let erased = app
+        .documents
+        .erase_all_versions(&dossier_prefix(id.as_str()))
+        .await?;
+    tracing::info!(dossier = %expired.id, erased, "convention erased after the retention period");
+    Ok(if erased == 0 {
+        Outcome::AlreadyDone
+    } else {
+        Outcome::Done
+    })
 }

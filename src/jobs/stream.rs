@@ -5,6 +5,7 @@ use super::{JobError, Outcome};
 use crate::domain::dossier::{DossierRecord, Etape};
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use std::borrow::Borrow;
 use std::future::Future;
 
 /// The dossier in a record's NewImage, when it is one at `etape` (inserts and updates only).
@@ -12,18 +13,31 @@ pub fn dossier_at(record: &EventRecord, etape: Etape) -> Option<DossierRecord> {
     if record.event_name == "REMOVE" {
         return None;
     }
-    let image = &record.change.new_image;
+    dossier_in(record, &record.change.new_image).filter(|d| d.etape == etape)
+}
+
+/// The dossier in a record's OldImage, when the table's TTL removed it (retention), not a
+/// person: AWS marks those records with the DynamoDB service as their user identity.
+pub fn expired_dossier(record: &EventRecord) -> Option<DossierRecord> {
+    let by_ttl = record
+        .user_identity
+        .as_ref()
+        .is_some_and(|u| u.type_ == "Service" && u.principal_id == "dynamodb.amazonaws.com");
+    if record.event_name != "REMOVE" || !by_ttl {
+        return None;
+    }
+    dossier_in(record, &record.change.old_image)
+}
+
+fn dossier_in(record: &EventRecord, image: &serde_dynamo::Item) -> Option<DossierRecord> {
     if !image.contains_key("statut") {
         return None; // not a dossier (the numbering counter)
     }
-    match serde_dynamo::from_item::<_, DossierRecord>(image.clone()) {
-        Ok(d) if d.etape == etape => Some(d),
-        Ok(_) => None,
-        Err(e) => {
+    serde_dynamo::from_item::<_, DossierRecord>(image.clone())
+        .map_err(|e| {
             tracing::warn!(error = %e, event_id = %record.event_id, "unreadable dossier image, skipped");
-            None
-        }
-    }
+        })
+        .ok()
 }
 
 /// Runs `step` on each record of the batch, in order. At the first failure it stops and
@@ -37,20 +51,25 @@ where
     process_selected(event, |r| dossier_at(r, etape), step).await
 }
 
-/// Same as [`process`], for the records `select` picks.
-pub async fn process_selected<S, F, Fut>(event: &Event, select: S, step: F) -> DynamoDbEventResponse
+/// Same as [`process`], for the records `select` picks (a dossier, or anything naming one).
+pub async fn process_selected<T, S, F, Fut>(
+    event: &Event,
+    select: S,
+    step: F,
+) -> DynamoDbEventResponse
 where
-    S: Fn(&EventRecord) -> Option<DossierRecord>,
-    F: Fn(DossierRecord) -> Fut,
+    T: Borrow<DossierRecord>,
+    S: Fn(&EventRecord) -> Option<T>,
+    F: Fn(T) -> Fut,
     Fut: Future<Output = Result<Outcome, JobError>>,
 {
     let mut response = DynamoDbEventResponse::default();
     for record in &event.records {
-        let Some(dossier) = select(record) else {
+        let Some(selected) = select(record) else {
             continue;
         };
-        let id = dossier.id.clone();
-        match step(dossier).await {
+        let id = selected.borrow().id.clone();
+        match step(selected).await {
             Ok(outcome) => tracing::info!(dossier = %id, ?outcome, "stream record processed"),
             Err(e) => {
                 tracing::error!(dossier = %id, error = %e, "stream record failed, batch will be retried from it");
