@@ -318,6 +318,9 @@ def fetch_pdf_head(url, attempts=6):
     """(starts with %PDF-, retries). The presigned URL goes through the fault proxy like every
     S3 call of the stack, so it gets the same injected 5xx and resets; a browser would reload,
     S3 clients retry 503 SlowDown: retry those, never a 4xx (a bad signature must fail)."""
+    if not url:
+        print("  URL présignée : pas de Location")
+        return False, 0
     for attempt in range(attempts):
         try:
             with urllib.request.urlopen(url, timeout=30) as r:
@@ -418,8 +421,9 @@ def main():
                                   accepted.items()))
         sample = next(iter(accepted.items()), None)
         if sample:
-            _, _, h = client.call("(contrôle)", "GET", f"/api/dossiers/{sample[0]}/convention", None, sample[1][0])
-            pdf_ok, pdf_retries = fetch_pdf_head(h.get("location") or h.get("Location"))
+            _, _, h = client.until("(contrôle)", "GET", f"/api/dossiers/{sample[0]}/convention", {302}, None,
+                                   sample[1][0])
+            pdf_ok, pdf_retries = fetch_pdf_head(h.get("location") or h.get("Location") or "")
         print(f"\nRoutes (latence vue par le client, fonctions {'release' if args.release else 'debug'}"
               " servies par cargo lambda watch) :")
         rec.samples.pop("(contrôle)", None)

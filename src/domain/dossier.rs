@@ -242,7 +242,8 @@ pub struct DossierRecord {
     /// Every delivery attempt, for the académie and for support.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub webhook_tentatives: Vec<WebhookTentative>,
-    /// Drafts expire (DynamoDB TTL, epoch seconds) after 90 days without change.
+    /// When DynamoDB's TTL removes the item (epoch seconds): drafts 90 days after their last
+    /// change, refused or closed dossiers per the retention setting (`retention_expiry`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expire_le: Option<i64>,
 }
