@@ -17,7 +17,7 @@ fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 registry_port=$(free_port)
-export MOTO_PORT="$(free_port)" API_PORT="$(free_port)" REGISTRY_BASE_URL="http://127.0.0.1:$registry_port"
+export MOTO_PORT="$(free_port)" API_PORT="$(free_port)" SIGNIN_PORT="$(free_port)" REGISTRY_BASE_URL="http://127.0.0.1:$registry_port"
 . scripts/env.sh
 work=$(mktemp -d)
 pids=()
@@ -30,6 +30,9 @@ trap cleanup EXIT INT TERM
 # Company registry: a local fake that knows Baulon and is "down" for any other SIRET.
 setsid node tests/browser/registry-fake.mjs "$registry_port" >"$work/registry.log" 2>&1 &
 pids+=($!)
+# The instructeurs' sign-in, as make run serves it.
+setsid python3 scripts/dev_signin.py --port "$SIGNIN_PORT" --client-id "$INSTRUCTEUR_CLIENT_ID" >"$work/signin.log" 2>&1 &
+pids+=($!)
 
 cargo build -q --workspace --bins
 setsid .venv/bin/moto_server -H 127.0.0.1 -p "$MOTO_PORT" >"$work/moto.log" 2>&1 &
@@ -39,7 +42,7 @@ for i in $(seq 1 100); do curl -sf "$AWS_ENDPOINT_URL/moto-api/" >/dev/null && b
 ./target/debug/admin import-annuaire data/annuaire/fr-en-annuaire-education-035.csv >/dev/null
 
 for v in TABLE_NAME BUCKET_NAME PUBLIC_BASE_URL SENDER_EMAIL CONTACT_EMAIL LINK_SECRET PRESIGN_TTL_SECONDS REGISTRY_BASE_URL \
-         DEV_JWT_SECRET DOSSIER_RETENTION_DAYS \
+         DEV_JWT_SECRET INSTRUCTEUR_SIGNIN_URL INSTRUCTEUR_CLIENT_ID DOSSIER_RETENTION_DAYS \
          ACADEMIE_NOM DASEN_NOM DASEN_TITRE ACADEMIE_ADRESSE AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID \
          AWS_SECRET_ACCESS_KEY AWS_REGION; do
   printf '%s="%s"\n' "$v" "${!v}"

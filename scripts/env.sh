@@ -1,7 +1,8 @@
 # Shared settings of the local stack (sourced by the other scripts). Ports can be changed:
-#   API_PORT (default 9000), MOTO_PORT (default 5000).
+#   API_PORT (default 9000), MOTO_PORT (default 5000), SIGNIN_PORT (default 9100).
 export API_PORT="${API_PORT:-9000}"
 export MOTO_PORT="${MOTO_PORT:-5000}"
+export SIGNIN_PORT="${SIGNIN_PORT:-9100}"
 export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=eu-west-3 AWS_DEFAULT_REGION=eu-west-3
 export AWS_ENDPOINT_URL="http://127.0.0.1:${MOTO_PORT}"
 # Same names as the infra's defaults (infra/template.yaml, parameter StageName=local).
@@ -14,6 +15,10 @@ export LINK_SECRET="${LINK_SECRET:-secret-local-de-developpement-uniquement}"
 export PRESIGN_TTL_SECONDS="${PRESIGN_TTL_SECONDS:-300}"
 # Dev instructeur tokens (make instructeur-token); the local stack only, never on AWS.
 export DEV_JWT_SECRET="${DEV_JWT_SECRET:-cle-locale-des-jetons-instructeur-de-developpement}"
+# Where instructeurs sign in: scripts/dev_signin.py stands in for Cognito's hosted pages locally
+# (same paths, tokens signed with DEV_JWT_SECRET). On AWS the template points them at Cognito.
+export INSTRUCTEUR_SIGNIN_URL="${INSTRUCTEUR_SIGNIN_URL:-http://127.0.0.1:${SIGNIN_PORT}}"
+export INSTRUCTEUR_CLIENT_ID="${INSTRUCTEUR_CLIENT_ID:-espace-instructeur-local}"
 # The ENT editor's webhook (empty: none). Try it locally with any HTTP receiver.
 export WEBHOOK_URL="${WEBHOOK_URL:-}"
 export WEBHOOK_SECRET="${WEBHOOK_SECRET:-secret-local-du-webhook}"

@@ -15,9 +15,9 @@ stop() {
 }
 trap stop EXIT INT TERM
 
-for port in "$MOTO_PORT" "$API_PORT"; do
+for port in "$MOTO_PORT" "$API_PORT" "$SIGNIN_PORT"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    echo "le port $port est déjà utilisé : arrêtez l'autre processus ou changez MOTO_PORT / API_PORT"; exit 1
+    echo "le port $port est déjà utilisé : arrêtez l'autre processus ou changez MOTO_PORT / API_PORT / SIGNIN_PORT"; exit 1
   fi
 done
 
@@ -29,7 +29,7 @@ for i in $(seq 1 100); do curl -sf "$AWS_ENDPOINT_URL/moto-api/" >/dev/null && b
 ./target/debug/admin setup-local
 ./target/debug/admin import-annuaire data/annuaire/fr-en-annuaire-education-035.csv
 
-for v in TABLE_NAME BUCKET_NAME PUBLIC_BASE_URL SENDER_EMAIL CONTACT_EMAIL LINK_SECRET PRESIGN_TTL_SECONDS REGISTRY_BASE_URL DEV_JWT_SECRET WEBHOOK_URL WEBHOOK_SECRET DOSSIER_RETENTION_DAYS \
+for v in TABLE_NAME BUCKET_NAME PUBLIC_BASE_URL SENDER_EMAIL CONTACT_EMAIL LINK_SECRET PRESIGN_TTL_SECONDS REGISTRY_BASE_URL DEV_JWT_SECRET INSTRUCTEUR_SIGNIN_URL INSTRUCTEUR_CLIENT_ID WEBHOOK_URL WEBHOOK_SECRET DOSSIER_RETENTION_DAYS \
          ACADEMIE_NOM DASEN_NOM DASEN_TITRE ACADEMIE_ADRESSE AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID \
          AWS_SECRET_ACCESS_KEY AWS_REGION; do
   printf '%s="%s"\n' "$v" "${!v}"
@@ -43,13 +43,16 @@ until curl -s -o /dev/null "http://127.0.0.1:$API_PORT/api/ecoles/0350122T"; do
 done
 setsid .venv/bin/python scripts/stream_poller.py >.run/poller.log 2>&1 &
 pids+=($!)
+setsid python3 scripts/dev_signin.py --port "$SIGNIN_PORT" --client-id "$INSTRUCTEUR_CLIENT_ID" >.run/signin.log 2>&1 &
+pids+=($!)
 
 cat <<MSG
 
   Conventions ENT école / GAR — pile locale prête
   API :              http://127.0.0.1:$API_PORT/api  (par ex. http://127.0.0.1:$API_PORT/api/ecoles/0350122T)
   Émulateur AWS :    $AWS_ENDPOINT_URL   (emails envoyés : $AWS_ENDPOINT_URL/moto-api/data.json)
-  Journaux :         .run/watch.log, .run/poller.log, .run/moto.log
+  Espace instructeur : http://127.0.0.1:$API_PORT/instructeur  (connexion locale sur $INSTRUCTEUR_SIGNIN_URL)
+  Journaux :         .run/watch.log, .run/poller.log, .run/moto.log, .run/signin.log
   Ctrl-C arrête tout.
 MSG
 wait

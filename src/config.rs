@@ -32,8 +32,60 @@ pub struct Config {
     /// Local stack only: key of the dev instructeur tokens (`make instructeur-token`). Never set
     /// on AWS, where the HTTP API's JWT authorizer (Cognito) validates tokens.
     pub dev_jwt_secret: Option<String>,
+    /// Where instructeurs sign in (authorization code + PKCE): the Cognito domain on AWS, the
+    /// local sign-in of `make run`; None leaves only the pasted token.
+    pub sign_in: Option<SignIn>,
     /// Local emulator endpoint (`AWS_ENDPOINT_URL`); None on AWS.
     pub endpoint_url: Option<String>,
+}
+
+/// An OAuth 2.0 / OIDC provider with Cognito's paths (`/oauth2/authorize`, `/oauth2/token`,
+/// `/logout`) and a public client (no secret: the page is the client).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SignIn {
+    /// Origin only: `https://pile-123.auth.eu-west-3.amazoncognito.com`.
+    pub origin: String,
+    pub client_id: String,
+}
+
+impl SignIn {
+    /// Both or neither; the origin in https (http only on this machine, for the local stack).
+    fn parse(
+        origin: Option<String>,
+        client_id: Option<String>,
+    ) -> Result<Option<Self>, ConfigError> {
+        let (origin, client_id) = match (origin, client_id) {
+            (None, None) => return Ok(None),
+            (Some(o), Some(c)) => (
+                o.trim().trim_end_matches('/').to_string(),
+                c.trim().to_string(),
+            ),
+            _ => return Err(ConfigError::SignInHalf),
+        };
+        let host = origin
+            .strip_prefix("https://")
+            .or_else(|| {
+                origin
+                    .strip_prefix("http://")
+                    .filter(|h| h.starts_with("127.0.0.1:") || h.starts_with("localhost:"))
+            })
+            .ok_or_else(|| ConfigError::SignInOrigin(origin.clone()))?;
+        let host_ok = !host.is_empty()
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
+        let client_ok = !client_id.is_empty()
+            && client_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !host_ok {
+            return Err(ConfigError::SignInOrigin(origin));
+        }
+        if !client_ok {
+            return Err(ConfigError::SignInClient(client_id));
+        }
+        Ok(Some(SignIn { origin, client_id }))
+    }
 }
 
 /// The académie as printed on the convention.
@@ -51,6 +103,16 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("configuration : {0} = « {1} » n’est pas un nombre de jours (entier, 0 ou plus)")]
     NotDays(&'static str, String),
+    #[error("configuration : INSTRUCTEUR_SIGNIN_URL et INSTRUCTEUR_CLIENT_ID vont ensemble (les deux ou aucune)")]
+    SignInHalf,
+    #[error("configuration : INSTRUCTEUR_SIGNIN_URL = « {0} » n’est pas une origine https (https://hôte, sans chemin)")]
+    SignInOrigin(String),
+    #[error("configuration : INSTRUCTEUR_CLIENT_ID = « {0} » n’est pas un identifiant de client")]
+    SignInClient(String),
+}
+
+fn optional(name: &'static str) -> Option<String> {
+    env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 fn required(name: &'static str) -> Result<String, ConfigError> {
@@ -99,6 +161,10 @@ impl Config {
             webhook_secret: env::var("WEBHOOK_SECRET").unwrap_or_default(),
             dossier_retention_days: days("DOSSIER_RETENTION_DAYS")?,
             dev_jwt_secret: env::var("DEV_JWT_SECRET").ok().filter(|v| !v.is_empty()),
+            sign_in: SignIn::parse(
+                optional("INSTRUCTEUR_SIGNIN_URL"),
+                optional("INSTRUCTEUR_CLIENT_ID"),
+            )?,
             endpoint_url: env::var("AWS_ENDPOINT_URL").ok().filter(|v| !v.is_empty()),
         })
     }
@@ -107,6 +173,33 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sign_in_needs_both_settings_and_a_safe_origin() {
+        let some = |v: &str| Some(v.to_string());
+        assert_eq!(SignIn::parse(None, None).unwrap(), None);
+        let s = SignIn::parse(
+            some("https://pile-1.auth.eu-west-3.amazoncognito.com/"),
+            some("4b2k9q1client"),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(s.origin, "https://pile-1.auth.eu-west-3.amazoncognito.com");
+        assert!(SignIn::parse(some("http://127.0.0.1:9100"), some("local"))
+            .unwrap()
+            .is_some());
+        for (origin, client, needle) in [
+            (some("https://x.fr"), None, "vont ensemble"),
+            (None, some("c"), "vont ensemble"),
+            (some("http://idp.exemple.fr"), some("c"), "https"),
+            (some("https://x.fr/chemin"), some("c"), "https"),
+            (some("https://x.fr\"><script>"), some("c"), "https"),
+            (some("https://x.fr"), some("c d"), "identifiant de client"),
+        ] {
+            let e = SignIn::parse(origin, client).unwrap_err().to_string();
+            assert!(e.contains(needle), "{e}");
+        }
+    }
 
     #[test]
     fn days_must_be_a_whole_number() {

@@ -171,6 +171,7 @@ impl TestApp {
             webhook_secret: "secret-du-webhook".into(),
             dossier_retention_days: 0,
             dev_jwt_secret: Some(DEV_JWT_SECRET.into()),
+            sign_in: None,
             endpoint_url: Some(endpoint),
         };
         let documents = S3Documents::new(s3.clone(), &bucket);

@@ -966,6 +966,11 @@ async fn instructeur_pages_are_served_without_data() {
         assert_eq!(r.header("cache-control"), "no-store");
         assert!(r.body.contains("/instructeur.js") && r.body.contains("Espace instructeur"));
         assert!(!r.body.contains("Baulon") && !r.body.contains(SIRET_BAULON));
+        // No sign-in configured: the pasted token only, and the page calls nothing elsewhere.
+        assert!(!r.body.contains("Se connecter avec mon compte"));
+        assert!(r
+            .header("content-security-policy")
+            .contains("connect-src 'self';"));
     }
     assert_eq!(
         t.call(
@@ -978,4 +983,39 @@ async fn instructeur_pages_are_served_without_data() {
         .status,
         400
     );
+}
+
+/// With a sign-in configured (Cognito on AWS), the page offers it and may call its token
+/// endpoint (CSP), and nothing else; the public pages are unchanged.
+#[tokio::test]
+async fn instructeur_page_offers_the_configured_sign_in() {
+    let mut t = TestApp::spawn().await;
+    let origin = "https://pile-test.auth.eu-west-3.amazoncognito.com";
+    t.app.config.sign_in = Some(conventions_ent::config::SignIn {
+        origin: origin.into(),
+        client_id: "client1234".into(),
+    });
+    let r = t.call("GET", "/instructeur", None, &[]).await;
+    assert_eq!(r.status, 200);
+    assert!(r
+        .body
+        .contains("Se connecter avec mon compte de l’académie"));
+    // What the browser reads: minijinja escapes « / » in attribute values.
+    let html = r.body.replace("&#x2f;", "/");
+    assert!(html.contains(&format!("data-origine=\"{origin}\"")));
+    assert!(r.body.contains("data-client=\"client1234\""));
+    assert!(
+        r.body.contains("Se connecter avec un jeton"),
+        "the token stays for support"
+    );
+    let csp = r.header("content-security-policy");
+    assert!(
+        csp.contains(&format!("connect-src 'self' {origin};")),
+        "{csp}"
+    );
+    assert!(csp.contains("form-action 'self'") && csp.contains("default-src 'none'"));
+    let form = t.call("GET", "/demarche", None, &[]).await;
+    assert!(form
+        .header("content-security-policy")
+        .contains("connect-src 'self';"));
 }

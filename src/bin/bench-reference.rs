@@ -349,6 +349,7 @@ async fn bench_app(dir: Directory) -> conventions_ent::App {
             webhook_secret: String::new(),
             dossier_retention_days: 0,
             dev_jwt_secret: None,
+            sign_in: None,
             endpoint_url: None,
         },
         dossiers: Arc::new(DynamoDossiers::new(

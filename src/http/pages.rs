@@ -35,9 +35,15 @@ form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /// The headers every page and asset carries. Private links carry the jeton: no referrer.
 fn secured(status: u16) -> lambda_http::http::response::Builder {
+    secured_with(status, CSP)
+}
+
+/// The same with a page's own policy (the instructeur page also calls its sign-in's token
+/// endpoint).
+fn secured_with(status: u16, csp: &str) -> lambda_http::http::response::Builder {
     Response::builder()
         .status(status)
-        .header("content-security-policy", CSP)
+        .header("content-security-policy", csp)
         .header("referrer-policy", "no-referrer")
         .header("x-content-type-options", "nosniff")
         .header("x-frame-options", "DENY")
@@ -80,6 +86,7 @@ fn templates() -> &'static minijinja::Environment<'static> {
 struct Rendered {
     html: String,
     gzip: Vec<u8>,
+    csp: String,
 }
 
 fn rendered(app: &App, template: &'static str) -> Result<&'static Rendered, ApiError> {
@@ -96,12 +103,21 @@ fn rendered(app: &App, template: &'static str) -> Result<&'static Rendered, ApiE
     if let Some(r) = cell.get() {
         return Ok(r);
     }
+    let sign_in = app.config.sign_in.as_ref();
     let ctx = json!({
         "assets": format!("/assets/{}", assets::VERSION),
         "academie": app.config.academie.nom,
         "approbation": APPROVAL_STATEMENT,
         "version_texte": current_version(),
+        "connexion": sign_in.map(|s| json!({"origine": s.origin, "client": s.client_id})),
     });
+    let csp = match sign_in {
+        Some(s) if template == "instructeur.html" => CSP.replace(
+            "connect-src 'self'",
+            &format!("connect-src 'self' {}", s.origin),
+        ),
+        _ => CSP.to_string(),
+    };
     let html = templates()
         .get_template(template)
         .and_then(|t| t.render(&ctx))
@@ -110,12 +126,12 @@ fn rendered(app: &App, template: &'static str) -> Result<&'static Rendered, ApiE
             ApiError::Unavailable
         })?;
     let gzip = gzip(html.as_bytes(), flate2::Compression::best());
-    Ok(cell.get_or_init(|| Rendered { html, gzip }))
+    Ok(cell.get_or_init(|| Rendered { html, gzip, csp }))
 }
 
 fn page(app: &App, req: &Request, template: &'static str) -> ApiResult {
     let r = rendered(app, template)?;
-    let b = secured(200)
+    let b = secured_with(200, &r.csp)
         .header("content-type", "text/html; charset=utf-8")
         .header("cache-control", "no-store");
     Ok(encoded(

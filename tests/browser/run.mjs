@@ -510,21 +510,56 @@ async function academie() {
   const b = await browser();
   const page = b.ctx.pages()[0] || await b.ctx.newPage();
 
-  step('Instructeur : connexion avec un jeton de développement');
-  const resp = await goto(page, `${BASE}/instructeur`);
+  step('Instructeur : connexion par la page de connexion de l’académie (code + PKCE)');
+  // Asked for a dossier while signed out: after the sign-in, that dossier opens.
+  const resp = await goto(page, `${BASE}/instructeur/dossiers/${baulon.id}`);
   checkHeaders(resp, 'espace instructeur');
   await page.getByRole('heading', { name: /Espace instructeur/ }).waitFor();
   await axe(page, 'instructeur, connexion');
+  const compte = page.getByRole('button', { name: 'Se connecter avec mon compte de l’académie' });
+  const signInPage = /\/oauth2\/authorize\?/;
+  await compte.click();
+  await page.waitForURL(signInPage);
+  const authorize = new URL(page.url());
+  assert.equal(authorize.searchParams.get('code_challenge_method'), 'S256');
+  assert.equal(authorize.searchParams.get('redirect_uri'), `${BASE}/instructeur`);
+  await page.getByRole('button', { name: 'Annuler' }).click();
+  await page.locator('#connexion-alerte').getByText('La connexion a été annulée.').waitFor();
+  assert.equal(new URL(page.url()).search, '', 'la réponse quitte l’adresse');
+  await axe(page, 'instructeur, connexion annulée');
+  // An account outside the group « instructeurs »: signed in, then turned away.
+  await compte.click();
+  await page.waitForURL(signInPage);
+  await page.selectOption('#groupe', '');
   await page.getByRole('button', { name: 'Se connecter' }).click();
+  await page.locator('#connexion-alerte').getByText(/n’appartient pas au groupe « instructeurs »/).waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('conventions-ent.instructeur.jeton')), null);
+  await compte.click();
+  await page.waitForURL(signInPage);
+  await page.getByRole('button', { name: 'Se connecter' }).click();
+  await page.getByRole('heading', { name: new RegExp(`Dossier ${baulon.numero}`) }).waitFor();
+  assert.equal(new URL(page.url()).pathname, `/instructeur/dossiers/${baulon.id}`, 'retour au dossier demandé');
+  assert.equal(new URL(page.url()).search, '', 'le code ne reste pas dans l’adresse');
+  assert.deepEqual(await page.evaluate(() => Object.keys(sessionStorage)), ['conventions-ent.instructeur.jeton'],
+    'vérificateur PKCE et state effacés, seul le jeton reste');
+  // A code replayed (or forged) in the address: refused, and the session ends.
+  await goto(page, `${BASE}/instructeur?code=rejoue&state=inconnu`);
+  await page.locator('#connexion-alerte').getByText(/ne correspond à aucune demande/).waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+
+  step('Instructeur : connexion avec un jeton (assistance, jeton de développement)');
+  await page.getByText('Se connecter avec un jeton d’accès (assistance)').click();
+  const avecJeton = page.getByRole('button', { name: 'Se connecter avec ce jeton' });
+  await avecJeton.click();
   await page.locator('#jeton-messages').getByText('Collez votre jeton d’accès.').waitFor();
   await page.fill('#jeton', 'pas-un-jeton');
-  await page.getByRole('button', { name: 'Se connecter' }).click();
+  await avecJeton.click();
   await page.locator('#jeton-messages').getByText(/n’est pas valide ou a expiré/).waitFor();
   assert.equal(await page.locator('#jeton').getAttribute('aria-invalid'), 'true');
   await axe(page, 'instructeur, jeton refusé');
   await shot(page, 'instructeur-connexion', false);
   await page.fill('#jeton', TOKEN);
-  await page.getByRole('button', { name: 'Se connecter' }).click();
+  await avecJeton.click();
   await page.getByRole('heading', { name: 'Dossiers déposés' }).waitFor();
   assert.ok(!page.url().includes(TOKEN.slice(0, 20)), 'le jeton n’est pas dans l’adresse');
   assert.equal(await page.evaluate(() => sessionStorage.getItem('conventions-ent.instructeur.jeton')), TOKEN, 'jeton en sessionStorage');
@@ -651,8 +686,9 @@ async function academie() {
   await goto(page, `${BASE}/instructeur/dossiers/${baulon.id}`);
   await page.locator('#d-messages .message--collectivite').getByText(/seule école publique/).waitFor();
 
-  step('Instructeur : déconnexion');
+  step('Instructeur : déconnexion, ici et sur la page de connexion de l’académie');
   await page.getByRole('button', { name: 'Se déconnecter' }).click();
+  await page.waitForURL(`${BASE}/instructeur`);
   await page.getByRole('heading', { name: /connexion/ }).waitFor();
   assert.equal(await page.evaluate(() => Object.values(sessionStorage).length), 0, 'jeton effacé');
 

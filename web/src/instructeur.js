@@ -126,6 +126,90 @@ function signOut(reason) {
   showSignIn(reason);
 }
 
+// ---------------------------------------------------------------- sign-in (authorization code + PKCE)
+// With a sign-in configured (Cognito's hosted pages on AWS, the local sign-in of `make run`),
+// the page is a public OAuth client: it sends the instructeur to `/oauth2/authorize` with a
+// PKCE challenge and a `state`, then trades the returned code for an ID token at
+// `/oauth2/token`. The code leaves the address at once; verifier and state live in this tab.
+
+const PKCE_KEY = 'conventions-ent.instructeur.pkce';
+const signInBox = $('#connexion-compte');
+const provider = signInBox
+  ? { origin: signInBox.dataset.origine, client: signInBox.dataset.client }
+  : null;
+const redirectUri = () => `${location.origin}/instructeur`;
+
+function base64url(bytes) {
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+const randomToken = (n) => base64url(crypto.getRandomValues(new Uint8Array(n)));
+
+async function startSignIn() {
+  const verifier = randomToken(48);
+  const state = randomToken(24);
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier));
+  sessionStorage.setItem(PKCE_KEY, JSON.stringify({
+    state, verifier, retour: `${location.pathname}${location.search}`,
+  }));
+  const q = new URLSearchParams({
+    response_type: 'code', client_id: provider.client, redirect_uri: redirectUri(), scope: 'openid email',
+    state, code_challenge: base64url(new Uint8Array(digest)), code_challenge_method: 'S256',
+  });
+  location.assign(`${provider.origin}/oauth2/authorize?${q}`);
+}
+
+/** Back from the sign-in with `?code=…&state=…` (or `?error=…`): true when signed in. */
+async function finishSignIn(params) {
+  const pending = JSON.parse(sessionStorage.getItem(PKCE_KEY) || 'null');
+  sessionStorage.removeItem(PKCE_KEY);
+  // The code leaves the address at once; the page asked for before the sign-in comes back.
+  const back = pending?.retour?.startsWith('/instructeur') ? pending.retour : '/instructeur';
+  history.replaceState(null, '', back);
+  const fail = (text) => { signOut(text); return false; };
+  if (params.get('error')) {
+    return fail(params.get('error') === 'access_denied'
+      ? 'La connexion a été annulée.'
+      : `La page de connexion de l’académie a refusé la demande (${params.get('error')}) : recommencez.`);
+  }
+  if (!pending || !provider || pending.state !== params.get('state')) {
+    return fail('Cette réponse de connexion ne correspond à aucune demande faite depuis cet onglet : recommencez la connexion.');
+  }
+  let resp;
+  try {
+    resp = await fetch(`${provider.origin}/oauth2/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code', client_id: provider.client, code: params.get('code') || '',
+        redirect_uri: redirectUri(), code_verifier: pending.verifier,
+      }),
+      cache: 'no-store', credentials: 'omit',
+    });
+  } catch {
+    return fail('La page de connexion de l’académie ne répond pas : vérifiez votre réseau, puis recommencez.');
+  }
+  const data = resp.ok ? await resp.json().catch(() => null) : null;
+  if (!data?.id_token) {
+    return fail('Le code de connexion a expiré ou a déjà servi : recommencez la connexion.');
+  }
+  token.set(data.id_token);
+  announce('Connexion réussie.');
+  return true;
+}
+
+/** « Se déconnecter »: forget the token here, and end the session at the sign-in too (a shared
+ * computer must not sign the next person in by itself). */
+function signOutEverywhere() {
+  signOut('');
+  if (!provider) {
+    announce('Vous êtes déconnecté.');
+    return;
+  }
+  const q = new URLSearchParams({ client_id: provider.client, logout_uri: redirectUri() });
+  location.assign(`${provider.origin}/logout?${q}`);
+}
+
 function showSignIn(reason) {
   setTitle('Connexion');
   $('#connexion-alerte').replaceChildren(...(reason ? [alertBox('warning', 'Connexion nécessaire', reason)] : []));
@@ -164,17 +248,19 @@ function setupSignIn() {
     announce('Connexion réussie.');
     route();
   });
-  for (const b of $$('.js-deconnexion')) {
-    b.addEventListener('click', () => {
-      signOut('');
-      announce('Vous êtes déconnecté.');
-    });
-  }
+  for (const b of $$('.js-deconnexion')) b.addEventListener('click', signOutEverywhere);
+  $('#connexion-compte-bouton')?.addEventListener('click', () => {
+    startSignIn().catch(() => showSignIn('La connexion n’a pas pu démarrer dans ce navigateur.'));
+  });
 }
 
 // ---------------------------------------------------------------- Routing
 
 async function route() {
+  const params = new URLSearchParams(location.search);
+  if (location.pathname.replace(/\/$/, '') === '/instructeur' && (params.has('code') || params.has('error'))) {
+    if (!(await finishSignIn(params))) return;
+  }
   if (!token.get()) {
     showSignIn('');
     return;

@@ -279,6 +279,7 @@ fn app() -> App {
             webhook_secret: "secret-de-mesure".into(),
             dossier_retention_days: 0,
             dev_jwt_secret: None,
+            sign_in: None,
             endpoint_url: None,
         },
         dossiers: Arc::new(MemDossiers::default()),
