@@ -537,7 +537,7 @@ async function academie() {
   await compte.click();
   await page.waitForURL(signInPage);
   await page.getByRole('button', { name: 'Se connecter' }).click();
-  await page.getByRole('heading', { name: new RegExp(`Dossier ${baulon.numero}`) }).waitFor();
+  await page.getByRole('heading', { name: new RegExp(`Dossier n° ${baulon.numero}`) }).waitFor();
   assert.equal(new URL(page.url()).pathname, `/instructeur/dossiers/${baulon.id}`, 'retour au dossier demandé');
   assert.equal(new URL(page.url()).search, '', 'le code ne reste pas dans l’adresse');
   assert.deepEqual(await page.evaluate(() => Object.keys(sessionStorage)), ['conventions-ent.instructeur.jeton'],
@@ -687,7 +687,10 @@ async function academie() {
   await page.locator('#d-messages .message--collectivite').getByText(/seule école publique/).waitFor();
 
   step('Instructeur : déconnexion, ici et sur la page de connexion de l’académie');
+  const logout = page.waitForRequest((r) => new URL(r.url()).pathname === '/logout');
   await page.getByRole('button', { name: 'Se déconnecter' }).click();
+  const ended = new URL((await logout).url());
+  assert.equal(ended.searchParams.get('logout_uri'), `${BASE}/instructeur`);
   await page.waitForURL(`${BASE}/instructeur`);
   await page.getByRole('heading', { name: /connexion/ }).waitFor();
   assert.equal(await page.evaluate(() => Object.values(sessionStorage).length), 0, 'jeton effacé');

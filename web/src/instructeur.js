@@ -57,9 +57,9 @@ function formatSiret(v) {
   return [d.slice(0, 3), d.slice(3, 6), d.slice(6, 9), d.slice(9)].filter(Boolean).join(' ');
 }
 
-function alertBox(kind, title, text) {
+function alertBox(kind, title, text, level = 'h3') {
   return el('div', { class: `fr-alert fr-alert--${kind} fr-alert--sm fr-mb-2w` },
-    el('h3', { class: 'fr-alert__title' }, title), el('p', {}, text));
+    el(level, { class: 'fr-alert__title' }, title), el('p', {}, text));
 }
 
 function announce(text) {
@@ -212,7 +212,7 @@ function signOutEverywhere() {
 
 function showSignIn(reason) {
   setTitle('Connexion');
-  $('#connexion-alerte').replaceChildren(...(reason ? [alertBox('warning', 'Connexion nécessaire', reason)] : []));
+  $('#connexion-alerte').replaceChildren(...(reason ? [alertBox('warning', 'Connexion nécessaire', reason, 'h2')] : []));
   $('#jeton').value = '';
   show('vue-connexion');
   $('#connexion-titre').focus();
