@@ -686,6 +686,59 @@ async function academie() {
   await goto(page, `${BASE}/instructeur/dossiers/${baulon.id}`);
   await page.locator('#d-messages .message--collectivite').getByText(/seule école publique/).waitFor();
 
+  step('Instructeur : décisions sur plusieurs dossiers (sélection, confirmation, compte rendu)');
+  const lot = [await depositVia('21350016800025', ['0350122T'], 'Lou'), await depositVia('21350016800025', ['0350165P'], 'Noa')];
+  await goto(page, `${BASE}/instructeur`);
+  await page.selectOption('#f-statut', 'en_construction');
+  await page.selectOption('#f-limite', '200');
+  await page.getByRole('button', { name: 'Filtrer' }).click();
+  await page.waitForURL(/statut=en_construction&limite=200/);
+  await page.locator('#liste-corps').getByRole('link', { name: lot[1].numero, exact: true }).waitFor();
+  const enConstruction = await page.locator('#liste-corps th a').allTextContents();
+  await page.getByRole('button', { name: 'Accepter la sélection' }).click();
+  await page.locator('#lot-resultat').getByText('Cochez d’abord les dossiers concernés dans la liste.').waitFor();
+  await page.getByRole('checkbox', { name: 'Sélectionner tous les dossiers de la page' }).check();
+  assert.equal(await page.locator('#lot-etat').textContent(), `${enConstruction.length} dossiers sélectionnés.`);
+  await page.getByRole('button', { name: 'Accepter la sélection' }).click();
+  await page.locator('#lot-resultat').getByText(/Aucun des dossiers sélectionnés n’est « En instruction »/).waitFor();
+  await page.getByRole('button', { name: 'Passer la sélection en instruction' }).click();
+  await page.locator('#lot-question').getByText(`Passer en instruction ${enConstruction.length} dossiers`, { exact: false }).waitFor();
+  assert.ok(await page.locator('#lot-question').evaluate((e) => e === document.activeElement), 'le focus va à la question');
+  await axe(page, 'instructeur, décision groupée à confirmer');
+  await shot(page, 'instructeur-decision-groupee', false);
+  await page.getByRole('button', { name: 'Annuler' }).click();
+  assert.ok(await page.locator('#lot-confirmation').isHidden());
+  assert.equal((await call('GET', `/api/instructeur/dossiers/${lot[0].id}`, undefined, TOKEN)).data.statut, 'en_construction', 'annulé : rien n’a changé');
+  await page.getByRole('button', { name: 'Passer la sélection en instruction' }).click();
+  await page.getByRole('button', { name: `Oui, passer en instruction ${enConstruction.length} dossiers` }).click();
+  await page.locator('#lot-resultat').getByText(`${enConstruction.length} dossiers passés en instruction.`).waitFor();
+  await page.getByText('Aucun dossier ne correspond à ces filtres.').waitFor();
+  for (const d of lot) {
+    assert.equal((await call('GET', `/api/instructeur/dossiers/${d.id}`, undefined, TOKEN)).data.statut, 'en_instruction', d.numero);
+  }
+  // Mixed selection: only the dossiers « En instruction » are accepted; one moved meanwhile by
+  // another instructeur is reported with the server's reason, not forced.
+  await goto(page, `${BASE}/instructeur?limite=200`);
+  await page.locator('#liste-corps').getByRole('link', { name: lot[1].numero, exact: true }).waitFor();
+  for (const n of [lot[0].numero, lot[1].numero, baulon.numero]) {
+    await page.getByRole('checkbox', { name: `Sélectionner le dossier ${n}` }).check();
+  }
+  assert.equal(await page.locator('#lot-tout').evaluate((e) => e.indeterminate), true);
+  await page.getByRole('button', { name: 'Accepter la sélection' }).click();
+  await page.locator('#lot-question').getByText(/1 autre dossier sélectionné n’est pas « En instruction » : il reste tel quel\./).waitFor();
+  const moved = await call('POST', `/api/instructeur/dossiers/${lot[1].id}/decision`, { action: 'repasser_en_construction', motif: 'Pièce manquante.' }, TOKEN);
+  assert.equal(moved.status, 200);
+  await page.getByRole('button', { name: 'Oui, accepter 2 dossiers' }).click();
+  const compteRendu = page.locator('#lot-resultat');
+  await compteRendu.getByText('1 dossier accepté. 1 dossier n’a pas pu l’être :').waitFor();
+  await compteRendu.getByRole('link', { name: lot[1].numero }).waitFor();
+  assert.match(await compteRendu.textContent(), /« En construction »/);
+  await axe(page, 'instructeur, compte rendu de décision groupée');
+  await shot(page, 'instructeur-decision-groupee-compte-rendu', false);
+  assert.equal((await call('GET', `/api/instructeur/dossiers/${lot[0].id}`, undefined, TOKEN)).data.statut, 'accepte');
+  assert.equal((await call('GET', `/api/instructeur/dossiers/${lot[1].id}`, undefined, TOKEN)).data.statut, 'en_construction');
+  assert.equal((await call('GET', `/api/instructeur/dossiers/${baulon.id}`, undefined, TOKEN)).data.statut, 'accepte', 'laissé tel quel');
+
   step('Instructeur : déconnexion, ici et sur la page de connexion de l’académie');
   const logout = page.waitForRequest((r) => new URL(r.url()).pathname === '/logout');
   await page.getByRole('button', { name: 'Se déconnecter' }).click();

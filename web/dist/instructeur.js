@@ -289,10 +289,11 @@ let listQuery = '';
 function filtersFromUrl() {
   const p = new URLSearchParams(location.search);
   for (const f of FILTERS) $(`#f-${f}`).value = p.get(f) || '';
-  const limite = Number(p.get('limite')) || PAGE_SIZE;
+  const limite = String(Math.min(Math.max(Number(p.get('limite')) || PAGE_SIZE, 1), 200));
+  $('#f-limite').value = limite; // none selected when the address asks for another size
   const q = new URLSearchParams();
   for (const f of FILTERS) if (p.get(f)) q.set(f, p.get(f));
-  q.set('limite', String(Math.min(Math.max(limite, 1), 200)));
+  q.set('limite', limite);
   return q;
 }
 
@@ -324,9 +325,12 @@ async function loadPage(index) {
   }
   cursors = cursors.slice(0, index + 1);
   if (r.data.curseur_suivant) cursors.push(r.data.curseur_suivant);
+  pageDossiers = r.data.dossiers;
+  currentPage = index;
   const rows = r.data.dossiers.map(listRow);
-  if (!rows.length) rows.push(el('tr', {}, el('td', { colspan: '6' }, 'Aucun dossier ne correspond à ces filtres.')));
+  if (!rows.length) rows.push(el('tr', {}, el('td', { colspan: '7' }, 'Aucun dossier ne correspond à ces filtres.')));
   $('#liste-corps').replaceChildren(...rows);
+  selectionChanged();
   const n = r.data.dossiers.length;
   $('#liste-etat').textContent = `Page ${index + 1} : ${n} dossier${n > 1 ? 's' : ''}${r.data.curseur_suivant ? ', d’autres suivent' : ''}.`;
   const next = $('#suivant');
@@ -341,12 +345,124 @@ function listRow(d) {
   const c = d.collectivite || {};
   const nom = c.nom || `SIRET ${formatSiret(c.siret)}`;
   return el('tr', {},
+    el('td', {}, el('input', { type: 'checkbox', class: 'js-choix', value: d.id, 'aria-label': `Sélectionner le dossier ${d.numero}` })),
     el('th', { scope: 'row' }, el('a', { href: `/instructeur/dossiers/${encodeURIComponent(d.id)}` }, d.numero)),
     el('td', {}, nom, ...(c.verifie === false ? [el('br'), el('span', { class: 'fr-text--xs' }, 'non vérifiée au répertoire des entreprises')] : [])),
     el('td', {}, (d.communes || []).join(', ')),
     el('td', {}, String(d.ecoles)),
     el('td', {}, dateFr(d.depose_le)),
     el('td', {}, el('span', { class: `fr-badge fr-badge--sm fr-badge--no-icon ${BADGES[d.statut] || ''}` }, STATUTS[d.statut] || d.statut)));
+}
+
+// ---------------------------------------------------------------- decisions on several dossiers
+// The same API call as on a dossier's page, once per dossier (4 at a time); the server checks
+// each transition, so a dossier another instructeur moved meanwhile is reported, not forced.
+
+let pageDossiers = [];
+let currentPage = 0;
+const BULK = {
+  passer_en_instruction: { from: 'en_construction', verbe: 'Passer en instruction', fait: ['passé en instruction', 'passés en instruction'] },
+  accepter: { from: 'en_instruction', verbe: 'Accepter', fait: ['accepté', 'acceptés'] },
+};
+const plural = (n, one, many) => `${n} ${n > 1 ? many : one}`;
+
+function chosen() {
+  const ids = new Set($$('.js-choix').filter((c) => c.checked).map((c) => c.value));
+  return pageDossiers.filter((d) => ids.has(d.id));
+}
+
+function selectionChanged() {
+  const boxes = $$('.js-choix');
+  const n = boxes.filter((c) => c.checked).length;
+  const all = $('#lot-tout');
+  all.checked = n > 0 && n === boxes.length;
+  all.indeterminate = n > 0 && n < boxes.length;
+  all.disabled = boxes.length === 0;
+  $('#lot-etat').textContent = n ? `${plural(n, 'dossier sélectionné', 'dossiers sélectionnés')}.` : 'Aucun dossier sélectionné.';
+  $('#lot-confirmation').hidden = true;
+}
+
+async function runBulk(action, dossiers) {
+  const failures = [];
+  let done = 0;
+  const queue = [...dossiers];
+  const etat = $('#lot-etat');
+  const worker = async () => {
+    for (let d = queue.shift(); d; d = queue.shift()) {
+      const r = await api('POST', `/dossiers/${encodeURIComponent(d.id)}/decision`, { action });
+      if (r.ok) done += 1;
+      else failures.push({ d, detail: (r.data?.detail || r.data?.errors?.map((x) => x.message).join(' ') || `erreur ${r.status}`)
+        .replace(/« ([a-z_]+) »/g, (m, code) => (STATUTS[code] ? `« ${STATUTS[code]} »` : m)) });
+      etat.textContent = `Traitement : ${done + failures.length} / ${dossiers.length}…`;
+    }
+  };
+  await Promise.all([worker(), worker(), worker(), worker()]);
+  return { done, failures };
+}
+
+function setupBulk() {
+  $('#liste-corps').addEventListener('change', (e) => { if (e.target.matches('.js-choix')) selectionChanged(); });
+  $('#lot-tout').addEventListener('change', (e) => {
+    for (const c of $$('.js-choix')) c.checked = e.target.checked;
+    selectionChanged();
+  });
+  let pending = null;
+  let busy = false;
+  const result = $('#lot-resultat');
+  for (const b of $$('#lot-boutons button')) {
+    b.addEventListener('click', () => {
+      if (busy) return;
+      const action = b.value;
+      const { from, verbe } = BULK[action];
+      const selected = chosen();
+      const eligible = selected.filter((d) => d.statut === from);
+      result.replaceChildren();
+      if (!eligible.length) {
+        result.replaceChildren(alertBox('error', 'Aucune décision prise', selected.length
+          ? `Aucun des dossiers sélectionnés n’est « ${STATUTS[from]} » : « ${verbe} » ne s’applique qu’à eux.`
+          : 'Cochez d’abord les dossiers concernés dans la liste.'));
+        return;
+      }
+      pending = { action, eligible };
+      const others = selected.length - eligible.length;
+      $('#lot-question').textContent = `${verbe} ${plural(eligible.length, 'dossier', 'dossiers')} (${eligible.map((d) => d.numero).join(', ')}) ?`
+        + ' Chaque signataire en sera informé par courriel.'
+        + (others ? ` ${plural(others, 'autre dossier sélectionné n’est', 'autres dossiers sélectionnés ne sont')} pas « ${STATUTS[from]} » : ${others > 1 ? 'ils restent' : 'il reste'} tel${others > 1 ? 's' : ''} quel${others > 1 ? 's' : ''}.` : '');
+      $('#lot-oui').textContent = `Oui, ${verbe.toLowerCase()} ${plural(eligible.length, 'dossier', 'dossiers')}`;
+      $('#lot-confirmation').hidden = false;
+      $('#lot-question').focus();
+    });
+  }
+  $('#lot-non').addEventListener('click', () => {
+    pending = null;
+    $('#lot-confirmation').hidden = true;
+    $('#lot-tout').focus();
+  });
+  $('#lot-oui').addEventListener('click', async () => {
+    if (!pending || busy) return;
+    const { action, eligible } = pending;
+    pending = null;
+    busy = true;
+    $('#lot-confirmation').hidden = true;
+    try {
+      const { done, failures } = await runBulk(action, eligible);
+      await loadPage(currentPage);
+      const [one, many] = BULK[action].fait;
+      const summary = `${plural(done, `dossier ${one}`, `dossiers ${many}`)}.`;
+      result.replaceChildren(failures.length
+        ? el('div', { class: 'fr-alert fr-alert--warning fr-alert--sm fr-mb-2w' },
+          el('h3', { class: 'fr-alert__title' }, `${summary} ${plural(failures.length, 'dossier n’a', 'dossiers n’ont')} pas pu l’être :`),
+          el('ul', {}, ...failures.map(({ d, detail }) => el('li', {},
+            el('a', { href: `/instructeur/dossiers/${encodeURIComponent(d.id)}` }, d.numero), ` : ${detail}`))))
+        : alertBox('success', 'Décisions enregistrées', `${summary} Chaque signataire en est informé par courriel.`));
+      result.setAttribute('tabindex', '-1');
+      result.focus();
+    } catch (err) {
+      if (!(err instanceof SessionEnded)) throw err;
+    } finally {
+      busy = false;
+    }
+  });
 }
 
 function setupList() {
@@ -370,8 +486,8 @@ function setupList() {
       const v = $(`#f-${f}`).value.trim();
       if (v) q.set(f, v);
     }
-    const limite = new URLSearchParams(location.search).get('limite');
-    if (limite) q.set('limite', limite);
+    const limite = $('#f-limite').value || new URLSearchParams(location.search).get('limite');
+    if (limite && limite !== String(PAGE_SIZE)) q.set('limite', limite);
     history.pushState(null, '', `/instructeur${q.toString() ? `?${q}` : ''}`);
     try {
       // #liste-etat is a status region: it announces the result itself.
@@ -380,6 +496,7 @@ function setupList() {
   });
   $('#f-effacer').addEventListener('click', () => {
     for (const f of FILTERS) $(`#f-${f}`).value = '';
+    $('#f-limite').value = String(PAGE_SIZE);
     $('#f-q').focus();
   });
   for (const b of $$('#export-form button[data-format]')) b.addEventListener('click', () => exportFile(b.dataset.format));
@@ -590,6 +707,7 @@ function setupDossier() {
 
 setupSignIn();
 setupList();
+setupBulk();
 setupDossier();
 window.addEventListener('popstate', () => route());
 route().catch((e) => {
