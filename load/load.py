@@ -329,7 +329,7 @@ def fetch_pdf_head(url, attempts=6):
             if e.code < 500 or attempt == attempts - 1:
                 print(f"  URL présignée : HTTP {e.code}")
                 return False, attempt
-        except (urllib.error.URLError, ConnectionError) as e:
+        except (OSError, http.client.HTTPException) as e:  # URLError, resets, timeouts, cut bodies
             if attempt == attempts - 1:
                 print(f"  URL présignée : {e}")
                 return False, attempt

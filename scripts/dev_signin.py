@@ -159,7 +159,9 @@ def handler_for(signin: SignIn):
             if path == "/login":
                 try:
                     request = json.loads(base64.urlsafe_b64decode(form["request"] + "=="))
-                except (KeyError, ValueError):
+                    if not (REDIRECT.fullmatch(request["redirect_uri"]) and request["state"]):
+                        raise ValueError
+                except (KeyError, ValueError, TypeError):
                     return self.send(400, b"Demande de connexion invalide")
                 back = {"state": request["state"]}
                 if form.get("refuser"):

@@ -325,6 +325,22 @@ impl TestApp {
         items
     }
 
+    /// Turns versioning on, as the template does for the real bucket.
+    pub async fn enable_versioning(&self) {
+        use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+        self.s3
+            .put_bucket_versioning()
+            .bucket(self.bucket())
+            .versioning_configuration(
+                VersioningConfiguration::builder()
+                    .status(BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+
     pub async fn objects(&self) -> Vec<String> {
         let out = self
             .s3

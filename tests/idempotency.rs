@@ -1,20 +1,10 @@
 //! Stream records come twice, Lambdas retry: every step must do its work exactly once.
 
 use crate::helpers::*;
-use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 
 async fn deposited(t: &TestApp) -> String {
     // Versioning makes a second write of the same key visible.
-    t.s3.put_bucket_versioning()
-        .bucket(t.bucket())
-        .versioning_configuration(
-            VersioningConfiguration::builder()
-                .status(BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    t.enable_versioning().await;
     let (id, _) = t.deposit_new(&full_dossier()).await;
     id
 }

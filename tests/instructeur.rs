@@ -796,6 +796,7 @@ async fn accepted_dossiers_reach_the_editor_signed_retried_and_replayable() {
 async fn a_dossier_removed_by_its_retention_takes_its_convention_with_it() {
     let mut t = TestApp::spawn().await;
     t.app.config.dossier_retention_days = 30;
+    t.enable_versioning().await;
     let (refused, _) = deposit(&t, SIRET_BAULON, &[UAI_BAULON]).await;
     let (kept, _) = deposit(&t, SIRET_BAULON, &[UAI_CARDROC]).await;
     assert!(t
@@ -818,6 +819,27 @@ async fn a_dossier_removed_by_its_retention_takes_its_convention_with_it() {
         ),
         (1, 1)
     );
+    // Give the refused convention an older version and a delete marker, as a bucket that has
+    // lived has: the erasure must leave none of them.
+    let key = t.stored(&refused).await.unwrap().convention.unwrap().cle;
+    t.s3.put_object()
+        .bucket(t.bucket())
+        .key(&key)
+        .body(b"%PDF- version 2".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    t.s3.delete_object()
+        .bucket(t.bucket())
+        .key(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        stored_under(&t.objects().await, &refused),
+        2,
+        "two versions"
+    );
     decide(&t, refused.clone(), "passer_en_instruction").await;
     decide(&t, refused.clone(), "refuser").await;
     assert!(t.stored(&refused).await.unwrap().expire_le.is_some());
@@ -839,7 +861,7 @@ async fn a_dossier_removed_by_its_retention_takes_its_convention_with_it() {
     assert!(event.records.iter().any(|r| r.event_name == "REMOVE"));
     // As moto delivers it, without the TTL's identity: a person's deletion, nothing erased.
     assert!(t.run_generate(&event).await.batch_item_failures.is_empty());
-    assert_eq!(stored_under(&t.objects().await, &refused), 1);
+    assert_eq!(stored_under(&t.objects().await, &refused), 2);
 
     // With the identity AWS gives TTL removals.
     let ttl: aws_lambda_events::event::dynamodb::UserIdentity =

@@ -148,7 +148,9 @@ impl DocumentStore for S3Documents {
 
     async fn erase_all_versions(&self, prefix: &str) -> Result<usize, StoreError> {
         let mut erased = 0;
-        loop {
+        // Each round deletes what one listing returned (up to 1,000 entries); a prefix that
+        // does not empty itself is reported rather than looped on.
+        for _ in 0..100 {
             // Listed again after each round of deletions: no pagination marker to keep.
             let page = self
                 .client
@@ -184,5 +186,8 @@ impl DocumentStore for S3Documents {
                 erased += 1;
             }
         }
+        Err(StoreError::Unavailable(format!(
+            "{prefix} : des versions restent après 100 tours d’effacement"
+        )))
     }
 }

@@ -148,7 +148,8 @@ pub async fn generate(app: &App, from_stream: DossierRecord) -> Result<Outcome, 
 }
 
 /// Erases every stored version of the convention of a dossier the TTL removed. Only then:
-/// a dossier still in the table keeps its convention, whatever the record says.
+/// a dossier still in the table keeps its convention, whatever the record says. Records of a
+/// shard come in order, so the deposit's generation has run (or been skipped) before this.
 pub async fn erase(app: &App, expired: DossierRecord) -> Result<Outcome, JobError> {
     let Some(id) = DossierId::parse(&expired.id) else {
         return Err(JobError::Incoherent(
@@ -156,9 +157,8 @@ pub async fn erase(app: &App, expired: DossierRecord) -> Result<Outcome, JobErro
             "identifiant mal formé".into(),
         ));
     };
-    if expired.convention.is_none() {
-        return Ok(Outcome::Skipped); // a draft, or a dossier refused before its PDF existed
-    }
+    // Even when the image records no convention: one may have been written just before the
+    // removal without being recorded. Listing an empty prefix costs one call.
     if app.dossiers.get(&expired.id).await?.is_some() {
         tracing::warn!(dossier = %expired.id, "removal record for a dossier still stored: convention kept");
         return Ok(Outcome::Skipped);

@@ -534,6 +534,13 @@ async function academie() {
   await page.getByRole('button', { name: 'Se connecter' }).click();
   await page.locator('#connexion-alerte').getByText(/n’appartient pas au groupe « instructeurs »/).waitFor();
   assert.equal(await page.evaluate(() => sessionStorage.getItem('conventions-ent.instructeur.jeton')), null);
+  await axe(page, 'instructeur, compte hors du groupe');
+  // Cognito would sign the same account in again by itself: « autre compte » ends its session.
+  const autre = page.waitForRequest((r) => new URL(r.url()).pathname === '/logout');
+  await page.getByRole('button', { name: 'Se connecter avec un autre compte' }).click();
+  await autre;
+  await page.locator('#connexion-alerte').getByText(/Vous êtes déconnecté/).waitFor();
+  await goto(page, `${BASE}/instructeur/dossiers/${baulon.id}`);
   await compte.click();
   await page.waitForURL(signInPage);
   await page.getByRole('button', { name: 'Se connecter' }).click();
@@ -542,10 +549,16 @@ async function academie() {
   assert.equal(new URL(page.url()).search, '', 'le code ne reste pas dans l’adresse');
   assert.deepEqual(await page.evaluate(() => Object.keys(sessionStorage)), ['conventions-ent.instructeur.jeton'],
     'vérificateur PKCE et state effacés, seul le jeton reste');
-  // A code replayed (or forged) in the address: refused, and the session ends.
+  // A stale or forged sign-in answer in a link: cleaned from the address, the session goes on…
+  await goto(page, `${BASE}/instructeur?code=rejoue&state=inconnu`);
+  await page.getByRole('heading', { name: 'Dossiers déposés' }).waitFor();
+  assert.equal(new URL(page.url()).search, '');
+  await page.getByRole('button', { name: 'Se déconnecter' }).click();
+  await page.locator('#connexion-alerte').getByText(/Vous êtes déconnecté/).waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+  // …and, without a session, refused with the reason.
   await goto(page, `${BASE}/instructeur?code=rejoue&state=inconnu`);
   await page.locator('#connexion-alerte').getByText(/ne correspond à aucune demande/).waitFor();
-  assert.equal(await page.evaluate(() => sessionStorage.length), 0);
 
   step('Instructeur : connexion avec un jeton (assistance, jeton de développement)');
   await page.getByText('Se connecter avec un jeton d’accès (assistance)').click();
@@ -693,6 +706,11 @@ async function academie() {
   await page.selectOption('#f-limite', '200');
   await page.getByRole('button', { name: 'Filtrer' }).click();
   await page.waitForURL(/statut=en_construction&limite=200/);
+  // The filtered page has replaced the whole list (every row « En construction »).
+  await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll('#liste-corps tr')];
+    return rows.length > 0 && rows.every((tr) => /En construction/.test(tr.textContent));
+  });
   await page.locator('#liste-corps').getByRole('link', { name: lot[1].numero, exact: true }).waitFor();
   const enConstruction = await page.locator('#liste-corps th a').allTextContents();
   await page.getByRole('button', { name: 'Accepter la sélection' }).click();
@@ -702,7 +720,8 @@ async function academie() {
   await page.getByRole('button', { name: 'Accepter la sélection' }).click();
   await page.locator('#lot-resultat').getByText(/Aucun des dossiers sélectionnés n’est « En instruction »/).waitFor();
   await page.getByRole('button', { name: 'Passer la sélection en instruction' }).click();
-  await page.locator('#lot-question').getByText(`Passer en instruction ${enConstruction.length} dossiers`, { exact: false }).waitFor();
+  await page.locator('#lot-question').getByText(`Passer ${enConstruction.length} dossiers (`, { exact: false }).waitFor();
+  assert.match(await page.locator('#lot-question').textContent(), /\) en instruction \? Chaque signataire/);
   assert.ok(await page.locator('#lot-question').evaluate((e) => e === document.activeElement), 'le focus va à la question');
   await axe(page, 'instructeur, décision groupée à confirmer');
   await shot(page, 'instructeur-decision-groupee', false);
@@ -710,7 +729,7 @@ async function academie() {
   assert.ok(await page.locator('#lot-confirmation').isHidden());
   assert.equal((await call('GET', `/api/instructeur/dossiers/${lot[0].id}`, undefined, TOKEN)).data.statut, 'en_construction', 'annulé : rien n’a changé');
   await page.getByRole('button', { name: 'Passer la sélection en instruction' }).click();
-  await page.getByRole('button', { name: `Oui, passer en instruction ${enConstruction.length} dossiers` }).click();
+  await page.getByRole('button', { name: `Oui, passer ${enConstruction.length} dossiers en instruction` }).click();
   await page.locator('#lot-resultat').getByText(`${enConstruction.length} dossiers passés en instruction.`).waitFor();
   await page.getByText('Aucun dossier ne correspond à ces filtres.').waitFor();
   for (const d of lot) {
@@ -745,7 +764,9 @@ async function academie() {
   const ended = new URL((await logout).url());
   assert.equal(ended.searchParams.get('logout_uri'), `${BASE}/instructeur`);
   await page.waitForURL(`${BASE}/instructeur`);
-  await page.getByRole('heading', { name: /connexion/ }).waitFor();
+  await page.getByRole('heading', { name: 'Espace instructeur : connexion' }).waitFor();
+  await page.locator('#connexion-alerte').getByText(/Vous êtes déconnecté/).waitFor();
+  await axe(page, 'instructeur, déconnecté');
   assert.equal(await page.evaluate(() => Object.values(sessionStorage).length), 0, 'jeton effacé');
 
   step('Collectivité : suppression d’un brouillon, avec confirmation');

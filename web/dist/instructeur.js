@@ -109,9 +109,8 @@ async function api(method, path, body, { raw = false } = {}) {
     return { ok: false, status: 0, data: { detail: 'La connexion au serveur a échoué : vérifiez votre réseau.' } };
   }
   if (resp.status === 401 || resp.status === 403) {
-    signOut(resp.status === 401
-      ? 'Votre session a expiré ou votre jeton n’est plus valide : reconnectez-vous.'
-      : 'Votre compte n’appartient pas au groupe « instructeurs » : cet espace ne vous est pas ouvert.');
+    if (resp.status === 401) signOut('Votre session a expiré ou votre jeton n’est plus valide : reconnectez-vous.');
+    else signOut('Votre compte n’appartient pas au groupe « instructeurs » : cet espace ne vous est pas ouvert.', { otherAccount: true });
     throw new SessionEnded();
   }
   if (raw && resp.ok) return { ok: true, status: resp.status, resp };
@@ -120,10 +119,10 @@ async function api(method, path, body, { raw = false } = {}) {
   return { ok: resp.ok, status: resp.status, data };
 }
 
-function signOut(reason) {
+function signOut(reason, options) {
   token.clear();
   sessionStorage.removeItem(LIST_KEY);
-  showSignIn(reason);
+  showSignIn(reason, options);
 }
 
 // ---------------------------------------------------------------- sign-in (authorization code + PKCE)
@@ -133,6 +132,7 @@ function signOut(reason) {
 // `/oauth2/token`. The code leaves the address at once; verifier and state live in this tab.
 
 const PKCE_KEY = 'conventions-ent.instructeur.pkce';
+const SIGNED_OUT_KEY = 'conventions-ent.instructeur.deconnexion';
 const signInBox = $('#connexion-compte');
 const provider = signInBox
   ? { origin: signInBox.dataset.origine, client: signInBox.dataset.client }
@@ -172,6 +172,7 @@ async function finishSignIn(params) {
       ? 'La connexion a été annulée.'
       : `La page de connexion de l’académie a refusé la demande (${params.get('error')}) : recommencez.`);
   }
+  if (!pending && token.get()) return true; // a stale or forged link: the session goes on
   if (!pending || !provider || pending.state !== params.get('state')) {
     return fail('Cette réponse de connexion ne correspond à aucune demande faite depuis cet onglet : recommencez la connexion.');
   }
@@ -191,7 +192,9 @@ async function finishSignIn(params) {
   }
   const data = resp.ok ? await resp.json().catch(() => null) : null;
   if (!data?.id_token) {
-    return fail('Le code de connexion a expiré ou a déjà servi : recommencez la connexion.');
+    return fail(resp.status >= 500
+      ? 'La page de connexion de l’académie est momentanément indisponible : recommencez dans quelques instants.'
+      : 'Le code de connexion a expiré ou a déjà servi : recommencez la connexion.');
   }
   token.set(data.id_token);
   announce('Connexion réussie.');
@@ -207,12 +210,21 @@ function signOutEverywhere() {
     return;
   }
   const q = new URLSearchParams({ client_id: provider.client, logout_uri: redirectUri() });
+  sessionStorage.setItem(SIGNED_OUT_KEY, '1'); // said on the way back
   location.assign(`${provider.origin}/logout?${q}`);
 }
 
-function showSignIn(reason) {
+/** The sign-in view; `otherAccount` (after a 403) offers to leave the account the sign-in page
+ * would otherwise sign in again by itself. */
+function showSignIn(reason, { kind = 'warning', title = 'Connexion nécessaire', otherAccount = false } = {}) {
   setTitle('Connexion');
-  $('#connexion-alerte').replaceChildren(...(reason ? [alertBox('warning', 'Connexion nécessaire', reason, 'h2')] : []));
+  const box = reason ? alertBox(kind, title, reason, 'h2') : null;
+  if (box && otherAccount && provider) {
+    const other = el('button', { type: 'button', class: 'fr-btn fr-btn--secondary fr-btn--sm fr-mt-1w' }, 'Se connecter avec un autre compte');
+    other.addEventListener('click', signOutEverywhere);
+    box.append(other);
+  }
+  $('#connexion-alerte').replaceChildren(...(box ? [box] : []));
   $('#jeton').value = '';
   show('vue-connexion');
   $('#connexion-titre').focus();
@@ -262,7 +274,12 @@ async function route() {
     if (!(await finishSignIn(params))) return;
   }
   if (!token.get()) {
-    showSignIn('');
+    const back = sessionStorage.getItem(SIGNED_OUT_KEY);
+    sessionStorage.removeItem(SIGNED_OUT_KEY);
+    if (back) {
+      showSignIn('Vous êtes déconnecté, ici et sur la page de connexion de l’académie.', { kind: 'info', title: 'Déconnexion' });
+      announce('Vous êtes déconnecté.');
+    } else showSignIn('');
     return;
   }
   const m = location.pathname.match(/^\/instructeur\/dossiers\/([^/]+)\/?$/);
@@ -361,8 +378,11 @@ function listRow(d) {
 let pageDossiers = [];
 let currentPage = 0;
 const BULK = {
-  passer_en_instruction: { from: 'en_construction', verbe: 'Passer en instruction', fait: ['passé en instruction', 'passés en instruction'] },
-  accepter: { from: 'en_instruction', verbe: 'Accepter', fait: ['accepté', 'acceptés'] },
+  passer_en_instruction: {
+    from: 'en_construction', nom: '« Passer en instruction »', faire: (what) => `passer ${what} en instruction`,
+    fait: ['passé en instruction', 'passés en instruction'],
+  },
+  accepter: { from: 'en_instruction', nom: '« Accepter »', faire: (what) => `accepter ${what}`, fait: ['accepté', 'acceptés'] },
 };
 const plural = (n, one, many) => `${n} ${n > 1 ? many : one}`;
 
@@ -382,22 +402,31 @@ function selectionChanged() {
   $('#lot-confirmation').hidden = true;
 }
 
+/** { done, failures, ended }: `ended` when the session ended midway (the rest was not sent). */
 async function runBulk(action, dossiers) {
   const failures = [];
   let done = 0;
+  let ended = false;
   const queue = [...dossiers];
-  const etat = $('#lot-etat');
+  $('#lot-etat').textContent = `Traitement de ${plural(dossiers.length, 'dossier', 'dossiers')}…`;
   const worker = async () => {
-    for (let d = queue.shift(); d; d = queue.shift()) {
-      const r = await api('POST', `/dossiers/${encodeURIComponent(d.id)}/decision`, { action });
+    while (!ended && queue.length) {
+      const d = queue.shift();
+      let r;
+      try {
+        r = await api('POST', `/dossiers/${encodeURIComponent(d.id)}/decision`, { action });
+      } catch (err) {
+        if (!(err instanceof SessionEnded)) throw err;
+        ended = true;
+        return;
+      }
       if (r.ok) done += 1;
       else failures.push({ d, detail: (r.data?.detail || r.data?.errors?.map((x) => x.message).join(' ') || `erreur ${r.status}`)
         .replace(/« ([a-z_]+) »/g, (m, code) => (STATUTS[code] ? `« ${STATUTS[code]} »` : m)) });
-      etat.textContent = `Traitement : ${done + failures.length} / ${dossiers.length}…`;
     }
   };
   await Promise.all([worker(), worker(), worker(), worker()]);
-  return { done, failures };
+  return { done, failures, ended };
 }
 
 function setupBulk() {
@@ -413,22 +442,24 @@ function setupBulk() {
     b.addEventListener('click', () => {
       if (busy) return;
       const action = b.value;
-      const { from, verbe } = BULK[action];
+      const { from, nom, faire } = BULK[action];
       const selected = chosen();
       const eligible = selected.filter((d) => d.statut === from);
       result.replaceChildren();
       if (!eligible.length) {
         result.replaceChildren(alertBox('error', 'Aucune décision prise', selected.length
-          ? `Aucun des dossiers sélectionnés n’est « ${STATUTS[from]} » : « ${verbe} » ne s’applique qu’à eux.`
+          ? `Aucun des dossiers sélectionnés n’est « ${STATUTS[from]} » : ${nom} ne s’applique qu’aux dossiers « ${STATUTS[from]} ».`
           : 'Cochez d’abord les dossiers concernés dans la liste.'));
         return;
       }
       pending = { action, eligible };
       const others = selected.length - eligible.length;
-      $('#lot-question').textContent = `${verbe} ${plural(eligible.length, 'dossier', 'dossiers')} (${eligible.map((d) => d.numero).join(', ')}) ?`
+      const what = plural(eligible.length, 'dossier', 'dossiers');
+      const question = faire(`${what} (${eligible.map((d) => d.numero).join(', ')})`);
+      $('#lot-question').textContent = `${question[0].toUpperCase()}${question.slice(1)} ?`
         + ' Chaque signataire en sera informé par courriel.'
         + (others ? ` ${plural(others, 'autre dossier sélectionné n’est', 'autres dossiers sélectionnés ne sont')} pas « ${STATUTS[from]} » : ${others > 1 ? 'ils restent' : 'il reste'} tel${others > 1 ? 's' : ''} quel${others > 1 ? 's' : ''}.` : '');
-      $('#lot-oui').textContent = `Oui, ${verbe.toLowerCase()} ${plural(eligible.length, 'dossier', 'dossiers')}`;
+      $('#lot-oui').textContent = `Oui, ${faire(what)}`;
       $('#lot-confirmation').hidden = false;
       $('#lot-question').focus();
     });
@@ -443,9 +474,16 @@ function setupBulk() {
     const { action, eligible } = pending;
     pending = null;
     busy = true;
+    for (const b of $$('#lot-boutons button')) b.setAttribute('aria-disabled', 'true');
     $('#lot-confirmation').hidden = true;
     try {
-      const { done, failures } = await runBulk(action, eligible);
+      const { done, failures, ended } = await runBulk(action, eligible);
+      if (ended) {
+        // The sign-in page is shown: say what was done before the session ended.
+        $('#connexion-alerte').append(alertBox('info', 'Décision pour plusieurs dossiers interrompue',
+          `${plural(done, `dossier ${BULK[action].fait[0]}`, `dossiers ${BULK[action].fait[1]}`)} sur ${eligible.length} avant la fin de la session ; les autres n’ont pas été modifiés. Reconnectez-vous, puis vérifiez la liste.`, 'h2'));
+        return;
+      }
       await loadPage(currentPage);
       const [one, many] = BULK[action].fait;
       const summary = `${plural(done, `dossier ${one}`, `dossiers ${many}`)}.`;
@@ -461,6 +499,7 @@ function setupBulk() {
       if (!(err instanceof SessionEnded)) throw err;
     } finally {
       busy = false;
+      for (const b of $$('#lot-boutons button')) b.removeAttribute('aria-disabled');
     }
   });
 }
