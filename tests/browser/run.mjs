@@ -758,6 +758,17 @@ async function academie() {
   assert.equal((await call('GET', `/api/instructeur/dossiers/${lot[1].id}`, undefined, TOKEN)).data.statut, 'en_construction');
   assert.equal((await call('GET', `/api/instructeur/dossiers/${baulon.id}`, undefined, TOKEN)).data.statut, 'accepte', 'laissé tel quel');
 
+  step('Instructeur : d’un dossier au suivant dans la liste');
+  const ordre = await page.locator('#liste-corps th a').allTextContents();
+  await page.locator('#liste-corps').getByRole('link', { name: ordre[0], exact: true }).click();
+  await page.getByRole('heading', { name: `Dossier n° ${ordre[0]}` }).waitFor();
+  assert.ok(await page.locator('#dossier-precedent').isHidden(), 'pas de précédent pour le premier');
+  assert.equal(await page.locator('#dossier-rang').textContent(), `1 sur ${ordre.length} dans la liste affichée`);
+  await page.getByRole('link', { name: `Dossier suivant (${ordre[1]})` }).click();
+  await page.getByRole('heading', { name: `Dossier n° ${ordre[1]}` }).waitFor();
+  await page.getByRole('link', { name: `Dossier précédent (${ordre[0]})` }).waitFor();
+  await axe(page, 'instructeur, dossier entre précédent et suivant');
+
   step('Instructeur : déconnexion, ici et sur la page de connexion de l’académie');
   const logout = page.waitForRequest((r) => new URL(r.url()).pathname === '/logout');
   await page.getByRole('button', { name: 'Se déconnecter' }).click();

@@ -122,6 +122,7 @@ async function api(method, path, body, { raw = false } = {}) {
 function signOut(reason, options) {
   token.clear();
   sessionStorage.removeItem(LIST_KEY);
+  sessionStorage.removeItem(ORDER_KEY);
   showSignIn(reason, options);
 }
 
@@ -315,6 +316,7 @@ function filtersFromUrl() {
 }
 
 const LIST_KEY = 'conventions-ent.instructeur.liste';
+const ORDER_KEY = 'conventions-ent.instructeur.ordre';
 
 async function showList(focusTitle) {
   setTitle('Dossiers déposés');
@@ -344,6 +346,8 @@ async function loadPage(index) {
   if (r.data.curseur_suivant) cursors.push(r.data.curseur_suivant);
   pageDossiers = r.data.dossiers;
   currentPage = index;
+  // The dossier page offers « précédent / suivant » through this page of the list.
+  sessionStorage.setItem(ORDER_KEY, JSON.stringify(pageDossiers.map((d) => [d.id, d.numero])));
   const rows = r.data.dossiers.map(listRow);
   if (!rows.length) rows.push(el('tr', {}, el('td', { colspan: '7' }, 'Aucun dossier ne correspond à ces filtres.')));
   $('#liste-corps').replaceChildren(...rows);
@@ -589,7 +593,27 @@ async function showDossier(id, focusTitle) {
   }
   $('#dossier-contenu').hidden = false;
   renderDossier(r.data);
+  renderNeighbours(id);
   if (focusTitle) $('#dossier-titre').focus();
+}
+
+/** Links to the dossiers before and after this one in the list last shown, so that an
+ * instructeur can work through it without going back each time. */
+function renderNeighbours(id) {
+  let order = [];
+  try { order = JSON.parse(sessionStorage.getItem(ORDER_KEY) || '[]'); } catch { order = []; }
+  const i = order.findIndex(([x]) => x === id);
+  $('#voisins').hidden = i < 0;
+  if (i < 0) return;
+  const link = (a, entry, label) => {
+    a.hidden = !entry;
+    if (!entry) return;
+    a.href = `/instructeur/dossiers/${encodeURIComponent(entry[0])}`;
+    a.textContent = `${label} (${entry[1]})`;
+  };
+  link($('#dossier-precedent'), order[i - 1], 'Dossier précédent');
+  link($('#dossier-suivant'), order[i + 1], 'Dossier suivant');
+  $('#dossier-rang').textContent = `${i + 1} sur ${order.length} dans la liste affichée`;
 }
 
 function renderDossier(v) {

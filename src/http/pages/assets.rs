@@ -2,7 +2,7 @@
 use super::Asset;
 
 /// Changes whenever any asset changes: part of every asset URL, so they can be cached forever.
-pub const VERSION: &str = "1997c1bd712b";
+pub const VERSION: &str = "e1de5d5f357b";
 
 #[rustfmt::skip]
 pub static FILES: &[Asset] = &[
@@ -53,6 +53,12 @@ pub static FILES: &[Asset] = &[
         content_type: "image/svg+xml",
         raw: include_bytes!("../../../web/dist/arrow-left-line.svg"),
         gzip: Some(include_bytes!("../../../web/dist/arrow-left-line.svg.gz")),
+    },
+    Asset {
+        name: "arrow-right-line.svg",
+        content_type: "image/svg+xml",
+        raw: include_bytes!("../../../web/dist/arrow-right-line.svg"),
+        gzip: Some(include_bytes!("../../../web/dist/arrow-right-line.svg.gz")),
     },
     Asset {
         name: "arrow-up-down-line.svg",
