@@ -678,7 +678,9 @@ async function academie() {
   await axe(page, 'instructeur, dossier refusé');
   await shot(page, 'instructeur-dossier-refuse');
 
-  step('Collectivité : lit le message de l’académie et répond');
+  step('Collectivité : lit le message de l’académie et répond ; chaque page voit arriver le message de l’autre');
+  await goto(page, `${BASE}/instructeur/dossiers/${baulon.id}`);
+  await page.locator('#d-messages .message--instructeur').first().waitFor();
   const col = await b.ctx.newPage();
   await goto(col, `${BASE}/dossiers/${baulon.id}?jeton=${encodeURIComponent(baulon.jeton)}`);
   await col.getByRole('heading', { name: /Dossier n° ENT-/ }).waitFor();
@@ -686,6 +688,12 @@ async function academie() {
   const recu = col.locator('#messages-liste .message--instructeur');
   await recu.getByText('pouvez-vous confirmer').waitFor();
   assert.match(await recu.textContent(), /L’académie — \d{1,2} \S+ \d{4} (à )?\d\d:\d\d/);
+  // The académie writes again while the page is open: shown when the tab comes back into view.
+  const relance = await call('POST', `/api/instructeur/dossiers/${baulon.id}/messages`, { texte: 'Merci de confirmer avant vendredi.' }, TOKEN);
+  assert.equal(relance.status, 201, JSON.stringify(relance.data));
+  await col.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+  await recu.getByText('Merci de confirmer avant vendredi.').waitFor();
+  await col.locator('#annonces').getByText('Nouveau message de l’académie.').waitFor();
   await col.getByRole('button', { name: 'Envoyer le message' }).click();
   await col.locator('#message-texte-messages').getByText('Écrivez votre message').waitFor();
   await col.fill('#message-texte', 'Oui, c’est la seule école publique de Baulon.\nBien cordialement.');
@@ -696,8 +704,10 @@ async function academie() {
   await axe(col, 'collectivité, messagerie');
   await shot(col, 'collectivite-messagerie');
   await col.close();
-  await goto(page, `${BASE}/instructeur/dossiers/${baulon.id}`);
+  // The instructeur's page, open all along, shows the answer without a reload.
+  await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
   await page.locator('#d-messages .message--collectivite').getByText(/seule école publique/).waitFor();
+  await page.locator('#annonces').getByText('Nouveau message de la collectivité.').waitFor();
 
   step('Instructeur : décisions sur plusieurs dossiers (sélection, confirmation, compte rendu)');
   const lot = [await depositVia('21350016800025', ['0350122T'], 'Lou'), await depositVia('21350016800025', ['0350165P'], 'Noa')];

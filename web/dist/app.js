@@ -731,6 +731,8 @@ const COLLECTIVITE_LABELS = {
   collectivite: (m) => `Vous (${m.nom})`,
 };
 
+let shownMessages = 0;
+
 async function loadMessages() {
   const r = await api('GET', `/dossiers/${dossier.id}/messages`);
   if (!r.ok) {
@@ -739,10 +741,27 @@ async function loadMessages() {
     return;
   }
   $('#messages-alerte').replaceChildren();
-  renderMessages(r.data.messages || [], COLLECTIVITE_LABELS);
+  const list = r.data.messages || [];
+  shownMessages = list.length;
+  renderMessages(list, COLLECTIVITE_LABELS);
+}
+
+/** A message from the académie shows up without reloading: when the tab comes back into view,
+ * and every minute while it is in view. A failed refresh says nothing (the next one retries). */
+async function refreshMessages() {
+  if ($('#vue-dossier').hidden || document.visibilityState !== 'visible' || !dossier.id) return;
+  const r = await api('GET', `/dossiers/${dossier.id}/messages`);
+  const list = r.ok ? r.data.messages || [] : null;
+  if (!list || list.length === shownMessages) return;
+  const before = shownMessages;
+  shownMessages = list.length;
+  renderMessages(list, COLLECTIVITE_LABELS);
+  if (list.length > before && list[list.length - 1].auteur === 'instructeur') announce('Nouveau message de l’académie.');
 }
 
 function setupMessages() {
+  document.addEventListener('visibilitychange', () => { refreshMessages().catch(() => {}); });
+  setInterval(() => { refreshMessages().catch(() => {}); }, 60_000);
   const form = $('#message-form');
   const input = $('#message-texte');
   const group = $('#groupe-message');

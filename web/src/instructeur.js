@@ -670,7 +670,31 @@ function renderMessages(list) {
     el('p', { class: 'message__texte' }, m.texte))));
 }
 
+/** A message from the collectivité shows up without reloading: when the tab comes back into
+ * view, and every minute while it is in view. Only the messages change on screen (a motif
+ * being typed stays as it is). */
+async function refreshMessages() {
+  if (!current || $('#vue-dossier').hidden || document.visibilityState !== 'visible' || !token.get()) return;
+  const { id } = current;
+  let r;
+  try {
+    r = await api('GET', `/dossiers/${encodeURIComponent(id)}`);
+  } catch (err) {
+    if (err instanceof SessionEnded) return;
+    throw err;
+  }
+  if (!r.ok || current?.id !== id) return;
+  const before = (current.messages || []).length;
+  const list = r.data.messages || [];
+  if (list.length === before) return;
+  current.messages = list;
+  renderMessages(list);
+  if (list.length > before && list[list.length - 1].auteur === 'collectivite') announce('Nouveau message de la collectivité.');
+}
+
 function setupDossier() {
+  document.addEventListener('visibilitychange', () => { refreshMessages().catch(() => {}); });
+  setInterval(() => { refreshMessages().catch(() => {}); }, 60_000);
   const motif = $('#motif');
   const motifGroup = $('#groupe-motif');
   motif.addEventListener('input', () => setFieldError(motifGroup, $('#motif-messages'), motif, ''));
