@@ -1041,3 +1041,48 @@ async fn instructeur_page_offers_the_configured_sign_in() {
         .header("content-security-policy")
         .contains("connect-src 'self';"));
 }
+
+/// The figures of the campaign: dossiers per statut under the list's filters (statut aside),
+/// collectivités, schools signed for and schools accepted, each school counted once.
+#[tokio::test]
+async fn statistics_count_what_the_filters_select() {
+    let t = TestApp::spawn().await;
+    let (accepted, _) = deposit(&t, SIRET_BAULON, &[UAI_BAULON]).await;
+    let (refused, _) = deposit(&t, SIRET_BAULON, &[UAI_CARDROC]).await;
+    deposit(&t, SIRET_BAULON, &[UAI_BAULON, UAI_CARDROC]).await;
+    for (id, actions) in [
+        (&accepted, &["passer_en_instruction", "accepter"]),
+        (&refused, &["passer_en_instruction", "refuser"]),
+    ] {
+        for a in actions {
+            decide(&t, id.clone(), a).await;
+        }
+    }
+    let path = "/api/instructeur/statistiques";
+    let expected = json!({
+        "dossiers": 3,
+        "par_statut": {"en_construction": 1, "en_instruction": 0, "accepte": 1, "refuse": 1, "sans_suite": 0},
+        "collectivites": 1,
+        "ecoles": {"conventionnees": 2, "acceptees": 1},
+    });
+    for query in ["", "?statut=refuse", "?departement=35"] {
+        let r = t
+            .as_instructeur("GET", &format!("{path}{query}"), None)
+            .await;
+        assert_eq!(r.status, 200, "{query}: {}", r.body);
+        assert_eq!(r.json(), expected, "{query}");
+    }
+    let none = t
+        .as_instructeur("GET", &format!("{path}?departement=22"), None)
+        .await
+        .json();
+    assert_eq!(none["dossiers"], 0);
+    assert_eq!(none["par_statut"]["accepte"], 0);
+    assert_eq!(none["ecoles"]["conventionnees"], 0);
+    let bad = t
+        .as_instructeur("GET", &format!("{path}?du=hier"), None)
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.error_on("du").is_some(), "{}", bad.body);
+    assert_eq!(t.call("GET", path, None, &[]).await.status, 401);
+}

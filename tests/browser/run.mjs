@@ -578,6 +578,12 @@ async function academie() {
   assert.equal(await page.evaluate(() => sessionStorage.getItem('conventions-ent.instructeur.jeton')), TOKEN, 'jeton en sessionStorage');
   assert.equal(await page.evaluate(() => Object.keys(localStorage).length + document.cookie.length), 0, 'ni localStorage ni cookie');
   await page.locator('#liste-corps').getByRole('link', { name: baulon.numero, exact: true }).waitFor();
+  // « En chiffres »: the API's figures, each statut a link to its list.
+  const figures = (await call('GET', '/api/instructeur/statistiques', undefined, TOKEN)).data;
+  await page.locator('#chiffres').waitFor();
+  const chiffre = (label) => page.locator('#chiffres-liste a').filter({ hasText: new RegExp(`^\\d+ ${label}$`) });
+  assert.equal(await chiffre('En construction').textContent(), `${figures.par_statut.en_construction} En construction`);
+  assert.match(await page.locator('#chiffres-ecoles').textContent(), new RegExp(`^${figures.collectivites} collectivité`));
   await axe(page, 'instructeur, liste');
   await shot(page, 'instructeur-liste');
 
@@ -742,6 +748,7 @@ async function academie() {
   await page.getByRole('button', { name: `Oui, passer ${enConstruction.length} dossiers en instruction` }).click();
   await page.locator('#lot-resultat').getByText(`${enConstruction.length} dossiers passés en instruction.`).waitFor();
   await page.getByText('Aucun dossier ne correspond à ces filtres.').waitFor();
+  await page.locator('#chiffres-liste a[aria-current="true"]').getByText(/^0 En construction$/).waitFor();
   for (const d of lot) {
     assert.equal((await call('GET', `/api/instructeur/dossiers/${d.id}`, undefined, TOKEN)).data.statut, 'en_instruction', d.numero);
   }

@@ -326,7 +326,7 @@ async function showList(focusTitle) {
   const q = filtersFromUrl();
   listQuery = q.toString();
   cursors = [null];
-  await loadPage(0);
+  await Promise.all([loadPage(0), loadFigures(q)]);
   if (focusTitle) $('#liste-titre').focus();
 }
 
@@ -360,6 +360,33 @@ async function loadPage(index) {
   const prev = $('#precedent');
   prev.hidden = index === 0;
   prev.dataset.page = String(index - 1);
+}
+
+const nombre = (n) => n.toLocaleString('fr-FR');
+
+/** « En chiffres »: the dossiers the filters select, per statut (each a link to that list),
+ * and the schools they cover. Left hidden when the figures cannot be had. */
+async function loadFigures(listQ) {
+  const q = new URLSearchParams(listQ);
+  q.delete('statut');
+  q.delete('limite');
+  const r = await api('GET', `/statistiques?${q}`);
+  $('#chiffres').hidden = !r.ok;
+  if (!r.ok) return;
+  const f = r.data;
+  const current = new URLSearchParams(location.search).get('statut');
+  $('#chiffres-liste').replaceChildren(
+    el('li', {}, el('span', {}, el('strong', {}, nombre(f.dossiers)), ' ', f.dossiers > 1 ? 'dossiers' : 'dossier')),
+    ...Object.keys(BADGES).map((statut) => {
+      const link = new URLSearchParams(location.search);
+      link.set('statut', statut);
+      return el('li', {}, el('a', {
+        href: `/instructeur?${link}`, ...(current === statut ? { 'aria-current': 'true' } : {}),
+      }, el('strong', {}, nombre(f.par_statut[statut] || 0)), ' ', STATUTS[statut]));
+    }));
+  $('#chiffres-ecoles').textContent = `${nombre(f.collectivites)} collectivité${f.collectivites > 1 ? 's' : ''}, `
+    + `${nombre(f.ecoles.conventionnees)} école${f.ecoles.conventionnees > 1 ? 's' : ''} couverte${f.ecoles.conventionnees > 1 ? 's' : ''} par une convention signée (ni refusée ni classée sans suite), `
+    + `dont ${nombre(f.ecoles.acceptees)} par une convention acceptée.`;
 }
 
 function listRow(d) {
@@ -488,7 +515,7 @@ function setupBulk() {
           `${plural(done, `dossier ${BULK[action].fait[0]}`, `dossiers ${BULK[action].fait[1]}`)} sur ${eligible.length} avant la fin de la session ; les autres n’ont pas été modifiés. Reconnectez-vous, puis vérifiez la liste.`, 'h2'));
         return;
       }
-      await loadPage(currentPage);
+      await Promise.all([loadPage(currentPage), loadFigures(new URLSearchParams(listQuery))]);
       const [one, many] = BULK[action].fait;
       const summary = `${plural(done, `dossier ${one}`, `dossiers ${many}`)}.`;
       result.replaceChildren(failures.length

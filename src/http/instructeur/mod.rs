@@ -48,6 +48,7 @@ async fn route(
             replay_webhook(app, who, id).await
         }
         ("GET", ["api", "instructeur", "export", file]) => export(app, req, file).await,
+        ("GET", ["api", "instructeur", "statistiques"]) => statistics(app, req).await,
         (_, ["api", "instructeur", ..]) => Err(ApiError::BadRequest(format!(
             "Adresse inconnue : /{}",
             segments.join("/")
@@ -480,37 +481,26 @@ async fn export(app: &App, req: &Request, file: &str) -> ApiResult {
         ];
     }
     let mut rows: Vec<[String; 9]> = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let (page, next) = app
-            .dossiers
-            .list_deposited(&filter, cursor.as_deref(), 200)
-            .await?;
-        for r in &page {
-            let Some(d) = &r.depot else { continue };
-            let date = r
-                .convention
-                .as_ref()
-                .map(|c| c.genere_le.clone())
-                .or_else(|| r.depose_le.clone())
-                .unwrap_or_default();
-            for e in &d.ecoles {
-                rows.push([
-                    e.uai.clone(),
-                    e.nom.clone(),
-                    e.commune.clone(),
-                    e.code_insee.clone(),
-                    d.collectivite.siret.clone(),
-                    d.collectivite.nom.clone().unwrap_or_default(),
-                    r.numero.clone(),
-                    date.chars().take(10).collect(),
-                    r.statut.as_str().to_string(),
-                ]);
-            }
-        }
-        match next {
-            Some(n) => cursor = Some(n),
-            None => break,
+    for r in &all_deposited(app, &filter).await? {
+        let Some(d) = &r.depot else { continue };
+        let date = r
+            .convention
+            .as_ref()
+            .map(|c| c.genere_le.clone())
+            .or_else(|| r.depose_le.clone())
+            .unwrap_or_default();
+        for e in &d.ecoles {
+            rows.push([
+                e.uai.clone(),
+                e.nom.clone(),
+                e.commune.clone(),
+                e.code_insee.clone(),
+                d.collectivite.siret.clone(),
+                d.collectivite.nom.clone().unwrap_or_default(),
+                r.numero.clone(),
+                date.chars().take(10).collect(),
+                r.statut.as_str().to_string(),
+            ]);
         }
     }
     let name = format!(
@@ -553,6 +543,67 @@ async fn export(app: &App, req: &Request, file: &str) -> ApiResult {
         accepts_gzip(req),
         MAX_UNCOMPRESSED,
     )
+}
+
+/// Every deposited dossier the filter selects, page after page (exports, figures).
+async fn all_deposited(app: &App, filter: &ListFilter) -> Result<Vec<DossierRecord>, ApiError> {
+    let mut all = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let (page, next) = app
+            .dossiers
+            .list_deposited(filter, cursor.as_deref(), 200)
+            .await?;
+        all.extend(page);
+        match next {
+            Some(n) => cursor = Some(n),
+            None => return Ok(all),
+        }
+    }
+}
+
+/// `GET /api/instructeur/statistiques`: how the dossiers the list's filters select (the statut
+/// filter aside: the figures are per statut) are spread over the statuts, and how many
+/// collectivités and schools they cover. The académie follows its campaign from it.
+async fn statistics(app: &App, req: &Request) -> ApiResult {
+    let mut filter = filter_from(req)?;
+    filter.statuts.clear();
+    let records = all_deposited(app, &filter).await?;
+    let deposited = [
+        Statut::EnConstruction,
+        Statut::EnInstruction,
+        Statut::Accepte,
+        Statut::Refuse,
+        Statut::SansSuite,
+    ];
+    let mut par_statut: std::collections::BTreeMap<&str, usize> =
+        deposited.iter().map(|s| (s.as_str(), 0)).collect();
+    let mut collectivites = std::collections::BTreeSet::new();
+    let mut signed = std::collections::BTreeSet::new();
+    let mut accepted = std::collections::BTreeSet::new();
+    for r in &records {
+        if let Some(n) = par_statut.get_mut(r.statut.as_str()) {
+            *n += 1;
+        }
+        let Some(d) = &r.depot else { continue };
+        collectivites.insert(d.collectivite.siret.as_str());
+        // Signed and still standing: what the export hands to the ENT editor.
+        if !matches!(r.statut, Statut::Refuse | Statut::SansSuite) {
+            signed.extend(d.ecoles.iter().map(|e| e.uai.as_str()));
+        }
+        if r.statut == Statut::Accepte {
+            accepted.extend(d.ecoles.iter().map(|e| e.uai.as_str()));
+        }
+    }
+    Ok(json(
+        200,
+        &json!({
+            "dossiers": records.len(),
+            "par_statut": par_statut,
+            "collectivites": collectivites.len(),
+            "ecoles": {"conventionnees": signed.len(), "acceptees": accepted.len()},
+        }),
+    ))
 }
 
 /// Largest uncompressed export answered: a Lambda response carries 6 MB, JSON escaping
