@@ -5,7 +5,9 @@ Cognito's hosted pages that the page uses, so that the local stack signs in the 
     GET  /oauth2/authorize   response_type=code, client_id, redirect_uri, state,
                              code_challenge (S256): a sign-in form, then a redirect with ?code&state
     POST /oauth2/token       grant_type=authorization_code, client_id, code, redirect_uri,
-                             code_verifier: {"id_token", "access_token", "expires_in", "token_type"}
+                             code_verifier: {"id_token", "access_token", "refresh_token", …};
+                             grant_type=refresh_token, client_id, refresh_token: new id/access
+    POST /oauth2/revoke      token, client_id: the refresh token no longer works
     GET  /logout             client_id, logout_uri: back to logout_uri
 
 The ID token is signed HS256 with DEV_JWT_SECRET, the local key instructeur-api accepts on the
@@ -70,6 +72,7 @@ class SignIn:
     def __init__(self, secret: bytes, client_id: str, origin: str):
         self.secret, self.client_id, self.origin = secret, client_id, origin
         self.codes = {}  # code → (request, email, groups, created)
+        self.refresh = {}  # refresh token → (email, groups)
         self.lock = threading.Lock()
 
     def issue_code(self, request: dict, email: str, groups: list) -> str:
@@ -80,10 +83,16 @@ class SignIn:
 
     def redeem(self, form: dict):
         """(status, JSON body), Cognito's error names."""
-        if form.get("grant_type") != "authorization_code":
+        if form.get("grant_type") not in ("authorization_code", "refresh_token"):
             return 400, {"error": "unsupported_grant_type"}
         if form.get("client_id") != self.client_id:
             return 400, {"error": "invalid_client"}
+        if form["grant_type"] == "refresh_token":
+            with self.lock:
+                who = self.refresh.get(form.get("refresh_token", ""))
+            if who is None:
+                return 400, {"error": "invalid_grant"}
+            return 200, self.tokens(*who)
         with self.lock:
             entry = self.codes.pop(form.get("code", ""), None)  # single use, even when refused
         if entry is None or time.time() - entry[3] > CODE_TTL:
@@ -94,6 +103,19 @@ class SignIn:
         challenge = b64url(hashlib.sha256(form.get("code_verifier", "").encode()).digest())
         if not hmac.compare_digest(challenge, request["code_challenge"]):
             return 400, {"error": "invalid_grant"}
+        refresh = secrets.token_urlsafe(32)
+        with self.lock:
+            self.refresh[refresh] = (email, groups)
+        return 200, dict(self.tokens(email, groups), refresh_token=refresh)
+
+    def revoke(self, form: dict):
+        if form.get("client_id") != self.client_id:
+            return 400, {"error": "invalid_client"}
+        with self.lock:
+            self.refresh.pop(form.get("token", ""), None)
+        return 200, {}
+
+    def tokens(self, email: str, groups: list) -> dict:
         now = int(time.time())
         sub = hashlib.sha256(email.encode()).hexdigest()[:32]
         claims = {"sub": sub, "email": email, "email_verified": True, "cognito:groups": groups,
@@ -101,8 +123,8 @@ class SignIn:
                   "iat": now, "exp": now + 3600}
         access = dict(claims, token_use="access", client_id=self.client_id)
         access.pop("aud")
-        return 200, {"id_token": sign(claims, self.secret), "access_token": sign(access, self.secret),
-                     "expires_in": 3600, "token_type": "Bearer"}
+        return {"id_token": sign(claims, self.secret), "access_token": sign(access, self.secret),
+                "expires_in": 3600, "token_type": "Bearer"}
 
 
 def handler_for(signin: SignIn):
@@ -171,8 +193,8 @@ def handler_for(signin: SignIn):
                     back["code"] = signin.issue_code(request, form.get("email", ""), groups)
                 location = f"{request['redirect_uri']}?{urllib.parse.urlencode(back)}"
                 return self.send(302, headers=[("location", location)])
-            if path == "/oauth2/token":
-                status, body = signin.redeem(form)
+            if path in ("/oauth2/token", "/oauth2/revoke"):
+                status, body = (signin.redeem if path == "/oauth2/token" else signin.revoke)(form)
                 return self.send(status, json.dumps(body).encode(), "application/json", self.cors())
             self.send(404, b"introuvable")
 

@@ -16,8 +16,14 @@ const WEIGHT_LIMIT = 300 * 1024;
 mkdirSync(SHOTS, { recursive: true });
 for (const f of readdirSync(SHOTS)) if (f.endsWith('.png') || f.endsWith('.pdf')) rmSync(join(SHOTS, f));
 
+// LocalNetworkAccessChecks off: the pages come through `retryEmulatorGlitches` (Playwright
+// fulfils them), so Chromium knows no address for them and takes them for public ones; their
+// calls to the local sign-in on 127.0.0.1 would then need a permission a headless browser
+// denies. Served straight from 127.0.0.1 (`make run`), page and sign-in share the loopback
+// address space, which needs no permission.
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--disable-features=LocalNetworkAccessChecks'];
 
 let shotNo = 0;
 const shots = [];
@@ -547,15 +553,34 @@ async function academie() {
   await page.getByRole('heading', { name: new RegExp(`Dossier n° ${baulon.numero}`) }).waitFor();
   assert.equal(new URL(page.url()).pathname, `/instructeur/dossiers/${baulon.id}`, 'retour au dossier demandé');
   assert.equal(new URL(page.url()).search, '', 'le code ne reste pas dans l’adresse');
-  assert.deepEqual(await page.evaluate(() => Object.keys(sessionStorage)), ['conventions-ent.instructeur.jeton'],
-    'vérificateur PKCE et state effacés, seul le jeton reste');
+  assert.deepEqual(await page.evaluate(() => Object.keys(sessionStorage).sort()),
+    ['conventions-ent.instructeur.jeton', 'conventions-ent.instructeur.renouvellement'],
+    'vérificateur PKCE et state effacés ; restent le jeton et le jeton de renouvellement');
+  // The ID token has expired (an hour later): renewed with the refresh token, no password asked.
+  await page.evaluate(() => sessionStorage.setItem('conventions-ent.instructeur.jeton', 'expire'));
+  await page.getByRole('link', { name: 'Retour à la liste des dossiers' }).click();
+  await page.getByRole('heading', { name: 'Dossiers déposés' }).waitFor();
+  const renouvele = await page.evaluate(() => sessionStorage.getItem('conventions-ent.instructeur.jeton'));
+  assert.equal(renouvele.split('.').length, 3, 'jeton renouvelé');
   // A stale or forged sign-in answer in a link: cleaned from the address, the session goes on…
   await goto(page, `${BASE}/instructeur?code=rejoue&state=inconnu`);
   await page.getByRole('heading', { name: 'Dossiers déposés' }).waitFor();
   assert.equal(new URL(page.url()).search, '');
+  const refresh = await page.evaluate(() => sessionStorage.getItem('conventions-ent.instructeur.renouvellement'));
   await page.getByRole('button', { name: 'Se déconnecter' }).click();
   await page.locator('#connexion-alerte').getByText(/Vous êtes déconnecté/).waitFor();
   assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+  // Sign-out revoked the refresh token at the sign-in.
+  let renewal;
+  for (let i = 0; i < 20; i++) {
+    renewal = await fetch(`${process.env.INSTRUCTEUR_SIGNIN_URL}/oauth2/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'refresh_token', client_id: process.env.INSTRUCTEUR_CLIENT_ID, refresh_token: refresh }),
+    });
+    if (renewal.status === 400) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(renewal.status, 400, 'jeton de renouvellement révoqué');
   // …and, without a session, refused with the reason.
   await goto(page, `${BASE}/instructeur?code=rejoue&state=inconnu`);
   await page.locator('#connexion-alerte').getByText(/ne correspond à aucune demande/).waitFor();

@@ -95,8 +95,10 @@ const token = {
 
 class SessionEnded extends Error {}
 
-/// Calls /api/instructeur/… with the token; a 401 or 403 ends the session (sign-in page).
-async function api(method, path, body, { raw = false } = {}) {
+/// Calls /api/instructeur/… with the token. A 401 first renews the token with the sign-in's
+/// refresh token, when there is one, and tries once more (a 401 comes from the authorizer, so
+/// nothing was done); a 401 after that, or a 403, ends the session (sign-in page).
+async function api(method, path, body, { raw = false, renewed = false } = {}) {
   const headers = { accept: raw ? '*/*' : 'application/json', authorization: `Bearer ${token.get()}` };
   if (body !== undefined) headers['content-type'] = 'application/json';
   let resp;
@@ -108,6 +110,7 @@ async function api(method, path, body, { raw = false } = {}) {
   } catch {
     return { ok: false, status: 0, data: { detail: 'La connexion au serveur a échoué : vérifiez votre réseau.' } };
   }
+  if (resp.status === 401 && !renewed && await renewToken()) return api(method, path, body, { raw, renewed: true });
   if (resp.status === 401 || resp.status === 403) {
     if (resp.status === 401) signOut('Votre session a expiré ou votre jeton n’est plus valide : reconnectez-vous.');
     else signOut('Votre compte n’appartient pas au groupe « instructeurs » : cet espace ne vous est pas ouvert.', { otherAccount: true });
@@ -121,6 +124,7 @@ async function api(method, path, body, { raw = false } = {}) {
 
 function signOut(reason, options) {
   token.clear();
+  sessionStorage.removeItem(REFRESH_KEY);
   sessionStorage.removeItem(LIST_KEY);
   sessionStorage.removeItem(ORDER_KEY);
   showSignIn(reason, options);
@@ -133,6 +137,7 @@ function signOut(reason, options) {
 // `/oauth2/token`. The code leaves the address at once; verifier and state live in this tab.
 
 const PKCE_KEY = 'conventions-ent.instructeur.pkce';
+const REFRESH_KEY = 'conventions-ent.instructeur.renouvellement';
 const SIGNED_OUT_KEY = 'conventions-ent.instructeur.deconnexion';
 const signInBox = $('#connexion-compte');
 const provider = signInBox
@@ -198,17 +203,58 @@ async function finishSignIn(params) {
       : 'Le code de connexion a expiré ou a déjà servi : recommencez la connexion.');
   }
   token.set(data.id_token);
+  if (data.refresh_token) sessionStorage.setItem(REFRESH_KEY, data.refresh_token);
   announce('Connexion réussie.');
   return true;
+}
+
+let renewing = null;
+
+/** A new ID token from the refresh token (valid 12 h on Cognito), so that an instructeur at
+ * work all day is not asked for a password and a code every hour. One renewal at a time. */
+function renewToken() {
+  const refresh = sessionStorage.getItem(REFRESH_KEY);
+  if (!provider || !refresh) return Promise.resolve(false);
+  renewing ||= (async () => {
+    try {
+      const resp = await fetch(`${provider.origin}/oauth2/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'refresh_token', client_id: provider.client, refresh_token: refresh }),
+        cache: 'no-store', credentials: 'omit',
+      });
+      const data = resp.ok ? await resp.json().catch(() => null) : null;
+      if (!data?.id_token) {
+        sessionStorage.removeItem(REFRESH_KEY);
+        return false;
+      }
+      token.set(data.id_token);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      renewing = null;
+    }
+  })();
+  return renewing;
 }
 
 /** « Se déconnecter »: forget the token here, and end the session at the sign-in too (a shared
  * computer must not sign the next person in by itself). */
 function signOutEverywhere() {
+  const refresh = sessionStorage.getItem(REFRESH_KEY);
   signOut('');
   if (!provider) {
     announce('Vous êtes déconnecté.');
     return;
+  }
+  if (refresh) {
+    // Revoked too (the client allows revocation): it would otherwise stay valid for 12 h.
+    fetch(`${provider.origin}/oauth2/revoke`, {
+      method: 'POST', keepalive: true, credentials: 'omit',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: refresh, client_id: provider.client }),
+    }).catch(() => {});
   }
   const q = new URLSearchParams({ client_id: provider.client, logout_uri: redirectUri() });
   sessionStorage.setItem(SIGNED_OUT_KEY, '1'); // said on the way back
