@@ -559,7 +559,7 @@ async function academie() {
   // The ID token has expired (an hour later): renewed with the refresh token, no password asked.
   await page.evaluate(() => sessionStorage.setItem('conventions-ent.instructeur.jeton', 'expire'));
   await page.getByRole('link', { name: 'Retour à la liste des dossiers' }).click();
-  await page.getByRole('heading', { name: 'Dossiers déposés' }).waitFor();
+  await page.locator('#liste-etat').filter({ hasText: /^Page 1/ }).waitFor(); // the list came
   const renouvele = await page.evaluate(() => sessionStorage.getItem('conventions-ent.instructeur.jeton'));
   assert.equal(renouvele.split('.').length, 3, 'jeton renouvelé');
   // A stale or forged sign-in answer in a link: cleaned from the address, the session goes on…
