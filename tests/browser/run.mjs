@@ -606,8 +606,8 @@ async function academie() {
   // « En chiffres »: the API's figures, each statut a link to its list.
   const figures = (await call('GET', '/api/instructeur/statistiques', undefined, TOKEN)).data;
   await page.locator('#chiffres').waitFor();
-  const chiffre = (label) => page.locator('#chiffres-liste a').filter({ hasText: new RegExp(`^\\d+ ${label}$`) });
-  assert.equal(await chiffre('En construction').textContent(), `${figures.par_statut.en_construction} En construction`);
+  await page.locator('#chiffres-liste a[aria-current="page"]').getByText(`Tous les dossiers : ${figures.dossiers}`).waitFor();
+  await page.locator('#chiffres-liste a').getByText(`En construction : ${figures.par_statut.en_construction}`, { exact: true }).waitFor();
   assert.match(await page.locator('#chiffres-ecoles').textContent(), new RegExp(`^${figures.collectivites} collectivité`));
   await axe(page, 'instructeur, liste');
   await shot(page, 'instructeur-liste');
@@ -773,7 +773,7 @@ async function academie() {
   await page.getByRole('button', { name: `Oui, passer ${enConstruction.length} dossiers en instruction` }).click();
   await page.locator('#lot-resultat').getByText(`${enConstruction.length} dossiers passés en instruction.`).waitFor();
   await page.getByText('Aucun dossier ne correspond à ces filtres.').waitFor();
-  await page.locator('#chiffres-liste a[aria-current="true"]').getByText(/^0 En construction$/).waitFor();
+  await page.locator('#chiffres-liste a[aria-current="page"]').getByText('En construction : 0', { exact: true }).waitFor();
   for (const d of lot) {
     assert.equal((await call('GET', `/api/instructeur/dossiers/${d.id}`, undefined, TOKEN)).data.statut, 'en_instruction', d.numero);
   }
@@ -805,7 +805,7 @@ async function academie() {
   await page.locator('#liste-corps').getByRole('link', { name: ordre[0], exact: true }).click();
   await page.getByRole('heading', { name: `Dossier n° ${ordre[0]}` }).waitFor();
   assert.ok(await page.locator('#dossier-precedent').isHidden(), 'pas de précédent pour le premier');
-  assert.equal(await page.locator('#dossier-rang').textContent(), `1 sur ${ordre.length} dans la liste affichée`);
+  assert.equal(await page.locator('#dossier-rang').textContent(), `1 sur ${ordre.length} sur cette page de la liste`);
   await page.getByRole('link', { name: `Dossier suivant (${ordre[1]})` }).click();
   await page.getByRole('heading', { name: `Dossier n° ${ordre[1]}` }).waitFor();
   await page.getByRole('link', { name: `Dossier précédent (${ordre[0]})` }).waitFor();

@@ -752,7 +752,8 @@ async function refreshMessages() {
   if ($('#vue-dossier').hidden || document.visibilityState !== 'visible' || !dossier.id) return;
   const r = await api('GET', `/dossiers/${dossier.id}/messages`);
   const list = r.ok ? r.data.messages || [] : null;
-  if (!list || list.length === shownMessages) return;
+  // Messages are only ever added: a shorter list is an answer older than a message just sent.
+  if (!list || list.length <= shownMessages) return;
   const before = shownMessages;
   shownMessages = list.length;
   renderMessages(list, COLLECTIVITE_LABELS);

@@ -95,11 +95,15 @@ const token = {
 
 class SessionEnded extends Error {}
 
+const OFFLINE = { ok: false, status: 0, data: { detail: 'La connexion au serveur a échoué : vérifiez votre réseau.' } };
+
 /// Calls /api/instructeur/… with the token. A 401 first renews the token with the sign-in's
 /// refresh token, when there is one, and tries once more (a 401 comes from the authorizer, so
-/// nothing was done); a 401 after that, or a 403, ends the session (sign-in page).
-async function api(method, path, body, { raw = false, renewed = false } = {}) {
-  const headers = { accept: raw ? '*/*' : 'application/json', authorization: `Bearer ${token.get()}` };
+/// nothing was done); a 401 after that, or a 403, ends the session (sign-in page), except for
+/// `quiet` background calls, which just answer it.
+async function api(method, path, body, { raw = false, renewed = false, quiet = false } = {}) {
+  const sent = token.get();
+  const headers = { accept: raw ? '*/*' : 'application/json', authorization: `Bearer ${sent}` };
   if (body !== undefined) headers['content-type'] = 'application/json';
   let resp;
   try {
@@ -108,9 +112,15 @@ async function api(method, path, body, { raw = false, renewed = false } = {}) {
       cache: 'no-store', credentials: 'omit',
     });
   } catch {
-    return { ok: false, status: 0, data: { detail: 'La connexion au serveur a échoué : vérifiez votre réseau.' } };
+    return OFFLINE;
   }
-  if (resp.status === 401 && !renewed && await renewToken()) return api(method, path, body, { raw, renewed: true });
+  if (resp.status === 401 && !renewed) {
+    // Renewed meanwhile by another call: try with the new token; otherwise renew.
+    const renewal = token.get() && token.get() !== sent ? 'renewed' : await renewToken();
+    if (renewal === 'renewed') return api(method, path, body, { raw, quiet, renewed: true });
+    if (renewal === 'offline') return OFFLINE;
+  }
+  if (quiet && (resp.status === 401 || resp.status === 403)) return { ok: false, status: resp.status, data: null };
   if (resp.status === 401 || resp.status === 403) {
     if (resp.status === 401) signOut('Votre session a expiré ou votre jeton n’est plus valide : reconnectez-vous.');
     else signOut('Votre compte n’appartient pas au groupe « instructeurs » : cet espace ne vous est pas ouvert.', { otherAccount: true });
@@ -124,7 +134,7 @@ async function api(method, path, body, { raw = false, renewed = false } = {}) {
 
 function signOut(reason, options) {
   token.clear();
-  sessionStorage.removeItem(REFRESH_KEY);
+  revokeRefresh();
   sessionStorage.removeItem(LIST_KEY);
   sessionStorage.removeItem(ORDER_KEY);
   showSignIn(reason, options);
@@ -211,10 +221,11 @@ async function finishSignIn(params) {
 let renewing = null;
 
 /** A new ID token from the refresh token (valid 12 h on Cognito), so that an instructeur at
- * work all day is not asked for a password and a code every hour. One renewal at a time. */
+ * work all day is not asked for a password and a code every hour. One renewal at a time.
+ * 'renewed', 'refused' (no or dead refresh token: sign in again) or 'offline' (try later). */
 function renewToken() {
   const refresh = sessionStorage.getItem(REFRESH_KEY);
-  if (!provider || !refresh) return Promise.resolve(false);
+  if (!provider || !refresh) return Promise.resolve('refused');
   renewing ||= (async () => {
     try {
       const resp = await fetch(`${provider.origin}/oauth2/token`, {
@@ -223,15 +234,17 @@ function renewToken() {
         body: new URLSearchParams({ grant_type: 'refresh_token', client_id: provider.client, refresh_token: refresh }),
         cache: 'no-store', credentials: 'omit',
       });
+      if (resp.status >= 500) return 'offline';
       const data = resp.ok ? await resp.json().catch(() => null) : null;
-      if (!data?.id_token) {
-        sessionStorage.removeItem(REFRESH_KEY);
-        return false;
-      }
+      // Signed out meanwhile: the answer must not sign in again.
+      if (sessionStorage.getItem(REFRESH_KEY) !== refresh) return 'refused';
+      if (!data?.id_token) return 'refused';
       token.set(data.id_token);
-      return true;
+      // With rotation turned on, Cognito sends a new refresh token: keep it.
+      if (data.refresh_token) sessionStorage.setItem(REFRESH_KEY, data.refresh_token);
+      return 'renewed';
     } catch {
-      return false;
+      return 'offline';
     } finally {
       renewing = null;
     }
@@ -239,22 +252,26 @@ function renewToken() {
   return renewing;
 }
 
+/** Revokes the refresh token the page is about to forget (the client allows revocation): it
+ * would otherwise stay valid for 12 h. Sent even if the page navigates away. */
+function revokeRefresh() {
+  const refresh = sessionStorage.getItem(REFRESH_KEY);
+  sessionStorage.removeItem(REFRESH_KEY);
+  if (!refresh || !provider) return;
+  fetch(`${provider.origin}/oauth2/revoke`, {
+    method: 'POST', keepalive: true, credentials: 'omit',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: refresh, client_id: provider.client }),
+  }).catch(() => {});
+}
+
 /** « Se déconnecter »: forget the token here, and end the session at the sign-in too (a shared
  * computer must not sign the next person in by itself). */
 function signOutEverywhere() {
-  const refresh = sessionStorage.getItem(REFRESH_KEY);
-  signOut('');
+  signOut(''); // revokes the refresh token too
   if (!provider) {
     announce('Vous êtes déconnecté.');
     return;
-  }
-  if (refresh) {
-    // Revoked too (the client allows revocation): it would otherwise stay valid for 12 h.
-    fetch(`${provider.origin}/oauth2/revoke`, {
-      method: 'POST', keepalive: true, credentials: 'omit',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ token: refresh, client_id: provider.client }),
-    }).catch(() => {});
   }
   const q = new URLSearchParams({ client_id: provider.client, logout_uri: redirectUri() });
   sessionStorage.setItem(SIGNED_OUT_KEY, '1'); // said on the way back
@@ -372,7 +389,8 @@ async function showList(focusTitle) {
   const q = filtersFromUrl();
   listQuery = q.toString();
   cursors = [null];
-  await Promise.all([loadPage(0), loadFigures(q)]);
+  loadFigures(q);
+  await loadPage(0);
   if (focusTitle) $('#liste-titre').focus();
 }
 
@@ -410,29 +428,44 @@ async function loadPage(index) {
 
 const nombre = (n) => n.toLocaleString('fr-FR');
 
+let figuresAsked = 0;
+
 /** « En chiffres »: the dossiers the filters select, per statut (each a link to that list),
- * and the schools they cover. Left hidden when the figures cannot be had. */
+ * and the schools they cover. Not awaited: the list does not wait for them (they read every
+ * selected dossier); an answer older than the last question is dropped; hidden when they
+ * cannot be had. */
 async function loadFigures(listQ) {
+  const asked = ++figuresAsked;
   const q = new URLSearchParams(listQ);
   q.delete('statut');
   q.delete('limite');
-  const r = await api('GET', `/statistiques?${q}`);
+  let r;
+  try {
+    r = await api('GET', `/statistiques?${q}`);
+  } catch (err) {
+    if (err instanceof SessionEnded) return;
+    throw err;
+  }
+  if (asked !== figuresAsked) return;
   $('#chiffres').hidden = !r.ok;
   if (!r.ok) return;
   const f = r.data;
   const current = new URLSearchParams(location.search).get('statut');
+  const figure = (statut, label, n) => {
+    const link = new URLSearchParams(location.search);
+    if (statut) link.set('statut', statut);
+    else link.delete('statut');
+    const here = (current || '') === (statut || '');
+    return el('li', {}, el('a', { href: `/instructeur${link.toString() ? `?${link}` : ''}`, ...(here ? { 'aria-current': 'page' } : {}) },
+      `${label} : `, el('strong', {}, nombre(n))));
+  };
   $('#chiffres-liste').replaceChildren(
-    el('li', {}, el('span', {}, el('strong', {}, nombre(f.dossiers)), ' ', f.dossiers > 1 ? 'dossiers' : 'dossier')),
-    ...Object.keys(BADGES).map((statut) => {
-      const link = new URLSearchParams(location.search);
-      link.set('statut', statut);
-      return el('li', {}, el('a', {
-        href: `/instructeur?${link}`, ...(current === statut ? { 'aria-current': 'true' } : {}),
-      }, el('strong', {}, nombre(f.par_statut[statut] || 0)), ' ', STATUTS[statut]));
-    }));
-  $('#chiffres-ecoles').textContent = `${nombre(f.collectivites)} collectivité${f.collectivites > 1 ? 's' : ''}, `
-    + `${nombre(f.ecoles.conventionnees)} école${f.ecoles.conventionnees > 1 ? 's' : ''} couverte${f.ecoles.conventionnees > 1 ? 's' : ''} par une convention signée (ni refusée ni classée sans suite), `
-    + `dont ${nombre(f.ecoles.acceptees)} par une convention acceptée.`;
+    figure(null, 'Tous les dossiers', f.dossiers),
+    ...Object.keys(BADGES).map((statut) => figure(statut, STATUTS[statut], f.par_statut[statut] || 0)));
+  const s = (n) => (n > 1 ? 's' : '');
+  $('#chiffres-ecoles').textContent = `${nombre(f.collectivites)} collectivité${s(f.collectivites)} ; `
+    + `${nombre(f.ecoles.conventionnees)} école${s(f.ecoles.conventionnees)} couverte${s(f.ecoles.conventionnees)} par une convention signée (ni refusée ni classée sans suite), `
+    + `dont ${nombre(f.ecoles.acceptees)} dans un dossier accepté.`;
 }
 
 function listRow(d) {
@@ -561,7 +594,8 @@ function setupBulk() {
           `${plural(done, `dossier ${BULK[action].fait[0]}`, `dossiers ${BULK[action].fait[1]}`)} sur ${eligible.length} avant la fin de la session ; les autres n’ont pas été modifiés. Reconnectez-vous, puis vérifiez la liste.`, 'h2'));
         return;
       }
-      await Promise.all([loadPage(currentPage), loadFigures(new URLSearchParams(listQuery))]);
+      loadFigures(new URLSearchParams(listQuery));
+      await loadPage(currentPage);
       const [one, many] = BULK[action].fait;
       const summary = `${plural(done, `dossier ${one}`, `dossiers ${many}`)}.`;
       result.replaceChildren(failures.length
@@ -652,6 +686,7 @@ let current = null;
 
 async function showDossier(id, focusTitle) {
   show('vue-dossier');
+  $('#voisins').hidden = true;
   const back = sessionStorage.getItem(LIST_KEY);
   $('#retour-liste').href = back && back.startsWith('/instructeur') ? back : '/instructeur';
   $('#dossier-alerte').replaceChildren();
@@ -686,7 +721,7 @@ function renderNeighbours(id) {
   };
   link($('#dossier-precedent'), order[i - 1], 'Dossier précédent');
   link($('#dossier-suivant'), order[i + 1], 'Dossier suivant');
-  $('#dossier-rang').textContent = `${i + 1} sur ${order.length} dans la liste affichée`;
+  $('#dossier-rang').textContent = `${i + 1} sur ${order.length} sur cette page de la liste`;
 }
 
 function renderDossier(v) {
@@ -749,17 +784,14 @@ function renderMessages(list) {
 async function refreshMessages() {
   if (!current || $('#vue-dossier').hidden || document.visibilityState !== 'visible' || !token.get()) return;
   const { id } = current;
-  let r;
-  try {
-    r = await api('GET', `/dossiers/${encodeURIComponent(id)}`);
-  } catch (err) {
-    if (err instanceof SessionEnded) return;
-    throw err;
-  }
+  // Quiet: a session that ended is for the next action of the instructeur to say, not for a
+  // timer to show while a motif is being typed.
+  const r = await api('GET', `/dossiers/${encodeURIComponent(id)}`, undefined, { quiet: true });
   if (!r.ok || current?.id !== id) return;
   const before = (current.messages || []).length;
   const list = r.data.messages || [];
-  if (list.length === before) return;
+  // Messages are only ever added: a shorter list is an answer older than a message just sent.
+  if (list.length <= before) return;
   current.messages = list;
   renderMessages(list);
   if (list.length > before && list[list.length - 1].auteur === 'collectivite') announce('Nouveau message de la collectivité.');
