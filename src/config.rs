@@ -155,9 +155,7 @@ impl Config {
                 adresse: required("ACADEMIE_ADRESSE")?,
             },
             registry_base_url: required("REGISTRY_BASE_URL")?,
-            webhook_url: env::var("WEBHOOK_URL")
-                .ok()
-                .filter(|v| !v.trim().is_empty()),
+            webhook_url: optional("WEBHOOK_URL"),
             webhook_secret: env::var("WEBHOOK_SECRET").unwrap_or_default(),
             dossier_retention_days: days("DOSSIER_RETENTION_DAYS")?,
             dev_jwt_secret: env::var("DEV_JWT_SECRET").ok().filter(|v| !v.is_empty()),

@@ -17,6 +17,24 @@ pub enum Statut {
 }
 
 impl Statut {
+    /// The states of a deposited dossier, in the order of the procedure.
+    pub const DEPOSITED: [Statut; 5] = [
+        Statut::EnConstruction,
+        Statut::EnInstruction,
+        Statut::Accepte,
+        Statut::Refuse,
+        Statut::SansSuite,
+    ];
+
+    /// Deposited, signed, and neither refused nor closed: its schools are the ones the ENT
+    /// editor is told of (export) and counted as conventioned (figures).
+    pub fn conventioned(self) -> bool {
+        matches!(
+            self,
+            Statut::EnConstruction | Statut::EnInstruction | Statut::Accepte
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Statut::Brouillon => "brouillon",

@@ -473,12 +473,10 @@ async fn export(app: &App, req: &Request, file: &str) -> ApiResult {
     let mut filter = filter_from(req)?;
     filter.chronologique = true;
     if filter.statuts.is_empty() {
-        // Conventioned: deposited and signed, not refused nor closed.
-        filter.statuts = vec![
-            Statut::EnConstruction,
-            Statut::EnInstruction,
-            Statut::Accepte,
-        ];
+        filter.statuts = Statut::DEPOSITED
+            .into_iter()
+            .filter(|s| s.conventioned())
+            .collect();
     }
     let mut rows: Vec<[String; 9]> = Vec::new();
     for r in &all_deposited(app, &filter).await? {
@@ -569,15 +567,8 @@ async fn statistics(app: &App, req: &Request) -> ApiResult {
     let mut filter = filter_from(req)?;
     filter.statuts.clear();
     let records = all_deposited(app, &filter).await?;
-    let deposited = [
-        Statut::EnConstruction,
-        Statut::EnInstruction,
-        Statut::Accepte,
-        Statut::Refuse,
-        Statut::SansSuite,
-    ];
     let mut par_statut: std::collections::BTreeMap<&str, usize> =
-        deposited.iter().map(|s| (s.as_str(), 0)).collect();
+        Statut::DEPOSITED.iter().map(|s| (s.as_str(), 0)).collect();
     let mut collectivites = std::collections::BTreeSet::new();
     let mut signed = std::collections::BTreeSet::new();
     let mut accepted = std::collections::BTreeSet::new();
@@ -587,8 +578,7 @@ async fn statistics(app: &App, req: &Request) -> ApiResult {
         }
         let Some(d) = &r.depot else { continue };
         collectivites.insert(d.collectivite.siret.as_str());
-        // Signed and still standing: what the export hands to the ENT editor.
-        if !matches!(r.statut, Statut::Refuse | Statut::SansSuite) {
+        if r.statut.conventioned() {
             signed.extend(d.ecoles.iter().map(|e| e.uai.as_str()));
         }
         if r.statut == Statut::Accepte {
