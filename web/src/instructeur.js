@@ -57,6 +57,11 @@ function formatSiret(v) {
   return [d.slice(0, 3), d.slice(3, 6), d.slice(6, 9), d.slice(9)].filter(Boolean).join(' ');
 }
 
+/** The API names states by their codes (« en_construction »): shown as the page names them. */
+function statutNames(text) {
+  return text.replace(/« ([a-z_]+) »/g, (m, code) => (STATUTS[code] ? `« ${STATUTS[code]} »` : m));
+}
+
 function alertBox(kind, title, text, level = 'h3') {
   return el('div', { class: `fr-alert fr-alert--${kind} fr-alert--sm fr-mb-2w` },
     el(level, { class: 'fr-alert__title' }, title), el('p', {}, text));
@@ -161,6 +166,23 @@ function base64url(bytes) {
 
 const randomToken = (n) => base64url(crypto.getRandomValues(new Uint8Array(n)));
 
+/** A form POST to the sign-in (`/oauth2/token`, `/oauth2/revoke`) as its public client. */
+function signInPost(path, fields, options = {}) {
+  return fetch(`${provider.origin}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ client_id: provider.client, ...fields }),
+    cache: 'no-store', credentials: 'omit', ...options,
+  });
+}
+
+/** The tokens of a token-endpoint answer; a refresh token comes with the code, and again when
+ * Cognito rotates them. */
+function keepTokens(data) {
+  token.set(data.id_token);
+  if (data.refresh_token) sessionStorage.setItem(REFRESH_KEY, data.refresh_token);
+}
+
 async function startSignIn() {
   const verifier = randomToken(48);
   const state = randomToken(24);
@@ -194,14 +216,8 @@ async function finishSignIn(params) {
   }
   let resp;
   try {
-    resp = await fetch(`${provider.origin}/oauth2/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'authorization_code', client_id: provider.client, code: params.get('code') || '',
-        redirect_uri: redirectUri(), code_verifier: pending.verifier,
-      }),
-      cache: 'no-store', credentials: 'omit',
+    resp = await signInPost('/oauth2/token', {
+      grant_type: 'authorization_code', code: params.get('code') || '', redirect_uri: redirectUri(), code_verifier: pending.verifier,
     });
   } catch {
     return fail('La page de connexion de l’académie ne répond pas : vérifiez votre réseau, puis recommencez.');
@@ -212,8 +228,7 @@ async function finishSignIn(params) {
       ? 'La page de connexion de l’académie est momentanément indisponible : recommencez dans quelques instants.'
       : 'Le code de connexion a expiré ou a déjà servi : recommencez la connexion.');
   }
-  token.set(data.id_token);
-  if (data.refresh_token) sessionStorage.setItem(REFRESH_KEY, data.refresh_token);
+  keepTokens(data);
   announce('Connexion réussie.');
   return true;
 }
@@ -228,20 +243,13 @@ function renewToken() {
   if (!provider || !refresh) return Promise.resolve('refused');
   renewing ||= (async () => {
     try {
-      const resp = await fetch(`${provider.origin}/oauth2/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'refresh_token', client_id: provider.client, refresh_token: refresh }),
-        cache: 'no-store', credentials: 'omit',
-      });
+      const resp = await signInPost('/oauth2/token', { grant_type: 'refresh_token', refresh_token: refresh });
       if (resp.status >= 500) return 'offline';
       const data = resp.ok ? await resp.json().catch(() => null) : null;
       // Signed out meanwhile: the answer must not sign in again.
       if (sessionStorage.getItem(REFRESH_KEY) !== refresh) return 'refused';
       if (!data?.id_token) return 'refused';
-      token.set(data.id_token);
-      // With rotation turned on, Cognito sends a new refresh token: keep it.
-      if (data.refresh_token) sessionStorage.setItem(REFRESH_KEY, data.refresh_token);
+      keepTokens(data);
       return 'renewed';
     } catch {
       return 'offline';
@@ -258,11 +266,7 @@ function revokeRefresh() {
   const refresh = sessionStorage.getItem(REFRESH_KEY);
   sessionStorage.removeItem(REFRESH_KEY);
   if (!refresh || !provider) return;
-  fetch(`${provider.origin}/oauth2/revoke`, {
-    method: 'POST', keepalive: true, credentials: 'omit',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ token: refresh, client_id: provider.client }),
-  }).catch(() => {});
+  signInPost('/oauth2/revoke', { token: refresh }, { keepalive: true }).catch(() => {});
 }
 
 /** « Se déconnecter »: forget the token here, and end the session at the sign-in too (a shared
@@ -462,10 +466,10 @@ async function loadFigures(listQ) {
   $('#chiffres-liste').replaceChildren(
     figure(null, 'Tous les dossiers', f.dossiers),
     ...Object.keys(BADGES).map((statut) => figure(statut, STATUTS[statut], f.par_statut[statut] || 0)));
-  const s = (n) => (n > 1 ? 's' : '');
-  $('#chiffres-ecoles').textContent = `${nombre(f.collectivites)} collectivité${s(f.collectivites)} ; `
-    + `${nombre(f.ecoles.conventionnees)} école${s(f.ecoles.conventionnees)} couverte${s(f.ecoles.conventionnees)} par une convention signée (ni refusée ni classée sans suite), `
-    + `dont ${nombre(f.ecoles.acceptees)} dans un dossier accepté.`;
+  const { collectivites, ecoles } = f;
+  $('#chiffres-ecoles').textContent = `${plural(collectivites, 'collectivité', 'collectivités')} ; `
+    + `${plural(ecoles.conventionnees, 'école couverte', 'écoles couvertes')} par une convention signée (ni refusée ni classée sans suite), `
+    + `dont ${nombre(ecoles.acceptees)} dans un dossier accepté.`;
 }
 
 function listRow(d) {
@@ -494,7 +498,7 @@ const BULK = {
   },
   accepter: { from: 'en_instruction', nom: '« Accepter »', faire: (what) => `accepter ${what}`, fait: ['accepté', 'acceptés'] },
 };
-const plural = (n, one, many) => `${n} ${n > 1 ? many : one}`;
+const plural = (n, one, many) => `${nombre(n)} ${n > 1 ? many : one}`;
 
 function chosen() {
   const ids = new Set($$('.js-choix').filter((c) => c.checked).map((c) => c.value));
@@ -531,8 +535,7 @@ async function runBulk(action, dossiers) {
         return;
       }
       if (r.ok) done += 1;
-      else failures.push({ d, detail: (r.data?.detail || r.data?.errors?.map((x) => x.message).join(' ') || `erreur ${r.status}`)
-        .replace(/« ([a-z_]+) »/g, (m, code) => (STATUTS[code] ? `« ${STATUTS[code]} »` : m)) });
+      else failures.push({ d, detail: statutNames(r.data?.detail || r.data?.errors?.map((x) => x.message).join(' ') || `erreur ${r.status}`) });
     }
   };
   await Promise.all([worker(), worker(), worker(), worker()]);
@@ -843,9 +846,7 @@ function setupDossier() {
       if (r.status === 409) {
         // Another instructeur (or tab) moved the dossier: show its real state and say so.
         await showDossier(current.id, false);
-        // The API names states by their codes (« en_construction »): shown as the page names them.
-        const detail = (r.data?.detail || 'Le dossier a changé entre-temps.')
-          .replace(/« ([a-z_]+) »/g, (m, code) => (STATUTS[code] ? `« ${STATUTS[code]} »` : m));
+        const detail = statutNames(r.data?.detail || 'Le dossier a changé entre-temps.');
         result.replaceChildren(alertBox('error', 'Décision impossible', `${detail} Le dossier a été rechargé.`));
         result.setAttribute('tabindex', '-1');
         result.focus();
