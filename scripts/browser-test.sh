@@ -41,12 +41,7 @@ for i in $(seq 1 100); do curl -sf "$AWS_ENDPOINT_URL/moto-api/" >/dev/null && b
 ./target/debug/admin setup-local >/dev/null
 ./target/debug/admin import-annuaire data/annuaire/fr-en-annuaire-education-035.csv >/dev/null
 
-for v in TABLE_NAME BUCKET_NAME PUBLIC_BASE_URL SENDER_EMAIL CONTACT_EMAIL LINK_SECRET PRESIGN_TTL_SECONDS REGISTRY_BASE_URL \
-         DEV_JWT_SECRET INSTRUCTEUR_SIGNIN_URL INSTRUCTEUR_CLIENT_ID DOSSIER_RETENTION_DAYS \
-         ACADEMIE_NOM DASEN_NOM DASEN_TITRE ACADEMIE_ADRESSE AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID \
-         AWS_SECRET_ACCESS_KEY AWS_REGION; do
-  printf '%s="%s"\n' "$v" "${!v}"
-done >"$work/functions.env"
+functions_env >"$work/functions.env"
 setsid .venv/bin/cargo-lambda lambda watch --ignore-changes --invoke-address 127.0.0.1 --invoke-port "$API_PORT" --env-file "$work/functions.env" >"$work/watch.log" 2>&1 &
 pids+=($!)
 watch_pid=$!

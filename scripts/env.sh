@@ -32,3 +32,15 @@ export ACADEMIE_NOM="${ACADEMIE_NOM:-Académie de Rennes}"
 export DASEN_NOM="${DASEN_NOM:-Mme Claire DUPONT}"
 export DASEN_TITRE="${DASEN_TITRE:-inspectrice d’académie – directrice académique des services de l’Éducation nationale d’Ille-et-Vilaine}"
 export ACADEMIE_ADRESSE="${ACADEMIE_ADRESSE:-1 quai Dujardin, 35000 Rennes}"
+
+# What the functions get (`cargo lambda watch --env-file`, written by run.sh and browser-test.sh):
+# every setting above that src/config.rs reads, plus the emulator's endpoint and credentials.
+functions_env() {
+  local v
+  for v in TABLE_NAME BUCKET_NAME PUBLIC_BASE_URL SENDER_EMAIL CONTACT_EMAIL LINK_SECRET PRESIGN_TTL_SECONDS \
+           REGISTRY_BASE_URL DEV_JWT_SECRET INSTRUCTEUR_SIGNIN_URL INSTRUCTEUR_CLIENT_ID WEBHOOK_URL \
+           WEBHOOK_SECRET DOSSIER_RETENTION_DAYS ACADEMIE_NOM DASEN_NOM DASEN_TITRE ACADEMIE_ADRESSE \
+           AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION; do
+    printf '%s="%s"\n' "$v" "${!v}"
+  done
+}

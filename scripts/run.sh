@@ -29,11 +29,7 @@ for i in $(seq 1 100); do curl -sf "$AWS_ENDPOINT_URL/moto-api/" >/dev/null && b
 ./target/debug/admin setup-local
 ./target/debug/admin import-annuaire data/annuaire/fr-en-annuaire-education-035.csv
 
-for v in TABLE_NAME BUCKET_NAME PUBLIC_BASE_URL SENDER_EMAIL CONTACT_EMAIL LINK_SECRET PRESIGN_TTL_SECONDS REGISTRY_BASE_URL DEV_JWT_SECRET INSTRUCTEUR_SIGNIN_URL INSTRUCTEUR_CLIENT_ID WEBHOOK_URL WEBHOOK_SECRET DOSSIER_RETENTION_DAYS \
-         ACADEMIE_NOM DASEN_NOM DASEN_TITRE ACADEMIE_ADRESSE AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID \
-         AWS_SECRET_ACCESS_KEY AWS_REGION; do
-  printf '%s="%s"\n' "$v" "${!v}"
-done >.run/functions.env
+functions_env >.run/functions.env
 setsid .venv/bin/cargo-lambda lambda watch --invoke-address 127.0.0.1 --invoke-port "$API_PORT" --env-file .run/functions.env >.run/watch.log 2>&1 &
 pids+=($!)
 watch_pid=$!
