@@ -1,9 +1,10 @@
 //! The application: configuration plus the adapters behind the ports, built once per cold
 //! start and shared by every invocation.
 
-use crate::adapters::registry::{CompanyRegistry, RechercheEntreprises};
+use crate::adapters::registry::RechercheEntreprises;
 use crate::adapters::{dynamo::DynamoDossiers, s3::S3Documents, sdk_config, ses::SesMailer};
 use crate::config::Config;
+use crate::ports::CompanyRegistry;
 use crate::ports::{DocumentStore, DossierStore, Mailer, StoreError};
 use crate::reference::{Directory, COLLECTIVITES_KEY, ECOLES_KEY, SNAPSHOT_KEY};
 use std::sync::Arc;

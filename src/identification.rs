@@ -2,8 +2,8 @@
 //! registry confirms it and gives the official name and address. The registry being down or
 //! not knowing the SIRET is not an error: the answer says `verifie: false` (degraded mode).
 
-use crate::adapters::registry::CompanyRegistry;
 use crate::domain::siret::Siret;
+use crate::ports::CompanyRegistry;
 use crate::reference::Directory;
 use serde::Serialize;
 

@@ -4,7 +4,11 @@
 //! - `ports`: the traits the handlers need; `adapters`: their AWS implementations;
 //! - `http`: the API routes; `jobs`: the stream consumers;
 //! - `render`: the convention PDF and the emails; `reference`: the school directory;
+//! - `links` (the URLs given out) and `mail` (email envelopes), shared by `http` and `jobs`;
 //! - `config` and `app`: read once, built once per cold start.
+//!
+//! Layers point one way: domain ← ports ← adapters / render / reference ← app, links, mail
+//! ← jobs / http ← functions.
 
 pub mod adapters;
 pub mod app;
@@ -13,6 +17,8 @@ pub mod domain;
 pub mod http;
 pub mod identification;
 pub mod jobs;
+pub mod links;
+pub mod mail;
 pub mod ports;
 pub mod reference;
 pub mod render;

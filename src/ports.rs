@@ -1,11 +1,10 @@
-//! The small traits the handlers and jobs depend on; `adapters` implements them on AWS.
+//! The small traits the handlers and jobs depend on; `adapters` implements them on AWS (and
+//! in memory, for unit tests and the benchmark).
 
-use crate::domain::deposit::Depot;
-use crate::domain::dossier::WebhookTentative;
-use crate::domain::dossier::{
-    AccuseRecord, ConventionRecord, DossierRecord, Evenement, Message, Statut,
-};
-use crate::domain::draft::Draft;
+use crate::domain::dossier::{DossierRecord, Statut};
+use crate::domain::ids::DossierId;
+use crate::domain::life::{Change, Step};
+use crate::domain::siret::Siret;
 use async_trait::async_trait;
 
 #[derive(Debug, thiserror::Error)]
@@ -18,77 +17,25 @@ pub enum StoreError {
     Unavailable(String),
 }
 
+/// The dossiers. Each step of `domain::steps` returns a [`Change`]; the store writes it with
+/// its condition in one conditional write ([`DossierStore::write`]: `Conflict` when the
+/// condition no longer holds), under the step's own name below. Stores translate; they decide
+/// nothing.
 #[async_trait]
 pub trait DossierStore: Send + Sync {
     async fn next_numero(&self) -> Result<u64, StoreError>;
     /// Fails with Conflict if the id exists.
     async fn create(&self, record: &DossierRecord) -> Result<(), StoreError>;
     /// Strongly consistent read.
-    async fn get(&self, id: &str) -> Result<Option<DossierRecord>, StoreError>;
-    /// Conflict unless the dossier is still a draft.
-    async fn save_draft(&self, id: &str, draft: &Draft, now: &str) -> Result<(), StoreError>;
-    /// Conflict unless the dossier is still a draft: a dossier is deposited once.
-    async fn deposit(
-        &self,
-        id: &str,
-        draft: &Draft,
-        depot: &Depot,
-        now: &str,
-    ) -> Result<(), StoreError>;
-    /// Records the generated convention; Ok(false) when it was already recorded.
-    async fn record_convention(
-        &self,
-        id: &str,
-        convention: &ConventionRecord,
-    ) -> Result<bool, StoreError>;
-    /// Takes the email lease until `until` (epoch ms, unique per attempt); Ok(false) when the
-    /// email was sent or another send holds the lease.
-    async fn claim_acknowledgement(
-        &self,
-        id: &str,
-        now: i64,
-        until: i64,
-    ) -> Result<bool, StoreError>;
-    async fn record_acknowledgement(
-        &self,
-        id: &str,
-        accuse: &AccuseRecord,
-    ) -> Result<(), StoreError>;
-    async fn release_acknowledgement(&self, id: &str) -> Result<(), StoreError>;
+    async fn get(&self, id: &DossierId) -> Result<Option<DossierRecord>, StoreError>;
+    /// Writes `change` if its condition holds on the stored dossier, else Conflict.
+    async fn write(&self, id: &DossierId, change: &Change) -> Result<(), StoreError>;
+    /// Deletes the dossier if the change's condition holds, else Conflict.
+    async fn delete(&self, id: &DossierId, change: &Change) -> Result<(), StoreError>;
     async fn find_by_verification_code(
         &self,
         code: &str,
     ) -> Result<Option<DossierRecord>, StoreError>;
-    /// Moves the dossier from `from` to `to` and appends `evenement` to its audit trail;
-    /// sets its TTL `expire_le` (epoch seconds) or, when None, removes it. Conflict if it is
-    /// no longer in `from`.
-    async fn transition(
-        &self,
-        id: &str,
-        from: Statut,
-        to: Statut,
-        evenement: &Evenement,
-        expire_le: Option<i64>,
-    ) -> Result<(), StoreError>;
-    /// Appends a message (and its audit line) to a dossier that exists.
-    async fn add_message(
-        &self,
-        id: &str,
-        message: &Message,
-        evenement: &Evenement,
-    ) -> Result<(), StoreError>;
-    /// Schedules the webhook of an accepted dossier (webhook_etat → "a_envoyer"); Conflict if
-    /// it is not accepted.
-    async fn request_webhook(&self, id: &str, evenement: &Evenement) -> Result<(), StoreError>;
-    /// Records one delivery attempt; `delivered` marks the webhook done.
-    async fn record_webhook_attempt(
-        &self,
-        id: &str,
-        attempt: &WebhookTentative,
-        delivered: bool,
-    ) -> Result<(), StoreError>;
-    /// Deletes a draft; Conflict once deposited.
-    async fn delete_draft(&self, id: &str) -> Result<(), StoreError>;
     /// Deposited dossiers, newest deposit first, filtered; `cursor` continues a listing.
     async fn list_deposited(
         &self,
@@ -96,6 +43,87 @@ pub trait DossierStore: Send + Sync {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<(Vec<DossierRecord>, Option<String>), StoreError>;
+
+    /// `steps::autosave`.
+    async fn save_draft(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
+        self.write(id, expect(change, |s| s == Step::Autosave))
+            .await
+    }
+    /// `steps::deposit`: a dossier is deposited once.
+    async fn deposit(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
+        self.write(id, expect(change, |s| s == Step::Deposit)).await
+    }
+    /// `steps::record_convention`.
+    async fn record_convention(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
+        self.write(id, expect(change, |s| s == Step::RecordConvention))
+            .await
+    }
+    /// `steps::claim_acknowledgement`. A store whose answers can be lost after the write
+    /// (DynamoDB) recognises its own lease, whose value is unique per attempt.
+    async fn claim_acknowledgement(
+        &self,
+        id: &DossierId,
+        change: &Change,
+    ) -> Result<(), StoreError> {
+        self.write(id, expect(change, |s| s == Step::ClaimAcknowledgement))
+            .await
+    }
+    /// `steps::record_acknowledgement`.
+    async fn record_acknowledgement(
+        &self,
+        id: &DossierId,
+        change: &Change,
+    ) -> Result<(), StoreError> {
+        self.write(id, expect(change, |s| s == Step::RecordAcknowledgement))
+            .await
+    }
+    /// `steps::release_acknowledgement`.
+    async fn release_acknowledgement(
+        &self,
+        id: &DossierId,
+        change: &Change,
+    ) -> Result<(), StoreError> {
+        self.write(id, expect(change, |s| s == Step::ReleaseAcknowledgement))
+            .await
+    }
+    /// `steps::decide`: Conflict if the dossier moved since it was read.
+    async fn decide(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
+        self.write(id, expect(change, |s| matches!(s, Step::Decide(_))))
+            .await
+    }
+    /// `steps::message`.
+    async fn add_message(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
+        self.write(id, expect(change, |s| s == Step::Message)).await
+    }
+    /// `steps::request_webhook`.
+    async fn request_webhook(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
+        self.write(id, expect(change, |s| s == Step::RequestWebhook))
+            .await
+    }
+    /// `steps::record_webhook_attempt`.
+    async fn record_webhook_attempt(
+        &self,
+        id: &DossierId,
+        change: &Change,
+    ) -> Result<(), StoreError> {
+        self.write(id, expect(change, |s| s == Step::RecordWebhookAttempt))
+            .await
+    }
+    /// `steps::delete_draft`.
+    async fn delete_draft(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
+        self.delete(id, expect(change, |s| s == Step::DeleteDraft))
+            .await
+    }
+}
+
+/// The change, checked (in debug builds) to be of the step the named write is for.
+fn expect(change: &Change, step: impl Fn(Step) -> bool) -> &Change {
+    debug_assert!(
+        step(change.step),
+        "{:?} written as another step",
+        change.step
+    );
+    change
 }
 
 /// Filters of the instructeur's dossier list.
@@ -164,4 +192,26 @@ pub struct OutgoingEmail {
 pub trait Mailer: Send + Sync {
     /// Returns the provider's message id.
     async fn send(&self, email: &OutgoingEmail) -> Result<String, StoreError>;
+}
+
+/// What the company registry knows of a SIRET.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegistryEntry {
+    pub nom: String,
+    pub adresse: Option<String>,
+    /// True when the registry flags it as a collectivité territoriale.
+    pub collectivite_territoriale: bool,
+}
+
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RegistryError {
+    #[error("registre injoignable : {0}")]
+    Unavailable(String),
+}
+
+/// The company registry: name, address and kind of a SIRET (`adapters::registry`).
+#[async_trait]
+pub trait CompanyRegistry: Send + Sync {
+    /// Ok(None): the registry answered and does not know this SIRET.
+    async fn lookup(&self, siret: &Siret) -> Result<Option<RegistryEntry>, RegistryError>;
 }

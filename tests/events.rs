@@ -88,7 +88,7 @@ async fn stream_events_select_their_records_and_run() {
         .unwrap();
     assert!(t.run_generate(&depot).await.batch_item_failures.is_empty());
     let id = dossier_at(&depot.records[0], Etape::Depose).unwrap().id;
-    assert!(t.stored(&id).await.unwrap().convention.is_some());
+    assert!(t.stored(id.as_str()).await.unwrap().convention.is_some());
     assert_eq!(t.objects().await.len(), 1);
 
     // A removal by the TTL asks for the erasure of the convention; the same record without

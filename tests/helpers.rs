@@ -301,7 +301,8 @@ impl TestApp {
     }
 
     pub async fn stored(&self, id: &str) -> Option<DossierRecord> {
-        self.app.dossiers.get(id).await.unwrap()
+        let id = conventions_ent::domain::ids::DossierId::parse(id).expect("a dossier id");
+        self.app.dossiers.get(&id).await.unwrap()
     }
 
     /// Every item of the table, raw: to prove that a refused request wrote nothing.

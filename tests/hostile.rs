@@ -8,10 +8,10 @@
 
 use crate::helpers::*;
 use base64::Engine;
-use conventions_ent::adapters::registry::{CompanyRegistry, RegistryEntry, RegistryError};
 use conventions_ent::adapters::s3::S3Documents;
 use conventions_ent::domain::ids::{hash_jeton, link_jeton, DossierId};
 use conventions_ent::domain::siret::Siret;
+use conventions_ent::ports::{CompanyRegistry, RegistryEntry, RegistryError};
 use conventions_ent::App;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};

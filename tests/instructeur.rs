@@ -512,27 +512,16 @@ async fn export_of_a_thousand_dossiers_for_the_ent_editor() {
             let numeros = &numeros;
             async move {
                 let n = numeros[chunk * 40 + k];
-                let rec = conventions_ent::domain::dossier::DossierRecord {
-                    id: conventions_ent::domain::ids::DossierId::generate().to_string(),
-                    numero: conventions_ent::domain::ids::numero(n),
-                    jeton_sha256: "0".repeat(64),
-                    statut: conventions_ent::domain::dossier::Statut::Brouillon,
-                    etape: conventions_ent::domain::dossier::Etape::Brouillon,
-                    cree_le: "2026-09-01T08:00:00.000Z".into(),
-                    modifie_le: "2026-09-01T08:00:00.000Z".into(),
-                    depose_le: None,
-                    brouillon: draft.clone(),
-                    depot: None,
-                    convention: None,
-                    code_verification: None,
-                    accuse: None,
-                    accuse_bail: None,
-                    webhook_etat: None,
-                    webhook_tentatives: Vec::new(),
-                    historique: Vec::new(),
-                    messages: Vec::new(),
-                    expire_le: None,
-                };
+                use conventions_ent::domain::{life::Actor, steps, time::Now};
+                let created = Now::at("2026-09-01T08:00:00.000Z".parse().unwrap());
+                let mut rec = steps::create(
+                    conventions_ent::domain::ids::DossierId::generate(),
+                    n,
+                    "0".repeat(64),
+                    draft.clone(),
+                    &created,
+                );
+                rec.expire_le = None;
                 t.app.dossiers.create(&rec).await.unwrap();
                 let ctx = SigningContext {
                     horodatage: "x".into(),
@@ -548,12 +537,10 @@ async fn export_of_a_thousand_dossiers_for_the_ent_editor() {
                     k,
                     chunk % 60
                 );
-                t.app
-                    .dossiers
-                    .deposit(&rec.id, &draft, &depot, &when)
-                    .await
-                    .unwrap();
-                rec.id
+                let at = Now::at(when.parse().unwrap());
+                let change = steps::deposit(&rec, draft, depot, &Actor::Collectivite, &at).unwrap();
+                t.app.dossiers.deposit(&rec.id, &change).await.unwrap();
+                rec.id.to_string()
             }
         });
         ids.extend(futures::future::join_all(futures).await);

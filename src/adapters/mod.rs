@@ -1,6 +1,8 @@
-//! AWS implementations of the ports. Only this module (and `app`) knows the SDKs.
+//! Implementations of the ports: on AWS (only this module and `app` know the SDKs), and in
+//! memory (`memory`). Adapters translate; the rules are the domain's.
 
 pub mod dynamo;
+pub mod memory;
 pub mod registry;
 pub mod s3;
 pub mod ses;

@@ -4,31 +4,12 @@
 //! fails, the caller goes on in degraded mode (`verifie: false`).
 
 use crate::domain::siret::Siret;
+use crate::ports::{CompanyRegistry, RegistryEntry, RegistryError};
 use async_trait::async_trait;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RegistryEntry {
-    pub nom: String,
-    pub adresse: Option<String>,
-    /// True when the registry flags it as a collectivité territoriale.
-    pub collectivite_territoriale: bool,
-}
-
-#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
-pub enum RegistryError {
-    #[error("registre injoignable : {0}")]
-    Unavailable(String),
-}
-
-#[async_trait]
-pub trait CompanyRegistry: Send + Sync {
-    /// Ok(None): the registry answered and does not know this SIRET.
-    async fn lookup(&self, siret: &Siret) -> Result<Option<RegistryEntry>, RegistryError>;
-}
 
 const TIMEOUT: Duration = Duration::from_secs(2);
 const CACHE_TTL: Duration = Duration::from_secs(6 * 3600);

@@ -5,11 +5,11 @@
 //! schools-of-a-commune, and each lookup route's handler, p50/p99.
 
 use async_trait::async_trait;
-use conventions_ent::adapters::registry::{CompanyRegistry, RegistryEntry, RegistryError};
 use conventions_ent::domain::school::Ecole;
 use conventions_ent::domain::school::SchoolDirectory;
 use conventions_ent::domain::siret::Siret;
 use conventions_ent::domain::uai::Uai;
+use conventions_ent::ports::{CompanyRegistry, RegistryEntry, RegistryError};
 use conventions_ent::reference::decoupage::{Collectivites, CommuneRef, EpciRef};
 use conventions_ent::reference::Directory;
 use std::time::Instant;

@@ -34,6 +34,21 @@ pub struct CollectiviteDeposee {
     pub verifie: bool,
 }
 
+impl CollectiviteDeposee {
+    /// The name printed and mailed: the registry's or the reference data's, else a
+    /// description by SIREN (degraded mode, nobody confirmed the name).
+    pub fn display_name(&self) -> String {
+        self.nom
+            .clone()
+            .unwrap_or_else(|| unnamed_collectivite(&self.siren))
+    }
+}
+
+/// How a collectivité whose name nobody confirmed is designated.
+pub fn unnamed_collectivite(siren: &str) -> String {
+    format!("La collectivité de SIREN {siren}")
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Signataire {
     pub prenom: String,

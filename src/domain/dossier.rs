@@ -2,6 +2,7 @@
 
 use super::deposit::Depot;
 use super::draft::Draft;
+use super::ids::DossierId;
 use serde::{Deserialize, Serialize};
 
 /// The six states of API.md.
@@ -167,16 +168,29 @@ pub enum Decision {
 }
 
 impl Decision {
+    pub const ALL: [Decision; 6] = [
+        Decision::PasserEnInstruction,
+        Decision::Accepter,
+        Decision::Refuser,
+        Decision::ClasserSansSuite,
+        Decision::RepasserEnInstruction,
+        Decision::RepasserEnConstruction,
+    ];
+
     pub fn parse(s: &str) -> Option<Decision> {
-        Some(match s {
-            "passer_en_instruction" => Decision::PasserEnInstruction,
-            "accepter" => Decision::Accepter,
-            "refuser" => Decision::Refuser,
-            "classer_sans_suite" => Decision::ClasserSansSuite,
-            "repasser_en_instruction" => Decision::RepasserEnInstruction,
-            "repasser_en_construction" => Decision::RepasserEnConstruction,
-            _ => return None,
-        })
+        Decision::ALL.into_iter().find(|d| d.wire_name() == s)
+    }
+
+    /// The `action` value of the API, as [`Decision::parse`] reads it.
+    pub fn wire_name(self) -> &'static str {
+        match self {
+            Decision::PasserEnInstruction => "passer_en_instruction",
+            Decision::Accepter => "accepter",
+            Decision::Refuser => "refuser",
+            Decision::ClasserSansSuite => "classer_sans_suite",
+            Decision::RepasserEnInstruction => "repasser_en_instruction",
+            Decision::RepasserEnConstruction => "repasser_en_construction",
+        }
     }
 
     pub fn target(self) -> Statut {
@@ -211,6 +225,18 @@ impl Decision {
     }
 }
 
+/// Where the hand-over to the ENT editor's webhook stands. notify-editor fires on the change
+/// into `AEnvoyer` (the template's FilterCriteria names the same wire value).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WebhookEtat {
+    /// Scheduled (on acceptance, or replayed by an instructeur): a delivery is due.
+    #[serde(rename = "a_envoyer")]
+    AEnvoyer,
+    /// The editor answered 2xx.
+    #[serde(rename = "livre")]
+    Livre,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WebhookTentative {
     pub le: String,
@@ -224,7 +250,7 @@ pub struct WebhookTentative {
 /// The stored dossier: one DynamoDB item, also the `NewImage` of stream records.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DossierRecord {
-    pub id: String,
+    pub id: DossierId,
     pub numero: String,
     pub jeton_sha256: String,
     pub statut: Statut,
@@ -253,10 +279,9 @@ pub struct DossierRecord {
     pub historique: Vec<Evenement>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub messages: Vec<Message>,
-    /// Webhook to the ENT editor: "a_envoyer" (set on acceptance or replay; the stream
-    /// consumer fires on the transition into it), then "livre".
+    /// Webhook to the ENT editor (see [`WebhookEtat`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub webhook_etat: Option<String>,
+    pub webhook_etat: Option<WebhookEtat>,
     /// Every delivery attempt, for the académie and for support.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub webhook_tentatives: Vec<WebhookTentative>,

@@ -8,9 +8,24 @@ use std::fmt;
 use subtle::ConstantTimeEq;
 
 /// Public identifier of a dossier: 128 random bits, 32 lowercase hex digits. Not a secret:
-/// it never grants access on its own.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// it never grants access on its own. Parsed once at the edge (path, stream image, stored
+/// item) and kept typed through the record.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct DossierId(String);
+
+impl TryFrom<String> for DossierId {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        DossierId::parse(&s).ok_or_else(|| format!("identifiant de dossier mal formé : {s:?}"))
+    }
+}
+
+impl From<DossierId> for String {
+    fn from(id: DossierId) -> String {
+        id.0
+    }
+}
 
 impl DossierId {
     pub fn generate() -> Self {

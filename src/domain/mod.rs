@@ -1,11 +1,17 @@
 //! The domain: types that parse at the edge, the dossier and its rules. Knows no AWS.
+//!
+//! The dossier's life (who takes which step from which statut, and what each step changes) is
+//! `life` (the state machine and its table) and `steps` (one function per step).
 
 pub mod deposit;
 pub mod dossier;
 pub mod draft;
 pub mod email;
 pub mod ids;
+pub mod life;
 pub mod school;
 pub mod siret;
+pub mod steps;
 pub mod text;
+pub mod time;
 pub mod uai;

@@ -34,6 +34,46 @@ impl Name {
     }
 }
 
+/// Longest message or motif.
+pub const MAX_LONG_TEXT: usize = 5000;
+
+/// A message of the messagerie or a decision's motif: trimmed, non-empty, at most
+/// [`MAX_LONG_TEXT`] characters; line breaks kept as `\n` whatever the sender's convention
+/// (CRLF, lone CR); tabs kept; any other control character refused. One rule for both sides of
+/// the messagerie and for motifs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LongText(String);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LongTextError {
+    Empty,
+    TooLong,
+    Control,
+}
+
+impl LongText {
+    pub fn parse(input: &str) -> Result<Self, LongTextError> {
+        let s = input.trim().replace("\r\n", "\n").replace('\r', "\n");
+        if s.is_empty() {
+            Err(LongTextError::Empty)
+        } else if s.chars().count() > MAX_LONG_TEXT {
+            Err(LongTextError::TooLong)
+        } else if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+            Err(LongTextError::Control)
+        } else {
+            Ok(LongText(s))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
 /// Removes control characters and folds whitespace: for values that reach headers or logs and
 /// were not parsed as a [`Name`] (e.g. data from the directory).
 pub fn single_line(s: &str) -> String {
@@ -48,6 +88,21 @@ pub fn single_line(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_text_keeps_line_breaks_of_any_convention_and_refuses_other_controls() {
+        assert_eq!(
+            LongText::parse(" a\r\nb\rc\n\td ").unwrap().as_str(),
+            "a\nb\nc\n\td"
+        );
+        assert_eq!(LongText::parse(" \n "), Err(LongTextError::Empty));
+        assert_eq!(LongText::parse("a\u{1b}b"), Err(LongTextError::Control));
+        assert_eq!(
+            LongText::parse(&"é".repeat(5001)),
+            Err(LongTextError::TooLong)
+        );
+        assert!(LongText::parse(&"é".repeat(5000)).is_ok());
+    }
 
     #[test]
     fn trims_and_folds_spaces() {

@@ -1,7 +1,7 @@
 //! Reference data routes (school-lookup): communes, schools, collectivité by SIRET.
 
 use super::problem::ApiError;
-use super::{json, ApiResult};
+use super::response::{json, ApiResult};
 use crate::domain::school::{Ecole, SchoolDirectory};
 use crate::domain::siret::Siret;
 use crate::domain::uai::Uai;

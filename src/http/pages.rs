@@ -7,7 +7,8 @@ mod assets;
 
 use super::dossiers::authorize;
 use super::problem::ApiError;
-use super::{accepts_gzip, encoded, gzip, json, ApiResult};
+use super::request::accepts_gzip;
+use super::response::{encoded, gzip, json, ApiResult};
 use crate::domain::dossier::DossierRecord;
 use crate::domain::school::SchoolDirectory;
 use crate::domain::siret::Siret;

@@ -42,6 +42,13 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// A step the domain refuses is a conflict with the dossier's state, said as the domain says it.
+impl From<crate::domain::life::Refusal> for ApiError {
+    fn from(r: crate::domain::life::Refusal) -> Self {
+        ApiError::Conflict(r.0)
+    }
+}
+
 impl ApiError {
     pub fn status(&self) -> u16 {
         match self {

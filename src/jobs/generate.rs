@@ -6,7 +6,10 @@ use super::stream::{dossier_at, expired_dossier, process_selected};
 use super::{JobError, Outcome};
 use crate::domain::dossier::{ConventionRecord, DossierRecord, Etape};
 use crate::domain::ids::{verification_code, DossierId};
-use crate::ports::PutOutcome;
+use crate::domain::steps;
+use crate::domain::time::Now;
+use crate::links;
+use crate::ports::{PutOutcome, StoreError};
 use crate::render::convention::{
     render, AcademieView, CollectiviteView, ConventionData, SignatureView,
 };
@@ -59,7 +62,7 @@ pub fn convention_key(record: &DossierRecord) -> String {
 }
 
 /// Everything stored for one dossier lives under this prefix.
-fn dossier_prefix(id: &str) -> String {
+fn dossier_prefix(id: &DossierId) -> String {
     format!("conventions/{id}/")
 }
 
@@ -69,7 +72,7 @@ pub fn convention_data(
     code: &str,
 ) -> Result<ConventionData, JobError> {
     let depot = record.depot.as_ref().ok_or_else(|| {
-        JobError::Incoherent(record.id.clone(), "déposé sans contenu de dépôt".into())
+        JobError::Incoherent(record.id.to_string(), "déposé sans contenu de dépôt".into())
     })?;
     let c = &depot.collectivite;
     Ok(ConventionData {
@@ -77,10 +80,7 @@ pub fn convention_data(
         version_texte: depot.signature.version_texte.clone(),
         academie: AcademieView::from(&app.config.academie),
         collectivite: CollectiviteView {
-            nom: c
-                .nom
-                .clone()
-                .unwrap_or_else(|| format!("La collectivité de SIREN {}", c.siren)),
+            nom: c.display_name(),
             siret: c.siret.clone(),
             adresse: c.adresse.clone(),
         },
@@ -93,7 +93,7 @@ pub fn convention_data(
             sha256: depot.signature.sha256.clone(),
         },
         code_verification: code.to_string(),
-        url_verification: format!("{}/verification/{code}", app.config.public_base_url),
+        url_verification: links::verification_page(&app.config, code),
     })
 }
 
@@ -102,15 +102,11 @@ pub async fn generate(app: &App, from_stream: DossierRecord) -> Result<Outcome, 
     let Some(record) = app.dossiers.get(&from_stream.id).await? else {
         return Ok(Outcome::Skipped);
     };
-    if record.convention.is_some() {
-        return Ok(Outcome::AlreadyDone);
+    // Whether a convention is due, before rendering one.
+    if let Err(pass) = steps::convention_due(&record) {
+        return Ok(pass.into());
     }
-    if record.etape != Etape::Depose {
-        return Ok(Outcome::Skipped);
-    }
-    let id = DossierId::parse(&record.id)
-        .ok_or_else(|| JobError::Incoherent(record.id.clone(), "identifiant mal formé".into()))?;
-    let code = verification_code(app.config.link_secret.as_bytes(), &id);
+    let code = verification_code(app.config.link_secret.as_bytes(), &record.id);
     let data = convention_data(app, &record, &code)?;
     let started = std::time::Instant::now();
     let (pdf, replaced) = render(&data)?;
@@ -130,33 +126,25 @@ pub async fn generate(app: &App, from_stream: DossierRecord) -> Result<Outcome, 
     let convention = ConventionRecord {
         cle: key,
         sha256,
-        genere_le: crate::http::dossiers::now(),
+        genere_le: Now::system().stamp(),
         code_verification: code,
         taille: size,
     };
-    Ok(
-        if app
-            .dossiers
-            .record_convention(&record.id, &convention)
-            .await?
-        {
-            Outcome::Done
-        } else {
-            Outcome::AlreadyDone
-        },
-    )
+    let change = match steps::record_convention(&record, convention) {
+        Ok(c) => c,
+        Err(pass) => return Ok(pass.into()),
+    };
+    match app.dossiers.record_convention(&record.id, &change).await {
+        // Recorded meanwhile by another delivery of the same record.
+        Err(StoreError::Conflict) => Ok(Outcome::AlreadyDone),
+        r => r.map(|_| Outcome::Done).map_err(JobError::from),
+    }
 }
 
 /// Erases every stored version of the convention of a dossier the TTL removed. Only then:
 /// a dossier still in the table keeps its convention, whatever the record says. Records of a
 /// shard come in order, so the deposit's generation has run (or been skipped) before this.
 pub async fn erase(app: &App, expired: DossierRecord) -> Result<Outcome, JobError> {
-    let Some(id) = DossierId::parse(&expired.id) else {
-        return Err(JobError::Incoherent(
-            expired.id.clone(),
-            "identifiant mal formé".into(),
-        ));
-    };
     // Even when the image records no convention: one may have been written just before the
     // removal without being recorded. Listing an empty prefix costs one call.
     if app.dossiers.get(&expired.id).await?.is_some() {
@@ -165,7 +153,7 @@ pub async fn erase(app: &App, expired: DossierRecord) -> Result<Outcome, JobErro
     }
     let erased = app
         .documents
-        .erase_all_versions(&dossier_prefix(id.as_str()))
+        .erase_all_versions(&dossier_prefix(&expired.id))
         .await?;
     tracing::info!(dossier = %expired.id, erased, "convention erased after the retention period");
     Ok(if erased == 0 {

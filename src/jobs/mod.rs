@@ -30,3 +30,12 @@ pub enum Outcome {
     /// The record is not for this step.
     Skipped,
 }
+
+impl From<crate::domain::life::Pass> for Outcome {
+    fn from(p: crate::domain::life::Pass) -> Outcome {
+        match p {
+            crate::domain::life::Pass::AlreadyDone => Outcome::AlreadyDone,
+            crate::domain::life::Pass::NotHere => Outcome::Skipped,
+        }
+    }
+}

@@ -89,6 +89,11 @@ mod tests {
     use serde_json::json;
     use std::sync::Mutex;
 
+    /// A dossier id made of one repeated hex digit.
+    fn id(c: char) -> String {
+        c.to_string().repeat(32)
+    }
+
     fn record(seq: &str, id: &str, etape: &str) -> serde_json::Value {
         json!({
             "eventID": seq, "eventName": "MODIFY", "eventSource": "aws:dynamodb", "awsRegion": "eu-west-3",
@@ -108,18 +113,21 @@ mod tests {
     #[tokio::test]
     async fn reports_the_first_failure_and_stops_there() {
         let event: Event = serde_json::from_value(json!({"Records": [
-            record("1", "a", "depose"),
-            record("2", "b", "brouillon"),
-            record("3", "c", "depose"),
-            record("4", "d", "depose"),
+            record("1", &id('a'), "depose"),
+            record("2", &id('b'), "brouillon"),
+            record("3", &id('c'), "depose"),
+            record("4", &id('d'), "depose"),
         ]}))
         .unwrap();
         let seen = Mutex::new(Vec::new());
         let resp = process(&event, Etape::Depose, |d| {
-            seen.lock().unwrap().push(d.id.clone());
+            seen.lock().unwrap().push(d.id.to_string());
             async move {
-                if d.id == "c" {
-                    Err(JobError::Incoherent(d.id, "panne simulée".into()))
+                if d.id.as_str() == id('c') {
+                    Err(JobError::Incoherent(
+                        d.id.to_string(),
+                        "panne simulée".into(),
+                    ))
                 } else {
                     Ok(Outcome::Done)
                 }
@@ -128,7 +136,7 @@ mod tests {
         .await;
         assert_eq!(
             *seen.lock().unwrap(),
-            ["a", "c"],
+            [id('a'), id('c')],
             "b is filtered out, d waits for the retry"
         );
         let failed: Vec<_> = resp

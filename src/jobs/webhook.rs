@@ -5,25 +5,24 @@
 //! /api/instructeur/dossiers/{id}/webhook` schedules a delivery again (replay).
 
 use super::{JobError, Outcome};
-use crate::domain::dossier::{DossierRecord, WebhookTentative};
+use crate::domain::dossier::{DossierRecord, WebhookEtat, WebhookTentative};
+use crate::domain::steps;
+use crate::domain::time::Now;
 use crate::App;
 use aws_lambda_events::event::dynamodb::EventRecord;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
-pub const A_ENVOYER: &str = "a_envoyer";
-
 /// The record's dossier when this change scheduled a delivery (webhook_etat became
-/// "a_envoyer"); the same test as the template's FilterCriteria.
+/// [`WebhookEtat::AEnvoyer`]); the same test as the template's FilterCriteria.
 pub fn scheduled(record: &EventRecord) -> Option<DossierRecord> {
-    let state = |image: &serde_dynamo::Item| -> Option<String> {
-        match image.get("webhook_etat") {
-            Some(serde_dynamo::AttributeValue::S(s)) => Some(s.clone()),
-            _ => None,
-        }
+    let state = |image: &serde_dynamo::Item| -> Option<WebhookEtat> {
+        image
+            .get("webhook_etat")
+            .and_then(|v| serde_dynamo::from_attribute_value(v.clone()).ok())
     };
-    if state(&record.change.new_image).as_deref() != Some(A_ENVOYER)
-        || state(&record.change.old_image).as_deref() == Some(A_ENVOYER)
+    if state(&record.change.new_image) != Some(WebhookEtat::AEnvoyer)
+        || state(&record.change.old_image) == Some(WebhookEtat::AEnvoyer)
     {
         return None;
     }
@@ -56,8 +55,8 @@ pub async fn deliver(app: &App, from_stream: DossierRecord) -> Result<Outcome, J
     let Some(record) = app.dossiers.get(&from_stream.id).await? else {
         return Ok(Outcome::Skipped);
     };
-    if record.webhook_etat.as_deref() != Some(A_ENVOYER) {
-        return Ok(Outcome::AlreadyDone);
+    if let Err(pass) = steps::webhook_due(&record) {
+        return Ok(pass.into());
     }
     let body = payload(&record).to_string();
     let ts = chrono::Utc::now().timestamp();
@@ -83,22 +82,24 @@ pub async fn deliver(app: &App, from_stream: DossierRecord) -> Result<Outcome, J
         }
     })
     .await
-    .map_err(|e| JobError::Incoherent(from_stream.id.clone(), e.to_string()))?;
+    .map_err(|e| JobError::Incoherent(from_stream.id.to_string(), e.to_string()))?;
     let delivered = (200..300).contains(&statut_http);
     let attempt = WebhookTentative {
-        le: crate::http::dossiers::now(),
+        le: Now::system().stamp(),
         statut_http,
         erreur: erreur.clone(),
         duree_ms: started.elapsed().as_millis() as u64,
     };
-    app.dossiers
-        .record_webhook_attempt(&record.id, &attempt, delivered)
-        .await?;
+    if let Ok(change) = steps::record_webhook_attempt(&record, attempt) {
+        app.dossiers
+            .record_webhook_attempt(&record.id, &change)
+            .await?;
+    }
     if delivered {
         Ok(Outcome::Done)
     } else {
         Err(JobError::Incoherent(
-            record.id,
+            record.id.to_string(),
             format!("webhook : {}", erreur.unwrap_or_default()),
         ))
     }

@@ -5,9 +5,10 @@ use super::pdf_parts::{
     finish, french_spacing, QrCode, RepeatingHeaderTable, PAGE_COUNT_PLACEHOLDER,
 };
 use super::text::{Lines, Text};
-use super::{convention_text, pdf_safe, time::french_datetime_str};
+use super::{convention_text, pdf_safe};
 use crate::config::Academie;
 use crate::domain::deposit::{EcoleDeposee, Referent, Signataire};
+use crate::domain::time::french_datetime_str;
 use genpdf::elements::{Break, FrameCellDecorator, PageBreak, TableLayout, UnorderedList};
 use genpdf::fonts::{FontData, FontFamily};
 use genpdf::style::Style;

@@ -4,7 +4,6 @@ pub mod convention;
 pub mod email;
 pub mod pdf_parts;
 pub mod text;
-pub mod time;
 
 include!(concat!(env!("OUT_DIR"), "/convention_texts.rs"));
 

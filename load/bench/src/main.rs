@@ -9,7 +9,7 @@
 
 use async_trait::async_trait;
 use aws_lambda_events::event::dynamodb::Event;
-use conventions_ent::adapters::registry::{CompanyRegistry, RegistryEntry, RegistryError};
+use conventions_ent::ports::{CompanyRegistry, RegistryEntry, RegistryError};
 use conventions_ent::config::{Academie, Config};
 use conventions_ent::domain::deposit::Depot;
 use conventions_ent::domain::dossier::{

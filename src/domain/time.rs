@@ -1,8 +1,44 @@
-//! Dates as French readers expect them, in Europe/Paris time (CET/CEST), without a tz database:
-//! the EU rule is fixed (summer time from the last Sunday of March to the last Sunday of
-//! October, switching at 01:00 UTC).
+//! Time in the dossier's life: the clock every step is given ([`Now`]), and dates as French
+//! readers expect them, in Europe/Paris time (CET/CEST), without a tz database: the EU rule is
+//! fixed (summer time from the last Sunday of March to the last Sunday of October, switching
+//! at 01:00 UTC).
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
+
+/// The instant a step happens. Steps take it as input rather than reading the system clock,
+/// so that a step is a plain function of its inputs (and tests choose the time).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Now(DateTime<Utc>);
+
+impl Now {
+    /// The system clock: called once per request or record, at the edge.
+    pub fn system() -> Now {
+        Now(Utc::now())
+    }
+
+    pub fn at(t: DateTime<Utc>) -> Now {
+        Now(t)
+    }
+
+    /// As stored on the dossier: RFC 3339, UTC, milliseconds ("2026-09-01T08:00:00.000Z").
+    pub fn stamp(&self) -> String {
+        self.0.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    }
+
+    /// Epoch seconds (DynamoDB's TTL attribute).
+    pub fn seconds(&self) -> i64 {
+        self.0.timestamp()
+    }
+
+    /// Epoch milliseconds (the acknowledgement lease).
+    pub fn millis(&self) -> i64 {
+        self.0.timestamp_millis()
+    }
+
+    pub fn utc(&self) -> DateTime<Utc> {
+        self.0
+    }
+}
 
 fn last_sunday(year: i32, month: u32) -> NaiveDate {
     let first_next = if month == 12 {

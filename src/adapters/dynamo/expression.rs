@@ -1,0 +1,145 @@
+//! A domain [`Change`] translated into DynamoDB's expression language.
+
+use super::{av, n, s, LISTE_DEPOSES};
+use crate::domain::deposit::Depot;
+use crate::domain::dossier::Etape;
+use crate::domain::life::{Change, Condition, Update};
+use crate::ports::StoreError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
+
+/// The words an instructeur searches a dossier by: collectivité name and SIRET, folded.
+fn search_text(depot: &Depot) -> String {
+    let c = &depot.collectivite;
+    crate::reference::search_key(&format!("{} {}", c.nom.as_deref().unwrap_or(""), c.siret))
+}
+
+/// A list of distinct strings, in first-seen order.
+fn string_list(items: impl Iterator<Item = String>) -> AttributeValue {
+    let mut seen: Vec<String> = Vec::new();
+    for i in items {
+        if !seen.contains(&i) {
+            seen.push(i);
+        }
+    }
+    AttributeValue::L(seen.into_iter().map(AttributeValue::S).collect())
+}
+
+/// A domain [`Change`] as one UpdateItem: its condition expression, its SET / REMOVE clauses
+/// and their values. Appends of one list are gathered into one `list_append`.
+#[derive(Default)]
+pub(super) struct Expression {
+    pub(super) values: HashMap<String, AttributeValue>,
+    set: Vec<String>,
+    remove: Vec<&'static str>,
+}
+
+impl Expression {
+    fn value(&mut self, v: AttributeValue) -> String {
+        let name = format!(":v{}", self.values.len());
+        self.values.insert(name.clone(), v);
+        name
+    }
+
+    fn set(&mut self, attribute: &str, v: AttributeValue) {
+        let name = self.value(v);
+        self.set.push(format!("{attribute} = {name}"));
+    }
+
+    fn append(&mut self, attribute: &str, items: Vec<AttributeValue>) {
+        if items.is_empty() {
+            return;
+        }
+        let empty = self.value(AttributeValue::L(Vec::new()));
+        let list = self.value(AttributeValue::L(items));
+        self.set.push(format!(
+            "{attribute} = list_append(if_not_exists({attribute}, {empty}), {list})"
+        ));
+    }
+
+    pub(super) fn condition(&mut self, c: &Condition) -> String {
+        match c {
+            Condition::Statut(st) => {
+                let v = self.value(s(st.as_str()));
+                format!("statut = {v}")
+            }
+            Condition::ConventionDue => {
+                let v = self.value(s(Etape::Depose.as_str()));
+                format!("etape = {v} AND attribute_not_exists(convention)")
+            }
+            Condition::LeaseFree { now_ms } => {
+                let e = self.value(s(Etape::ConventionEnregistree.as_str()));
+                let t = self.value(n(*now_ms));
+                format!(
+                    "etape = {e} AND attribute_not_exists(accuse) AND \
+                     (attribute_not_exists(accuse_bail) OR accuse_bail < {t})"
+                )
+            }
+            Condition::NotAcknowledged => "attribute_not_exists(accuse)".into(),
+            Condition::Exists => "attribute_exists(id)".into(),
+        }
+    }
+
+    pub(super) fn of(change: &Change) -> Result<(String, Expression), StoreError> {
+        let mut x = Expression::default();
+        let condition = x.condition(&change.condition);
+        let (mut events, mut messages, mut attempts) = (Vec::new(), Vec::new(), Vec::new());
+        for u in &change.updates {
+            match u {
+                Update::Statut(st) => x.set("statut", s(st.as_str())),
+                Update::Etape(e) => x.set("etape", s(e.as_str())),
+                Update::Brouillon(d) => x.set("brouillon", av(d)?),
+                Update::Depot(d) => {
+                    x.set("depot", av(d)?);
+                    // The list index and its filters read these top-level copies.
+                    x.set("liste", s(LISTE_DEPOSES));
+                    x.set("recherche", s(&search_text(d)));
+                    x.set(
+                        "codes_insee",
+                        string_list(d.ecoles.iter().map(|e| e.code_insee.clone())),
+                    );
+                    x.set(
+                        "departements",
+                        string_list(
+                            d.ecoles
+                                .iter()
+                                .map(|e| crate::reference::departement_of(&e.code_insee)),
+                        ),
+                    );
+                }
+                Update::ModifieLe(t) => x.set("modifie_le", s(t)),
+                Update::DeposeLe(t) => x.set("depose_le", s(t)),
+                Update::ExpireLe(Some(t)) => x.set("expire_le", n(*t)),
+                Update::ExpireLe(None) => x.remove.push("expire_le"),
+                Update::Convention(c) => {
+                    x.set("convention", av(c)?);
+                    x.set("code_verification", s(&c.code_verification));
+                }
+                Update::Accuse(a) => x.set("accuse", av(a)?),
+                Update::Lease(Some(t)) => x.set("accuse_bail", n(*t)),
+                Update::Lease(None) => x.remove.push("accuse_bail"),
+                Update::WebhookEtat(e) => x.set("webhook_etat", av(e)?),
+                Update::AppendEvent(e) => events.push(av(e)?),
+                Update::AppendMessage(m) => messages.push(av(m)?),
+                Update::AppendWebhookAttempt(a) => attempts.push(av(a)?),
+            }
+        }
+        x.append("historique", events);
+        x.append("messages", messages);
+        x.append("webhook_tentatives", attempts);
+        Ok((condition, x))
+    }
+
+    pub(super) fn update_expression(&self) -> String {
+        let mut e = String::new();
+        if !self.set.is_empty() {
+            e.push_str("SET ");
+            e.push_str(&self.set.join(", "));
+        }
+        if !self.remove.is_empty() {
+            e.push_str(" REMOVE ");
+            e.push_str(&self.remove.join(", "));
+        }
+        e
+    }
+}

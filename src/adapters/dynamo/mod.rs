@@ -1,0 +1,333 @@
+//! Dossiers in DynamoDB: one item per dossier, conditional writes for every state change.
+
+mod expression;
+mod table;
+
+use super::describe;
+use crate::domain::dossier::DossierRecord;
+use crate::domain::ids::DossierId;
+use crate::domain::life::{Change, Update};
+use crate::ports::{DossierStore, ListFilter, StoreError};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::Client;
+use expression::Expression;
+use std::collections::HashMap;
+pub use table::create_table;
+
+/// Item holding the last dossier number.
+const COUNTER_ID: &str = "#compteur-numero";
+/// Sparse index on `code_verification`, for the public verification route.
+pub const VERIFICATION_INDEX: &str = "par-code-verification";
+/// Sparse index of deposited dossiers by deposit time (`liste` = "depose", `depose_le`).
+pub const DEPOSIT_INDEX: &str = "par-depot";
+pub(super) const LISTE_DEPOSES: &str = "depose";
+
+pub struct DynamoDossiers {
+    client: Client,
+    table: String,
+}
+
+impl DynamoDossiers {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        DynamoDossiers {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+pub(super) fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_string())
+}
+
+pub(super) fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+pub(super) fn av<T: serde::Serialize>(v: &T) -> Result<AttributeValue, StoreError> {
+    serde_dynamo::to_attribute_value(v)
+        .map_err(|e| StoreError::Unavailable(format!("sérialisation : {e}")))
+}
+
+/// Maps an SDK error: a failed condition is a Conflict, anything else Unavailable.
+fn map_err<E, R>(err: SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    if err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException") {
+        StoreError::Conflict
+    } else {
+        StoreError::Unavailable(describe(&err))
+    }
+}
+
+/// The lease value a claim writes (unique per attempt).
+fn lease_of(change: &Change) -> Option<i64> {
+    change.updates.iter().find_map(|u| match u {
+        Update::Lease(l) => *l,
+        _ => None,
+    })
+}
+
+#[async_trait]
+impl DossierStore for DynamoDossiers {
+    async fn next_numero(&self) -> Result<u64, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(COUNTER_ID))
+            .update_expression("ADD valeur :un")
+            .expression_attribute_values(":un", AttributeValue::N("1".into()))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(map_err)?;
+        out.attributes()
+            .and_then(|a| a.get("valeur"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| StoreError::Unavailable("compteur de numéros illisible".into()))
+    }
+
+    async fn create(&self, record: &DossierRecord) -> Result<(), StoreError> {
+        let item: HashMap<String, AttributeValue> = serde_dynamo::to_item(record)
+            .map_err(|e| StoreError::Unavailable(format!("sérialisation : {e}")))?;
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(id)")
+            .send()
+            .await
+            .map_err(map_err);
+        match res {
+            // Ids are 128 random bits: a conflict is our own write whose answer was lost and
+            // that the SDK retried. The jeton hash, unique to this creation, recognises it.
+            Err(StoreError::Conflict) => match self.get(&record.id).await? {
+                Some(stored) if stored.jeton_sha256 == record.jeton_sha256 => Ok(()),
+                _ => Err(StoreError::Conflict),
+            },
+            r => r.map(|_| ()),
+        }
+    }
+
+    async fn get(&self, id: &DossierId) -> Result<Option<DossierRecord>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("id", s(id.as_str()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(map_err)?;
+        match out.item {
+            // Items without a statut (the counter) are not dossiers.
+            Some(item) if item.contains_key("statut") => serde_dynamo::from_item(item)
+                .map(Some)
+                .map_err(|e| StoreError::Unavailable(format!("dossier {id} illisible : {e}"))),
+            _ => Ok(None),
+        }
+    }
+
+    async fn write(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
+        let (condition, x) = Expression::of(change)?;
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(id.as_str()))
+            .update_expression(x.update_expression())
+            .condition_expression(condition)
+            .set_expression_attribute_values(Some(x.values))
+            .send()
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn delete(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
+        let mut x = Expression::default();
+        let condition = x.condition(&change.condition);
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("id", s(id.as_str()))
+            .condition_expression(condition)
+            .set_expression_attribute_values(Some(x.values).filter(|v| !v.is_empty()))
+            .send()
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn claim_acknowledgement(
+        &self,
+        id: &DossierId,
+        change: &Change,
+    ) -> Result<(), StoreError> {
+        match self.write(id, change).await {
+            // The condition failed: either someone else holds the lease, or our own write went
+            // through and its answer was lost (the SDK retried it). The lease value is unique
+            // to this attempt, so finding it stored means the lease is ours.
+            Err(StoreError::Conflict) => {
+                let until = lease_of(change);
+                match self.get(id).await? {
+                    Some(d) if d.accuse.is_none() && until.is_some() && d.accuse_bail == until => {
+                        Ok(())
+                    }
+                    _ => Err(StoreError::Conflict),
+                }
+            }
+            r => r,
+        }
+    }
+
+    async fn find_by_verification_code(
+        &self,
+        code: &str,
+    ) -> Result<Option<DossierRecord>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(VERIFICATION_INDEX)
+            .key_condition_expression("code_verification = :c")
+            .expression_attribute_values(":c", s(code))
+            .limit(1)
+            .send()
+            .await
+            .map_err(map_err)?;
+        // The index projects keys only; read the item itself, consistently.
+        match out
+            .items()
+            .first()
+            .and_then(|i| i.get("id"))
+            .and_then(|v| v.as_s().ok())
+            .and_then(|id| DossierId::parse(id))
+        {
+            Some(id) => self.get(&id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn list_deposited(
+        &self,
+        filter: &ListFilter,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<DossierRecord>, Option<String>), StoreError> {
+        let mut key_cond = "liste = :liste".to_string();
+        let mut values: HashMap<String, AttributeValue> =
+            HashMap::from([(":liste".into(), s(LISTE_DEPOSES))]);
+        match (&filter.depose_du, &filter.depose_au) {
+            (Some(du), Some(au)) => {
+                key_cond.push_str(" AND depose_le BETWEEN :du AND :au");
+                values.insert(":du".into(), s(du));
+                values.insert(":au".into(), s(&format!("{au}T99")));
+            }
+            (Some(du), None) => {
+                key_cond.push_str(" AND depose_le >= :du");
+                values.insert(":du".into(), s(du));
+            }
+            (None, Some(au)) => {
+                key_cond.push_str(" AND depose_le <= :au");
+                values.insert(":au".into(), s(&format!("{au}T99")));
+            }
+            (None, None) => {}
+        }
+        let mut filters = Vec::new();
+        if !filter.statuts.is_empty() {
+            let names: Vec<String> = (0..filter.statuts.len())
+                .map(|i| format!(":st{i}"))
+                .collect();
+            for (n, st) in names.iter().zip(&filter.statuts) {
+                values.insert(n.clone(), s(st.as_str()));
+            }
+            filters.push(format!("statut IN ({})", names.join(", ")));
+        }
+        if let Some(d) = &filter.departement {
+            filters.push("contains(departements, :dep)".into());
+            values.insert(":dep".into(), s(d));
+        }
+        if let Some(c) = &filter.commune {
+            filters.push("contains(codes_insee, :commune)".into());
+            values.insert(":commune".into(), s(c));
+        }
+        if let Some(t) = &filter.texte {
+            for (i, word) in crate::reference::search_key(t)
+                .split(' ')
+                .filter(|w| !w.is_empty())
+                .enumerate()
+            {
+                filters.push(format!("contains(recherche, :w{i})"));
+                values.insert(format!(":w{i}"), s(word));
+            }
+        }
+        let mut start = match cursor {
+            Some(c) => Some(decode_cursor(c).ok_or(StoreError::Conflict)?),
+            None => None,
+        };
+        let mut out = Vec::new();
+        loop {
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(DEPOSIT_INDEX)
+                .key_condition_expression(&key_cond)
+                .set_expression_attribute_values(Some(values.clone()))
+                .scan_index_forward(filter.chronologique)
+                .limit((limit.saturating_sub(out.len())).clamp(1, 100) as i32)
+                .set_exclusive_start_key(start.take());
+            if !filters.is_empty() {
+                q = q.filter_expression(filters.join(" AND "));
+            }
+            let page = q.send().await.map_err(map_err)?;
+            for item in page.items() {
+                out.push(
+                    serde_dynamo::from_item(item.clone())
+                        .map_err(|e| StoreError::Unavailable(format!("dossier illisible : {e}")))?,
+                );
+            }
+            match page.last_evaluated_key() {
+                Some(k) if out.len() < limit => start = Some(k.clone()),
+                Some(k) => return Ok((out, Some(encode_cursor(k)))),
+                None => return Ok((out, None)),
+            }
+        }
+    }
+}
+
+/// Cursors are the index's LastEvaluatedKey, as opaque base64url JSON.
+fn encode_cursor(key: &HashMap<String, AttributeValue>) -> String {
+    use base64::Engine;
+    let plain: std::collections::BTreeMap<&str, &str> = key
+        .iter()
+        .filter_map(|(k, v)| v.as_s().ok().map(|s| (k.as_str(), s.as_str())))
+        .collect();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(serde_json::to_vec(&plain).unwrap_or_default())
+}
+
+fn decode_cursor(c: &str) -> Option<HashMap<String, AttributeValue>> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(c)
+        .ok()?;
+    let plain: std::collections::BTreeMap<String, String> = serde_json::from_slice(&bytes).ok()?;
+    let allowed = ["id", "liste", "depose_le"];
+    if plain.len() != 3 || !plain.keys().all(|k| allowed.contains(&k.as_str())) {
+        return None;
+    }
+    Some(
+        plain
+            .into_iter()
+            .map(|(k, v)| (k, AttributeValue::S(v)))
+            .collect(),
+    )
+}

@@ -1,0 +1,210 @@
+//! The ports in memory, for unit tests and the in-process benchmark (`load/bench`): no AWS
+//! call. The dossier store applies the domain's [`Change`] with the domain's own
+//! [`Condition::holds`](crate::domain::life::Condition::holds) under one lock (a conditional
+//! write), and round-trips items through serde_dynamo as the DynamoDB adapter does.
+
+use crate::domain::dossier::DossierRecord;
+use crate::domain::ids::DossierId;
+use crate::domain::life::Change;
+use crate::ports::{
+    DocumentStore, DossierStore, ListFilter, Mailer, OutgoingEmail, PutOutcome, StoreError,
+};
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+#[derive(Default)]
+pub struct MemoryDossiers {
+    items: Mutex<HashMap<DossierId, serde_dynamo::Item>>,
+    counter: AtomicU64,
+}
+
+fn read(item: &serde_dynamo::Item) -> Result<DossierRecord, StoreError> {
+    serde_dynamo::from_item(item.clone())
+        .map_err(|e| StoreError::Unavailable(format!("dossier illisible : {e}")))
+}
+
+fn item(r: &DossierRecord) -> Result<serde_dynamo::Item, StoreError> {
+    serde_dynamo::to_item(r).map_err(|e| StoreError::Unavailable(format!("sérialisation : {e}")))
+}
+
+impl MemoryDossiers {
+    fn all(&self) -> Result<Vec<DossierRecord>, StoreError> {
+        self.items
+            .lock()
+            .expect("lock")
+            .values()
+            .map(read)
+            .collect()
+    }
+}
+
+#[async_trait]
+impl DossierStore for MemoryDossiers {
+    async fn next_numero(&self) -> Result<u64, StoreError> {
+        Ok(self.counter.fetch_add(1, Ordering::SeqCst) + 1)
+    }
+
+    async fn create(&self, record: &DossierRecord) -> Result<(), StoreError> {
+        let mut items = self.items.lock().expect("lock");
+        if items.contains_key(&record.id) {
+            return Err(StoreError::Conflict);
+        }
+        items.insert(record.id.clone(), item(record)?);
+        Ok(())
+    }
+
+    async fn get(&self, id: &DossierId) -> Result<Option<DossierRecord>, StoreError> {
+        let items = self.items.lock().expect("lock");
+        items.get(id).map(read).transpose()
+    }
+
+    async fn write(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
+        let mut items = self.items.lock().expect("lock");
+        let Some(stored) = items.get(id) else {
+            return Err(StoreError::Conflict);
+        };
+        let mut r = read(stored)?;
+        if !change.condition.holds(&r) {
+            return Err(StoreError::Conflict);
+        }
+        change.apply(&mut r);
+        items.insert(id.clone(), item(&r)?);
+        Ok(())
+    }
+
+    async fn delete(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
+        let mut items = self.items.lock().expect("lock");
+        match items.get(id).map(read).transpose()? {
+            Some(r) if change.condition.holds(&r) => {
+                items.remove(id);
+                Ok(())
+            }
+            _ => Err(StoreError::Conflict),
+        }
+    }
+
+    async fn find_by_verification_code(
+        &self,
+        code: &str,
+    ) -> Result<Option<DossierRecord>, StoreError> {
+        Ok(self
+            .all()?
+            .into_iter()
+            .find(|r| r.code_verification.as_deref() == Some(code)))
+    }
+
+    /// Statut, département and commune filters, newest first (or oldest with
+    /// `chronologique`); the cursor is the offset in that order.
+    async fn list_deposited(
+        &self,
+        filter: &ListFilter,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<DossierRecord>, Option<String>), StoreError> {
+        let start: usize = match cursor {
+            Some(c) => c.parse().map_err(|_| StoreError::Conflict)?,
+            None => 0,
+        };
+        let mut selected: Vec<DossierRecord> =
+            self.all()?
+                .into_iter()
+                .filter(|r| r.depose_le.is_some())
+                .filter(|r| filter.statuts.is_empty() || filter.statuts.contains(&r.statut))
+                .filter(|r| {
+                    let codes = || {
+                        r.depot
+                            .iter()
+                            .flat_map(|d| d.ecoles.iter().map(|e| &e.code_insee))
+                    };
+                    filter
+                        .commune
+                        .as_ref()
+                        .is_none_or(|c| codes().any(|x| x == c))
+                        && filter.departement.as_ref().is_none_or(|d| {
+                            codes().any(|x| &crate::reference::departement_of(x) == d)
+                        })
+                })
+                .collect();
+        selected.sort_by(|a, b| a.depose_le.cmp(&b.depose_le));
+        if !filter.chronologique {
+            selected.reverse();
+        }
+        let end = (start + limit).min(selected.len());
+        let next = (end < selected.len()).then(|| end.to_string());
+        Ok((selected.get(start..end).unwrap_or(&[]).to_vec(), next))
+    }
+}
+
+#[derive(Default)]
+pub struct MemoryDocuments {
+    objects: Mutex<HashMap<String, Vec<u8>>>,
+}
+
+#[async_trait]
+impl DocumentStore for MemoryDocuments {
+    async fn put_pdf_if_absent(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        _sha256: &str,
+    ) -> Result<PutOutcome, StoreError> {
+        let mut objects = self.objects.lock().expect("lock");
+        match objects.get(key) {
+            Some(existing) => Ok(PutOutcome::AlreadyExists {
+                sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(existing)),
+                size: existing.len() as u64,
+            }),
+            None => {
+                objects.insert(key.to_string(), bytes);
+                Ok(PutOutcome::Created)
+            }
+        }
+    }
+
+    async fn presign_get(
+        &self,
+        key: &str,
+        _filename: &str,
+        ttl_seconds: u64,
+    ) -> Result<String, StoreError> {
+        Ok(format!(
+            "https://memoire.invalid/{key}?X-Amz-Expires={ttl_seconds}"
+        ))
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.objects.lock().expect("lock").get(key).cloned())
+    }
+
+    async fn put(&self, key: &str, bytes: Vec<u8>, _content_type: &str) -> Result<(), StoreError> {
+        self.objects
+            .lock()
+            .expect("lock")
+            .insert(key.to_string(), bytes);
+        Ok(())
+    }
+
+    async fn erase_all_versions(&self, prefix: &str) -> Result<usize, StoreError> {
+        let mut objects = self.objects.lock().expect("lock");
+        let before = objects.len();
+        objects.retain(|k, _| !k.starts_with(prefix));
+        Ok(before - objects.len())
+    }
+}
+
+/// Keeps every email it is given.
+#[derive(Default)]
+pub struct MemoryMailer {
+    pub sent: Mutex<Vec<OutgoingEmail>>,
+}
+
+#[async_trait]
+impl Mailer for MemoryMailer {
+    async fn send(&self, email: &OutgoingEmail) -> Result<String, StoreError> {
+        let mut sent = self.sent.lock().expect("lock");
+        sent.push(email.clone());
+        Ok(format!("memoire-{}", sent.len()))
+    }
+}

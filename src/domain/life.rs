@@ -1,0 +1,471 @@
+//! The dossier's life: who may take which step from which statut, and what a step changes.
+//!
+//! Every step of a dossier is a function of `domain::steps` taking the current record, the
+//! step's input, the [`Actor`] and the clock, and returning a [`Change`]: the condition the
+//! stored dossier must still meet, the updates, and the emails to send ([`Notice`]). Stores
+//! only translate a `Change` into their own conditional write (`adapters::dynamo`) or apply it
+//! as it is (`adapters::memory`, through [`Change::apply`]); nothing else decides a step.
+//!
+//! Which step is open to whom from which statut is [`next`], the one state machine. The table
+//! below is generated from it ([`life_table`]); a test checks that this comment and the README
+//! show it as generated.
+//!
+//! <!-- life-table:start -->
+//! | step (`domain::steps`) | who | from | statut after |
+//! |---|---|---|---|
+//! | `create` | collectivité | — | brouillon |
+//! | `autosave` | collectivité | brouillon | brouillon |
+//! | `deposit` | collectivité | brouillon | en_construction |
+//! | `delete_draft` | collectivité | brouillon | (deleted) |
+//! | `record_convention` | service | en_construction, en_instruction, accepte, refuse, sans_suite | (unchanged) |
+//! | `claim_acknowledgement` | service | en_construction, en_instruction, accepte, refuse, sans_suite | (unchanged) |
+//! | `record_acknowledgement` | service | en_construction, en_instruction, accepte, refuse, sans_suite | (unchanged) |
+//! | `release_acknowledgement` | service | en_construction, en_instruction, accepte, refuse, sans_suite | (unchanged) |
+//! | `decide` passer_en_instruction | instructeur | en_construction, accepte, refuse, sans_suite | en_instruction |
+//! | `decide` accepter | instructeur | en_instruction | accepte |
+//! | `decide` refuser | instructeur | en_instruction | refuse |
+//! | `decide` classer_sans_suite | instructeur | en_instruction | sans_suite |
+//! | `decide` repasser_en_instruction | instructeur | en_construction, accepte, refuse, sans_suite | en_instruction |
+//! | `decide` repasser_en_construction | instructeur | en_instruction | en_construction |
+//! | `message` | collectivité | en_construction, en_instruction, accepte, refuse, sans_suite | (unchanged) |
+//! | `message` | instructeur | en_construction, en_instruction, accepte, refuse, sans_suite | (unchanged) |
+//! | `request_webhook` | instructeur | accepte | (unchanged) |
+//! | `record_webhook_attempt` | service | en_construction, en_instruction, accepte, refuse, sans_suite | (unchanged) |
+//! <!-- life-table:end -->
+//!
+//! The deposit pipeline (`etape`) runs beside the statut: `deposit` sets `depose`,
+//! `record_convention` `convention_enregistree`, `record_acknowledgement` `accuse_envoye`; the
+//! stream consumers are filtered on it.
+
+use super::deposit::Depot;
+use super::dossier::{
+    AccuseRecord, ConventionRecord, Decision, DossierRecord, Etape, Evenement, Message, Statut,
+    WebhookEtat, WebhookTentative,
+};
+use super::draft::Draft;
+
+/// Who takes a step: the collectivité (holder of the dossier's jeton), an instructeur of the
+/// académie (signed in), or the service itself (stream consumers).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Actor {
+    Collectivite,
+    Instructeur { email: String },
+    Service,
+}
+
+/// The kind of an [`Actor`], as the life table names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Who {
+    Collectivite,
+    Instructeur,
+    Service,
+}
+
+impl Who {
+    pub const ALL: [Who; 3] = [Who::Collectivite, Who::Instructeur, Who::Service];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Who::Collectivite => "collectivité",
+            Who::Instructeur => "instructeur",
+            Who::Service => "service",
+        }
+    }
+}
+
+impl Actor {
+    pub fn who(&self) -> Who {
+        match self {
+            Actor::Collectivite => Who::Collectivite,
+            Actor::Instructeur { .. } => Who::Instructeur,
+            Actor::Service => Who::Service,
+        }
+    }
+
+    /// As written in the audit trail (`par`): "collectivité", the instructeur's email.
+    pub fn signature(&self) -> &str {
+        match self {
+            Actor::Collectivite => "collectivité",
+            Actor::Instructeur { email } => email,
+            Actor::Service => "service",
+        }
+    }
+}
+
+/// The steps of a dossier's life, one function each in `domain::steps`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    Create,
+    Autosave,
+    Deposit,
+    DeleteDraft,
+    RecordConvention,
+    ClaimAcknowledgement,
+    RecordAcknowledgement,
+    ReleaseAcknowledgement,
+    Decide(Decision),
+    Message,
+    RequestWebhook,
+    RecordWebhookAttempt,
+}
+
+impl Step {
+    /// Every step, in the order of the life table.
+    pub const ALL: [Step; 17] = [
+        Step::Create,
+        Step::Autosave,
+        Step::Deposit,
+        Step::DeleteDraft,
+        Step::RecordConvention,
+        Step::ClaimAcknowledgement,
+        Step::RecordAcknowledgement,
+        Step::ReleaseAcknowledgement,
+        Step::Decide(Decision::PasserEnInstruction),
+        Step::Decide(Decision::Accepter),
+        Step::Decide(Decision::Refuser),
+        Step::Decide(Decision::ClasserSansSuite),
+        Step::Decide(Decision::RepasserEnInstruction),
+        Step::Decide(Decision::RepasserEnConstruction),
+        Step::Message,
+        Step::RequestWebhook,
+        Step::RecordWebhookAttempt,
+    ];
+
+    /// The step's function in `domain::steps`, with the decision for `decide`.
+    pub fn name(self) -> String {
+        let f = match self {
+            Step::Create => "create",
+            Step::Autosave => "autosave",
+            Step::Deposit => "deposit",
+            Step::DeleteDraft => "delete_draft",
+            Step::RecordConvention => "record_convention",
+            Step::ClaimAcknowledgement => "claim_acknowledgement",
+            Step::RecordAcknowledgement => "record_acknowledgement",
+            Step::ReleaseAcknowledgement => "release_acknowledgement",
+            Step::Decide(d) => return format!("`decide` {}", d.wire_name()),
+            Step::Message => "message",
+            Step::RequestWebhook => "request_webhook",
+            Step::RecordWebhookAttempt => "record_webhook_attempt",
+        };
+        format!("`{f}`")
+    }
+}
+
+/// The statut a step leaves the dossier in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum After {
+    Statut(Statut),
+    /// The dossier is deleted (a draft its applicant drops).
+    Deleted,
+}
+
+/// Why [`next`] refuses a step; the step functions turn it into a [`Refusal`] that names the
+/// dossier's situation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Blocked {
+    /// The step belongs to someone else (an instructeur cannot edit a draft, …).
+    NotForWho,
+    /// A draft's step on a deposited dossier.
+    DraftOnly,
+    /// A deposited dossier's step on a draft.
+    DepositedOnly,
+    /// A decision the statut graph does not allow from here.
+    Move(Statut),
+    /// Only an accepted dossier is handed to the ENT editor.
+    AcceptedOnly,
+}
+
+/// The state machine: whether `who` may take `step` on a dossier in `from`, and the statut it
+/// leaves. [`Step::Create`] has no `from` (see `steps::create`) and is refused here.
+pub fn next(step: Step, from: Statut, who: Who) -> Result<After, Blocked> {
+    use Statut::*;
+    let owner = match step {
+        Step::Create | Step::Autosave | Step::Deposit | Step::DeleteDraft => Who::Collectivite,
+        Step::Decide(_) | Step::RequestWebhook => Who::Instructeur,
+        Step::Message => who, // both sides of the messagerie
+        Step::RecordConvention
+        | Step::ClaimAcknowledgement
+        | Step::RecordAcknowledgement
+        | Step::ReleaseAcknowledgement
+        | Step::RecordWebhookAttempt => Who::Service,
+    };
+    if who != owner || (step == Step::Message && who == Who::Service) {
+        return Err(Blocked::NotForWho);
+    }
+    let draft_step = matches!(step, Step::Autosave | Step::Deposit | Step::DeleteDraft);
+    match (draft_step, from == Brouillon) {
+        (true, false) => return Err(Blocked::DraftOnly),
+        (false, true) if !matches!(step, Step::Decide(_) | Step::Create) => {
+            return Err(Blocked::DepositedOnly)
+        }
+        _ => {}
+    }
+    Ok(match step {
+        Step::Create => return Err(Blocked::NotForWho),
+        Step::Autosave => After::Statut(Brouillon),
+        Step::Deposit => After::Statut(EnConstruction),
+        Step::DeleteDraft => After::Deleted,
+        // A draft is the applicant's until deposited: no decision moves it (the statut graph
+        // has Brouillon → EnConstruction for the deposit only).
+        Step::Decide(d) if from != Brouillon && from.can_become(d.target()) => {
+            After::Statut(d.target())
+        }
+        Step::Decide(d) => return Err(Blocked::Move(d.target())),
+        Step::RequestWebhook if from != Accepte => return Err(Blocked::AcceptedOnly),
+        _ => After::Statut(from),
+    })
+}
+
+/// The life table as Markdown, generated from [`next`] (and from `steps::create` for the first
+/// row): the README and this module's comment show it; a test keeps them equal.
+pub fn life_table() -> String {
+    const ALL: [Statut; 6] = [
+        Statut::Brouillon,
+        Statut::EnConstruction,
+        Statut::EnInstruction,
+        Statut::Accepte,
+        Statut::Refuse,
+        Statut::SansSuite,
+    ];
+    let mut out =
+        String::from("| step (`domain::steps`) | who | from | statut after |\n|---|---|---|---|\n");
+    out.push_str("| `create` | collectivité | — | brouillon |\n");
+    for step in Step::ALL.into_iter().skip(1) {
+        for who in Who::ALL {
+            // Rows by resulting statut ("unchanged" when the step keeps it).
+            let mut rows: Vec<(String, Vec<&str>)> = Vec::new();
+            for from in ALL {
+                let Ok(after) = next(step, from, who) else {
+                    continue;
+                };
+                let to = match after {
+                    After::Statut(s) if s == from && s != Statut::Brouillon => {
+                        "(unchanged)".to_string()
+                    }
+                    After::Statut(s) => s.as_str().to_string(),
+                    After::Deleted => "(deleted)".to_string(),
+                };
+                match rows.iter_mut().find(|(t, _)| *t == to) {
+                    Some((_, froms)) => froms.push(from.as_str()),
+                    None => rows.push((to, vec![from.as_str()])),
+                }
+            }
+            for (to, froms) in rows {
+                out.push_str(&format!(
+                    "| {} | {} | {} | {} |\n",
+                    step.name(),
+                    who.label(),
+                    froms.join(", "),
+                    to
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// A step refused to a person: said as a 409 problem, in French.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal(pub String);
+
+/// A service step with nothing to do for this record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pass {
+    /// An earlier delivery of the record did it.
+    AlreadyDone,
+    /// The record is not at this step.
+    NotHere,
+}
+
+/// What the stored dossier must still be for a change to apply: the store checks it in the
+/// same write (DynamoDB's condition expression), so a concurrent step makes it a conflict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Condition {
+    /// Still in this statut (every person's step: what was decided on has not moved).
+    Statut(Statut),
+    /// At `depose` with no convention recorded (a replay finds it recorded).
+    ConventionDue,
+    /// At `convention_enregistree`, not acknowledged, and no lease alive at `now_ms`.
+    LeaseFree { now_ms: i64 },
+    /// Not acknowledged yet.
+    NotAcknowledged,
+    /// The dossier exists (appends).
+    Exists,
+}
+
+impl Condition {
+    pub fn holds(&self, r: &DossierRecord) -> bool {
+        match self {
+            Condition::Statut(s) => r.statut == *s,
+            Condition::ConventionDue => r.etape == Etape::Depose && r.convention.is_none(),
+            Condition::LeaseFree { now_ms } => {
+                r.etape == Etape::ConventionEnregistree
+                    && r.accuse.is_none()
+                    && r.accuse_bail.is_none_or(|b| b < *now_ms)
+            }
+            Condition::NotAcknowledged => r.accuse.is_none(),
+            Condition::Exists => true,
+        }
+    }
+}
+
+/// One field a step writes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Update {
+    Statut(Statut),
+    Etape(Etape),
+    Brouillon(Draft),
+    Depot(Box<Depot>),
+    ModifieLe(String),
+    DeposeLe(String),
+    /// The TTL (epoch seconds), or none: the dossier is kept.
+    ExpireLe(Option<i64>),
+    /// Also sets the top-level `code_verification` the verification index reads.
+    Convention(ConventionRecord),
+    Accuse(AccuseRecord),
+    /// The acknowledgement lease (epoch ms), or none: released.
+    Lease(Option<i64>),
+    WebhookEtat(WebhookEtat),
+    AppendEvent(Evenement),
+    AppendMessage(Message),
+    AppendWebhookAttempt(WebhookTentative),
+}
+
+impl Update {
+    pub fn apply(&self, r: &mut DossierRecord) {
+        match self {
+            Update::Statut(s) => r.statut = *s,
+            Update::Etape(e) => r.etape = *e,
+            Update::Brouillon(d) => r.brouillon = d.clone(),
+            Update::Depot(d) => r.depot = Some((**d).clone()),
+            Update::ModifieLe(t) => r.modifie_le = t.clone(),
+            Update::DeposeLe(t) => r.depose_le = Some(t.clone()),
+            Update::ExpireLe(t) => r.expire_le = *t,
+            Update::Convention(c) => {
+                r.code_verification = Some(c.code_verification.clone());
+                r.convention = Some(c.clone());
+            }
+            Update::Accuse(a) => r.accuse = Some(a.clone()),
+            Update::Lease(l) => r.accuse_bail = *l,
+            Update::WebhookEtat(e) => r.webhook_etat = Some(*e),
+            Update::AppendEvent(e) => r.historique.push(e.clone()),
+            Update::AppendMessage(m) => r.messages.push(m.clone()),
+            Update::AppendWebhookAttempt(a) => r.webhook_tentatives.push(a.clone()),
+        }
+    }
+}
+
+/// An email a step asks for; `mail` addresses and renders it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Notice {
+    /// To the collectivité's signatory (référent in copy), with a link to the private page.
+    Collectivite {
+        sujet: String,
+        paragraphes: Vec<String>,
+    },
+    /// To the académie's contact address, with a link to the instructeur's page.
+    Academie {
+        sujet: String,
+        paragraphes: Vec<String>,
+    },
+}
+
+/// What one step changes: applied in one conditional write.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Change {
+    pub step: Step,
+    pub condition: Condition,
+    pub updates: Vec<Update>,
+    pub notices: Vec<Notice>,
+}
+
+impl Change {
+    /// The record as the store holds it after the write (the in-memory store; the answer's
+    /// view).
+    pub fn apply(&self, r: &mut DossierRecord) {
+        for u in &self.updates {
+            u.apply(r);
+        }
+    }
+
+    /// The message this change appends, if any.
+    pub fn message(&self) -> Option<&Message> {
+        self.updates.iter().find_map(|u| match u {
+            Update::AppendMessage(m) => Some(m),
+            _ => None,
+        })
+    }
+}
+
+/// Settings of the académie that steps obey.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// `DOSSIER_RETENTION_DAYS`: refused or closed dossiers are deleted after it (0 = kept).
+    pub retention_days: u32,
+    /// An ENT editor's webhook is configured: acceptance schedules its delivery.
+    pub webhook: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn between(doc: &str) -> String {
+        let start = doc.find("<!-- life-table:start -->").expect("start marker");
+        let end = doc.find("<!-- life-table:end -->").expect("end marker");
+        doc[start..end]
+            .lines()
+            .skip(1)
+            .map(|l| l.trim_start_matches("//!").trim())
+            .filter(|l| !l.is_empty())
+            .map(|l| format!("{l}\n"))
+            .collect()
+    }
+
+    #[test]
+    fn the_life_table_in_this_comment_and_in_the_readme_is_the_generated_one() {
+        let table = life_table();
+        let here = between(include_str!("life.rs"));
+        assert_eq!(
+            here, table,
+            "regenerate the table of src/domain/life.rs:\n{table}"
+        );
+        let readme = between(include_str!("../../README.md"));
+        assert_eq!(readme, table, "regenerate the table of README.md:\n{table}");
+    }
+
+    #[test]
+    fn no_one_but_the_applicant_moves_a_draft() {
+        for d in Step::ALL.iter().filter(|s| matches!(s, Step::Decide(_))) {
+            for who in Who::ALL {
+                assert!(
+                    next(*d, Statut::Brouillon, who).is_err(),
+                    "{d:?} by {who:?}"
+                );
+            }
+        }
+        assert_eq!(
+            next(Step::Deposit, Statut::Brouillon, Who::Collectivite),
+            Ok(After::Statut(Statut::EnConstruction))
+        );
+        assert_eq!(
+            next(Step::Deposit, Statut::Brouillon, Who::Instructeur),
+            Err(Blocked::NotForWho)
+        );
+        assert_eq!(
+            next(Step::Autosave, Statut::EnInstruction, Who::Collectivite),
+            Err(Blocked::DraftOnly)
+        );
+    }
+
+    #[test]
+    fn conditions_read_the_record_as_the_store_checks_it() {
+        let mut r = crate::domain::steps::tests::draft_record();
+        assert!(Condition::Statut(Statut::Brouillon).holds(&r));
+        assert!(!Condition::ConventionDue.holds(&r));
+        r.etape = Etape::ConventionEnregistree;
+        r.accuse_bail = Some(1_000);
+        assert!(!Condition::LeaseFree { now_ms: 999 }.holds(&r));
+        assert!(Condition::LeaseFree { now_ms: 1_001 }.holds(&r));
+    }
+}

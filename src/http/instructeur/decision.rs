@@ -1,0 +1,109 @@
+//! An instructeur's decision on a dossier, and the webhook replay.
+
+use super::auth::Instructeur;
+use super::list::summary;
+use super::load;
+use crate::domain::dossier::Decision;
+use crate::domain::draft::FieldError;
+use crate::domain::life::{Actor, Policy};
+use crate::domain::steps;
+use crate::domain::time::Now;
+use crate::http::problem::ApiError;
+use crate::http::request::{json_body, long_text};
+use crate::http::response::{json, ApiResult};
+use crate::ports::StoreError;
+use crate::App;
+use lambda_http::Request;
+use serde_json::{json, Value};
+
+/// What the académie's settings say the steps must obey.
+pub(super) fn policy(app: &App) -> Policy {
+    Policy {
+        retention_days: app.config.dossier_retention_days,
+        webhook: app.config.webhook_url.is_some(),
+    }
+}
+
+pub(super) fn actor(who: &Instructeur) -> Actor {
+    Actor::Instructeur {
+        email: who.email.clone(),
+    }
+}
+
+pub(super) async fn decide(app: &App, req: &Request, who: &Instructeur, id: &str) -> ApiResult {
+    let body = json_body(req)?;
+    let mut errs = Vec::new();
+    let decision = match body
+        .get("action")
+        .and_then(Value::as_str)
+        .map(Decision::parse)
+    {
+        Some(Some(d)) => Some(d),
+        _ => {
+            errs.push(FieldError::new(
+                "action",
+                "Action attendue : passer_en_instruction, accepter, refuser, classer_sans_suite, repasser_en_instruction ou repasser_en_construction.",
+            ));
+            None
+        }
+    };
+    let required = decision.is_some_and(Decision::needs_motif);
+    let motif = long_text(&body, "motif", required, "Ce champ est obligatoire.")
+        .map_err(|e| errs.push(e))
+        .ok()
+        .flatten();
+    if let Some(o) = body.as_object() {
+        for k in o
+            .keys()
+            .filter(|k| !["action", "motif"].contains(&k.as_str()))
+        {
+            errs.push(FieldError::new(
+                k.chars().take(60).collect::<String>(),
+                "Champ inconnu : les champs acceptés sont action et motif.",
+            ));
+        }
+    }
+    let Some(decision) = decision.filter(|_| errs.is_empty()) else {
+        return Err(ApiError::Validation(errs));
+    };
+    let r = load(app, id).await?;
+    let change = steps::decide(
+        &r,
+        decision,
+        motif,
+        &actor(who),
+        &Now::system(),
+        &policy(app),
+    )?;
+    match app.dossiers.decide(&r.id, &change).await {
+        Err(StoreError::Conflict) => {
+            return Err(ApiError::Conflict(
+                "Le dossier a changé d’état entre-temps : rechargez-le.".into(),
+            ))
+        }
+        other => other?,
+    }
+    let email_envoye = crate::mail::send_notices(app, &r, &change.notices).await;
+    let updated = load(app, id).await?;
+    let mut v = summary(&updated);
+    v["email_envoye"] = json!(email_envoye);
+    Ok(json(200, &v))
+}
+
+/// Sends the webhook again (after an outage of the editor, or on its request).
+pub(super) async fn replay_webhook(app: &App, who: &Instructeur, id: &str) -> ApiResult {
+    let r = load(app, id).await?;
+    let change = steps::request_webhook(&r, &actor(who), &Now::system(), &policy(app))?;
+    match app.dossiers.request_webhook(&r.id, &change).await {
+        Err(StoreError::Conflict) => Err(ApiError::Conflict(
+            "Seul un dossier accepté est transmis à l’éditeur ENT.".into(),
+        )),
+        r => r.map_err(ApiError::from),
+    }?;
+    let mut after = r.clone();
+    change.apply(&mut after);
+    Ok(json(
+        202,
+        &json!({"webhook_etat": after.webhook_etat, "tentatives": r.webhook_tentatives.len()}),
+    ))
+}

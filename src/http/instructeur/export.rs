@@ -1,0 +1,182 @@
+//! The export of conventioned schools for the ENT editor / AAF, as CSV or JSON.
+
+use super::list::all_deposited;
+use super::params::filter_from;
+use crate::domain::dossier::Statut;
+use crate::http::problem::ApiError;
+use crate::http::request::accepts_gzip;
+use crate::http::response::{encoded, gzip, ApiResult};
+use crate::App;
+use lambda_http::{Body, Request, Response};
+use serde_json::{json, Value};
+
+/// One CSV field, quoted when needed (`;` separator, as spreadsheet software in France expects).
+fn csv_field(s: &str) -> String {
+    let s = crate::domain::text::single_line(s);
+    if s.contains([';', '"']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+const EXPORT_COLUMNS: [&str; 9] = [
+    "uai",
+    "nom_ecole",
+    "commune",
+    "code_insee",
+    "siret_collectivite",
+    "nom_collectivite",
+    "numero_dossier",
+    "date_convention",
+    "statut",
+];
+
+pub(super) async fn export(app: &App, req: &Request, file: &str) -> ApiResult {
+    let csv = match file {
+        "ecoles.csv" => true,
+        "ecoles.json" => false,
+        _ => {
+            return Err(ApiError::NotFoundWith(
+                "Exports disponibles : ecoles.csv et ecoles.json.".into(),
+            ))
+        }
+    };
+    let mut filter = filter_from(req)?;
+    filter.chronologique = true;
+    if filter.statuts.is_empty() {
+        filter.statuts = Statut::DEPOSITED
+            .into_iter()
+            .filter(|s| s.conventioned())
+            .collect();
+    }
+    let mut rows: Vec<[String; 9]> = Vec::new();
+    for r in &all_deposited(app, &filter).await? {
+        let Some(d) = &r.depot else { continue };
+        let date = r
+            .convention
+            .as_ref()
+            .map(|c| c.genere_le.clone())
+            .or_else(|| r.depose_le.clone())
+            .unwrap_or_default();
+        for e in &d.ecoles {
+            rows.push([
+                e.uai.clone(),
+                e.nom.clone(),
+                e.commune.clone(),
+                e.code_insee.clone(),
+                d.collectivite.siret.clone(),
+                d.collectivite.nom.clone().unwrap_or_default(),
+                r.numero.clone(),
+                date.chars().take(10).collect(),
+                r.statut.as_str().to_string(),
+            ]);
+        }
+    }
+    let name = format!(
+        "ecoles-conventionnees-{}",
+        chrono::Utc::now().format("%Y-%m-%d")
+    );
+    let (content_type, body, ext) = if csv {
+        let mut out = String::with_capacity(rows.len() * 160 + 200);
+        out.push('\u{feff}'); // BOM: spreadsheet software then reads UTF-8 accents right
+        out.push_str(&EXPORT_COLUMNS.join(";"));
+        out.push_str("\r\n");
+        for r in &rows {
+            out.push_str(&r.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(";"));
+            out.push_str("\r\n");
+        }
+        ("text/csv; charset=utf-8", out, "csv")
+    } else {
+        let items: Vec<Value> = rows
+            .iter()
+            .map(|r| {
+                Value::Object(
+                    EXPORT_COLUMNS
+                        .iter()
+                        .zip(r)
+                        .map(|(k, v)| (k.to_string(), json!(v)))
+                        .collect(),
+                )
+            })
+            .collect();
+        (
+            "application/json; charset=utf-8",
+            Value::Array(items).to_string(),
+            "json",
+        )
+    };
+    deliver(
+        body,
+        content_type,
+        &format!("{name}.{ext}"),
+        accepts_gzip(req),
+        MAX_UNCOMPRESSED,
+    )
+}
+
+/// Largest uncompressed export answered: a Lambda response carries 6 MB, JSON escaping
+/// included.
+const MAX_UNCOMPRESSED: usize = 5_000_000;
+
+/// The export file as the answer. Compressed when the client takes it (browsers, `curl
+/// --compressed`): tens of thousands of rows stay far below Lambda's 6 MB response limit, and
+/// the bytes reach the client as written (lambda_http re-decodes uncompressed text bodies, which
+/// drops the CSV's leading BOM: encoding_rs strips it). Uncompressed beyond `limit`, a 406 says
+/// how to get it, rather than a response Lambda would refuse.
+fn deliver(
+    body: String,
+    content_type: &str,
+    file_name: &str,
+    gzip_ok: bool,
+    limit: usize,
+) -> ApiResult {
+    if !gzip_ok && body.len() > limit {
+        return Err(ApiError::NotAcceptable(format!(
+            "L’export fait {:.1} Mo non compressé, plus qu’une réponse ne peut porter : \
+             demandez-le compressé (en-tête Accept-Encoding: gzip, par exemple curl --compressed) \
+             ou réduisez-le avec le paramètre depuis.",
+            body.len() as f64 / 1e6
+        )));
+    }
+    let b = Response::builder()
+        .status(200)
+        .header("content-type", content_type)
+        .header(
+            "content-disposition",
+            format!("attachment; filename=\"{file_name}\""),
+        )
+        .header("cache-control", "no-store");
+    let gzipped = gzip_ok.then(|| gzip(body.as_bytes(), flate2::Compression::fast()));
+    Ok(encoded(b, gzipped, || Body::Text(body)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_export_goes_compressed_or_says_how_to_get_it() {
+        let csv = "\u{feff}uai;nom\r\n".repeat(10);
+        let refused = deliver(csv.clone(), "text/csv", "e.csv", false, 50).unwrap_err();
+        assert_eq!(refused.status(), 406);
+        let Body::Text(problem) = refused.into_response().into_body() else {
+            panic!("problem+json text");
+        };
+        assert!(problem.contains("Accept-Encoding: gzip"), "{problem}");
+
+        let zipped = deliver(csv.clone(), "text/csv", "e.csv", true, 50).unwrap();
+        assert_eq!(zipped.headers()["content-encoding"], "gzip");
+        let Body::Binary(bytes) = zipped.body() else {
+            panic!("gzip bytes");
+        };
+        let mut back = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut back)
+            .unwrap();
+        assert_eq!(back, csv, "byte for byte, BOM included");
+
+        let small = deliver(csv.clone(), "text/csv", "e.csv", false, 10_000).unwrap();
+        assert_eq!(small.status(), 200);
+        assert!(small.headers().get("content-encoding").is_none());
+    }
+}

@@ -1,0 +1,76 @@
+//! The dossier list: one page of deposited dossiers under the filters, newest first.
+
+use super::params::{filter_from, param};
+use crate::domain::dossier::DossierRecord;
+use crate::http::problem::ApiError;
+use crate::http::response::{json, ApiResult};
+use crate::ports::{ListFilter, StoreError};
+use crate::App;
+use lambda_http::Request;
+use serde_json::{json, Value};
+
+pub(super) fn summary(r: &DossierRecord) -> Value {
+    let d = r.depot.as_ref();
+    let mut communes: Vec<String> = d
+        .map(|d| d.ecoles.iter().map(|e| e.commune.clone()).collect())
+        .unwrap_or_default();
+    communes.dedup();
+    json!({
+        "id": r.id,
+        "numero": r.numero,
+        "statut": r.statut,
+        "depose_le": r.depose_le,
+        "modifie_le": r.modifie_le,
+        "collectivite": d.map(|d| json!({"siret": d.collectivite.siret, "nom": d.collectivite.nom, "verifie": d.collectivite.verifie})),
+        "ecoles": d.map(|d| d.ecoles.len()).unwrap_or(0),
+        "communes": communes,
+        "convention": r.convention.as_ref().map(|c| json!({"genere_le": c.genere_le, "code_verification": c.code_verification})),
+        "accuse_envoye": r.accuse.is_some(),
+        "messages": r.messages.len(),
+        "webhook": r.webhook_etat.as_ref().map(|e| json!({"etat": e, "tentatives": r.webhook_tentatives.len()})),
+    })
+}
+
+pub(super) async fn list(app: &App, req: &Request) -> ApiResult {
+    let filter = filter_from(req)?;
+    let limit = param(req, "limite")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(50)
+        .clamp(1, 200);
+    let (records, next) = match app
+        .dossiers
+        .list_deposited(&filter, param(req, "curseur"), limit)
+        .await
+    {
+        Err(StoreError::Conflict) => {
+            return Err(ApiError::BadRequest(
+                "Curseur de pagination invalide.".into(),
+            ))
+        }
+        r => r?,
+    };
+    Ok(json(
+        200,
+        &json!({"dossiers": records.iter().map(summary).collect::<Vec<_>>(), "curseur_suivant": next}),
+    ))
+}
+
+/// Every deposited dossier the filter selects, page after page (exports, figures).
+pub(super) async fn all_deposited(
+    app: &App,
+    filter: &ListFilter,
+) -> Result<Vec<DossierRecord>, ApiError> {
+    let mut all = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let (page, next) = app
+            .dossiers
+            .list_deposited(filter, cursor.as_deref(), 200)
+            .await?;
+        all.extend(page);
+        match next {
+            Some(n) => cursor = Some(n),
+            None => return Ok(all),
+        }
+    }
+}

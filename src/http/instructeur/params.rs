@@ -1,0 +1,65 @@
+//! The query parameters of the list, the export and the figures.
+
+use crate::domain::dossier::Statut;
+use crate::domain::draft::FieldError;
+use crate::http::problem::ApiError;
+use crate::ports::ListFilter;
+use lambda_http::{Request, RequestExt};
+use serde_json::json;
+
+pub(super) fn param<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+    req.query_string_parameters_ref()
+        .and_then(|q| q.first(name))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+fn date_param(req: &Request, name: &str, errs: &mut Vec<FieldError>) -> Option<String> {
+    let v = param(req, name)?;
+    if chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").is_ok() {
+        Some(v.to_string())
+    } else {
+        errs.push(FieldError::new(
+            name,
+            "Date attendue au format AAAA-MM-JJ (ex. : 2026-09-01).",
+        ));
+        None
+    }
+}
+
+fn statut_param(req: &Request, errs: &mut Vec<FieldError>) -> Vec<Statut> {
+    let Some(v) = param(req, "statut") else {
+        return Vec::new();
+    };
+    v.split(',')
+        .filter_map(|s| match serde_json::from_value::<Statut>(json!(s.trim())) {
+            Ok(st) => Some(st),
+            Err(_) => {
+                errs.push(FieldError::new(
+                    "statut",
+                    format!("Statut inconnu « {} » : brouillon, en_construction, en_instruction, accepte, refuse, sans_suite.", s.trim()),
+                ));
+                None
+            }
+        })
+        .collect()
+}
+
+pub(super) fn filter_from(req: &Request) -> Result<ListFilter, ApiError> {
+    let mut errs = Vec::new();
+    let filter = ListFilter {
+        statuts: statut_param(req, &mut errs),
+        departement: param(req, "departement").map(str::to_string),
+        commune: param(req, "commune").map(str::to_string),
+        depose_du: date_param(req, "du", &mut errs)
+            .or_else(|| date_param(req, "depuis", &mut errs)),
+        depose_au: date_param(req, "au", &mut errs),
+        texte: param(req, "q").map(|q| q.chars().take(100).collect()),
+        chronologique: false,
+    };
+    if errs.is_empty() {
+        Ok(filter)
+    } else {
+        Err(ApiError::Validation(errs))
+    }
+}

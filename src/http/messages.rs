@@ -1,0 +1,40 @@
+//! The messagerie as the collectivité sees it: read, and write to the académie.
+
+use super::dossiers::authorize;
+use super::problem::ApiError;
+use super::request::{json_body, long_text};
+use super::response::{json, ApiResult};
+use crate::domain::life::Actor;
+use crate::domain::steps;
+use crate::domain::time::Now;
+use crate::App;
+use lambda_http::Request;
+use serde_json::json;
+
+pub async fn list(app: &App, req: &Request, id: &str) -> ApiResult {
+    let record = authorize(app, req, id).await?;
+    Ok(json(200, &json!({"messages": record.messages})))
+}
+
+/// The collectivité writes to the académie; the académie's contact address is told by email.
+pub async fn post(app: &App, req: &Request, id: &str) -> ApiResult {
+    let record = authorize(app, req, id).await?;
+    let actor = Actor::Collectivite;
+    steps::allowed(crate::domain::life::Step::Message, &record, &actor)?;
+    let body = json_body(req)?;
+    let texte = long_text(
+        &body,
+        "texte",
+        true,
+        "Écrivez votre message (5 000 caractères au plus).",
+    )
+    .map_err(|e| ApiError::Validation(vec![e]))?
+    .expect("required");
+    let change = steps::message(&record, texte, &actor, &Now::system())?;
+    app.dossiers.add_message(&record.id, &change).await?;
+    let email_envoye = crate::mail::send_notices(app, &record, &change.notices).await;
+    Ok(json(
+        201,
+        &json!({"message": change.message(), "email_envoye": email_envoye}),
+    ))
+}

@@ -1,0 +1,44 @@
+//! The public verification of a printed convention's code.
+
+use super::problem::ApiError;
+use super::response::{json, ApiResult};
+use crate::App;
+use serde_json::json;
+
+/// Public check of a printed convention: no personal data.
+pub async fn verify(app: &App, code: &str) -> ApiResult {
+    let code = code.trim().to_ascii_uppercase();
+    let well_formed =
+        code.len() == 14 && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let found = if well_formed {
+        app.dossiers.find_by_verification_code(&code).await?
+    } else {
+        None
+    };
+    let (Some(record), true) = (found, well_formed) else {
+        return Err(ApiError::NotFoundWith(
+            "Aucune convention ne correspond à ce code de vérification.".into(),
+        ));
+    };
+    let (Some(depot), Some(conv)) = (&record.depot, &record.convention) else {
+        return Err(ApiError::NotFoundWith(
+            "Aucune convention ne correspond à ce code de vérification.".into(),
+        ));
+    };
+    Ok(json(
+        200,
+        &json!({
+            "numero": record.numero,
+            "collectivite": {
+                "siret": depot.collectivite.siret,
+                "nom": depot.collectivite.nom,
+            },
+            "depose_le": record.depose_le,
+            "sha256": conv.sha256,
+            "genere_le": conv.genere_le,
+            "version_texte": depot.signature.version_texte,
+            "ecoles": depot.ecoles.iter().map(|e| e.uai.clone()).collect::<Vec<_>>(),
+            "statut": record.statut,
+        }),
+    ))
+}

@@ -1,0 +1,82 @@
+//! The dossier as the API shows it to its collectivité (and, with more, to instructeurs).
+
+use crate::domain::dossier::DossierRecord;
+use crate::domain::school::SchoolDirectory;
+use crate::domain::siret::Siret;
+use crate::domain::uai::Uai;
+use crate::links;
+use crate::App;
+use serde_json::{json, Value};
+
+/// The dossier view of the API (`Dossier` in openapi.yaml).
+pub fn view(app: &App, r: &DossierRecord) -> Value {
+    let convention = r.convention.as_ref().map(|c| {
+        json!({
+            "genere_le": c.genere_le,
+            "sha256": c.sha256,
+            "code_verification": c.code_verification,
+            "taille": c.taille,
+            "url": links::convention(&app.config, &r.id),
+        })
+    });
+    let mut v = json!({
+        "id": r.id,
+        "numero": r.numero,
+        "statut": r.statut,
+        "cree_le": r.cree_le,
+        "modifie_le": r.modifie_le,
+        "depose_le": r.depose_le,
+        "convention": convention,
+        "accuse": r.accuse.as_ref().map(|a| json!({"envoye_le": a.envoye_le})),
+    });
+    match &r.depot {
+        Some(d) => {
+            v["collectivite"] = json!(d.collectivite);
+            v["signataire"] = json!(d.signataire);
+            v["ecoles"] = json!(d.ecoles);
+            v["referent"] = match &d.referent {
+                Some(rf) => {
+                    json!({"designe": true, "prenom_nom": rf.prenom_nom, "email": rf.email})
+                }
+                None => json!({"designe": false}),
+            };
+            v["approbation"] = json!(true);
+            v["signature"] = json!({
+                "horodatage": d.signature.horodatage,
+                "version_texte": d.signature.version_texte,
+                "sha256": d.signature.sha256,
+            });
+        }
+        None => {
+            let b = &r.brouillon;
+            let siret = b.collectivite.as_ref().and_then(|c| c.siret.clone());
+            let siren = siret
+                .as_deref()
+                .and_then(|s| Siret::parse(s).ok())
+                .map(|s| s.siren().to_string());
+            v["collectivite"] = json!({ "siret": siret, "siren": siren, "nom": null });
+            v["signataire"] = json!(b.signataire.clone().unwrap_or_default());
+            v["ecoles"] = Value::Array(
+                b.ecoles
+                    .iter()
+                    .flatten()
+                    .map(|e| {
+                        let uai = e.uai.clone().unwrap_or_default();
+                        let known = Uai::parse(&uai)
+                            .ok()
+                            .and_then(|u| app.directory.ecole(&u).cloned());
+                        json!({
+                            "uai": uai,
+                            "nom": known.as_ref().map(|k| k.nom.clone()),
+                            "commune": known.as_ref().map(|k| k.commune.clone()),
+                            "code_insee": known.as_ref().map(|k| k.code_insee.clone()),
+                        })
+                    })
+                    .collect(),
+            );
+            v["referent"] = json!(b.referent.clone().unwrap_or_default());
+            v["approbation"] = json!(b.approbation.unwrap_or(false));
+        }
+    }
+    v
+}
