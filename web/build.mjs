@@ -2,7 +2,9 @@
 // (src/http/pages/assets.rs) that embeds every file with include_bytes!. Run: npm run build.
 // Only what the pages use is shipped: core + the listed components' CSS, the Marianne weights
 // the pages use (woff2 only), the SVG icons the CSS refers to, and the fr-icon-* classes found
-// in templates/pages/ and web/src/. Text files get a precompressed .gz twin.
+// in templates/pages/ and web/src/. Each page script ships with web/src/common.js in front of it.
+// Text files get a precompressed .gz twin.
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync, readdirSync, mkdirSync, rmSync, existsSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
@@ -64,7 +66,20 @@ files.set('dsfr.min.css', Buffer.from(css));
 for (const f of FONTS) files.set(`${f}.woff2`, readFileSync(join(dsfr, 'fonts', `${f}.woff2`)));
 files.set('dsfr.module.min.js', readFileSync(join(dsfr, 'core/core.module.min.js')));
 files.set('favicon.svg', readFileSync(join(dsfr, 'favicon/favicon.svg')));
-for (const f of readdirSync(join(here, 'src'))) files.set(f, readFileSync(join(here, 'src', f)));
+// Each page loads one script (a module): common.js, the helpers of both pages, goes in front of
+// each page script in the same file, and is not shipped alone. Each result must parse (a name
+// declared in both would not).
+const COMMON = 'common.js';
+const common = readFileSync(join(here, 'src', COMMON), 'utf8');
+for (const f of readdirSync(join(here, 'src'))) {
+  if (f === COMMON) continue;
+  const src = readFileSync(join(here, 'src', f));
+  if (!f.endsWith('.js')) { files.set(f, src); continue; }
+  const js = `// web/src/${COMMON}, then web/src/${f} (built by web/build.mjs).\n${common}\n${src}`;
+  const check = spawnSync(process.execPath, ['--input-type=module', '--check'], { input: js, encoding: 'utf8' });
+  if (check.status !== 0) throw new Error(`${f} avec ${COMMON} ne se compile pas :\n${check.stderr}`);
+  files.set(f, Buffer.from(js));
+}
 
 const TYPES = {
   css: 'text/css; charset=utf-8', js: 'text/javascript; charset=utf-8', svg: 'image/svg+xml',

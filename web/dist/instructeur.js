@@ -1,12 +1,10 @@
-// Espace instructeur : liste des dossiers, dossier, décisions, messagerie, export.
-// Sans framework, sans script en ligne. Le jeton (JWT) de l'instructeur est gardé dans le
-// sessionStorage de l'onglet et envoyé en `Authorization: Bearer` aux routes /api/instructeur/ ;
-// il n'apparaît jamais dans une adresse (ni donc dans un Referer ou un journal d'accès).
+// web/src/common.js, then web/src/instructeur.js (built by web/build.mjs).
+// Helpers of both page scripts (app.js: the public form and pages; instructeur.js: the
+// académie's pages). Not served alone: web/build.mjs puts this file in front of each page
+// script, in the one module the page loads, so every name here is in scope in both.
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
-const TOKEN_KEY = 'conventions-ent.instructeur.jeton';
-const PAGE_SIZE = 20;
 
 const STATUTS = {
   brouillon: 'Brouillon',
@@ -16,6 +14,183 @@ const STATUTS = {
   refuse: 'Refusé',
   sans_suite: 'Classé sans suite',
 };
+
+// ---------------------------------------------------------------- DOM
+
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v !== undefined && v !== null) e.setAttribute(k, v);
+  }
+  for (const c of children) e.append(c);
+  return e;
+}
+
+/** Shows the view `id` and hides the page's other views (`views`: the ids of all of them). */
+function showView(views, id) {
+  for (const v of views) $(`#${v}`).hidden = v !== id;
+}
+
+/** The page's own title in front of the site's (the last two parts of the template's title). */
+function setTitle(t) {
+  document.title = `${t} — ${document.title.split(' — ').slice(-2).join(' — ')}`;
+}
+
+/** Said by screen readers (the page's polite live region #annonces). */
+function announce(text) {
+  const a = $('#annonces');
+  a.textContent = '';
+  setTimeout(() => { a.textContent = text; }, 50);
+}
+
+/** A small DSFR alert; `text` is a string (a paragraph) or a node put as it is. `margin`: its
+ * DSFR spacing class (the académie's pages space their alerts below, the form above). */
+function alertBox(kind, title, text, heading = 'h3', margin = 'fr-mb-2w') {
+  return el('div', { class: `fr-alert fr-alert--${kind} fr-alert--sm ${margin}` },
+    el(heading, { class: 'fr-alert__title' }, title), typeof text === 'string' ? el('p', {}, text) : text);
+}
+
+/** A DSFR field's state: 'error', 'valid', 'info' or null (none), on its group, its input
+ * (`fr-input` / `fr-select` and aria-invalid) and its messages (`text`, or nothing). */
+function setMessage(group, messages, state, text, input) {
+  if (!group) return;
+  for (const s of ['error', 'valid']) {
+    const base = [...group.classList].find((c) => /^fr-[a-z]+-group$/.test(c)) || 'fr-fieldset';
+    group.classList.toggle(`${base}--${s}`, state === s);
+    if (input && input.classList.length) {
+      const cls = [...input.classList].find((c) => /^fr-(input|select)$/.test(c));
+      if (cls) input.classList.toggle(`${cls}--${s}`, state === s);
+    }
+  }
+  if (input) {
+    if (state === 'error') input.setAttribute('aria-invalid', 'true');
+    else input.removeAttribute('aria-invalid');
+  }
+  if (!messages) return;
+  messages.replaceChildren(...(text ? [el('p', { class: `fr-message fr-message--${state || 'info'}`, id: `${messages.id}-texte` }, text)] : []));
+}
+
+/** A field in error with `text`, or no longer in error when `text` is empty. */
+function setFieldError(group, messages, input, text) {
+  setMessage(group, messages, text ? 'error' : null, text, input);
+}
+
+// ---------------------------------------------------------------- French formatting
+
+const nombre = (n) => n.toLocaleString('fr-FR');
+
+/** « 1 dossier », « 2 dossiers », « 1 234 dossiers »: the number, then the singular or plural. */
+const plural = (n, one, many) => `${nombre(n)} ${n > 1 ? many : one}`;
+
+/** A date (and by default its time) in Paris, « 3 mars 2025 à 14:05 »; '' for none. */
+function dateFr(iso, withTime = true) {
+  if (!iso) return '';
+  const opts = withTime ? { dateStyle: 'long', timeStyle: 'short' } : { dateStyle: 'long' };
+  return new Date(iso).toLocaleString('fr-FR', { ...opts, timeZone: 'Europe/Paris' });
+}
+
+/** A SIRET as 3 3 3 5 digits; something else than digits is left as it is. */
+function formatSiret(v) {
+  const d = (v || '').replace(/\s+/g, '');
+  if (!/^\d*$/.test(d)) return v;
+  return [d.slice(0, 3), d.slice(3, 6), d.slice(6, 9), d.slice(9)].filter(Boolean).join(' ');
+}
+
+/** A path segment as typed; a malformed escape (`%E9`) is kept as it is, so the API answers
+ * that nothing has this name instead of the page failing. */
+function safeDecode(segment) {
+  try { return decodeURIComponent(segment); } catch { return segment; }
+}
+
+// ---------------------------------------------------------------- API
+
+/** A call to the API with a JSON body, never cached, without cookies: the Response, or null
+ * when no answer came (network failure). `headers` add to or replace `accept: application/json`. */
+async function apiFetch(method, url, body, headers = {}) {
+  const h = { accept: 'application/json', ...headers };
+  if (body !== undefined) h['content-type'] = 'application/json';
+  try {
+    return await fetch(url, {
+      method, headers: h, body: body === undefined ? undefined : JSON.stringify(body),
+      cache: 'no-store', credentials: 'omit',
+    });
+  } catch {
+    return null;
+  }
+}
+
+/** { ok, status, data }: data is the JSON body (an application/problem+json on errors), null
+ * when there is none or it is not JSON. */
+async function readAnswer(resp) {
+  let data = null;
+  try { data = await resp.json(); } catch { data = null; }
+  return { ok: resp.ok, status: resp.status, data };
+}
+
+/** Every message of a problem's `errors` (a 422), joined; '' when it has none. */
+function errorMessages(problem) {
+  return (problem?.errors || []).map((e) => e.message).join(' ');
+}
+
+/** What a problem says first: its first error's message, else its detail, else `fallback`. */
+function problemMessage(problem, fallback) {
+  return problem?.errors?.[0]?.message || problem?.detail || fallback;
+}
+
+// ---------------------------------------------------------------- Messagerie
+
+/** A message of the messagerie; `labels` names its author by side (`instructeur`,
+ * `collectivite`), as each page says it. */
+function messageItem(m, labels) {
+  return el('li', { class: `message message--${m.auteur}` },
+    el('p', { class: 'message__entete' },
+      el('strong', {}, labels[m.auteur] ? labels[m.auteur](m) : m.nom), ' — ',
+      el('time', { datetime: m.le }, dateFr(m.le))),
+    el('p', { class: 'message__texte' }, m.texte));
+}
+
+/** Runs `refresh` when the tab comes back into view and every minute (it checks by itself that
+ * the page is in view); a failed refresh says nothing, the next one retries. */
+function refreshWhileVisible(refresh) {
+  document.addEventListener('visibilitychange', () => { refresh().catch(() => {}); });
+  setInterval(() => { refresh().catch(() => {}); }, 60_000);
+}
+
+// The messagerie's form has the same ids on both pages: #message-texte in #groupe-message, its
+// messages #message-texte-messages, the sending state #message-etat.
+
+/** The message field in error with `text`, or no longer in error when `text` is ''. */
+function setMessageFieldError(text) {
+  setFieldError($('#groupe-message'), $('#message-texte-messages'), $('#message-texte'), text);
+}
+
+/** The message to send, trimmed; '' when there is none: the field then says so and has the focus. */
+function messageToSend() {
+  const input = $('#message-texte');
+  const texte = input.value.trim();
+  if (!texte) {
+    setMessageFieldError('Écrivez votre message avant de l’envoyer.');
+    input.focus();
+  }
+  return texte;
+}
+
+/** The message was not sent: why (`text`) on the field, which gets the focus back. */
+function messageNotSent(text) {
+  $('#message-etat').textContent = '';
+  setMessageFieldError(text);
+  $('#message-texte').focus();
+}
+
+// Espace instructeur : liste des dossiers, dossier, décisions, messagerie, export.
+// Sans framework, sans script en ligne. Le jeton (JWT) de l'instructeur est gardé dans le
+// sessionStorage de l'onglet et envoyé en `Authorization: Bearer` aux routes /api/instructeur/ ;
+// il n'apparaît jamais dans une adresse (ni donc dans un Referer ou un journal d'accès).
+// Built with common.js in front (web/build.mjs): $, el, api helpers, formatting.
+
+const TOKEN_KEY = 'conventions-ent.instructeur.jeton';
+const PAGE_SIZE = 20;
+
 const BADGES = {
   en_construction: 'fr-badge--new', en_instruction: 'fr-badge--info', accepte: 'fr-badge--success',
   refuse: 'fr-badge--error', sans_suite: 'fr-badge--warning',
@@ -37,58 +212,13 @@ const NEEDS_MOTIF = { refuser: 'du refus', classer_sans_suite: 'du classement sa
 
 // ---------------------------------------------------------------- helpers
 
-function el(tag, attrs, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v !== undefined && v !== null) e.setAttribute(k, v);
-  }
-  for (const c of children) e.append(c);
-  return e;
-}
-
-function dateFr(iso, withTime = true) {
-  if (!iso) return '';
-  const opts = withTime ? { dateStyle: 'long', timeStyle: 'short' } : { dateStyle: 'long' };
-  return new Date(iso).toLocaleString('fr-FR', { ...opts, timeZone: 'Europe/Paris' });
-}
-
-function formatSiret(v) {
-  const d = (v || '').replace(/\s+/g, '');
-  return [d.slice(0, 3), d.slice(3, 6), d.slice(6, 9), d.slice(9)].filter(Boolean).join(' ');
-}
-
 /** The API names states by their codes (« en_construction »): shown as the page names them. */
 function statutNames(text) {
   return text.replace(/« ([a-z_]+) »/g, (m, code) => (STATUTS[code] ? `« ${STATUTS[code]} »` : m));
 }
 
-function alertBox(kind, title, text, level = 'h3') {
-  return el('div', { class: `fr-alert fr-alert--${kind} fr-alert--sm fr-mb-2w` },
-    el(level, { class: 'fr-alert__title' }, title), el('p', {}, text));
-}
-
-function announce(text) {
-  const a = $('#annonces');
-  a.textContent = '';
-  setTimeout(() => { a.textContent = text; }, 50);
-}
-
-function setFieldError(group, messages, input, text) {
-  const base = group.classList.contains('fr-select-group') ? 'fr-select-group' : 'fr-input-group';
-  group.classList.toggle(`${base}--error`, Boolean(text));
-  input.classList.toggle('fr-input--error', Boolean(text));
-  if (text) input.setAttribute('aria-invalid', 'true');
-  else input.removeAttribute('aria-invalid');
-  messages.replaceChildren(...(text ? [el('p', { class: 'fr-message fr-message--error' }, text)] : []));
-}
-
-function show(id) {
-  for (const v of ['vue-chargement', 'vue-connexion', 'vue-liste', 'vue-dossier']) $(`#${v}`).hidden = v !== id;
-}
-
-function setTitle(t) {
-  document.title = `${t} — ${document.title.split(' — ').slice(-2).join(' — ')}`;
-}
+const VIEWS = ['vue-chargement', 'vue-connexion', 'vue-liste', 'vue-dossier'];
+const show = (id) => showView(VIEWS, id);
 
 // ---------------------------------------------------------------- API and session
 
@@ -108,17 +238,9 @@ const OFFLINE = { ok: false, status: 0, data: { detail: 'La connexion au serveur
 /// `quiet` background calls, which just answer it.
 async function api(method, path, body, { raw = false, renewed = false, quiet = false } = {}) {
   const sent = token.get();
-  const headers = { accept: raw ? '*/*' : 'application/json', authorization: `Bearer ${sent}` };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  let resp;
-  try {
-    resp = await fetch(`/api/instructeur${path}`, {
-      method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-      cache: 'no-store', credentials: 'omit',
-    });
-  } catch {
-    return OFFLINE;
-  }
+  const resp = await apiFetch(method, `/api/instructeur${path}`, body,
+    { accept: raw ? '*/*' : 'application/json', authorization: `Bearer ${sent}` });
+  if (!resp) return OFFLINE;
   if (resp.status === 401 && !renewed) {
     // Renewed meanwhile by another call: try with the new token; otherwise renew.
     const renewal = token.get() && token.get() !== sent ? 'renewed' : await renewToken();
@@ -132,9 +254,7 @@ async function api(method, path, body, { raw = false, renewed = false, quiet = f
     throw new SessionEnded();
   }
   if (raw && resp.ok) return { ok: true, status: resp.status, resp };
-  let data = null;
-  try { data = await resp.json(); } catch { data = null; }
-  return { ok: resp.ok, status: resp.status, data };
+  return readAnswer(resp);
 }
 
 function signOut(reason, options) {
@@ -311,9 +431,7 @@ function setupSignIn() {
       input.focus();
       return;
     }
-    const resp = await fetch('/api/instructeur/dossiers?limite=1', {
-      headers: { accept: 'application/json', authorization: `Bearer ${t}` }, cache: 'no-store', credentials: 'omit',
-    }).catch(() => null);
+    const resp = await apiFetch('GET', '/api/instructeur/dossiers?limite=1', undefined, { authorization: `Bearer ${t}` });
     if (!resp || !resp.ok) {
       const msg = !resp ? 'Le serveur ne répond pas : réessayez dans quelques instants.'
         : resp.status === 401 ? 'Ce jeton n’est pas valide ou a expiré : demandez-en un nouveau.'
@@ -359,12 +477,6 @@ async function route() {
   }
 }
 
-/** A path segment as typed; a malformed escape (`%E9`) is kept as it is, so the API answers
- * « Dossier introuvable » instead of the page failing. */
-function safeDecode(segment) {
-  try { return decodeURIComponent(segment); } catch { return segment; }
-}
-
 // ---------------------------------------------------------------- List
 
 const FILTERS = ['q', 'statut', 'departement', 'commune', 'du', 'au'];
@@ -406,7 +518,7 @@ async function loadPage(index) {
   const r = await api('GET', `/dossiers?${q}`);
   if (!r.ok) {
     $('#liste-etat').textContent = '';
-    const detail = r.status === 422 ? (r.data?.errors || []).map((e) => e.message).join(' ') : r.data?.detail;
+    const detail = r.status === 422 ? errorMessages(r.data) : r.data?.detail;
     $('#liste-alerte').replaceChildren(alertBox('error', 'La liste n’a pas pu être chargée', detail || 'Le service est momentanément indisponible.'));
     return;
   }
@@ -421,7 +533,7 @@ async function loadPage(index) {
   $('#liste-corps').replaceChildren(...rows);
   selectionChanged();
   const n = r.data.dossiers.length;
-  $('#liste-etat').textContent = `Page ${index + 1} : ${n} dossier${n > 1 ? 's' : ''}${r.data.curseur_suivant ? ', d’autres suivent' : ''}.`;
+  $('#liste-etat').textContent = `Page ${index + 1} : ${plural(n, 'dossier', 'dossiers')}${r.data.curseur_suivant ? ', d’autres suivent' : ''}.`;
   const next = $('#suivant');
   next.hidden = !r.data.curseur_suivant;
   next.dataset.page = String(index + 1);
@@ -429,8 +541,6 @@ async function loadPage(index) {
   prev.hidden = index === 0;
   prev.dataset.page = String(index - 1);
 }
-
-const nombre = (n) => n.toLocaleString('fr-FR');
 
 let figuresAsked = 0;
 
@@ -498,7 +608,6 @@ const BULK = {
   },
   accepter: { from: 'en_instruction', nom: '« Accepter »', faire: (what) => `accepter ${what}`, fait: ['accepté', 'acceptés'] },
 };
-const plural = (n, one, many) => `${nombre(n)} ${n > 1 ? many : one}`;
 
 function chosen() {
   const ids = new Set($$('.js-choix').filter((c) => c.checked).map((c) => c.value));
@@ -535,7 +644,7 @@ async function runBulk(action, dossiers) {
         return;
       }
       if (r.ok) done += 1;
-      else failures.push({ d, detail: statutNames(r.data?.detail || r.data?.errors?.map((x) => x.message).join(' ') || `erreur ${r.status}`) });
+      else failures.push({ d, detail: statutNames(r.data?.detail || errorMessages(r.data) || `erreur ${r.status}`) });
     }
   };
   await Promise.all([worker(), worker(), worker(), worker()]);
@@ -571,7 +680,7 @@ function setupBulk() {
       const question = faire(`${what} (${eligible.map((d) => d.numero).join(', ')})`);
       $('#lot-question').textContent = `${question[0].toUpperCase()}${question.slice(1)} ?`
         + ' Chaque signataire en sera informé par courriel.'
-        + (others ? ` ${plural(others, 'autre dossier sélectionné n’est', 'autres dossiers sélectionnés ne sont')} pas « ${STATUTS[from]} » : ${others > 1 ? 'ils restent' : 'il reste'} tel${others > 1 ? 's' : ''} quel${others > 1 ? 's' : ''}.` : '');
+        + (others ? ` ${plural(others, 'autre dossier sélectionné n’est', 'autres dossiers sélectionnés ne sont')} pas « ${STATUTS[from]} » : ${others > 1 ? 'ils restent tels quels' : 'il reste tel quel'}.` : '');
       $('#lot-oui').textContent = `Oui, ${faire(what)}`;
       $('#lot-confirmation').hidden = false;
       $('#lot-question').focus();
@@ -602,8 +711,7 @@ function setupBulk() {
       const [one, many] = BULK[action].fait;
       const summary = `${plural(done, `dossier ${one}`, `dossiers ${many}`)}.`;
       result.replaceChildren(failures.length
-        ? el('div', { class: 'fr-alert fr-alert--warning fr-alert--sm fr-mb-2w' },
-          el('h3', { class: 'fr-alert__title' }, `${summary} ${plural(failures.length, 'dossier n’a', 'dossiers n’ont')} pas pu l’être :`),
+        ? alertBox('warning', `${summary} ${plural(failures.length, 'dossier n’a', 'dossiers n’ont')} pas pu l’être :`,
           el('ul', {}, ...failures.map(({ d, detail }) => el('li', {},
             el('a', { href: `/instructeur/dossiers/${encodeURIComponent(d.id)}` }, d.numero), ` : ${detail}`))))
         : alertBox('success', 'Décisions enregistrées', `${summary} Chaque signataire en est informé par courriel.`));
@@ -667,7 +775,7 @@ async function exportFile(format) {
     throw e;
   }
   if (!r.ok) {
-    $('#export-etat').textContent = `L’export a échoué : ${r.data?.errors?.[0]?.message || r.data?.detail || 'service momentanément indisponible.'}`;
+    $('#export-etat').textContent = `L’export a échoué : ${problemMessage(r.data, 'service momentanément indisponible.')}`;
     return;
   }
   const blob = await r.resp.blob();
@@ -774,11 +882,7 @@ const LABELS = {
 
 function renderMessages(list) {
   $('#d-messages-vide').hidden = list.length > 0;
-  $('#d-messages').replaceChildren(...list.map((m) => el('li', { class: `message message--${m.auteur}` },
-    el('p', { class: 'message__entete' },
-      el('strong', {}, LABELS[m.auteur] ? LABELS[m.auteur](m) : m.nom), ' — ',
-      el('time', { datetime: m.le }, dateFr(m.le))),
-    el('p', { class: 'message__texte' }, m.texte))));
+  $('#d-messages').replaceChildren(...list.map((m) => messageItem(m, LABELS)));
 }
 
 /** A message from the collectivité shows up without reloading: when the tab comes back into
@@ -801,8 +905,7 @@ async function refreshMessages() {
 }
 
 function setupDossier() {
-  document.addEventListener('visibilitychange', () => { refreshMessages().catch(() => {}); });
-  setInterval(() => { refreshMessages().catch(() => {}); }, 60_000);
+  refreshWhileVisible(refreshMessages);
   const motif = $('#motif');
   const motifGroup = $('#groupe-motif');
   motif.addEventListener('input', () => setFieldError(motifGroup, $('#motif-messages'), motif, ''));
@@ -839,7 +942,7 @@ function setupDossier() {
         const err = (r.data?.errors || []).find((x) => x.champ === 'motif');
         if (err) setFieldError(motifGroup, $('#motif-messages'), motif, err.message);
         result.replaceChildren(alertBox('error', 'Décision non enregistrée',
-          (r.data?.errors || []).map((x) => x.message).join(' ') || r.data?.detail || ''));
+          errorMessages(r.data) || r.data?.detail || ''));
         (err ? motif : $('#decision-titre')).focus();
         return;
       }
@@ -861,17 +964,12 @@ function setupDossier() {
   });
 
   const input = $('#message-texte');
-  const group = $('#groupe-message');
-  input.addEventListener('input', () => setFieldError(group, $('#message-texte-messages'), input, ''));
+  input.addEventListener('input', () => setMessageFieldError(''));
   $('#message-form').addEventListener('submit', async (e) => {
     e.preventDefault();
     if (busy || !current) return;
-    const texte = input.value.trim();
-    if (!texte) {
-      setFieldError(group, $('#message-texte-messages'), input, 'Écrivez votre message avant de l’envoyer.');
-      input.focus();
-      return;
-    }
+    const texte = messageToSend();
+    if (!texte) return;
     busy = true;
     $('#message-etat').textContent = 'Envoi du message…';
     try {
@@ -884,10 +982,7 @@ function setupDossier() {
           : 'Message enregistré, mais le courriel à la collectivité n’a pas pu partir.';
         return;
       }
-      $('#message-etat').textContent = '';
-      setFieldError(group, $('#message-texte-messages'), input,
-        r.data?.errors?.[0]?.message || r.data?.detail || 'Le message n’a pas été envoyé : réessayez.');
-      input.focus();
+      messageNotSent(problemMessage(r.data, 'Le message n’a pas été envoyé : réessayez.'));
     } catch (err) {
       if (!(err instanceof SessionEnded)) throw err;
     } finally {

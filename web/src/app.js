@@ -1,8 +1,7 @@
 // Formulaire de conventionnement ENT école / GAR : sans framework, sans script en ligne.
 // Le jeton du dossier est lu dans l'adresse (?jeton=…) et envoyé en `Authorization: Bearer`.
 
-const $ = (sel, root = document) => root.querySelector(sel);
-const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
+// Built with common.js in front (web/build.mjs): $, el, api helpers, formatting.
 
 const SAVE_DELAY_MS = 1000;
 const POLL_MS = 1500;
@@ -13,43 +12,16 @@ const dossier = { id: null, jeton: null, numero: null };
 // ---------------------------------------------------------------- API
 
 async function api(method, path, body) {
-  const headers = { accept: 'application/json' };
-  if (dossier.jeton) headers.authorization = `Bearer ${dossier.jeton}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  let resp;
-  try {
-    resp = await fetch(`/api${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      cache: 'no-store',
-      credentials: 'omit',
-    });
-  } catch {
-    return { ok: false, status: 0, data: { detail: 'La connexion au serveur a échoué.' } };
-  }
-  let data = null;
-  try {
-    data = await resp.json();
-  } catch {
-    data = null;
-  }
-  return { ok: resp.ok, status: resp.status, data };
+  const resp = await apiFetch(method, `/api${path}`, body,
+    dossier.jeton ? { authorization: `Bearer ${dossier.jeton}` } : {});
+  if (!resp) return { ok: false, status: 0, data: { detail: 'La connexion au serveur a échoué.' } };
+  return readAnswer(resp);
 }
 
 // ---------------------------------------------------------------- Pages
 
-function show(id) {
-  for (const v of ['vue-chargement', 'vue-introuvable', 'formulaire', 'vue-dossier', 'vue-supprime']) {
-    $(`#${v}`).hidden = v !== id;
-  }
-}
-
-function announce(text) {
-  const a = $('#annonces');
-  a.textContent = '';
-  setTimeout(() => { a.textContent = text; }, 50);
-}
+const VIEWS = ['vue-chargement', 'vue-introuvable', 'formulaire', 'vue-dossier', 'vue-supprime'];
+const show = (id) => showView(VIEWS, id);
 
 async function init() {
   setupForm();
@@ -190,12 +162,6 @@ function siretDigits() {
   return $('#siret').value.replace(/\s+/g, '');
 }
 
-function formatSiret(v) {
-  const d = v.replace(/\s+/g, '');
-  if (!/^\d*$/.test(d)) return v;
-  return [d.slice(0, 3), d.slice(3, 6), d.slice(6, 9), d.slice(9)].filter(Boolean).join(' ');
-}
-
 function luhn(digits) {
   let sum = 0;
   for (let i = 0; i < digits.length; i++) {
@@ -241,8 +207,8 @@ function onSiretInput(typing, leaving = false) {
     msg = 'Le numéro SIRET ne contient que des chiffres.';
   } else if (d.length < 14) {
     state = leaving ? 'error' : 'info';
-    msg = `${d.length} chiffre${d.length > 1 ? 's' : ''} sur 14.`;
-    if (leaving) msg = `Le numéro SIRET compte 14 chiffres : ${d.length} saisi${d.length > 1 ? 's' : ''}.`;
+    msg = `${plural(d.length, 'chiffre', 'chiffres')} sur 14.`;
+    if (leaving) msg = `Le numéro SIRET compte 14 chiffres : ${plural(d.length, 'saisi', 'saisis')}.`;
   } else if (d.length > 14) {
     state = 'error';
     msg = `Le numéro SIRET compte 14 chiffres : ${d.length} saisis.`;
@@ -272,7 +238,7 @@ async function lookup(siret) {
   if (lookedUp !== siret) return;
   if (!r.ok) {
     box.replaceChildren(alertBox('warning', 'La collectivité n’a pas pu être recherchée',
-      'Votre SIRET est bien pris en compte : vous pouvez continuer, l’académie complétera le nom et l’adresse de la collectivité.'));
+      'Votre SIRET est bien pris en compte : vous pouvez continuer, l’académie complétera le nom et l’adresse de la collectivité.', 'h3', 'fr-mt-2w'));
     renderPropositions([]);
     return;
   }
@@ -287,15 +253,10 @@ async function lookup(siret) {
   }
   if (!c.verifie) {
     parts.push(alertBox('info', 'Collectivité non vérifiée pour le moment',
-      `Le répertoire des entreprises n’a pas pu confirmer ${c.nom ? 'le nom officiel et l’adresse' : 'le nom et l’adresse'} de la collectivité (SIREN ${c.siren}). Votre SIRET est bien enregistré : vous pouvez continuer, ces informations seront complétées ultérieurement.`));
+      `Le répertoire des entreprises n’a pas pu confirmer ${c.nom ? 'le nom officiel et l’adresse' : 'le nom et l’adresse'} de la collectivité (SIREN ${c.siren}). Votre SIRET est bien enregistré : vous pouvez continuer, ces informations seront complétées ultérieurement.`, 'h3', 'fr-mt-2w'));
   }
   box.replaceChildren(...parts);
   renderPropositions(c.ecoles_proposees || []);
-}
-
-function alertBox(kind, title, text, heading = 'h3') {
-  return el('div', { class: `fr-alert fr-alert--${kind} fr-alert--sm fr-mt-2w` },
-    el(heading, { class: 'fr-alert__title' }, title), el('p', {}, text));
 }
 
 // ---------------------------------------------------------------- Schools
@@ -497,7 +458,7 @@ function setupCombobox(row) {
     list.hidden = false;
     input.setAttribute('aria-expanded', 'true');
     active = -1;
-    announce(results.length ? `${results.length} commune${results.length > 1 ? 's' : ''} proposée${results.length > 1 ? 's' : ''}, flèches haut et bas pour choisir.` : 'Aucune commune trouvée.');
+    announce(results.length ? `${plural(results.length, 'commune proposée', 'communes proposées')}, flèches haut et bas pour choisir.` : 'Aucune commune trouvée.');
   };
 
   input.addEventListener('input', () => {
@@ -623,9 +584,8 @@ function setSaved(iso) {
 function setSaveError(r) {
   $('#autosave').classList.add('autosave--erreur');
   $('#autosave-etat').textContent = '';
-  const detail = r.status === 422 && r.data?.errors?.length
-    ? r.data.errors.map((e) => e.message).join(' ')
-    : r.status === 0 ? 'Le serveur ne répond pas : vérifiez votre connexion.' : 'Le service est momentanément indisponible.';
+  const detail = (r.status === 422 && errorMessages(r.data))
+    || (r.status === 0 ? 'Le serveur ne répond pas : vérifiez votre connexion.' : 'Le service est momentanément indisponible.');
   const retry = el('button', { type: 'button', class: 'fr-btn fr-btn--sm fr-btn--secondary', id: 'autosave-reessayer' }, 'Réessayer');
   retry.addEventListener('click', async () => {
     const ok = await saveNow();
@@ -697,7 +657,7 @@ async function deleteDraft() {
     clearTimeout(saveTimer);
     clearTimeout(apercuTimer);
     $('#supprime-numero').textContent = dossier.numero ? `n° ${dossier.numero}` : '';
-    document.title = `Brouillon supprimé — ${document.title.split(' — ').slice(-2).join(' — ')}`;
+    setTitle('Brouillon supprimé');
     show('vue-supprime');
     window.scrollTo(0, 0);
     $('#supprime-titre').focus();
@@ -708,7 +668,7 @@ async function deleteDraft() {
     if (v.ok && v.data.statut !== 'brouillon') { showSummary(v.data, false); return; }
   }
   $('#suppression-erreur').replaceChildren(alertBox('error', 'Le brouillon n’a pas été supprimé',
-    `${r.data?.detail || 'Le service est momentanément indisponible.'} Réessayez dans quelques instants.`));
+    `${r.data?.detail || 'Le service est momentanément indisponible.'} Réessayez dans quelques instants.`, 'h3', 'fr-mt-2w'));
 }
 
 // ---------------------------------------------------------------- Messagerie
@@ -716,14 +676,6 @@ async function deleteDraft() {
 function renderMessages(list, labels) {
   $('#messages-vide').hidden = list.length > 0;
   $('#messages-liste').replaceChildren(...list.map((m) => messageItem(m, labels)));
-}
-
-function messageItem(m, labels) {
-  return el('li', { class: `message message--${m.auteur}` },
-    el('p', { class: 'message__entete' },
-      el('strong', {}, labels[m.auteur] ? labels[m.auteur](m) : m.nom), ' — ',
-      el('time', { datetime: m.le }, dateFr(m.le))),
-    el('p', { class: 'message__texte' }, m.texte));
 }
 
 const COLLECTIVITE_LABELS = {
@@ -737,7 +689,7 @@ async function loadMessages() {
   const r = await api('GET', `/dossiers/${dossier.id}/messages`);
   if (!r.ok) {
     $('#messages-alerte').replaceChildren(alertBox('error', 'Les messages n’ont pas pu être chargés',
-      'Le service est momentanément indisponible : rechargez la page dans quelques instants.'));
+      'Le service est momentanément indisponible : rechargez la page dans quelques instants.', 'h3', 'fr-mt-2w'));
     return;
   }
   $('#messages-alerte').replaceChildren();
@@ -761,24 +713,18 @@ async function refreshMessages() {
 }
 
 function setupMessages() {
-  document.addEventListener('visibilitychange', () => { refreshMessages().catch(() => {}); });
-  setInterval(() => { refreshMessages().catch(() => {}); }, 60_000);
+  refreshWhileVisible(refreshMessages);
   const form = $('#message-form');
   const input = $('#message-texte');
-  const group = $('#groupe-message');
   let sending = false;
   input.addEventListener('input', () => {
-    if (group.classList.contains('fr-input-group--error')) setMessage(group, $('#message-texte-messages'), null, '', input);
+    if ($('#groupe-message').classList.contains('fr-input-group--error')) setMessageFieldError('');
   });
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     if (sending) return;
-    const texte = input.value.trim();
-    if (!texte) {
-      setMessage(group, $('#message-texte-messages'), 'error', 'Écrivez votre message avant de l’envoyer.', input);
-      input.focus();
-      return;
-    }
+    const texte = messageToSend();
+    if (!texte) return;
     sending = true;
     $('#message-envoyer').disabled = true;
     $('#message-etat').textContent = 'Envoi du message…';
@@ -791,10 +737,7 @@ function setupMessages() {
       $('#message-etat').textContent = 'Message envoyé à l’académie.';
       return;
     }
-    $('#message-etat').textContent = '';
-    const msg = r.data?.errors?.[0]?.message || r.data?.detail || 'Le message n’a pas été envoyé : réessayez dans quelques instants.';
-    setMessage(group, $('#message-texte-messages'), 'error', msg, input);
-    input.focus();
+    messageNotSent(problemMessage(r.data, 'Le message n’a pas été envoyé : réessayez dans quelques instants.'));
   });
 }
 
@@ -873,24 +816,6 @@ function groupOf(field) {
   if (field.id === 'ajouter-ecole') return { group: $('#section-2'), messages: $('#section-2-messages') };
   const group = field.closest('.fr-input-group, .fr-select-group, .fr-checkbox-group');
   return { group, messages: group && $('.fr-messages-group', group) };
-}
-
-function setMessage(group, messages, state, text, input) {
-  if (!group) return;
-  for (const s of ['error', 'valid']) {
-    const base = [...group.classList].find((c) => /^fr-[a-z]+-group$/.test(c)) || 'fr-fieldset';
-    group.classList.toggle(`${base}--${s}`, state === s);
-    if (input && input.classList.length) {
-      const cls = [...input.classList].find((c) => /^fr-(input|select)$/.test(c));
-      if (cls) input.classList.toggle(`${cls}--${s}`, state === s);
-    }
-  }
-  if (input) {
-    if (state === 'error') input.setAttribute('aria-invalid', 'true');
-    else input.removeAttribute('aria-invalid');
-  }
-  if (!messages) return;
-  messages.replaceChildren(...(text ? [el('p', { class: `fr-message fr-message--${state || 'info'}`, id: `${messages.id}-texte` }, text)] : []));
 }
 
 function clearFieldError(field) {
@@ -1005,19 +930,6 @@ async function deposit() {
 
 // ---------------------------------------------------------------- Summary
 
-const STATUTS = {
-  brouillon: 'Brouillon',
-  en_construction: 'En construction',
-  en_instruction: 'En instruction',
-  accepte: 'Accepté',
-  refuse: 'Refusé',
-  sans_suite: 'Classé sans suite',
-};
-
-function dateFr(iso) {
-  return new Date(iso).toLocaleString('fr-FR', { dateStyle: 'long', timeStyle: 'short', timeZone: 'Europe/Paris' });
-}
-
 let polls = 0;
 
 function showSummary(v, merci) {
@@ -1025,7 +937,7 @@ function showSummary(v, merci) {
   for (const n of $$('.js-numero')) n.textContent = `n° ${v.numero}`;
   $('#merci').hidden = !merci;
   $('#dossier-titre').hidden = merci;
-  document.title = `${merci ? 'Merci ! — ' : ''}Dossier n° ${v.numero} — ${document.title.split(' — ').slice(-2).join(' — ')}`;
+  setTitle(`${merci ? 'Merci ! — ' : ''}Dossier n° ${v.numero}`);
   $('#dossier-statut').textContent = STATUTS[v.statut] || v.statut;
   const c = v.collectivite || {};
   $('#resume-collectivite').textContent = `${c.nom || `Collectivité de SIREN ${c.siren}`} — SIRET ${formatSiret(c.siret || '')}${c.adresse ? ` — ${c.adresse}` : ''}`;
@@ -1071,17 +983,6 @@ async function poll() {
   poll();
 }
 
-// ---------------------------------------------------------------- DOM helper
-
-function el(tag, attrs, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v !== undefined && v !== null) e.setAttribute(k, v);
-  }
-  for (const c of children) e.append(c);
-  return e;
-}
-
 // ---------------------------------------------------------------- Verification page
 
 async function initVerification() {
@@ -1093,20 +994,19 @@ async function initVerification() {
   });
   const m = location.pathname.match(/^\/verification\/([^/]+)$/);
   if (!m) return;
-  let code = m[1];
-  try { code = decodeURIComponent(code); } catch { /* a malformed escape: checked as typed, unknown */ }
+  const code = safeDecode(m[1]); // a malformed escape: checked as typed, unknown
   $('#code').value = code;
   const box = $('#verification-resultat');
   box.replaceChildren(el('p', {}, 'Vérification en cours…'));
   const r = await api('GET', `/conventions/verification/${encodeURIComponent(code)}`);
   if (!r.ok) {
     box.replaceChildren(alertBox('error', 'Aucune convention ne correspond à ce code',
-      r.status === 404 ? `Vérifiez le code saisi (${code}) : il figure sous la signature de la convention.` : 'Le service est momentanément indisponible : réessayez dans quelques instants.', 'h2'));
+      r.status === 404 ? `Vérifiez le code saisi (${code}) : il figure sous la signature de la convention.` : 'Le service est momentanément indisponible : réessayez dans quelques instants.', 'h2', 'fr-mt-2w'));
     return;
   }
   const v = r.data;
   box.replaceChildren(alertBox('success', 'Convention authentique',
-    `La convention ${v.numero} a bien été signée sur ce service${v.statut ? ` ; statut du dossier : ${STATUTS[v.statut] || v.statut}` : ''}.`, 'h2'));
+    `La convention ${v.numero} a bien été signée sur ce service${v.statut ? ` ; statut du dossier : ${STATUTS[v.statut] || v.statut}` : ''}.`, 'h2', 'fr-mt-2w'));
   const c = v.collectivite || {};
   $('#verif-numero').textContent = `${v.numero}${v.version_texte ? ` — texte version ${v.version_texte}` : ''}`;
   $('#verif-collectivite').textContent = `${c.nom || 'Collectivité'} — SIRET ${formatSiret(c.siret || '')}`;

@@ -2,20 +2,11 @@
 // Sans framework, sans script en ligne. Le jeton (JWT) de l'instructeur est gardé dans le
 // sessionStorage de l'onglet et envoyé en `Authorization: Bearer` aux routes /api/instructeur/ ;
 // il n'apparaît jamais dans une adresse (ni donc dans un Referer ou un journal d'accès).
+// Built with common.js in front (web/build.mjs): $, el, api helpers, formatting.
 
-const $ = (sel, root = document) => root.querySelector(sel);
-const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
 const TOKEN_KEY = 'conventions-ent.instructeur.jeton';
 const PAGE_SIZE = 20;
 
-const STATUTS = {
-  brouillon: 'Brouillon',
-  en_construction: 'En construction',
-  en_instruction: 'En instruction',
-  accepte: 'Accepté',
-  refuse: 'Refusé',
-  sans_suite: 'Classé sans suite',
-};
 const BADGES = {
   en_construction: 'fr-badge--new', en_instruction: 'fr-badge--info', accepte: 'fr-badge--success',
   refuse: 'fr-badge--error', sans_suite: 'fr-badge--warning',
@@ -37,58 +28,13 @@ const NEEDS_MOTIF = { refuser: 'du refus', classer_sans_suite: 'du classement sa
 
 // ---------------------------------------------------------------- helpers
 
-function el(tag, attrs, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v !== undefined && v !== null) e.setAttribute(k, v);
-  }
-  for (const c of children) e.append(c);
-  return e;
-}
-
-function dateFr(iso, withTime = true) {
-  if (!iso) return '';
-  const opts = withTime ? { dateStyle: 'long', timeStyle: 'short' } : { dateStyle: 'long' };
-  return new Date(iso).toLocaleString('fr-FR', { ...opts, timeZone: 'Europe/Paris' });
-}
-
-function formatSiret(v) {
-  const d = (v || '').replace(/\s+/g, '');
-  return [d.slice(0, 3), d.slice(3, 6), d.slice(6, 9), d.slice(9)].filter(Boolean).join(' ');
-}
-
 /** The API names states by their codes (« en_construction »): shown as the page names them. */
 function statutNames(text) {
   return text.replace(/« ([a-z_]+) »/g, (m, code) => (STATUTS[code] ? `« ${STATUTS[code]} »` : m));
 }
 
-function alertBox(kind, title, text, level = 'h3') {
-  return el('div', { class: `fr-alert fr-alert--${kind} fr-alert--sm fr-mb-2w` },
-    el(level, { class: 'fr-alert__title' }, title), el('p', {}, text));
-}
-
-function announce(text) {
-  const a = $('#annonces');
-  a.textContent = '';
-  setTimeout(() => { a.textContent = text; }, 50);
-}
-
-function setFieldError(group, messages, input, text) {
-  const base = group.classList.contains('fr-select-group') ? 'fr-select-group' : 'fr-input-group';
-  group.classList.toggle(`${base}--error`, Boolean(text));
-  input.classList.toggle('fr-input--error', Boolean(text));
-  if (text) input.setAttribute('aria-invalid', 'true');
-  else input.removeAttribute('aria-invalid');
-  messages.replaceChildren(...(text ? [el('p', { class: 'fr-message fr-message--error' }, text)] : []));
-}
-
-function show(id) {
-  for (const v of ['vue-chargement', 'vue-connexion', 'vue-liste', 'vue-dossier']) $(`#${v}`).hidden = v !== id;
-}
-
-function setTitle(t) {
-  document.title = `${t} — ${document.title.split(' — ').slice(-2).join(' — ')}`;
-}
+const VIEWS = ['vue-chargement', 'vue-connexion', 'vue-liste', 'vue-dossier'];
+const show = (id) => showView(VIEWS, id);
 
 // ---------------------------------------------------------------- API and session
 
@@ -108,17 +54,9 @@ const OFFLINE = { ok: false, status: 0, data: { detail: 'La connexion au serveur
 /// `quiet` background calls, which just answer it.
 async function api(method, path, body, { raw = false, renewed = false, quiet = false } = {}) {
   const sent = token.get();
-  const headers = { accept: raw ? '*/*' : 'application/json', authorization: `Bearer ${sent}` };
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  let resp;
-  try {
-    resp = await fetch(`/api/instructeur${path}`, {
-      method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-      cache: 'no-store', credentials: 'omit',
-    });
-  } catch {
-    return OFFLINE;
-  }
+  const resp = await apiFetch(method, `/api/instructeur${path}`, body,
+    { accept: raw ? '*/*' : 'application/json', authorization: `Bearer ${sent}` });
+  if (!resp) return OFFLINE;
   if (resp.status === 401 && !renewed) {
     // Renewed meanwhile by another call: try with the new token; otherwise renew.
     const renewal = token.get() && token.get() !== sent ? 'renewed' : await renewToken();
@@ -132,9 +70,7 @@ async function api(method, path, body, { raw = false, renewed = false, quiet = f
     throw new SessionEnded();
   }
   if (raw && resp.ok) return { ok: true, status: resp.status, resp };
-  let data = null;
-  try { data = await resp.json(); } catch { data = null; }
-  return { ok: resp.ok, status: resp.status, data };
+  return readAnswer(resp);
 }
 
 function signOut(reason, options) {
@@ -311,9 +247,7 @@ function setupSignIn() {
       input.focus();
       return;
     }
-    const resp = await fetch('/api/instructeur/dossiers?limite=1', {
-      headers: { accept: 'application/json', authorization: `Bearer ${t}` }, cache: 'no-store', credentials: 'omit',
-    }).catch(() => null);
+    const resp = await apiFetch('GET', '/api/instructeur/dossiers?limite=1', undefined, { authorization: `Bearer ${t}` });
     if (!resp || !resp.ok) {
       const msg = !resp ? 'Le serveur ne répond pas : réessayez dans quelques instants.'
         : resp.status === 401 ? 'Ce jeton n’est pas valide ou a expiré : demandez-en un nouveau.'
@@ -359,12 +293,6 @@ async function route() {
   }
 }
 
-/** A path segment as typed; a malformed escape (`%E9`) is kept as it is, so the API answers
- * « Dossier introuvable » instead of the page failing. */
-function safeDecode(segment) {
-  try { return decodeURIComponent(segment); } catch { return segment; }
-}
-
 // ---------------------------------------------------------------- List
 
 const FILTERS = ['q', 'statut', 'departement', 'commune', 'du', 'au'];
@@ -406,7 +334,7 @@ async function loadPage(index) {
   const r = await api('GET', `/dossiers?${q}`);
   if (!r.ok) {
     $('#liste-etat').textContent = '';
-    const detail = r.status === 422 ? (r.data?.errors || []).map((e) => e.message).join(' ') : r.data?.detail;
+    const detail = r.status === 422 ? errorMessages(r.data) : r.data?.detail;
     $('#liste-alerte').replaceChildren(alertBox('error', 'La liste n’a pas pu être chargée', detail || 'Le service est momentanément indisponible.'));
     return;
   }
@@ -421,7 +349,7 @@ async function loadPage(index) {
   $('#liste-corps').replaceChildren(...rows);
   selectionChanged();
   const n = r.data.dossiers.length;
-  $('#liste-etat').textContent = `Page ${index + 1} : ${n} dossier${n > 1 ? 's' : ''}${r.data.curseur_suivant ? ', d’autres suivent' : ''}.`;
+  $('#liste-etat').textContent = `Page ${index + 1} : ${plural(n, 'dossier', 'dossiers')}${r.data.curseur_suivant ? ', d’autres suivent' : ''}.`;
   const next = $('#suivant');
   next.hidden = !r.data.curseur_suivant;
   next.dataset.page = String(index + 1);
@@ -429,8 +357,6 @@ async function loadPage(index) {
   prev.hidden = index === 0;
   prev.dataset.page = String(index - 1);
 }
-
-const nombre = (n) => n.toLocaleString('fr-FR');
 
 let figuresAsked = 0;
 
@@ -498,7 +424,6 @@ const BULK = {
   },
   accepter: { from: 'en_instruction', nom: '« Accepter »', faire: (what) => `accepter ${what}`, fait: ['accepté', 'acceptés'] },
 };
-const plural = (n, one, many) => `${nombre(n)} ${n > 1 ? many : one}`;
 
 function chosen() {
   const ids = new Set($$('.js-choix').filter((c) => c.checked).map((c) => c.value));
@@ -535,7 +460,7 @@ async function runBulk(action, dossiers) {
         return;
       }
       if (r.ok) done += 1;
-      else failures.push({ d, detail: statutNames(r.data?.detail || r.data?.errors?.map((x) => x.message).join(' ') || `erreur ${r.status}`) });
+      else failures.push({ d, detail: statutNames(r.data?.detail || errorMessages(r.data) || `erreur ${r.status}`) });
     }
   };
   await Promise.all([worker(), worker(), worker(), worker()]);
@@ -571,7 +496,7 @@ function setupBulk() {
       const question = faire(`${what} (${eligible.map((d) => d.numero).join(', ')})`);
       $('#lot-question').textContent = `${question[0].toUpperCase()}${question.slice(1)} ?`
         + ' Chaque signataire en sera informé par courriel.'
-        + (others ? ` ${plural(others, 'autre dossier sélectionné n’est', 'autres dossiers sélectionnés ne sont')} pas « ${STATUTS[from]} » : ${others > 1 ? 'ils restent' : 'il reste'} tel${others > 1 ? 's' : ''} quel${others > 1 ? 's' : ''}.` : '');
+        + (others ? ` ${plural(others, 'autre dossier sélectionné n’est', 'autres dossiers sélectionnés ne sont')} pas « ${STATUTS[from]} » : ${others > 1 ? 'ils restent tels quels' : 'il reste tel quel'}.` : '');
       $('#lot-oui').textContent = `Oui, ${faire(what)}`;
       $('#lot-confirmation').hidden = false;
       $('#lot-question').focus();
@@ -602,8 +527,7 @@ function setupBulk() {
       const [one, many] = BULK[action].fait;
       const summary = `${plural(done, `dossier ${one}`, `dossiers ${many}`)}.`;
       result.replaceChildren(failures.length
-        ? el('div', { class: 'fr-alert fr-alert--warning fr-alert--sm fr-mb-2w' },
-          el('h3', { class: 'fr-alert__title' }, `${summary} ${plural(failures.length, 'dossier n’a', 'dossiers n’ont')} pas pu l’être :`),
+        ? alertBox('warning', `${summary} ${plural(failures.length, 'dossier n’a', 'dossiers n’ont')} pas pu l’être :`,
           el('ul', {}, ...failures.map(({ d, detail }) => el('li', {},
             el('a', { href: `/instructeur/dossiers/${encodeURIComponent(d.id)}` }, d.numero), ` : ${detail}`))))
         : alertBox('success', 'Décisions enregistrées', `${summary} Chaque signataire en est informé par courriel.`));
@@ -667,7 +591,7 @@ async function exportFile(format) {
     throw e;
   }
   if (!r.ok) {
-    $('#export-etat').textContent = `L’export a échoué : ${r.data?.errors?.[0]?.message || r.data?.detail || 'service momentanément indisponible.'}`;
+    $('#export-etat').textContent = `L’export a échoué : ${problemMessage(r.data, 'service momentanément indisponible.')}`;
     return;
   }
   const blob = await r.resp.blob();
@@ -774,11 +698,7 @@ const LABELS = {
 
 function renderMessages(list) {
   $('#d-messages-vide').hidden = list.length > 0;
-  $('#d-messages').replaceChildren(...list.map((m) => el('li', { class: `message message--${m.auteur}` },
-    el('p', { class: 'message__entete' },
-      el('strong', {}, LABELS[m.auteur] ? LABELS[m.auteur](m) : m.nom), ' — ',
-      el('time', { datetime: m.le }, dateFr(m.le))),
-    el('p', { class: 'message__texte' }, m.texte))));
+  $('#d-messages').replaceChildren(...list.map((m) => messageItem(m, LABELS)));
 }
 
 /** A message from the collectivité shows up without reloading: when the tab comes back into
@@ -801,8 +721,7 @@ async function refreshMessages() {
 }
 
 function setupDossier() {
-  document.addEventListener('visibilitychange', () => { refreshMessages().catch(() => {}); });
-  setInterval(() => { refreshMessages().catch(() => {}); }, 60_000);
+  refreshWhileVisible(refreshMessages);
   const motif = $('#motif');
   const motifGroup = $('#groupe-motif');
   motif.addEventListener('input', () => setFieldError(motifGroup, $('#motif-messages'), motif, ''));
@@ -839,7 +758,7 @@ function setupDossier() {
         const err = (r.data?.errors || []).find((x) => x.champ === 'motif');
         if (err) setFieldError(motifGroup, $('#motif-messages'), motif, err.message);
         result.replaceChildren(alertBox('error', 'Décision non enregistrée',
-          (r.data?.errors || []).map((x) => x.message).join(' ') || r.data?.detail || ''));
+          errorMessages(r.data) || r.data?.detail || ''));
         (err ? motif : $('#decision-titre')).focus();
         return;
       }
@@ -861,17 +780,12 @@ function setupDossier() {
   });
 
   const input = $('#message-texte');
-  const group = $('#groupe-message');
-  input.addEventListener('input', () => setFieldError(group, $('#message-texte-messages'), input, ''));
+  input.addEventListener('input', () => setMessageFieldError(''));
   $('#message-form').addEventListener('submit', async (e) => {
     e.preventDefault();
     if (busy || !current) return;
-    const texte = input.value.trim();
-    if (!texte) {
-      setFieldError(group, $('#message-texte-messages'), input, 'Écrivez votre message avant de l’envoyer.');
-      input.focus();
-      return;
-    }
+    const texte = messageToSend();
+    if (!texte) return;
     busy = true;
     $('#message-etat').textContent = 'Envoi du message…';
     try {
@@ -884,10 +798,7 @@ function setupDossier() {
           : 'Message enregistré, mais le courriel à la collectivité n’a pas pu partir.';
         return;
       }
-      $('#message-etat').textContent = '';
-      setFieldError(group, $('#message-texte-messages'), input,
-        r.data?.errors?.[0]?.message || r.data?.detail || 'Le message n’a pas été envoyé : réessayez.');
-      input.focus();
+      messageNotSent(problemMessage(r.data, 'Le message n’a pas été envoyé : réessayez.'));
     } catch (err) {
       if (!(err instanceof SessionEnded)) throw err;
     } finally {
