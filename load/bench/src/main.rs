@@ -1,6 +1,6 @@
-//! Warm handler times, in-process, every AWS call replaced by an in-memory port (same
-//! conditional-write semantics as the DynamoDB adapter, items round-tripped through
-//! serde_dynamo as the adapter does): what a warm Lambda instance spends in our code per event,
+//! Warm handler times, in-process, every AWS call replaced by the in-memory ports of
+//! `conventions_ent::adapters::memory` (the domain's own conditions, items round-tripped through
+//! serde_dynamo as the DynamoDB adapter does): what a warm Lambda instance spends in our code per event,
 //! from the raw event (API Gateway v2 JSON, DynamoDB stream JSON) to the answer.
 //!
 //!   cargo run --release --bin bench-handlers -- [--n 500] [--json FILE]
@@ -9,238 +9,20 @@
 
 use async_trait::async_trait;
 use aws_lambda_events::event::dynamodb::Event;
-use conventions_ent::ports::{CompanyRegistry, RegistryEntry, RegistryError};
+use conventions_ent::adapters::memory::{MemoryDocuments, MemoryDossiers, MemoryMailer};
 use conventions_ent::config::{Academie, Config};
-use conventions_ent::domain::deposit::Depot;
-use conventions_ent::domain::dossier::{
-    AccuseRecord, ConventionRecord, DossierRecord, Etape, Evenement, Message, Statut, WebhookTentative,
-};
-use conventions_ent::domain::draft::Draft;
+use conventions_ent::domain::dossier::{DossierRecord, Etape};
+use conventions_ent::domain::ids::DossierId;
 use conventions_ent::domain::siret::Siret;
 use conventions_ent::jobs::{acknowledge::acknowledge, generate::generate, stream::process};
-use conventions_ent::ports::{
-    DocumentStore, DossierStore, ListFilter, Mailer, OutgoingEmail, PutOutcome, StoreError,
-};
+use conventions_ent::ports::{CompanyRegistry, RegistryEntry, RegistryError};
 use conventions_ent::reference::annuaire::import;
 use conventions_ent::reference::Directory;
 use conventions_ent::App;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
-
-#[derive(Default)]
-struct MemDossiers {
-    items: Mutex<HashMap<String, serde_dynamo::Item>>,
-    counter: AtomicU64,
-}
-
-impl MemDossiers {
-    fn load(&self, id: &str) -> Option<DossierRecord> {
-        let item = self.items.lock().unwrap().get(id).cloned()?;
-        Some(serde_dynamo::from_item(item).expect("stored dossier reads back"))
-    }
-    fn store(&self, r: &DossierRecord) {
-        let item: serde_dynamo::Item = serde_dynamo::to_item(r).expect("dossier serializes");
-        self.items.lock().unwrap().insert(r.id.clone(), item);
-    }
-    /// Read, check, write under one lock: a conditional update.
-    fn update(&self, id: &str, f: impl FnOnce(&mut DossierRecord) -> bool) -> Result<bool, StoreError> {
-        let mut items = self.items.lock().unwrap();
-        let Some(item) = items.get(id).cloned() else {
-            return Ok(false);
-        };
-        let mut r: DossierRecord = serde_dynamo::from_item(item).expect("reads back");
-        if !f(&mut r) {
-            return Ok(false);
-        }
-        items.insert(id.to_string(), serde_dynamo::to_item(&r).expect("serializes"));
-        Ok(true)
-    }
-}
-
-fn conflict_unless(done: Result<bool, StoreError>) -> Result<(), StoreError> {
-    match done? {
-        true => Ok(()),
-        false => Err(StoreError::Conflict),
-    }
-}
-
-#[async_trait]
-impl DossierStore for MemDossiers {
-    async fn next_numero(&self) -> Result<u64, StoreError> {
-        Ok(self.counter.fetch_add(1, Ordering::SeqCst) + 1)
-    }
-    async fn create(&self, record: &DossierRecord) -> Result<(), StoreError> {
-        if self.items.lock().unwrap().contains_key(&record.id) {
-            return Err(StoreError::Conflict);
-        }
-        self.store(record);
-        Ok(())
-    }
-    async fn get(&self, id: &str) -> Result<Option<DossierRecord>, StoreError> {
-        Ok(self.load(id))
-    }
-    async fn save_draft(&self, id: &str, draft: &Draft, now: &str) -> Result<(), StoreError> {
-        conflict_unless(self.update(id, |r| {
-            (r.statut == Statut::Brouillon).then(|| {
-                r.brouillon = draft.clone();
-                r.modifie_le = now.into();
-            })
-            .is_some()
-        }))
-    }
-    async fn deposit(&self, id: &str, draft: &Draft, depot: &Depot, now: &str) -> Result<(), StoreError> {
-        conflict_unless(self.update(id, |r| {
-            (r.statut == Statut::Brouillon)
-                .then(|| {
-                    r.brouillon = draft.clone();
-                    r.depot = Some(depot.clone());
-                    r.statut = Statut::EnConstruction;
-                    r.etape = Etape::Depose;
-                    r.depose_le = Some(now.into());
-                    r.modifie_le = now.into();
-                })
-                .is_some()
-        }))
-    }
-    async fn record_convention(&self, id: &str, c: &ConventionRecord) -> Result<bool, StoreError> {
-        self.update(id, |r| {
-            (r.etape == Etape::Depose && r.convention.is_none())
-                .then(|| {
-                    r.convention = Some(c.clone());
-                    r.code_verification = Some(c.code_verification.clone());
-                    r.etape = Etape::ConventionEnregistree;
-                })
-                .is_some()
-        })
-    }
-    async fn claim_acknowledgement(&self, id: &str, now: i64, until: i64) -> Result<bool, StoreError> {
-        self.update(id, |r| {
-            (r.etape == Etape::ConventionEnregistree
-                && r.accuse.is_none()
-                && r.accuse_bail.is_none_or(|b| b < now))
-            .then(|| r.accuse_bail = Some(until))
-            .is_some()
-        })
-    }
-    async fn record_acknowledgement(&self, id: &str, a: &AccuseRecord) -> Result<(), StoreError> {
-        self.update(id, |r| {
-            r.accuse
-                .is_none()
-                .then(|| {
-                    r.accuse = Some(a.clone());
-                    r.etape = Etape::AccuseEnvoye;
-                    r.accuse_bail = None;
-                })
-                .is_some()
-        })
-        .map(|_| ())
-    }
-    async fn release_acknowledgement(&self, id: &str) -> Result<(), StoreError> {
-        self.update(id, |r| {
-            r.accuse_bail = None;
-            true
-        })
-        .map(|_| ())
-    }
-    async fn find_by_verification_code(&self, code: &str) -> Result<Option<DossierRecord>, StoreError> {
-        let items = self.items.lock().unwrap();
-        let found = items.values().find(|i| {
-            matches!(i.get("code_verification"), Some(serde_dynamo::AttributeValue::S(c)) if c == code)
-        });
-        Ok(found.map(|i| serde_dynamo::from_item(i.clone()).expect("reads back")))
-    }
-    // The instructeur and webhook operations: not on the timed paths, kept simple but faithful.
-    async fn transition(&self, id: &str, from: Statut, to: Statut, ev: &Evenement, expire_le: Option<i64>) -> Result<(), StoreError> {
-        conflict_unless(self.update(id, |r| {
-            (r.statut == from)
-                .then(|| {
-                    r.statut = to;
-                    r.expire_le = expire_le;
-                    r.historique.push(ev.clone());
-                })
-                .is_some()
-        }))
-    }
-    async fn add_message(&self, id: &str, m: &Message, ev: &Evenement) -> Result<(), StoreError> {
-        conflict_unless(self.update(id, |r| {
-            r.messages.push(m.clone());
-            r.historique.push(ev.clone());
-            true
-        }))
-    }
-    async fn request_webhook(&self, id: &str, ev: &Evenement) -> Result<(), StoreError> {
-        conflict_unless(self.update(id, |r| {
-            (r.statut == Statut::Accepte)
-                .then(|| {
-                    r.webhook_etat = Some("a_envoyer".into());
-                    r.historique.push(ev.clone());
-                })
-                .is_some()
-        }))
-    }
-    async fn record_webhook_attempt(&self, id: &str, a: &WebhookTentative, delivered: bool) -> Result<(), StoreError> {
-        conflict_unless(self.update(id, |r| {
-            r.webhook_tentatives.push(a.clone());
-            if delivered {
-                r.webhook_etat = Some("livre".into());
-            }
-            true
-        }))
-    }
-    async fn delete_draft(&self, id: &str) -> Result<(), StoreError> {
-        let mut items = self.items.lock().unwrap();
-        match items.get(id).map(|i| matches!(i.get("statut"), Some(serde_dynamo::AttributeValue::S(s)) if s == "brouillon")) {
-            Some(true) => {
-                items.remove(id);
-                Ok(())
-            }
-            _ => Err(StoreError::Conflict),
-        }
-    }
-    async fn list_deposited(
-        &self,
-        _filter: &ListFilter,
-        _cursor: Option<&str>,
-        _limit: usize,
-    ) -> Result<(Vec<DossierRecord>, Option<String>), StoreError> {
-        Err(StoreError::Unavailable("pas de liste dans la mesure".into()))
-    }
-}
-
-#[derive(Default)]
-struct MemDocuments {
-    objects: Mutex<HashMap<String, Vec<u8>>>,
-}
-
-#[async_trait]
-impl DocumentStore for MemDocuments {
-    async fn put_pdf_if_absent(&self, key: &str, bytes: Vec<u8>, _sha256: &str) -> Result<PutOutcome, StoreError> {
-        self.objects.lock().unwrap().entry(key.to_string()).or_insert(bytes);
-        Ok(PutOutcome::Created)
-    }
-    async fn presign_get(&self, key: &str, _filename: &str, ttl: u64) -> Result<String, StoreError> {
-        Ok(format!("https://bucket.s3.example/{key}?X-Amz-Expires={ttl}"))
-    }
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.objects.lock().unwrap().get(key).cloned())
-    }
-    async fn put(&self, key: &str, bytes: Vec<u8>, _content_type: &str) -> Result<(), StoreError> {
-        self.objects.lock().unwrap().insert(key.to_string(), bytes);
-        Ok(())
-    }
-}
-
-struct MemMailer(AtomicU64);
-
-#[async_trait]
-impl Mailer for MemMailer {
-    async fn send(&self, _email: &OutgoingEmail) -> Result<String, StoreError> {
-        Ok(format!("message-{}", self.0.fetch_add(1, Ordering::SeqCst)))
-    }
-}
 
 /// The registry answers at once (its network time is an outside call, excluded like AWS's).
 struct Registry;
@@ -282,9 +64,9 @@ fn app() -> App {
             sign_in: None,
             endpoint_url: None,
         },
-        dossiers: Arc::new(MemDossiers::default()),
-        documents: Arc::new(MemDocuments::default()),
-        mailer: Arc::new(MemMailer(AtomicU64::new(0))),
+        dossiers: Arc::new(MemoryDossiers::default()),
+        documents: Arc::new(MemoryDocuments::default()),
+        mailer: Arc::new(MemoryMailer::default()),
         directory: Arc::new(directory),
         registry: Arc::new(Registry),
     }
@@ -439,7 +221,7 @@ async fn main() {
             }
             assert_eq!(status, want, "{route}: {b}");
         }
-        ids.push((id, jeton, timed));
+        ids.push((DossierId::parse(&id).expect("a dossier id"), jeton, timed));
     }
     // Stream work, one record per invocation (the per-dossier cost).
     for (k, (id, jeton, timed)) in ids.iter().enumerate() {

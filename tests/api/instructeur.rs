@@ -490,6 +490,50 @@ async fn drafts_expire_or_are_deleted_deposits_are_kept() {
     assert!(t.stored(&id).await.is_some());
 }
 
+/// A draft is the applicant's until deposited: no decision moves it (once, « renvoyer à la
+/// collectivité » on a draft cleared its expiry and let it be accepted unsigned).
+#[tokio::test]
+async fn an_instructeur_cannot_move_or_write_on_a_draft() {
+    let t = TestApp::spawn().await;
+    let (id, jeton) = t.create_draft(&full_dossier()).await;
+    let before = t.stored(&id).await.unwrap();
+    let path = format!("/api/instructeur/dossiers/{id}/decision");
+    for action in [
+        "repasser_en_construction",
+        "passer_en_instruction",
+        "accepter",
+    ] {
+        let r = t
+            .as_instructeur("POST", &path, Some(&json!({"action": action})))
+            .await;
+        assert_eq!(r.status, 409, "{action}: {}", r.json());
+        assert!(
+            r.json()["detail"].as_str().unwrap().contains("brouillon"),
+            "{action}: {}",
+            r.json()
+        );
+    }
+    let r = t
+        .as_instructeur(
+            "POST",
+            &format!("/api/instructeur/dossiers/{id}/messages"),
+            Some(&json!({"texte": "Bonjour"})),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.json());
+    assert_eq!(t.stored(&id).await.unwrap(), before, "nothing written");
+    assert!(t.sent_emails().await.is_empty());
+    // The applicant still owns it: it can still be completed and deposited.
+    let r = t
+        .post_json(
+            &format!("/api/dossiers/{id}/depot"),
+            &json!({"approbation": true}),
+            Some(&jeton),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json());
+}
+
 #[tokio::test]
 async fn export_of_a_thousand_dossiers_for_the_ent_editor() {
     use conventions_ent::domain::deposit::validate;
