@@ -2,10 +2,10 @@
 //! replying where. The acknowledgement (send-acknowledgement), decisions and messages (the
 //! HTTP routes) all address the collectivité and the académie here.
 
+use crate::domain::change::Notice;
 use crate::domain::deposit::Depot;
 use crate::domain::dossier::DossierRecord;
 use crate::domain::ids::link_jeton;
-use crate::domain::life::Notice;
 use crate::links;
 use crate::ports::OutgoingEmail;
 use crate::render::email::{notification, NotificationData, Rendered};

@@ -1,9 +1,10 @@
 //! The small traits the handlers and jobs depend on; `adapters` implements them on AWS (and
 //! in memory, for unit tests and the benchmark).
 
+use crate::domain::change::Change;
 use crate::domain::dossier::{DossierRecord, Statut};
 use crate::domain::ids::DossierId;
-use crate::domain::life::{Change, Step};
+use crate::domain::life::Step;
 use crate::domain::siret::Siret;
 use async_trait::async_trait;
 

@@ -1,11 +1,11 @@
 //! The ports in memory, for unit tests and the in-process benchmark (`load/bench`): no AWS
 //! call. The dossier store applies the domain's [`Change`] with the domain's own
-//! [`Condition::holds`](crate::domain::life::Condition::holds) under one lock (a conditional
+//! [`Condition::holds`](crate::domain::change::Condition::holds) under one lock (a conditional
 //! write), and round-trips items through serde_dynamo as the DynamoDB adapter does.
 
+use crate::domain::change::Change;
 use crate::domain::dossier::DossierRecord;
 use crate::domain::ids::DossierId;
-use crate::domain::life::Change;
 use crate::ports::{
     DocumentStore, DossierStore, ListFilter, Mailer, OutgoingEmail, PutOutcome, StoreError,
 };

@@ -5,7 +5,7 @@ use super::draft::Draft;
 use super::ids::DossierId;
 use serde::{Deserialize, Serialize};
 
-/// The six states of API.md.
+/// The six states of the API (`statut` in openapi.yaml).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Statut {

@@ -1,8 +1,10 @@
 //! The domain: types that parse at the edge, the dossier and its rules. Knows no AWS.
 //!
 //! The dossier's life (who takes which step from which statut, and what each step changes) is
-//! `life` (the state machine and its table) and `steps` (one function per step).
+//! `life` (the state machine and its table), `steps` (one function per step) and `change`
+//! (what a step writes).
 
+pub mod change;
 pub mod deposit;
 pub mod dossier;
 pub mod draft;

@@ -9,11 +9,13 @@ use super::dossiers::authorize;
 use super::problem::ApiError;
 use super::request::accepts_gzip;
 use super::response::{encoded, gzip, json, ApiResult};
+use crate::domain::deposit::unnamed_collectivite;
 use crate::domain::dossier::DossierRecord;
 use crate::domain::school::SchoolDirectory;
 use crate::domain::siret::Siret;
 use crate::domain::uai::Uai;
 use crate::identification::identify;
+use crate::render::blocks::{fill, parse, Block};
 use crate::render::convention::APPROVAL_STATEMENT;
 use crate::render::{convention_text, current_version};
 use crate::App;
@@ -205,9 +207,7 @@ pub async fn apercu(app: &App, req: &Request, id: &str) -> ApiResult {
         .unwrap_or_else(|| current_version().to_string());
     let text = convention_text(&version).ok_or(ApiError::Unavailable)?;
     let data = preview_data(app, &record, &version).await;
-    let mut env = minijinja::Environment::new();
-    env.set_trim_blocks(true);
-    let filled = env.render_str(text, &data).map_err(|e| {
+    let filled = fill(text, &data).map_err(|e| {
         tracing::error!(error = %e, "convention preview failed");
         ApiError::Unavailable
     })?;
@@ -243,7 +243,7 @@ async fn preview_data(app: &App, r: &DossierRecord, version: &str) -> Value {
     if let Some(d) = &r.depot {
         let c = &d.collectivite;
         data["collectivite"] = json!({
-            "nom": c.nom.clone().unwrap_or_else(|| format!("La collectivité de SIREN {}", c.siren)),
+            "nom": c.display_name(),
             "siret": c.siret,
             "adresse": c.adresse,
         });
@@ -259,8 +259,7 @@ async fn preview_data(app: &App, r: &DossierRecord, version: &str) -> Value {
         Some(Ok(s)) => {
             let who = identify(&app.directory, app.registry.as_ref(), &s).await;
             (
-                who.nom
-                    .unwrap_or_else(|| format!("La collectivité de SIREN {}", s.siren())),
+                who.nom.unwrap_or_else(|| unnamed_collectivite(s.siren())),
                 who.adresse,
             )
         }
@@ -299,44 +298,35 @@ async fn preview_data(app: &App, r: &DossierRecord, version: &str) -> Value {
     data
 }
 
-/// The filled text cut into blocks exactly as the PDF layout cuts it.
+/// The filled text's blocks (the PDF's own cutting) as the preview's JSON.
 fn blocks(filled: &str, data: &Value) -> Vec<Value> {
-    let mut out = Vec::new();
-    for block in filled
-        .split("\n\n")
-        .map(str::trim)
-        .filter(|b| !b.is_empty())
-    {
-        out.push(match block {
-            "[[saut_de_page]]" => continue,
-            "[[annexe_ecoles]]" => json!({"type": "ecoles", "ecoles": data["ecoles"]}),
-            "[[signature]]" => {
-                let s = &data["signataire"];
-                let str_of = |v: &Value| v.as_str().unwrap_or("").to_string();
-                json!({
-                    "type": "signature",
-                    "texte": format!(
-                        "Signé électroniquement par {} {}, {}, à la date du dépôt du dossier.",
-                        str_of(&s["prenom"]),
-                        str_of(&s["nom"]).to_uppercase(),
-                        str_of(&s["qualite"]),
-                    ),
-                    "approbation": format!("« {APPROVAL_STATEMENT} »"),
-                })
-            }
-            b if b.starts_with("# ") => json!({"type": "titre", "texte": &b[2..]}),
-            b if b.starts_with("## ") => json!({"type": "intertitre", "texte": &b[3..]}),
-            b if b.lines().all(|l| l.starts_with("- ")) => json!({
-                "type": "liste",
-                "items": b.lines().map(|l| &l[2..]).collect::<Vec<_>>(),
-            }),
-            b => json!({
-                "type": "paragraphe",
-                "texte": b.split_whitespace().collect::<Vec<_>>().join(" "),
-            }),
-        });
-    }
-    out
+    parse(filled)
+        .into_iter()
+        .filter_map(|block| {
+            Some(match block {
+                Block::SautDePage => return None,
+                Block::Ecoles => json!({"type": "ecoles", "ecoles": data["ecoles"]}),
+                Block::Signature => {
+                    let s = &data["signataire"];
+                    let str_of = |v: &Value| v.as_str().unwrap_or("").to_string();
+                    json!({
+                        "type": "signature",
+                        "texte": format!(
+                            "Signé électroniquement par {} {}, {}, à la date du dépôt du dossier.",
+                            str_of(&s["prenom"]),
+                            str_of(&s["nom"]).to_uppercase(),
+                            str_of(&s["qualite"]),
+                        ),
+                        "approbation": format!("« {APPROVAL_STATEMENT} »"),
+                    })
+                }
+                Block::Titre(t) => json!({"type": "titre", "texte": t}),
+                Block::Intertitre(t) => json!({"type": "intertitre", "texte": t}),
+                Block::Liste(items) => json!({"type": "liste", "items": items}),
+                Block::Paragraphe(p) => json!({"type": "paragraphe", "texte": p}),
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

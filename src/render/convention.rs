@@ -1,6 +1,7 @@
 //! The convention PDF: the versioned text (minijinja) laid out with genpdf, measured with
 //! Liberation Sans metrics and written with the PDF built-in Helvetica (no embedded font).
 
+use super::blocks::{fill, parse, Block};
 use super::pdf_parts::{
     finish, french_spacing, QrCode, RepeatingHeaderTable, PAGE_COUNT_PLACEHOLDER,
 };
@@ -108,9 +109,7 @@ fn fonts() -> &'static FontFamily<FontData> {
 pub fn render(data: &ConventionData) -> Result<(Vec<u8>, Vec<char>), RenderError> {
     let text = convention_text(&data.version_texte)
         .ok_or_else(|| RenderError::UnknownVersion(data.version_texte.clone()))?;
-    let mut env = minijinja::Environment::new();
-    env.set_trim_blocks(true);
-    let filled = env.render_str(text, data)?;
+    let filled = fill(text, data)?;
     let mut replaced = Vec::new();
     // One layout pass: the footer prints a placeholder for the page count, set by `finish`.
     let pages = Rc::new(Cell::new(0));
@@ -147,74 +146,46 @@ fn layout(
         lines: lines.clone(),
     });
 
-    for block in blocks(filled) {
-        match block.as_str() {
-            "[[saut_de_page]]" => doc.push(PageBreak::new()),
-            "[[annexe_ecoles]]" => doc.push(schools_table(&data.ecoles, lines, replaced)),
-            "[[signature]]" => signature_block(&mut doc, data, lines, replaced),
-            b if b.starts_with("# ") => {
+    for block in parse(filled) {
+        match block {
+            Block::SautDePage => doc.push(PageBreak::new()),
+            Block::Ecoles => doc.push(schools_table(&data.ecoles, lines, replaced)),
+            Block::Signature => signature_block(&mut doc, data, lines, replaced),
+            Block::Titre(t) => {
                 doc.push(
                     Text::styled(
                         lines,
-                        pdf_safe(&b[2..], replaced),
+                        pdf_safe(&t, replaced),
                         Style::new().bold().with_font_size(15),
                     )
                     .aligned(Alignment::Center),
                 );
                 doc.push(Break::new(0.5));
             }
-            b if b.starts_with("## ") => {
+            Block::Intertitre(t) => {
                 doc.push(Break::new(0.6));
                 doc.push(Text::styled(
                     lines,
-                    pdf_safe(&french_spacing(&b[3..]), replaced),
+                    pdf_safe(&french_spacing(&t), replaced),
                     Style::new().bold().with_font_size(12),
                 ));
                 doc.push(Break::new(0.2));
             }
-            b if b.lines().all(|l| l.starts_with("- ")) => {
+            Block::Liste(items) => {
                 let mut list = UnorderedList::new();
-                for l in b.lines() {
-                    list.push(rich(&l[2..], lines, replaced));
+                for l in &items {
+                    list.push(rich(l, lines, replaced));
                 }
                 doc.push(list);
                 doc.push(Break::new(0.3));
             }
-            b => {
-                doc.push(rich(
-                    &b.split_whitespace().collect::<Vec<_>>().join(" "),
-                    lines,
-                    replaced,
-                ));
+            Block::Paragraphe(p) => {
+                doc.push(rich(&p, lines, replaced));
                 doc.push(Break::new(0.4));
             }
         }
     }
     Ok(doc)
-}
-
-/// Blocks of the filled text: separated by blank lines; a heading line is always a block of
-/// its own (template tags may eat the blank line before it).
-fn blocks(filled: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for block in filled.split("\n\n") {
-        let mut current: Vec<&str> = Vec::new();
-        for line in block.lines().map(str::trim) {
-            if line.starts_with("# ") || line.starts_with("## ") {
-                if !current.is_empty() {
-                    out.push(current.join("\n"));
-                    current.clear();
-                }
-                out.push(line.to_string());
-            } else if !line.is_empty() {
-                current.push(line);
-            }
-        }
-        if !current.is_empty() {
-            out.push(current.join("\n"));
-        }
-    }
-    out
 }
 
 /// A paragraph where `**…**` spans are bold.

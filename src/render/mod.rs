@@ -1,5 +1,6 @@
 //! What users read: the convention PDF and the emails.
 
+pub mod blocks;
 pub mod convention;
 pub mod email;
 pub mod pdf_parts;

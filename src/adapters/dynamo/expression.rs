@@ -1,9 +1,9 @@
 //! A domain [`Change`] translated into DynamoDB's expression language.
 
 use super::{av, n, s, LISTE_DEPOSES};
+use crate::domain::change::{Change, Condition, Update};
 use crate::domain::deposit::Depot;
 use crate::domain::dossier::Etape;
-use crate::domain::life::{Change, Condition, Update};
 use crate::ports::StoreError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;

@@ -4,9 +4,9 @@ mod expression;
 mod table;
 
 use super::describe;
+use crate::domain::change::{Change, Update};
 use crate::domain::dossier::DossierRecord;
 use crate::domain::ids::DossierId;
-use crate::domain::life::{Change, Update};
 use crate::ports::{DossierStore, ListFilter, StoreError};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;

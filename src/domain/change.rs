@@ -1,0 +1,146 @@
+//! What one step changes ([`Change`]): the condition the stored dossier must still meet, the
+//! fields written, and the emails asked for. Made by `domain::steps`, written by the stores.
+
+use super::deposit::Depot;
+use super::dossier::{
+    AccuseRecord, ConventionRecord, DossierRecord, Etape, Evenement, Message, Statut, WebhookEtat,
+    WebhookTentative,
+};
+use super::draft::Draft;
+use super::life::Step;
+
+/// What the stored dossier must still be for a change to apply: the store checks it in the
+/// same write (DynamoDB's condition expression), so a concurrent step makes it a conflict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Condition {
+    /// Still in this statut (every person's step: what was decided on has not moved).
+    Statut(Statut),
+    /// At `depose` with no convention recorded (a replay finds it recorded).
+    ConventionDue,
+    /// At `convention_enregistree`, not acknowledged, and no lease alive at `now_ms`.
+    LeaseFree { now_ms: i64 },
+    /// Not acknowledged yet.
+    NotAcknowledged,
+    /// The dossier exists (appends).
+    Exists,
+}
+
+impl Condition {
+    pub fn holds(&self, r: &DossierRecord) -> bool {
+        match self {
+            Condition::Statut(s) => r.statut == *s,
+            Condition::ConventionDue => r.etape == Etape::Depose && r.convention.is_none(),
+            Condition::LeaseFree { now_ms } => {
+                r.etape == Etape::ConventionEnregistree
+                    && r.accuse.is_none()
+                    && r.accuse_bail.is_none_or(|b| b < *now_ms)
+            }
+            Condition::NotAcknowledged => r.accuse.is_none(),
+            Condition::Exists => true,
+        }
+    }
+}
+
+/// One field a step writes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Update {
+    Statut(Statut),
+    Etape(Etape),
+    Brouillon(Draft),
+    Depot(Box<Depot>),
+    ModifieLe(String),
+    DeposeLe(String),
+    /// The TTL (epoch seconds), or none: the dossier is kept.
+    ExpireLe(Option<i64>),
+    /// Also sets the top-level `code_verification` the verification index reads.
+    Convention(ConventionRecord),
+    Accuse(AccuseRecord),
+    /// The acknowledgement lease (epoch ms), or none: released.
+    Lease(Option<i64>),
+    WebhookEtat(WebhookEtat),
+    AppendEvent(Evenement),
+    AppendMessage(Message),
+    AppendWebhookAttempt(WebhookTentative),
+}
+
+impl Update {
+    pub fn apply(&self, r: &mut DossierRecord) {
+        match self {
+            Update::Statut(s) => r.statut = *s,
+            Update::Etape(e) => r.etape = *e,
+            Update::Brouillon(d) => r.brouillon = d.clone(),
+            Update::Depot(d) => r.depot = Some((**d).clone()),
+            Update::ModifieLe(t) => r.modifie_le = t.clone(),
+            Update::DeposeLe(t) => r.depose_le = Some(t.clone()),
+            Update::ExpireLe(t) => r.expire_le = *t,
+            Update::Convention(c) => {
+                r.code_verification = Some(c.code_verification.clone());
+                r.convention = Some(c.clone());
+            }
+            Update::Accuse(a) => r.accuse = Some(a.clone()),
+            Update::Lease(l) => r.accuse_bail = *l,
+            Update::WebhookEtat(e) => r.webhook_etat = Some(*e),
+            Update::AppendEvent(e) => r.historique.push(e.clone()),
+            Update::AppendMessage(m) => r.messages.push(m.clone()),
+            Update::AppendWebhookAttempt(a) => r.webhook_tentatives.push(a.clone()),
+        }
+    }
+}
+
+/// An email a step asks for; `mail` addresses and renders it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Notice {
+    /// To the collectivité's signatory (référent in copy), with a link to the private page.
+    Collectivite {
+        sujet: String,
+        paragraphes: Vec<String>,
+    },
+    /// To the académie's contact address, with a link to the instructeur's page.
+    Academie {
+        sujet: String,
+        paragraphes: Vec<String>,
+    },
+}
+
+/// What one step changes: applied in one conditional write.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Change {
+    pub step: Step,
+    pub condition: Condition,
+    pub updates: Vec<Update>,
+    pub notices: Vec<Notice>,
+}
+
+impl Change {
+    /// The record as the store holds it after the write (the in-memory store; the answer's
+    /// view).
+    pub fn apply(&self, r: &mut DossierRecord) {
+        for u in &self.updates {
+            u.apply(r);
+        }
+    }
+
+    /// The message this change appends, if any.
+    pub fn message(&self) -> Option<&Message> {
+        self.updates.iter().find_map(|u| match u {
+            Update::AppendMessage(m) => Some(m),
+            _ => None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conditions_read_the_record_as_the_store_checks_it() {
+        let mut r = crate::domain::steps::tests::draft_record();
+        assert!(Condition::Statut(Statut::Brouillon).holds(&r));
+        assert!(!Condition::ConventionDue.holds(&r));
+        r.etape = Etape::ConventionEnregistree;
+        r.accuse_bail = Some(1_000);
+        assert!(!Condition::LeaseFree { now_ms: 999 }.holds(&r));
+        assert!(Condition::LeaseFree { now_ms: 1_001 }.holds(&r));
+    }
+}

@@ -1,0 +1,102 @@
+//! The collectivité's steps on its draft: create, autosave, deposit, delete.
+
+use super::{allowed, draft_expiry, event, DEPOSITED};
+use crate::domain::change::{Change, Condition, Update};
+use crate::domain::deposit::Depot;
+use crate::domain::dossier::{DossierRecord, Etape, Statut};
+use crate::domain::draft::Draft;
+use crate::domain::ids::{numero, DossierId};
+use crate::domain::life::{Actor, Refusal, Step};
+use crate::domain::time::Now;
+
+/// A new draft: number, jeton hash and what the first request filled.
+pub fn create(
+    id: DossierId,
+    n: u64,
+    jeton_sha256: String,
+    brouillon: Draft,
+    now: &Now,
+) -> DossierRecord {
+    DossierRecord {
+        id,
+        numero: numero(n),
+        jeton_sha256,
+        statut: Statut::Brouillon,
+        etape: Etape::Brouillon,
+        cree_le: now.stamp(),
+        modifie_le: now.stamp(),
+        depose_le: None,
+        brouillon,
+        depot: None,
+        convention: None,
+        code_verification: None,
+        accuse: None,
+        accuse_bail: None,
+        historique: Vec::new(),
+        messages: Vec::new(),
+        webhook_etat: None,
+        webhook_tentatives: Vec::new(),
+        expire_le: Some(draft_expiry(now)),
+    }
+}
+
+/// The applicant's autosave: the patch merged into the draft, its expiry pushed back.
+pub fn autosave(
+    r: &DossierRecord,
+    patch: Draft,
+    actor: &Actor,
+    now: &Now,
+) -> Result<Change, Refusal> {
+    allowed(Step::Autosave, r, actor)?;
+    let mut brouillon = r.brouillon.clone();
+    brouillon.merge(patch);
+    Ok(Change {
+        step: Step::Autosave,
+        condition: Condition::Statut(Statut::Brouillon),
+        updates: vec![
+            Update::Brouillon(brouillon),
+            Update::ModifieLe(now.stamp()),
+            Update::ExpireLe(Some(draft_expiry(now))),
+        ],
+        notices: Vec::new(),
+    })
+}
+
+/// The deposit of a validated dossier (`deposit::validate`, then identified): the
+/// collectivité's signature. The dossier is kept from then on (no TTL).
+pub fn deposit(
+    r: &DossierRecord,
+    brouillon: Draft,
+    depot: Depot,
+    actor: &Actor,
+    now: &Now,
+) -> Result<Change, Refusal> {
+    allowed(Step::Deposit, r, actor)?;
+    let detail = format!("{} école(s)", depot.ecoles.len());
+    Ok(Change {
+        step: Step::Deposit,
+        condition: Condition::Statut(Statut::Brouillon),
+        updates: vec![
+            Update::Brouillon(brouillon),
+            Update::Depot(Box::new(depot)),
+            Update::Statut(Statut::EnConstruction),
+            Update::Etape(Etape::Depose),
+            Update::DeposeLe(now.stamp()),
+            Update::ModifieLe(now.stamp()),
+            Update::ExpireLe(None),
+            event(now, actor, DEPOSITED, Some(detail)),
+        ],
+        notices: Vec::new(),
+    })
+}
+
+/// The applicant drops a draft (the store deletes the item).
+pub fn delete_draft(r: &DossierRecord, actor: &Actor) -> Result<Change, Refusal> {
+    allowed(Step::DeleteDraft, r, actor)?;
+    Ok(Change {
+        step: Step::DeleteDraft,
+        condition: Condition::Statut(Statut::Brouillon),
+        updates: Vec::new(),
+        notices: Vec::new(),
+    })
+}

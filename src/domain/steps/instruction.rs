@@ -1,0 +1,154 @@
+//! The steps of instruction: an instructeur's decision, the messagerie (both sides), the
+//! webhook replay.
+
+use super::{allowed, event, refusal};
+use crate::domain::change::{Change, Condition, Notice, Update};
+use crate::domain::dossier::{
+    retention_expiry, Auteur, Decision, DossierRecord, Message, Statut, WebhookEtat,
+};
+use crate::domain::life::{Actor, Blocked, Policy, Refusal, Step};
+use crate::domain::text::LongText;
+use crate::domain::time::Now;
+
+/// An instructeur's decision: the move, its audit line, the TTL the retention sets, the
+/// webhook scheduled on acceptance, and the email to the collectivité.
+pub fn decide(
+    r: &DossierRecord,
+    decision: Decision,
+    motif: Option<LongText>,
+    actor: &Actor,
+    now: &Now,
+    policy: &Policy,
+) -> Result<Change, Refusal> {
+    let step = Step::Decide(decision);
+    allowed(step, r, actor)?;
+    let to = decision.target();
+    let motif = motif.map(LongText::into_string);
+    let expire_le = retention_expiry(to, r.once_accepted(), now.seconds(), policy.retention_days);
+    let mut updates = vec![
+        Update::Statut(to),
+        Update::ModifieLe(now.stamp()),
+        Update::ExpireLe(expire_le),
+        event(now, actor, decision.label(), motif.clone()),
+    ];
+    if decision == Decision::Accepter && policy.webhook {
+        updates.push(Update::WebhookEtat(WebhookEtat::AEnvoyer));
+        updates.push(event(
+            now,
+            actor,
+            "webhook de l’éditeur ENT programmé",
+            None,
+        ));
+    }
+    let mut paragraphes = vec![format!(
+        "Votre dossier n° {} de conventionnement ENT école / GAR : {}.",
+        r.numero,
+        decision.label()
+    )];
+    if let Some(m) = &motif {
+        paragraphes.push(format!("Motif : {m}"));
+    }
+    Ok(Change {
+        step,
+        condition: Condition::Statut(r.statut),
+        updates,
+        notices: vec![Notice::Collectivite {
+            sujet: format!("Dossier n° {} : {}", r.numero, decision.label()),
+            paragraphes,
+        }],
+    })
+}
+
+/// A message of the messagerie, from either side; the other side is told by email.
+pub fn message(
+    r: &DossierRecord,
+    texte: LongText,
+    actor: &Actor,
+    now: &Now,
+) -> Result<Change, Refusal> {
+    allowed(Step::Message, r, actor)?;
+    let depot = r
+        .depot
+        .as_ref()
+        .ok_or_else(|| refusal(Blocked::DepositedOnly, r))?;
+    let texte = texte.into_string();
+    let (auteur, nom, action, notice) = match actor {
+        Actor::Instructeur { email } => (
+            Auteur::Instructeur,
+            email.clone(),
+            "message envoyé à la collectivité",
+            Notice::Collectivite {
+                sujet: format!("Dossier n° {} : nouveau message de l’académie", r.numero),
+                paragraphes: vec![
+                    "L’académie vous a écrit au sujet de votre dossier :".into(),
+                    texte.clone(),
+                ],
+            },
+        ),
+        _ => {
+            let nom = format!("{} {}", depot.signataire.prenom, depot.signataire.nom);
+            let notice = Notice::Academie {
+                sujet: format!(
+                    "Dossier n° {} : nouveau message de la collectivité",
+                    r.numero
+                ),
+                paragraphes: vec![
+                    format!(
+                        "{nom} ({}) a écrit au sujet du dossier n° {} :",
+                        depot.collectivite.display_name(),
+                        r.numero
+                    ),
+                    texte.clone(),
+                ],
+            };
+            (
+                Auteur::Collectivite,
+                nom,
+                "message envoyé à l’académie",
+                notice,
+            )
+        }
+    };
+    let m = Message {
+        le: now.stamp(),
+        auteur,
+        nom,
+        texte,
+    };
+    Ok(Change {
+        step: Step::Message,
+        condition: Condition::Exists,
+        updates: vec![Update::AppendMessage(m), event(now, actor, action, None)],
+        notices: vec![notice],
+    })
+}
+
+/// An instructeur asks for the webhook again (after an outage of the editor, or on its
+/// request).
+pub fn request_webhook(
+    r: &DossierRecord,
+    actor: &Actor,
+    now: &Now,
+    policy: &Policy,
+) -> Result<Change, Refusal> {
+    if !policy.webhook {
+        return Err(Refusal(
+            "Aucun webhook d’éditeur ENT n’est configuré.".into(),
+        ));
+    }
+    allowed(Step::RequestWebhook, r, actor)?;
+    if r.webhook_etat == Some(WebhookEtat::AEnvoyer) {
+        return Err(Refusal(
+            "Une transmission est déjà en cours pour ce dossier.".into(),
+        ));
+    }
+    Ok(Change {
+        step: Step::RequestWebhook,
+        condition: Condition::Statut(Statut::Accepte),
+        updates: vec![
+            Update::WebhookEtat(WebhookEtat::AEnvoyer),
+            event(now, actor, "webhook de l’éditeur ENT reprogrammé", None),
+        ],
+        notices: Vec::new(),
+    })
+}

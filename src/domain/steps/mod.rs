@@ -1,0 +1,77 @@
+//! Every step of a dossier's life, one function each: (current record, input, actor, clock) →
+//! the [`Change`] to write, or why not. Handlers and jobs call these and write what they
+//! return; the life table and its rules are in `domain::life`. A new step goes here, with its
+//! row in [`Step`] and in [`next`](super::life::next). Files: `applicant` (the collectivité's
+//! draft and deposit), `instruction` (decisions, messages, webhook replay), `pipeline` (the
+//! stream consumers' steps).
+
+mod applicant;
+mod instruction;
+mod pipeline;
+#[cfg(test)]
+pub(crate) mod tests;
+
+pub use applicant::{autosave, create, delete_draft, deposit};
+pub use instruction::{decide, message, request_webhook};
+pub use pipeline::{
+    claim_acknowledgement, convention_due, lease_until, record_acknowledgement, record_convention,
+    record_webhook_attempt, release_acknowledgement, webhook_due, LEASE_SECONDS,
+};
+
+use super::change::Update;
+use super::dossier::{DossierRecord, Evenement};
+use super::life::{next, Actor, Blocked, Pass, Refusal, Step};
+use super::time::{french_datetime_str, Now};
+
+/// Drafts untouched for 90 days are deleted by the table's TTL.
+pub const DRAFT_LIFETIME_DAYS: i64 = 90;
+
+/// The audit wording of the deposit (the collectivité's signature).
+pub(super) const DEPOSITED: &str = "dossier déposé, convention signée";
+
+pub(super) fn draft_expiry(now: &Now) -> i64 {
+    now.seconds() + DRAFT_LIFETIME_DAYS * 86_400
+}
+
+pub(super) fn event(now: &Now, actor: &Actor, action: &str, detail: Option<String>) -> Update {
+    Update::AppendEvent(Evenement {
+        le: now.stamp(),
+        par: actor.signature().to_string(),
+        action: action.to_string(),
+        detail,
+    })
+}
+
+/// Whether `actor` may take `step` on `r` now; the refusal says why, in the dossier's terms.
+pub fn allowed(step: Step, r: &DossierRecord, actor: &Actor) -> Result<(), Refusal> {
+    next(step, r.statut, actor.who())
+        .map(|_| ())
+        .map_err(|b| refusal(b, r))
+}
+
+pub(super) fn refusal(blocked: Blocked, r: &DossierRecord) -> Refusal {
+    Refusal(match blocked {
+        Blocked::NotForWho => "Cette action n’est pas ouverte à votre rôle sur ce dossier.".into(),
+        Blocked::DraftOnly => {
+            let quand = r
+                .depose_le
+                .as_deref()
+                .map(french_datetime_str)
+                .unwrap_or_default();
+            format!("Ce dossier a déjà été déposé le {quand} : il ne peut plus être modifié.")
+        }
+        Blocked::DepositedOnly => "La messagerie s’ouvre une fois le dossier déposé.".into(),
+        Blocked::Move(to) => format!(
+            "Action impossible : le dossier est « {} » et ne peut pas devenir « {} ».",
+            r.statut.as_str(),
+            to.as_str()
+        ),
+        Blocked::AcceptedOnly => "Seul un dossier accepté est transmis à l’éditeur ENT.".into(),
+    })
+}
+
+pub(super) fn service(step: Step, r: &DossierRecord) -> Result<(), Pass> {
+    next(step, r.statut, Actor::Service.who())
+        .map(|_| ())
+        .map_err(|_| Pass::NotHere)
+}
