@@ -13,6 +13,7 @@ mod events;
 mod hostile;
 mod idempotency;
 mod instructeur;
+mod layers;
 mod presign;
 mod reference;
 
