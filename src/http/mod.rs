@@ -1,5 +1,5 @@
 //! The router of the public routes (submit-dossier; `instructeur` routes its own). The routes
-//! are those of `openapi.yaml` (the contract of the shared API.md). `handle` never fails: every
+//! are those of `openapi.yaml`. `handle` never fails: every
 //! error becomes a problem+json answer.
 
 pub mod dossiers;
