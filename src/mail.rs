@@ -11,12 +11,19 @@ use crate::ports::OutgoingEmail;
 use crate::render::email::{notification, NotificationData, Rendered};
 use crate::App;
 
-/// To the signatory, référent in copy; replies go to the académie's contact address.
+/// To the signatory, whose address was confirmed by a code before the deposit (the référent,
+/// whose address nobody confirmed, is told once, on acceptance: [`Notice::Referent`]); replies
+/// go to the académie's contact address.
 pub fn to_collectivite(app: &App, depot: &Depot, rendered: Rendered) -> OutgoingEmail {
+    to_address(app, &depot.signataire.email, rendered)
+}
+
+/// To one address; replies go to the académie's contact address.
+fn to_address(app: &App, to: &str, rendered: Rendered) -> OutgoingEmail {
     OutgoingEmail {
         from: app.config.sender_email.clone(),
-        to: vec![depot.signataire.email.clone()],
-        cc: depot.referent.iter().map(|r| r.email.clone()).collect(),
+        to: vec![to.to_string()],
+        cc: Vec::new(),
         reply_to: app.config.contact_email.clone(),
         subject: rendered.subject,
         text: rendered.text,
@@ -37,15 +44,49 @@ pub fn to_academie(app: &App, depot: &Depot, rendered: Rendered) -> OutgoingEmai
     }
 }
 
-/// The email of one notice, addressed and rendered.
+/// The email of one notice, addressed and rendered; None when it has nobody to go to.
 fn email_of(
     app: &App,
     r: &DossierRecord,
-    depot: &Depot,
     notice: &Notice,
-) -> Result<OutgoingEmail, minijinja::Error> {
-    Ok(match notice {
-        Notice::Collectivite { sujet, paragraphes } => {
+) -> Result<Option<OutgoingEmail>, minijinja::Error> {
+    let depot = r.depot.as_ref();
+    Ok(Some(match (notice, depot) {
+        (
+            Notice::Code {
+                to,
+                sujet,
+                paragraphes,
+            },
+            _,
+        ) => {
+            let rendered = notification(&NotificationData {
+                sujet,
+                salutation: "Bonjour,",
+                paragraphes: paragraphes.clone(),
+                lien_libelle: "Le service des conventions ENT école / GAR",
+                lien: &app.config.public_base_url,
+                signature: &app.config.academie.nom,
+            })?;
+            to_address(app, to, rendered)
+        }
+        (_, None) => return Ok(None),
+        (Notice::Referent { sujet, paragraphes }, Some(depot)) => {
+            let Some(referent) = &depot.referent else {
+                return Ok(None);
+            };
+            let jeton = link_jeton(app.config.link_secret.as_bytes(), &r.id);
+            let rendered = notification(&NotificationData {
+                sujet,
+                salutation: &format!("Bonjour {},", referent.prenom_nom),
+                paragraphes: paragraphes.clone(),
+                lien_libelle: "Télécharger la convention",
+                lien: &links::convention_with_jeton(&app.config, &r.id, &jeton),
+                signature: &app.config.academie.nom,
+            })?;
+            to_address(app, &referent.email, rendered)
+        }
+        (Notice::Collectivite { sujet, paragraphes }, Some(depot)) => {
             let jeton = link_jeton(app.config.link_secret.as_bytes(), &r.id);
             let salutation = format!(
                 "Bonjour {} {},",
@@ -61,7 +102,7 @@ fn email_of(
             })?;
             to_collectivite(app, depot, rendered)
         }
-        Notice::Academie { sujet, paragraphes } => {
+        (Notice::Academie { sujet, paragraphes }, Some(depot)) => {
             let rendered = notification(&NotificationData {
                 sujet,
                 salutation: "Bonjour,",
@@ -72,24 +113,22 @@ fn email_of(
             })?;
             to_academie(app, depot, rendered)
         }
-    })
+    }))
 }
 
 /// Sends what a step asked for. The step is recorded whatever happens to its emails: a
 /// failure is logged and the answer says `email_envoye: false`.
 pub async fn send_notices(app: &App, r: &DossierRecord, notices: &[Notice]) -> bool {
-    let Some(depot) = &r.depot else {
-        return notices.is_empty();
-    };
     let mut all_sent = true;
     for notice in notices {
-        let sent = match email_of(app, r, depot, notice) {
-            Ok(email) => app
+        let sent = match email_of(app, r, notice) {
+            Ok(Some(email)) => app
                 .mailer
                 .send(&email)
                 .await
                 .map(|_| ())
                 .map_err(|e| e.to_string()),
+            Ok(None) => Err("personne à qui l’envoyer".into()),
             Err(e) => Err(e.to_string()),
         };
         if let Err(e) = sent {

@@ -5,6 +5,7 @@ use crate::domain::change::Change;
 use crate::domain::dossier::{DossierRecord, Statut};
 use crate::domain::ids::DossierId;
 use crate::domain::life::Step;
+use crate::domain::signataire::Quota;
 use crate::domain::siret::Siret;
 use async_trait::async_trait;
 
@@ -37,6 +38,13 @@ pub trait DossierStore: Send + Sync {
         &self,
         code: &str,
     ) -> Result<Option<DossierRecord>, StoreError>;
+    /// Takes one from `quota` (a counter with its own item, removed by the TTL after its
+    /// window); Conflict when its limit is reached.
+    async fn take_quota(&self, quota: &Quota) -> Result<(), StoreError>;
+    /// Remembers `key` until `until` (epoch seconds; the TTL removes it then).
+    async fn remember(&self, key: &str, until: i64) -> Result<(), StoreError>;
+    /// Whether `key` is remembered.
+    async fn remembers(&self, key: &str) -> Result<bool, StoreError>;
     /// Deposited dossiers, newest deposit first, filtered; `cursor` continues a listing.
     async fn list_deposited(
         &self,
@@ -48,6 +56,16 @@ pub trait DossierStore: Send + Sync {
     /// `steps::autosave`.
     async fn save_draft(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
         self.write(id, expect(change, |s| s == Step::Autosave))
+            .await
+    }
+    /// `steps::send_code`.
+    async fn send_code(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
+        self.write(id, expect(change, |s| s == Step::SendCode))
+            .await
+    }
+    /// `steps::confirm_code`: Conflict when another try was counted meanwhile.
+    async fn confirm_code(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
+        self.write(id, expect(change, |s| s == Step::ConfirmCode))
             .await
     }
     /// `steps::deposit`: a dossier is deposited once.

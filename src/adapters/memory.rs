@@ -6,6 +6,7 @@
 use crate::domain::change::Change;
 use crate::domain::dossier::DossierRecord;
 use crate::domain::ids::DossierId;
+use crate::domain::signataire::Quota;
 use crate::ports::{
     DocumentStore, DossierStore, ListFilter, Mailer, OutgoingEmail, PutOutcome, StoreError,
 };
@@ -18,6 +19,7 @@ use std::sync::Mutex;
 pub struct MemoryDossiers {
     items: Mutex<HashMap<DossierId, serde_dynamo::Item>>,
     counter: AtomicU64,
+    quotas: Mutex<HashMap<String, u32>>,
 }
 
 fn read(item: &serde_dynamo::Item) -> Result<DossierRecord, StoreError> {
@@ -83,6 +85,32 @@ impl DossierStore for MemoryDossiers {
             }
             _ => Err(StoreError::Conflict),
         }
+    }
+
+    async fn take_quota(&self, quota: &Quota) -> Result<(), StoreError> {
+        let mut quotas = self.quotas.lock().expect("lock");
+        let n = quotas.entry(quota.key.clone()).or_default();
+        if *n >= quota.limit {
+            return Err(StoreError::Conflict);
+        }
+        *n += 1;
+        Ok(())
+    }
+
+    async fn remember(&self, key: &str, _until: i64) -> Result<(), StoreError> {
+        self.quotas
+            .lock()
+            .expect("lock")
+            .insert(format!("souvenir#{key}"), 1);
+        Ok(())
+    }
+
+    async fn remembers(&self, key: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .quotas
+            .lock()
+            .expect("lock")
+            .contains_key(&format!("souvenir#{key}")))
     }
 
     async fn find_by_verification_code(

@@ -8,6 +8,7 @@ use super::dossier::{
 };
 use super::draft::Draft;
 use super::life::Step;
+use super::signataire::{CodeEnvoye, Confirmation};
 
 /// What the stored dossier must still be for a change to apply: the store checks it in the
 /// same write (DynamoDB's condition expression), so a concurrent step makes it a conflict.
@@ -23,6 +24,9 @@ pub enum Condition {
     NotAcknowledged,
     /// The dossier exists (appends).
     Exists,
+    /// Still a draft, with this pending code at this count of wrong tries: concurrent tries
+    /// cannot both count as the same one.
+    PendingCode { code_sha256: String, essais: u8 },
 }
 
 impl Condition {
@@ -37,6 +41,15 @@ impl Condition {
             }
             Condition::NotAcknowledged => r.accuse.is_none(),
             Condition::Exists => true,
+            Condition::PendingCode {
+                code_sha256,
+                essais,
+            } => {
+                r.statut == Statut::Brouillon
+                    && r.code_signataire
+                        .as_ref()
+                        .is_some_and(|c| &c.code_sha256 == code_sha256 && c.essais == *essais)
+            }
         }
     }
 }
@@ -61,6 +74,9 @@ pub enum Update {
     AppendEvent(Evenement),
     AppendMessage(Message),
     AppendWebhookAttempt(WebhookTentative),
+    CodeSignataire(Option<CodeEnvoye>),
+    ConfirmationSignataire(Option<Confirmation>),
+    CodesEnvoyes(Vec<i64>),
 }
 
 impl Update {
@@ -83,6 +99,9 @@ impl Update {
             Update::AppendEvent(e) => r.historique.push(e.clone()),
             Update::AppendMessage(m) => r.messages.push(m.clone()),
             Update::AppendWebhookAttempt(a) => r.webhook_tentatives.push(a.clone()),
+            Update::CodeSignataire(c) => r.code_signataire = c.clone(),
+            Update::ConfirmationSignataire(c) => r.confirmation_signataire = c.clone(),
+            Update::CodesEnvoyes(t) => r.codes_envoyes = t.clone(),
         }
     }
 }
@@ -97,6 +116,18 @@ pub enum Notice {
     },
     /// To the académie's contact address, with a link to the instructeur's page.
     Academie {
+        sujet: String,
+        paragraphes: Vec<String>,
+    },
+    /// The one-time code, to the address typed for the signatory (the only email sent to an
+    /// address nobody confirmed: bounded by the quotas of `domain::signataire`).
+    Code {
+        to: String,
+        sujet: String,
+        paragraphes: Vec<String>,
+    },
+    /// To the référent, once the convention is accepted: the convention and the role.
+    Referent {
         sujet: String,
         paragraphes: Vec<String>,
     },

@@ -55,6 +55,9 @@ pub struct Signataire {
     pub nom: String,
     pub qualite: String,
     pub email: String,
+    /// Required at deposit since the signatory's authority is printed (older dossiers lack it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub habilitation: Option<super::habilitation::Habilitation>,
 }
 
 /// A school as it was in the directory at deposit time.
@@ -83,6 +86,12 @@ pub struct Signature {
     pub version_texte: String,
     /// SHA-256 (hex) of the canonical JSON of what was approved; see [`approved_content`].
     pub sha256: String,
+    /// The signatory's address, confirmed by a one-time code before the deposit (older
+    /// dossiers were deposited before confirmation existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_confirme: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_confirme_le: Option<String>,
 }
 
 /// What the request tells about the signing act, taken from the API Gateway request context.
@@ -91,6 +100,8 @@ pub struct SigningContext {
     pub ip: String,
     pub user_agent: String,
     pub version_texte: String,
+    /// The address the signatory confirmed (None: not confirmed, the deposit is refused).
+    pub confirmation: Option<super::signataire::Confirmation>,
 }
 
 const MAX_NAME: usize = 100;
@@ -151,6 +162,20 @@ pub fn validate(
     let email = Email::parse(s.email.as_deref().unwrap_or(""))
         .map_err(|m| errs.push(FieldError::new("signataire.email", m)))
         .ok();
+    let confirmed = match (&email, &ctx.confirmation) {
+        (Some(e), Some(c)) if c.email == e.as_str() => Some(c.clone()),
+        (Some(_), _) => {
+            errs.push(FieldError::new(
+                "signataire.email",
+                "L’adresse du signataire n’est pas confirmée : envoyez-lui le code de confirmation \
+                 (bouton « Envoyer le code ») et saisissez le code qu’il a reçu.",
+            ));
+            None
+        }
+        (None, _) => None,
+    };
+    let habilitation =
+        super::habilitation::validate(s.habilitation.as_ref(), &ctx.horodatage, &mut errs);
 
     let mut ecoles = Vec::new();
     let drafted = draft.ecoles.clone().unwrap_or_default();
@@ -249,7 +274,9 @@ pub fn validate(
         nom: nom.expect("checked"),
         qualite: qualite.expect("checked"),
         email: email.expect("checked").as_str().to_string(),
+        habilitation: Some(habilitation.expect("checked")),
     };
+    let confirmed = confirmed.expect("checked");
     let collectivite = CollectiviteDeposee {
         siret: siret.as_str().to_string(),
         siren: siret.siren().to_string(),
@@ -275,6 +302,8 @@ pub fn validate(
             user_agent: ctx.user_agent,
             version_texte: ctx.version_texte,
             sha256,
+            email_confirme: Some(confirmed.email),
+            email_confirme_le: Some(confirmed.le),
         },
     })
 }

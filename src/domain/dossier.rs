@@ -3,6 +3,7 @@
 use super::deposit::Depot;
 use super::draft::Draft;
 use super::ids::DossierId;
+use super::signataire::{CodeEnvoye, Confirmation};
 use serde::{Deserialize, Serialize};
 
 /// The six states of the API (`statut` in openapi.yaml).
@@ -27,8 +28,8 @@ impl Statut {
         Statut::SansSuite,
     ];
 
-    /// Deposited, signed, and neither refused nor closed: its schools are the ones the ENT
-    /// editor is told of (export) and counted as conventioned (figures).
+    /// Deposited, signed, and neither refused nor closed: its schools are counted as
+    /// conventioned (figures); the ENT editor is told of accepted ones only (export).
     pub fn conventioned(self) -> bool {
         matches!(
             self,
@@ -261,6 +262,15 @@ pub struct DossierRecord {
     pub depose_le: Option<String>,
     #[serde(default)]
     pub brouillon: Draft,
+    /// The code sent to the signatory and not yet confirmed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_signataire: Option<CodeEnvoye>,
+    /// The signatory's address as confirmed by the code (cleared when the address changes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmation_signataire: Option<Confirmation>,
+    /// When this dossier sent codes in the last hour (epoch seconds): its quota.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub codes_envoyes: Vec<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub depot: Option<Depot>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -292,6 +302,19 @@ pub struct DossierRecord {
 }
 
 impl DossierRecord {
+    /// When the académie accepted the convention in force (its latest acceptance), while the
+    /// dossier is accepted.
+    pub fn accepte_le(&self) -> Option<&str> {
+        if self.statut != Statut::Accepte {
+            return None;
+        }
+        self.historique
+            .iter()
+            .rev()
+            .find(|e| e.action == Decision::Accepter.label())
+            .map(|e| e.le.as_str())
+    }
+
     /// Whether the dossier was accepted at some point, as its audit trail says (a convention
     /// that was in force; see [`retention_expiry`]).
     pub fn once_accepted(&self) -> bool {

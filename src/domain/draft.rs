@@ -56,6 +56,19 @@ pub struct DraftSignataire {
     pub qualite: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub habilitation: Option<DraftHabilitation>,
+}
+
+/// The act that authorises the signatory: a délibération of the council, or a délégation.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DraftHabilitation {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nature: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -104,14 +117,24 @@ impl Draft {
             known_fields(
                 s,
                 "signataire",
-                &["prenom", "nom", "qualite", "email"],
+                &["prenom", "nom", "qualite", "email", "habilitation"],
                 &mut errs,
             );
+            let habilitation = section(s, "habilitation", &mut errs).map(|h| {
+                let path = "signataire.habilitation";
+                known_fields(h, path, &["nature", "date", "reference"], &mut errs);
+                DraftHabilitation {
+                    nature: text(h, path, "nature", &mut errs),
+                    date: text(h, path, "date", &mut errs),
+                    reference: text(h, path, "reference", &mut errs),
+                }
+            });
             d.signataire = Some(DraftSignataire {
                 prenom: text(s, "signataire", "prenom", &mut errs),
                 nom: text(s, "signataire", "nom", &mut errs),
                 qualite: text(s, "signataire", "qualite", &mut errs),
                 email: text(s, "signataire", "email", &mut errs),
+                habilitation,
             });
         }
         match root.get("ecoles") {
@@ -185,6 +208,12 @@ impl Draft {
             pick(&mut cur.nom, s.nom);
             pick(&mut cur.qualite, s.qualite);
             pick(&mut cur.email, s.email);
+            if let Some(h) = s.habilitation {
+                let cur = cur.habilitation.get_or_insert_with(Default::default);
+                pick(&mut cur.nature, h.nature);
+                pick(&mut cur.date, h.date);
+                pick(&mut cur.reference, h.reference);
+            }
         }
         if patch.ecoles.is_some() {
             self.ecoles = patch.ecoles;

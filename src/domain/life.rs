@@ -15,6 +15,8 @@
 //! |---|---|---|---|
 //! | `create` | collectivité | — | brouillon |
 //! | `autosave` | collectivité | brouillon | brouillon |
+//! | `send_code` | collectivité | brouillon | brouillon |
+//! | `confirm_code` | collectivité | brouillon | brouillon |
 //! | `deposit` | collectivité | brouillon | en_construction |
 //! | `delete_draft` | collectivité | brouillon | (deleted) |
 //! | `record_convention` | service | en_construction, en_instruction, accepte, refuse, sans_suite | (unchanged) |
@@ -38,6 +40,7 @@
 //! stream consumers are filtered on it.
 
 use super::dossier::{Decision, Statut};
+use super::draft::FieldError;
 
 /// Who takes a step: the collectivité (holder of the dossier's jeton), an instructeur of the
 /// académie (signed in), or the service itself (stream consumers).
@@ -92,6 +95,8 @@ impl Actor {
 pub enum Step {
     Create,
     Autosave,
+    SendCode,
+    ConfirmCode,
     Deposit,
     DeleteDraft,
     RecordConvention,
@@ -106,9 +111,11 @@ pub enum Step {
 
 impl Step {
     /// Every step, in the order of the life table.
-    pub const ALL: [Step; 17] = [
+    pub const ALL: [Step; 19] = [
         Step::Create,
         Step::Autosave,
+        Step::SendCode,
+        Step::ConfirmCode,
         Step::Deposit,
         Step::DeleteDraft,
         Step::RecordConvention,
@@ -131,6 +138,8 @@ impl Step {
         let f = match self {
             Step::Create => "create",
             Step::Autosave => "autosave",
+            Step::SendCode => "send_code",
+            Step::ConfirmCode => "confirm_code",
             Step::Deposit => "deposit",
             Step::DeleteDraft => "delete_draft",
             Step::RecordConvention => "record_convention",
@@ -175,7 +184,12 @@ pub enum Blocked {
 pub fn next(step: Step, from: Statut, who: Who) -> Result<After, Blocked> {
     use Statut::*;
     let owner = match step {
-        Step::Create | Step::Autosave | Step::Deposit | Step::DeleteDraft => Who::Collectivite,
+        Step::Create
+        | Step::Autosave
+        | Step::SendCode
+        | Step::ConfirmCode
+        | Step::Deposit
+        | Step::DeleteDraft => Who::Collectivite,
         Step::Decide(_) | Step::RequestWebhook => Who::Instructeur,
         Step::Message => who, // both sides of the messagerie
         Step::RecordConvention
@@ -187,7 +201,10 @@ pub fn next(step: Step, from: Statut, who: Who) -> Result<After, Blocked> {
     if who != owner || (step == Step::Message && who == Who::Service) {
         return Err(Blocked::NotForWho);
     }
-    let draft_step = matches!(step, Step::Autosave | Step::Deposit | Step::DeleteDraft);
+    let draft_step = matches!(
+        step,
+        Step::Autosave | Step::SendCode | Step::ConfirmCode | Step::Deposit | Step::DeleteDraft
+    );
     match (draft_step, from == Brouillon) {
         (true, false) => return Err(Blocked::DraftOnly),
         (false, true) if !matches!(step, Step::Decide(_) | Step::Create) => {
@@ -197,7 +214,7 @@ pub fn next(step: Step, from: Statut, who: Who) -> Result<After, Blocked> {
     }
     Ok(match step {
         Step::Create => return Err(Blocked::NotForWho),
-        Step::Autosave => After::Statut(Brouillon),
+        Step::Autosave | Step::SendCode | Step::ConfirmCode => After::Statut(Brouillon),
         Step::Deposit => After::Statut(EnConstruction),
         Step::DeleteDraft => After::Deleted,
         // A draft is the applicant's until deposited: no decision moves it (the statut graph
@@ -259,9 +276,24 @@ pub fn life_table() -> String {
     out
 }
 
-/// A step refused to a person: said as a 409 problem, in French.
+/// A step refused to a person, in French: a conflict with the dossier's state (409), a field
+/// to correct (422), or a quota reached (429, with when to try again).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Refusal(pub String);
+pub enum Refusal {
+    Conflict(String),
+    Field(FieldError),
+    TooMany { detail: String, retry_after: i64 },
+}
+
+impl Refusal {
+    /// What the person reads.
+    pub fn detail(&self) -> &str {
+        match self {
+            Refusal::Conflict(d) | Refusal::TooMany { detail: d, .. } => d,
+            Refusal::Field(f) => &f.message,
+        }
+    }
+}
 
 /// A service step with nothing to do for this record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

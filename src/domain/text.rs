@@ -5,8 +5,32 @@
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Name(String);
 
+/// Characters that change how a text reads without being seen: bidirectional controls
+/// (U+202A–U+202E, U+2066–U+2069, U+200E/U+200F, U+061C), zero-width and other invisible
+/// format characters (U+200B–U+200D, U+2060–U+2064, U+FEFF, U+00AD, U+180E, U+FFF9–U+FFFB,
+/// tag characters). A name « \u{202e}nitraM » prints as « Martin » reversed on the PDF and in
+/// emails; such a value is refused, never silently kept.
+pub fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{FEFF}'
+        | '\u{FFF9}'..='\u{FFFB}'
+        | '\u{E0000}'..='\u{E007F}')
+}
+
 impl Name {
     pub fn parse(input: &str, max: usize) -> Result<Self, String> {
+        if input.chars().any(invisible) {
+            return Err(
+                "Ce champ contient des caractères invisibles ou de direction d’écriture \
+                        (souvent venus d’un copier-coller) : retapez-le."
+                    .into(),
+            );
+        }
         let s: String = input.split_whitespace().collect::<Vec<_>>().join(" ");
         if s.is_empty() {
             return Err("Ce champ est obligatoire.".into());
@@ -53,7 +77,10 @@ pub enum LongTextError {
 
 impl LongText {
     pub fn parse(input: &str) -> Result<Self, LongTextError> {
-        let s = input.trim().replace("\r\n", "\n").replace('\r', "\n");
+        // Invisible format characters are dropped from messages (a pasted text often carries
+        // some); a message made only of them is empty.
+        let s: String = input.chars().filter(|c| !invisible(*c)).collect();
+        let s = s.trim().replace("\r\n", "\n").replace('\r', "\n");
         if s.is_empty() {
             Err(LongTextError::Empty)
         } else if s.chars().count() > MAX_LONG_TEXT {
@@ -102,6 +129,28 @@ mod tests {
             Err(LongTextError::TooLong)
         );
         assert!(LongText::parse(&"é".repeat(5000)).is_ok());
+    }
+
+    #[test]
+    fn invisible_and_bidirectional_characters_are_refused_in_names_and_dropped_in_messages() {
+        for bad in [
+            "\u{202e}",
+            "Ma\u{200b}rtin",
+            "\u{2066}Jean\u{2069}",
+            "\u{feff}X",
+            "\u{00ad}",
+        ] {
+            assert!(
+                Name::parse(bad, 50).unwrap_err().contains("invisibles"),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(LongText::parse("a\u{202e}b").unwrap().as_str(), "ab");
+        assert_eq!(
+            LongText::parse("\u{200b}\u{202e}"),
+            Err(LongTextError::Empty)
+        );
+        assert!(Name::parse("Élise D’Hôtel-Saint-Ouën", 50).is_ok());
     }
 
     #[test]

@@ -93,6 +93,24 @@ pub fn french_datetime(t: DateTime<Utc>) -> String {
     )
 }
 
+/// « 28 mars 2026 », « 1er mars 2026 ».
+pub fn french_date(d: NaiveDate) -> String {
+    let day = if d.day() == 1 {
+        "1er".to_string()
+    } else {
+        d.day().to_string()
+    };
+    format!("{day} {} {}", MOIS[d.month0() as usize], d.year())
+}
+
+/// The Paris calendar date of a stored RFC 3339 timestamp.
+pub fn paris_date(rfc3339: &str) -> Option<NaiveDate> {
+    let t = DateTime::parse_from_rfc3339(rfc3339)
+        .ok()?
+        .with_timezone(&Utc);
+    Some((t + Duration::hours(paris_offset_hours(t))).date_naive())
+}
+
 /// Parses our stored RFC 3339 timestamps; a malformed one is shown as stored.
 pub fn french_datetime_str(rfc3339: &str) -> String {
     DateTime::parse_from_rfc3339(rfc3339)

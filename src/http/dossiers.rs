@@ -101,6 +101,7 @@ pub async fn deposit(app: &App, req: &Request, id: &str) -> ApiResult {
             ip,
             user_agent,
             version_texte: current_version().to_string(),
+            confirmation: record.confirmation_signataire.clone(),
         },
     )
     .map_err(ApiError::Validation)?;

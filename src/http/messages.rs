@@ -5,8 +5,10 @@ use super::problem::ApiError;
 use super::request::{json_body, long_text};
 use super::response::{json, ApiResult};
 use crate::domain::life::Actor;
+use crate::domain::signataire::{message_quota, wait_words};
 use crate::domain::steps;
 use crate::domain::time::Now;
+use crate::ports::StoreError;
 use crate::App;
 use lambda_http::Request;
 use serde_json::json;
@@ -30,7 +32,25 @@ pub async fn post(app: &App, req: &Request, id: &str) -> ApiResult {
     )
     .map_err(|e| ApiError::Validation(vec![e]))?
     .expect("required");
-    let change = steps::message(&record, texte, &actor, &Now::system())?;
+    let now = Now::system();
+    let change = steps::message(&record, texte, &actor, &now)?;
+    // Each message mails the académie: a dossier's messages are bounded per day.
+    let quota = message_quota(record.id.as_str(), now.seconds());
+    match app.dossiers.take_quota(&quota).await {
+        Err(StoreError::Conflict) => {
+            let wait = quota.window_end - now.seconds();
+            return Err(ApiError::TooManyRequests {
+                detail: format!(
+                    "Ce dossier a déjà reçu {} messages aujourd’hui : vous pourrez écrire de nouveau {}. \
+                     En cas d’urgence, répondez à l’un des messages de l’académie par courriel.",
+                    quota.limit,
+                    wait_words(wait)
+                ),
+                retry_after: wait.max(1) as u64,
+            });
+        }
+        r => r?,
+    }
     app.dossiers.add_message(&record.id, &change).await?;
     let email_envoye = crate::mail::send_notices(app, &record, &change.notices).await;
     Ok(json(

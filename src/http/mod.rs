@@ -10,6 +10,7 @@ pub mod pages;
 pub mod problem;
 pub mod request;
 pub mod response;
+pub mod signataire;
 pub mod verification;
 pub mod view;
 
@@ -31,6 +32,15 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, std::conv
         ("POST", ["api", "dossiers", id, "depot"]) => dossiers::deposit(app, &req, id).await,
         ("GET", ["api", "dossiers", id, "convention"]) => dossiers::download(app, &req, id).await,
         ("DELETE", ["api", "dossiers", id]) => dossiers::delete(app, &req, id).await,
+        ("POST", ["api", "dossiers", id, "signataire", "code"]) => {
+            signataire::send(app, &req, id).await
+        }
+        ("POST", ["api", "dossiers", id, "signataire", "confirmation"]) => {
+            signataire::confirm(app, &req, id).await
+        }
+        (_, ["api", "dossiers", _, "signataire", "code" | "confirmation"]) => {
+            Err(ApiError::MethodNotAllowed("POST"))
+        }
         ("GET", ["api", "dossiers", id, "messages"]) => messages::list(app, &req, id).await,
         ("POST", ["api", "dossiers", id, "messages"]) => messages::post(app, &req, id).await,
         ("GET", ["api", "conventions", "verification", code]) => {

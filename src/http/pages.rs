@@ -220,6 +220,17 @@ pub async fn apercu(app: &App, req: &Request, id: &str) -> ApiResult {
     ))
 }
 
+/// The draft's habilitation as it will print, or a placeholder while incomplete.
+fn draft_habilitation(h: Option<&crate::domain::draft::DraftHabilitation>) -> String {
+    let mut ignored = Vec::new();
+    let now = crate::domain::time::Now::system().stamp();
+    crate::domain::habilitation::validate(h, &now, &mut ignored)
+        .map(|h| h.printed())
+        .unwrap_or_else(|| {
+            "agissant en vertu de [délibération ou délégation, sa référence et sa date]".into()
+        })
+}
+
 fn or_placeholder(v: Option<&str>, placeholder: &str) -> String {
     match v.map(str::trim) {
         Some(s) if !s.is_empty() => s.to_string(),
@@ -248,6 +259,12 @@ async fn preview_data(app: &App, r: &DossierRecord, version: &str) -> Value {
             "adresse": c.adresse,
         });
         data["signataire"] = json!(d.signataire);
+        data["habilitation"] = json!(d
+            .signataire
+            .habilitation
+            .as_ref()
+            .map(|h| h.printed())
+            .unwrap_or_else(|| "dûment habilité(e)".into()));
         data["referent"] = json!(d.referent);
         data["ecoles"] = json!(d.ecoles);
         return data;
@@ -271,6 +288,7 @@ async fn preview_data(app: &App, r: &DossierRecord, version: &str) -> Value {
         "adresse": adresse,
     });
     let s = b.signataire.clone().unwrap_or_default();
+    data["habilitation"] = json!(draft_habilitation(s.habilitation.as_ref()));
     data["signataire"] = json!({
         "prenom": or_placeholder(s.prenom.as_deref(), "prénom du signataire"),
         "nom": or_placeholder(s.nom.as_deref(), "nom du signataire"),

@@ -24,6 +24,11 @@ pub enum ApiError {
     PayloadTooLarge,
     UnsupportedMediaType,
     Validation(Vec<FieldError>),
+    /// A quota reached: `detail` says what to do and when, `retry_after` in seconds.
+    TooManyRequests {
+        detail: String,
+        retry_after: u64,
+    },
     /// AWS failed after the SDK's retries: nothing was half-written, the client may retry.
     Unavailable,
 }
@@ -45,7 +50,18 @@ impl From<StoreError> for ApiError {
 /// A step the domain refuses is a conflict with the dossier's state, said as the domain says it.
 impl From<crate::domain::life::Refusal> for ApiError {
     fn from(r: crate::domain::life::Refusal) -> Self {
-        ApiError::Conflict(r.0)
+        use crate::domain::life::Refusal;
+        match r {
+            Refusal::Conflict(d) => ApiError::Conflict(d),
+            Refusal::Field(f) => ApiError::Validation(vec![f]),
+            Refusal::TooMany {
+                detail,
+                retry_after,
+            } => ApiError::TooManyRequests {
+                detail,
+                retry_after: retry_after.max(1) as u64,
+            },
+        }
     }
 }
 
@@ -62,6 +78,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => 413,
             ApiError::UnsupportedMediaType => 415,
             ApiError::Validation(_) => 422,
+            ApiError::TooManyRequests { .. } => 429,
             ApiError::Unavailable => 503,
         }
     }
@@ -109,6 +126,9 @@ impl ApiError {
                     n => format!("{n} champs sont à corriger."),
                 },
             ),
+            ApiError::TooManyRequests { detail, .. } => {
+                ("trop-de-demandes", "Trop de demandes", detail.clone())
+            }
             ApiError::Unavailable => (
                 "service-indisponible",
                 "Service momentanément indisponible",
@@ -130,6 +150,9 @@ impl ApiError {
             .header("cache-control", "no-store");
         if status == 503 {
             builder = builder.header("retry-after", "5");
+        }
+        if let ApiError::TooManyRequests { retry_after, .. } = &self {
+            builder = builder.header("retry-after", retry_after.to_string());
         }
         if let ApiError::MethodNotAllowed(allow) = &self {
             builder = builder.header("allow", *allow);

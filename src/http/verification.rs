@@ -39,6 +39,7 @@ pub async fn verify(app: &App, code: &str) -> ApiResult {
             "version_texte": depot.signature.version_texte,
             "ecoles": depot.ecoles.iter().map(|e| e.uai.clone()).collect::<Vec<_>>(),
             "statut": record.statut,
+            "accepte_le": record.accepte_le(),
         }),
     ))
 }

@@ -89,9 +89,16 @@ pub fn convention_data(
         ecoles: depot.ecoles.clone(),
         signature: SignatureView {
             horodatage: depot.signature.horodatage.clone(),
-            ip: depot.signature.ip.clone(),
             sha256: depot.signature.sha256.clone(),
+            email_confirme: depot.signature.email_confirme.clone(),
+            email_confirme_le: depot.signature.email_confirme_le.clone(),
         },
+        habilitation: depot
+            .signataire
+            .habilitation
+            .as_ref()
+            .map(|h| h.printed())
+            .unwrap_or_else(|| "dûment habilité(e)".into()),
         code_verification: code.to_string(),
         url_verification: links::verification_page(&app.config, code),
     })

@@ -30,6 +30,8 @@ pub struct ConventionData {
     pub referent: Option<Referent>,
     pub ecoles: Vec<EcoleDeposee>,
     pub signature: SignatureView,
+    /// « agissant en vertu de la délibération n° … du … » (texts from 2026-12 print it).
+    pub habilitation: String,
     pub code_verification: String,
     pub url_verification: String,
 }
@@ -64,8 +66,11 @@ pub struct CollectiviteView {
 pub struct SignatureView {
     /// RFC 3339 UTC, as stored.
     pub horodatage: String,
-    pub ip: String,
     pub sha256: String,
+    /// The address confirmed by a one-time code, and when (RFC 3339); None for a dossier
+    /// deposited before confirmation existed.
+    pub email_confirme: Option<String>,
+    pub email_confirme_le: Option<String>,
 }
 
 /// The approval statement the signatory ticked, quoted in the signature block.
@@ -232,6 +237,18 @@ fn signature_block(
         Style::new().bold(),
         replaced,
     );
+    if let (Some(email), Some(le)) = (&d.signature.email_confirme, &d.signature.email_confirme_le) {
+        doc.push(Break::new(0.2));
+        line(
+            doc,
+            format!(
+                "Adresse du signataire ({email}) confirmée par un code à usage unique le {}.",
+                french_datetime_str(le)
+            ),
+            Style::new(),
+            replaced,
+        );
+    }
     doc.push(Break::new(0.3));
     line(
         doc,
@@ -249,7 +266,7 @@ fn signature_block(
             "Empreinte SHA-256 du contenu approuvé : {}",
             d.signature.sha256
         ),
-        format!("Adresse IP du signataire : {}", d.signature.ip),
+        // The source IP stays in the stored evidence: the document does not need it.
         format!("Code de vérification : {}", d.code_verification),
         format!(
             "Authenticité vérifiable à l’adresse : {}",
@@ -370,7 +387,9 @@ pub fn sample(n: usize) -> ConventionData {
             nom: "Martin".into(),
             qualite: "Maire".into(),
             email: "mairie@exemple.fr".into(),
+            habilitation: None,
         },
+        habilitation: "agissant en vertu de la délibération n° 2026-014 du 28 mars 2026".into(),
         referent: Some(Referent { prenom_nom: "Jean GARCIA".into(), email: "jean.garcia@exemple.fr".into() }),
         ecoles: (0..n)
             .map(|i| {
@@ -385,7 +404,8 @@ pub fn sample(n: usize) -> ConventionData {
             .collect(),
         signature: SignatureView {
             horodatage: "2026-11-28T20:14:00.000Z".into(),
-            ip: "203.0.113.7".into(),
+            email_confirme: Some("mairie@exemple.fr".into()),
+            email_confirme_le: Some("2026-11-28T20:11:00.000Z".into()),
             sha256: "046740b4b051fc046ca311f0d12434a28a3487ccc7065e8ec68d814eac8c57fc".into(),
         },
         code_verification: "K7QM-4TZX-9HCR".into(),

@@ -14,9 +14,12 @@ async fn draft_autosave_deposit_then_pdf_then_email_then_download() {
 
     // Autosave, section by section, as the form does.
     let r = t
-        .patch_json(&page, &json!({"signataire": {"prenom": "Camille", "nom": "Martin", "qualite": "Maire", "email": "mairie@exemple.fr"}}), &jeton)
+        .patch_json(&page, &json!({"signataire": {"prenom": "Camille", "nom": "Martin", "qualite": "Maire", "email": "mairie@exemple.fr",
+                                   "habilitation": {"nature": "deliberation", "date": "2026-03-28", "reference": "2026-014"}}}), &jeton)
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
+    // The signatory receives the code and gives it back.
+    t.confirm_signataire(&id, &jeton).await;
     let r = t
         .patch_json(
             &page,
@@ -61,6 +64,12 @@ async fn draft_autosave_deposit_then_pdf_then_email_then_download() {
     let stored = t.stored(&id).await.unwrap();
     let depot = stored.depot.as_ref().unwrap();
     assert_eq!(depot.signature.ip, "203.0.113.7");
+    assert_eq!(
+        depot.signature.email_confirme.as_deref(),
+        Some("mairie@exemple.fr"),
+        "the evidence keeps the address confirmed"
+    );
+    assert!(depot.signature.email_confirme_le.is_some());
     assert_eq!(depot.signature.user_agent, "Mozilla/5.0 (test)");
     assert_eq!(depot.ecoles[0].commune, "Baulon");
 
@@ -103,9 +112,15 @@ async fn draft_autosave_deposit_then_pdf_then_email_then_download() {
         "Jean GARCIA",
         "Académie de Rennes",
         "Cardroc",
+        "agissant en vertu de la délibération n° 2026-014",
+        "confirmée par un code à usage unique",
     ] {
         assert!(text.contains(needle), "PDF text lacks {needle:?}:\n{text}");
     }
+    assert!(
+        !text.contains("203.0.113.7"),
+        "the source IP stays in the stored evidence, off the document"
+    );
 
     // Stream → send-acknowledgement.
     let event = t.stream_event().await;
@@ -124,7 +139,10 @@ async fn draft_autosave_deposit_then_pdf_then_email_then_download() {
         "subject carries the numero: {dump}"
     );
     assert!(dump.contains("mairie@exemple.fr"));
-    assert!(dump.contains("jean.garcia@exemple.fr"), "référent in copy");
+    assert!(
+        !dump.contains("jean.garcia@exemple.fr"),
+        "the référent, whose address nobody confirmed, hears of the dossier on acceptance only"
+    );
     println!(
         "deposit → email on the local stack (stream reads included): {elapsed:?}; PDF {} bytes",
         pdf.len()

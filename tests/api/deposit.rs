@@ -44,6 +44,7 @@ async fn an_empty_deposit_lists_every_missing_field_at_once_and_writes_nothing()
             "signataire.nom",
             "signataire.qualite",
             "signataire.email",
+            "signataire.habilitation.nature",
             "ecoles",
             "referent.designe",
             "approbation"
@@ -57,7 +58,7 @@ async fn an_empty_deposit_lists_every_missing_field_at_once_and_writes_nothing()
         .error_on("approbation")
         .unwrap()
         .contains("Cochez la case d’approbation"));
-    assert_eq!(r.json()["detail"], "8 champs sont à corriger.");
+    assert_eq!(r.json()["detail"], "9 champs sont à corriger.");
     assert_eq!(
         t.table_snapshot().await,
         before,
@@ -122,9 +123,7 @@ async fn a_dossier_is_deposited_once() {
     let (id, jeton) = draft(&t).await;
     let depot = format!("/api/dossiers/{id}/depot");
     assert_eq!(
-        t.post_json(&depot, &full_dossier(), Some(&jeton))
-            .await
-            .status,
+        t.deposit_with(&id, &jeton, &full_dossier()).await.status,
         200
     );
     let after_first = t.table_snapshot().await;

@@ -265,8 +265,19 @@ impl TestApp {
         self.call("GET", path, None, &headers).await
     }
 
-    /// Creates a draft; returns (id, jeton).
+    /// Creates a draft; when it names a valid signatory address, confirms that address as the
+    /// signatory would (the code read from the emulator's mail). Returns (id, jeton).
     pub async fn create_draft(&self, body: &Value) -> (String, String) {
+        let (id, jeton) = self.create_unconfirmed_draft(body).await;
+        let email = body["signataire"]["email"].as_str().unwrap_or("");
+        if conventions_ent::domain::email::Email::parse(email).is_ok() {
+            self.confirm_signataire(&id, &jeton).await;
+        }
+        (id, jeton)
+    }
+
+    /// Creates a draft and confirms nothing. Returns (id, jeton).
+    pub async fn create_unconfirmed_draft(&self, body: &Value) -> (String, String) {
         let r = self.post_json("/api/dossiers", body, None).await;
         assert_eq!(r.status, 201, "{}", r.body);
         let v = r.json();
@@ -274,6 +285,57 @@ impl TestApp {
             v["id"].as_str().unwrap().to_string(),
             v["jeton"].as_str().unwrap().to_string(),
         )
+    }
+
+    /// Deposits `body` on a draft as the form does: the signatory named in `body` is saved and
+    /// confirms the address by the code first, then the deposit is posted.
+    pub async fn deposit_with(&self, id: &str, jeton: &str, body: &Value) -> TestResponse {
+        let r = self
+            .patch_json(
+                &format!("/api/dossiers/{id}"),
+                &json!({ "signataire": body["signataire"] }),
+                jeton,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        self.confirm_signataire(id, jeton).await;
+        self.post_json(&format!("/api/dossiers/{id}/depot"), body, Some(jeton))
+            .await
+    }
+
+    /// Sends the code to the draft's signatory, reads it in the mail, gives it back.
+    pub async fn confirm_signataire(&self, id: &str, jeton: &str) {
+        let r = self
+            .post_json(
+                &format!("/api/dossiers/{id}/signataire/code"),
+                &json!({}),
+                Some(jeton),
+            )
+            .await;
+        assert_eq!(r.status, 202, "{}", r.body);
+        let code = self.last_code().await;
+        let r = self
+            .post_json(
+                &format!("/api/dossiers/{id}/signataire/confirmation"),
+                &json!({ "code": code }),
+                Some(jeton),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+
+    /// The code of the last code email sent, as the signatory reads it in the subject.
+    pub async fn last_code(&self) -> String {
+        let codes = self.sent_codes().await;
+        let subject = codes.last().expect("a code email")["subject"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        subject
+            .split(|c: char| !c.is_ascii_digit())
+            .find(|w| w.len() == 6)
+            .expect("six digits in the subject")
+            .to_string()
     }
 
     /// Creates a draft from `body` and deposits it; returns (id, jeton).
@@ -411,15 +473,49 @@ impl TestApp {
         .await
     }
 
-    /// Emails moto recorded from this test's sender.
-    pub async fn sent_emails(&self) -> Vec<Value> {
-        let (status, _, body) = http_get(format!("{}/moto-api/data.json", moto_endpoint())).await;
-        assert_eq!(status, 200);
+    /// Emails moto recorded from this test's sender, in order, codes included.
+    pub async fn all_sent_emails(&self) -> Vec<Value> {
+        // moto builds data.json from live dicts: under the suite's concurrency it sometimes
+        // answers 500 (a dict changed during its dump); asking again is the emulator's retry.
+        let mut tries = 0;
+        let body = loop {
+            let (status, _, body) =
+                http_get(format!("{}/moto-api/data.json", moto_endpoint())).await;
+            tries += 1;
+            match status {
+                200 => break body,
+                500 if tries < 10 => {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await
+                }
+                s => panic!("moto data.json answered {s}"),
+            }
+        };
         let data: Value = serde_json::from_slice(&body).unwrap();
         let mut out = Vec::new();
         collect_messages(&data["ses"], &self.app.config.sender_email, &mut out);
         out
     }
+
+    /// The emails about dossiers (acknowledgements, decisions, messages): every email but the
+    /// signatory's confirmation codes.
+    pub async fn sent_emails(&self) -> Vec<Value> {
+        let mut all = self.all_sent_emails().await;
+        all.retain(|e| !is_code_email(e));
+        all
+    }
+
+    /// The confirmation codes sent, oldest first.
+    pub async fn sent_codes(&self) -> Vec<Value> {
+        let mut all = self.all_sent_emails().await;
+        all.retain(is_code_email);
+        all
+    }
+}
+
+fn is_code_email(e: &Value) -> bool {
+    e["subject"]
+        .as_str()
+        .is_some_and(|s| s.starts_with("Code de confirmation"))
 }
 
 fn collect_messages(v: &Value, sender: &str, out: &mut Vec<Value>) {
@@ -550,7 +646,8 @@ pub async fn http_get(url: String) -> (u16, HashMap<String, String>, Vec<u8>) {
 pub fn full_dossier() -> Value {
     json!({
         "collectivite": { "siret": SIRET_BAULON },
-        "signataire": { "prenom": "Camille", "nom": "Martin", "qualite": "Maire", "email": "mairie@exemple.fr" },
+        "signataire": { "prenom": "Camille", "nom": "Martin", "qualite": "Maire", "email": "mairie@exemple.fr",
+                        "habilitation": { "nature": "deliberation", "date": "2026-03-28", "reference": "2026-014" } },
         "ecoles": [ { "uai": UAI_BAULON }, { "uai": UAI_CARDROC } ],
         "referent": { "designe": true, "prenom_nom": "Jean GARCIA", "email": "jean.garcia@exemple.fr" },
         "approbation": true

@@ -19,7 +19,12 @@ fn good() -> String {
 }
 
 impl TestApp {
-    async fn as_instructeur(&self, method: &str, path: &str, body: Option<&Value>) -> TestResponse {
+    pub(crate) async fn as_instructeur(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> TestResponse {
         let auth = format!("Bearer {}", good());
         let b = body.map(|b| b.to_string());
         self.call(
@@ -334,7 +339,27 @@ async fn decisions_follow_the_rules_and_are_told_and_traced() {
     assert_eq!(trail.len(), 5);
     assert_eq!(detail["signature"]["ip"], "203.0.113.7");
 
-    let emails = t.sent_emails().await;
+    let mut emails = t.sent_emails().await;
+    // On acceptance, the référent is told once (the convention and the role).
+    let to_referent: Vec<Value> = emails
+        .iter()
+        .filter(|e| {
+            e["destinations"]
+                .to_string()
+                .contains("jean.garcia@exemple.fr")
+        })
+        .cloned()
+        .collect();
+    assert_eq!(to_referent.len(), 1, "{to_referent:?}");
+    assert!(to_referent[0]["subject"]
+        .as_str()
+        .unwrap()
+        .contains("vous êtes le référent"));
+    emails.retain(|e| {
+        !e["destinations"]
+            .to_string()
+            .contains("jean.garcia@exemple.fr")
+    });
     assert_eq!(emails.len(), 4, "one email per decision");
     let refus = emails
         .iter()
@@ -572,6 +597,10 @@ async fn export_of_a_thousand_dossiers_for_the_ent_editor() {
                     ip: "x".into(),
                     user_agent: "x".into(),
                     version_texte: "2026-11".into(),
+                    confirmation: Some(conventions_ent::domain::signataire::Confirmation {
+                        email: "mairie@exemple.fr".into(),
+                        le: "2026-09-01T08:00:00.000Z".into(),
+                    }),
                 };
                 let mut depot = validate(&draft, t.app.directory.as_ref(), ctx).unwrap();
                 depot.collectivite.nom = Some("COMMUNE DE BAULON".into());
@@ -591,8 +620,13 @@ async fn export_of_a_thousand_dossiers_for_the_ent_editor() {
     }
     assert_eq!(ids.len(), 1000);
     let started = std::time::Instant::now();
+    // Deposited, not yet accepted: exported on request (the default is accepted ones only).
     let r = t
-        .as_instructeur("GET", "/api/instructeur/export/ecoles.csv", None)
+        .as_instructeur(
+            "GET",
+            "/api/instructeur/export/ecoles.csv?statut=en_construction",
+            None,
+        )
         .await;
     let elapsed = started.elapsed();
     assert_eq!(r.status, 200);
@@ -604,7 +638,7 @@ async fn export_of_a_thousand_dossiers_for_the_ent_editor() {
     let zipped = t
         .call(
             "GET",
-            "/api/instructeur/export/ecoles.csv",
+            "/api/instructeur/export/ecoles.csv?statut=en_construction",
             None,
             &[
                 ("authorization", &format!("Bearer {}", good())),
@@ -639,7 +673,7 @@ async fn export_of_a_thousand_dossiers_for_the_ent_editor() {
     let j = t
         .as_instructeur(
             "GET",
-            "/api/instructeur/export/ecoles.json?depuis=2026-09-15",
+            "/api/instructeur/export/ecoles.json?depuis=2026-09-15&statut=en_construction",
             None,
         )
         .await

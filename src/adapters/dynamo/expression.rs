@@ -3,7 +3,7 @@
 use super::{av, n, s, LISTE_DEPOSES};
 use crate::domain::change::{Change, Condition, Update};
 use crate::domain::deposit::Depot;
-use crate::domain::dossier::Etape;
+use crate::domain::dossier::{Etape, Statut};
 use crate::ports::StoreError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
@@ -77,6 +77,17 @@ impl Expression {
             }
             Condition::NotAcknowledged => "attribute_not_exists(accuse)".into(),
             Condition::Exists => "attribute_exists(id)".into(),
+            Condition::PendingCode {
+                code_sha256,
+                essais,
+            } => {
+                let st = self.value(s(Statut::Brouillon.as_str()));
+                let h = self.value(s(code_sha256));
+                let e = self.value(n(i64::from(*essais)));
+                format!(
+                    "statut = {st} AND code_signataire.code_sha256 = {h} AND code_signataire.essais = {e}"
+                )
+            }
         }
     }
 
@@ -122,6 +133,11 @@ impl Expression {
                 Update::AppendEvent(e) => events.push(av(e)?),
                 Update::AppendMessage(m) => messages.push(av(m)?),
                 Update::AppendWebhookAttempt(a) => attempts.push(av(a)?),
+                Update::CodeSignataire(Some(c)) => x.set("code_signataire", av(c)?),
+                Update::CodeSignataire(None) => x.remove.push("code_signataire"),
+                Update::ConfirmationSignataire(Some(c)) => x.set("confirmation_signataire", av(c)?),
+                Update::ConfirmationSignataire(None) => x.remove.push("confirmation_signataire"),
+                Update::CodesEnvoyes(t) => x.set("codes_envoyes", av(t)?),
             }
         }
         x.append("historique", events);

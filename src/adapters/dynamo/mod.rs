@@ -7,6 +7,7 @@ use super::describe;
 use crate::domain::change::{Change, Update};
 use crate::domain::dossier::DossierRecord;
 use crate::domain::ids::DossierId;
+use crate::domain::signataire::Quota;
 use crate::ports::{DossierStore, ListFilter, StoreError};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
@@ -163,6 +164,48 @@ impl DossierStore for DynamoDossiers {
             .await
             .map_err(map_err)?;
         Ok(())
+    }
+
+    async fn take_quota(&self, quota: &Quota) -> Result<(), StoreError> {
+        // One item per quota and window; the TTL removes it a day after the window.
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(&format!("#quota#{}", quota.key)))
+            .update_expression("ADD pris :un SET expire_le = :fin")
+            .condition_expression("attribute_not_exists(pris) OR pris < :limite")
+            .expression_attribute_values(":un", n(1))
+            .expression_attribute_values(":fin", n(quota.window_end + 86_400))
+            .expression_attribute_values(":limite", n(i64::from(quota.limit)))
+            .send()
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn remember(&self, key: &str, until: i64) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("id", s(&format!("#souvenir#{key}")))
+            .item("expire_le", n(until))
+            .send()
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn remembers(&self, key: &str) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("id", s(&format!("#souvenir#{key}")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(map_err)?;
+        Ok(out.item.is_some())
     }
 
     async fn claim_acknowledgement(

@@ -27,6 +27,9 @@ pub fn create(
         modifie_le: now.stamp(),
         depose_le: None,
         brouillon,
+        code_signataire: None,
+        confirmation_signataire: None,
+        codes_envoyes: Vec::new(),
         depot: None,
         convention: None,
         code_verification: None,
@@ -50,14 +53,30 @@ pub fn autosave(
     allowed(Step::Autosave, r, actor)?;
     let mut brouillon = r.brouillon.clone();
     brouillon.merge(patch);
+    let mut updates = Vec::new();
+    // A confirmation or a pending code is for one address: another address voids it.
+    let email = crate::domain::signataire::normalised(signataire_email(&brouillon));
+    if r.confirmation_signataire
+        .as_ref()
+        .is_some_and(|c| Some(&c.email) != email.as_ref())
+    {
+        updates.push(Update::ConfirmationSignataire(None));
+    }
+    if r.code_signataire
+        .as_ref()
+        .is_some_and(|c| Some(&c.email) != email.as_ref())
+    {
+        updates.push(Update::CodeSignataire(None));
+    }
+    updates.extend([
+        Update::Brouillon(brouillon),
+        Update::ModifieLe(now.stamp()),
+        Update::ExpireLe(Some(draft_expiry(now))),
+    ]);
     Ok(Change {
         step: Step::Autosave,
         condition: Condition::Statut(Statut::Brouillon),
-        updates: vec![
-            Update::Brouillon(brouillon),
-            Update::ModifieLe(now.stamp()),
-            Update::ExpireLe(Some(draft_expiry(now))),
-        ],
+        updates,
         notices: Vec::new(),
     })
 }
@@ -88,6 +107,11 @@ pub fn deposit(
         ],
         notices: Vec::new(),
     })
+}
+
+/// The signatory's address as the draft holds it, if any.
+pub(super) fn signataire_email(d: &Draft) -> Option<&str> {
+    d.signataire.as_ref().and_then(|s| s.email.as_deref())
 }
 
 /// The applicant drops a draft (the store deletes the item).

@@ -48,14 +48,48 @@ pub fn decide(
     if let Some(m) = &motif {
         paragraphes.push(format!("Motif : {m}"));
     }
+    let mut notices = vec![Notice::Collectivite {
+        sujet: format!("Dossier n° {} : {}", r.numero, decision.label()),
+        paragraphes,
+    }];
+    // The référent's address was typed by the applicant and confirmed by nobody: it hears of
+    // the dossier once, when the académie accepts the convention.
+    if let (Decision::Accepter, Some(d)) = (decision, &r.depot) {
+        if d.referent.is_some() && !r.once_accepted() {
+            notices.push(Notice::Referent {
+                sujet: format!(
+                    "Convention ENT école / GAR n° {} acceptée — vous êtes le référent de {}",
+                    r.numero,
+                    d.collectivite.display_name()
+                ),
+                paragraphes: vec![
+                    format!(
+                        "{} {}, {}, vous a désigné comme référent ENT de {} dans la convention                          ENT école / GAR n° {}, que l’académie vient d’accepter.",
+                        d.signataire.prenom,
+                        d.signataire.nom,
+                        d.signataire.qualite,
+                        d.collectivite.display_name(),
+                        r.numero
+                    ),
+                    "Le référent est l’interlocuteur de l’académie et de l’éditeur de l’ENT pour                      les écoles de la collectivité : il reçoit les informations de déploiement et                      signale les ouvertures, fermetures et fusions d’écoles."
+                        .into(),
+                    format!(
+                        "Écoles concernées : {}.",
+                        d.ecoles
+                            .iter()
+                            .map(|e| format!("{} ({})", e.nom, e.uai))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ],
+            });
+        }
+    }
     Ok(Change {
         step,
         condition: Condition::Statut(r.statut),
         updates,
-        notices: vec![Notice::Collectivite {
-            sujet: format!("Dossier n° {} : {}", r.numero, decision.label()),
-            paragraphes,
-        }],
+        notices,
     })
 }
 
@@ -132,13 +166,13 @@ pub fn request_webhook(
     policy: &Policy,
 ) -> Result<Change, Refusal> {
     if !policy.webhook {
-        return Err(Refusal(
+        return Err(Refusal::Conflict(
             "Aucun webhook d’éditeur ENT n’est configuré.".into(),
         ));
     }
     allowed(Step::RequestWebhook, r, actor)?;
     if r.webhook_etat == Some(WebhookEtat::AEnvoyer) {
-        return Err(Refusal(
+        return Err(Refusal::Conflict(
             "Une transmission est déjà en cours pour ce dossier.".into(),
         ));
     }

@@ -2,12 +2,14 @@
 //! the [`Change`] to write, or why not. Handlers and jobs call these and write what they
 //! return; the life table and its rules are in `domain::life`. A new step goes here, with its
 //! row in [`Step`] and in [`next`](super::life::next). Files: `applicant` (the collectivité's
-//! draft and deposit), `instruction` (decisions, messages, webhook replay), `pipeline` (the
+//! draft and deposit), `signataire` (the code that confirms the signatory's address), `instruction` (decisions,
+//! messages, webhook replay), `pipeline` (the
 //! stream consumers' steps).
 
 mod applicant;
 mod instruction;
 mod pipeline;
+mod signataire;
 #[cfg(test)]
 pub(crate) mod tests;
 
@@ -17,6 +19,7 @@ pub use pipeline::{
     claim_acknowledgement, convention_due, lease_until, record_acknowledgement, record_convention,
     record_webhook_attempt, release_acknowledgement, webhook_due, LEASE_SECONDS,
 };
+pub use signataire::{confirm_code, send_code, CodeChecked};
 
 use super::change::Update;
 use super::dossier::{DossierRecord, Evenement};
@@ -50,7 +53,7 @@ pub fn allowed(step: Step, r: &DossierRecord, actor: &Actor) -> Result<(), Refus
 }
 
 pub(super) fn refusal(blocked: Blocked, r: &DossierRecord) -> Refusal {
-    Refusal(match blocked {
+    Refusal::Conflict(match blocked {
         Blocked::NotForWho => "Cette action n’est pas ouverte à votre rôle sur ce dossier.".into(),
         Blocked::DraftOnly => {
             let quand = r

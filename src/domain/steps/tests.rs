@@ -36,7 +36,9 @@ fn an_instructeur_decision_on_a_draft_is_refused() {
     ] {
         let refused = decide(&r, d, None, &instructeur(), &now, &Policy::default());
         assert!(
-            refused.as_ref().is_err_and(|e| e.0.contains("brouillon")),
+            refused
+                .as_ref()
+                .is_err_and(|e| e.detail().contains("brouillon")),
             "{d:?}: {refused:?}"
         );
     }
@@ -95,7 +97,7 @@ fn acceptance_schedules_the_webhook_in_the_same_write_when_one_is_configured() {
     assert_eq!(after.expire_le, None, "an accepted dossier is kept");
     assert_eq!(c.condition, Condition::Statut(Statut::EnInstruction));
     let refused = request_webhook(&after, &instructeur(), &now, &policy).unwrap_err();
-    assert!(refused.0.contains("déjà en cours"), "{refused:?}");
+    assert!(refused.detail().contains("déjà en cours"), "{refused:?}");
 }
 
 #[test]

@@ -44,11 +44,10 @@ pub(super) async fn export(app: &App, req: &Request, file: &str) -> ApiResult {
     };
     let mut filter = filter_from(req)?;
     filter.chronologique = true;
+    // Handing schools over is the académie's act: by default, accepted conventions only
+    // (others on request with `statut=`).
     if filter.statuts.is_empty() {
-        filter.statuts = Statut::DEPOSITED
-            .into_iter()
-            .filter(|s| s.conventioned())
-            .collect();
+        filter.statuts = vec![Statut::Accepte];
     }
     let mut rows: Vec<[String; 9]> = Vec::new();
     for r in &all_deposited(app, &filter).await? {

@@ -1,0 +1,121 @@
+//! The signatory's address confirmed by a one-time code: send it, give it back.
+
+use super::dossiers::authorize;
+use super::problem::ApiError;
+use super::request::json_body;
+use super::response::{json, ApiResult};
+use super::view::view;
+use crate::domain::draft::FieldError;
+use crate::domain::life::Actor;
+use crate::domain::signataire::{
+    address_quota, confirmed_address_key, masked, new_code, wait_words, CodeEnvoye,
+    CONFIRMED_ADDRESS_DAYS,
+};
+use crate::domain::steps;
+use crate::domain::time::Now;
+use crate::ports::StoreError;
+use crate::App;
+use lambda_http::Request;
+use serde_json::{json, Value};
+
+/// `POST /api/dossiers/{id}/signataire/code`: a code to the draft's signatory address.
+pub async fn send(app: &App, req: &Request, id: &str) -> ApiResult {
+    let record = authorize(app, req, id).await?;
+    json_body(req)?;
+    let now = Now::system();
+    let code = new_code();
+    let change = steps::send_code(&record, &code, &Actor::Collectivite, &now)?;
+    let Some(to) = change.notices.iter().find_map(|n| match n {
+        crate::domain::change::Notice::Code { to, .. } => Some(to.clone()),
+        _ => None,
+    }) else {
+        return Err(ApiError::Unavailable);
+    };
+    // The address's own quota, whatever the dossiers asking for it, unless its owner
+    // confirmed it once already.
+    let quota = address_quota(&to, now.seconds());
+    let confirmed_before = app.dossiers.remembers(&confirmed_address_key(&to)).await?;
+    let taken = match confirmed_before {
+        true => Ok(()),
+        false => app.dossiers.take_quota(&quota).await,
+    };
+    match taken {
+        Err(StoreError::Conflict) => {
+            let wait = quota.window_end - now.seconds();
+            return Err(ApiError::TooManyRequests {
+                detail: format!(
+                    "Cette adresse a déjà reçu {} codes aujourd’hui : vous pourrez en demander un autre {}. \
+                     Vérifiez l’adresse du signataire, ou contactez l’académie.",
+                    quota.limit,
+                    wait_words(wait)
+                ),
+                retry_after: wait.max(1) as u64,
+            });
+        }
+        r => r?,
+    }
+    match app.dossiers.send_code(&record.id, &change).await {
+        Err(StoreError::Conflict) => {
+            return Err(ApiError::Conflict(
+                "Le dossier vient d’être déposé : aucun code n’est plus nécessaire.".into(),
+            ))
+        }
+        r => r?,
+    }
+    if !crate::mail::send_notices(app, &record, &change.notices).await {
+        return Err(ApiError::Unavailable);
+    }
+    let pending: Option<&CodeEnvoye> = change.updates.iter().find_map(|u| match u {
+        crate::domain::change::Update::CodeSignataire(Some(c)) => Some(c),
+        _ => None,
+    });
+    let expire_le = pending
+        .and_then(|c| chrono::DateTime::from_timestamp(c.expire_le, 0))
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    tracing::info!(dossier = %record.id, "signatory code sent");
+    Ok(json(
+        202,
+        &json!({"envoye_a": masked(&to), "expire_le": expire_le}),
+    ))
+}
+
+/// `POST /api/dossiers/{id}/signataire/confirmation` `{"code"}`.
+pub async fn confirm(app: &App, req: &Request, id: &str) -> ApiResult {
+    let mut record = authorize(app, req, id).await?;
+    let body = json_body(req)?;
+    let code = match body.get("code") {
+        Some(Value::String(c)) => c.clone(),
+        _ => {
+            return Err(ApiError::Validation(vec![FieldError::new(
+                "code",
+                "Saisissez le code à 6 chiffres reçu par le signataire.",
+            )]))
+        }
+    };
+    let checked = steps::confirm_code(&record, &code, &Actor::Collectivite, &Now::system())?;
+    match app.dossiers.confirm_code(&record.id, &checked.change).await {
+        Err(StoreError::Conflict) => {
+            return Err(ApiError::Conflict(
+                "Un autre essai vient d’être fait sur ce dossier : rechargez la page et réessayez."
+                    .into(),
+            ))
+        }
+        r => r?,
+    }
+    if let Some(wrong) = checked.wrong {
+        return Err(ApiError::Validation(vec![wrong]));
+    }
+    checked.change.apply(&mut record);
+    if let Some(c) = &record.confirmation_signataire {
+        let until = Now::system().seconds() + CONFIRMED_ADDRESS_DAYS * 86_400;
+        // Only a relief for later codes to this address: its failure costs nothing else.
+        if let Err(e) = app
+            .dossiers
+            .remember(&confirmed_address_key(&c.email), until)
+            .await
+        {
+            tracing::warn!(error = %e, "confirmed address not remembered");
+        }
+    }
+    Ok(json(200, &view(app, &record)))
+}
