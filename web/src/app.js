@@ -71,6 +71,11 @@ function collect() {
       nom: val('signataire-nom'),
       qualite: val('signataire-qualite'),
       email: val('signataire-email'),
+      habilitation: {
+        nature: $('input[name=habilitation-nature]:checked')?.value || '',
+        date: $('#habilitation-date').value, // '' while the date is incomplete
+        reference: val('habilitation-reference'),
+      },
     },
     ecoles: rows().map((r) => ({ uai: $('.ecole__uai', r).value })),
     referent,
@@ -86,6 +91,11 @@ async function restore(v) {
   $('#signataire-nom').value = s.nom || '';
   $('#signataire-qualite').value = s.qualite || '';
   $('#signataire-email').value = s.email || '';
+  const h = s.habilitation || {};
+  for (const r of $$('input[name=habilitation-nature]')) r.checked = r.value === h.nature;
+  $('#habilitation-date').value = h.date || '';
+  $('#habilitation-reference').value = h.reference || '';
+  showConfirmation(s);
   const ecoles = v.ecoles || [];
   await Promise.all(ecoles.map((e) => {
     const row = addRow();
@@ -112,7 +122,8 @@ async function restore(v) {
 function setupForm() {
   const form = $('#formulaire');
   form.addEventListener('input', (e) => {
-    if (e.target.matches('.ecole__commune')) return; // a commune alone is not part of the draft
+    // A commune alone is not part of the draft, nor is the signatory's code.
+    if (e.target.matches('.ecole__commune, #code-signataire')) return;
     clearFieldError(e.target);
     scheduleSave(SAVE_DELAY_MS);
   });
@@ -124,7 +135,7 @@ function setupForm() {
   });
   // Enter in a text field must not deposit the dossier.
   form.addEventListener('keydown', (e) => {
-    if (e.key === 'Enter' && e.target.matches('input[type=text], input[type=email]')) e.preventDefault();
+    if (e.key === 'Enter' && e.target.matches('input[type=text], input[type=email], input[type=date]')) e.preventDefault();
   });
   form.addEventListener('submit', (e) => {
     e.preventDefault();
@@ -138,6 +149,7 @@ function setupForm() {
     scheduleSave(SAVE_DELAY_MS);
   });
   for (const r of $$('input[name=referent-designe]')) r.addEventListener('change', onReferentChange);
+  setupConfirmation();
   $('#erreurs-liste').addEventListener('click', (e) => {
     const a = e.target.closest('a');
     if (!a) return;
@@ -508,6 +520,189 @@ function onReferentChange() {
   }
 }
 
+// ---------------------------------------------------------------- Signatory's address
+
+const HABILITATIONS = { deliberation: 'délibération', delegation: 'délégation' };
+const RESEND_MS = 60_000; // the server's least delay between two codes of a dossier
+
+/** What the page knows of the code: the view's `email_confirme_le` and `code_en_attente`, when
+ * a new code may be asked (`nextSendAt`, ms), and whether a code call is under way (`busy`;
+ * `epoch` counts them, so that an autosave answer older than one does not undo it). */
+const confirmation = { confirmed: null, pending: null, nextSendAt: 0, busy: false, epoch: 0, timer: null };
+
+function setupConfirmation() {
+  $('#code-envoyer').addEventListener('click', sendCode);
+  $('#code-renvoyer').addEventListener('click', sendCode);
+  $('#code-valider').addEventListener('click', checkCode);
+  const input = $('#code-signataire');
+  input.addEventListener('input', () => setCodeError(''));
+  input.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') { e.preventDefault(); checkCode(); }
+  });
+}
+
+/** The confirmation state of a dossier view's `signataire`, shown. */
+function showConfirmation(s) {
+  confirmation.confirmed = s?.email_confirme_le || null;
+  confirmation.pending = s?.code_en_attente || null;
+  const sent = Date.parse(confirmation.pending?.envoye_le || '');
+  if (sent) confirmation.nextSendAt = Math.max(confirmation.nextSendAt, sent + RESEND_MS);
+  renderConfirmation();
+}
+
+function renderConfirmation() {
+  const { confirmed, pending } = confirmation;
+  $('#confirmation-envoi').hidden = Boolean(confirmed || pending);
+  $('#confirmation-saisie').hidden = Boolean(confirmed || !pending);
+  let key = '';
+  let content = [];
+  if (confirmed) {
+    key = `ok ${confirmed}`;
+    content = [el('div', { class: 'fr-alert fr-alert--success fr-alert--sm' },
+      el('p', {}, `Adresse confirmée le ${dateFr(confirmed)}.`))];
+  } else if (pending) {
+    key = `code ${pending.envoye_a} ${pending.expire_le}`;
+    content = [el('p', { class: 'fr-mb-2w' }, `Code envoyé à ${pending.envoye_a}, valable jusqu’au ${dateFr(pending.expire_le)}. `
+      + 'Demandez-le au signataire, puis saisissez-le ci-dessous.')];
+  }
+  // Replaced only when it says something new: a live region reads every replacement.
+  const status = $('#confirmation-etat');
+  if (status.dataset.key !== key) {
+    status.dataset.key = key;
+    status.replaceChildren(...content);
+  }
+  tickResend();
+}
+
+/** « 45 s », « 3 min 05 s », « 2 h 10 min ». */
+function waitText(ms) {
+  const s = Math.ceil(ms / 1000);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
+}
+
+/** The send buttons wait until a new code may be asked, with the time left shown. */
+function tickResend() {
+  clearTimeout(confirmation.timer);
+  const left = confirmation.nextSendAt - Date.now();
+  const waiting = left > 0 && !confirmation.confirmed;
+  // Not disabled while a call is under way (the focus would be lost): the handlers wait.
+  for (const b of [$('#code-envoyer'), $('#code-renvoyer')]) b.disabled = waiting;
+  const delai = $('#code-delai');
+  delai.hidden = !waiting;
+  delai.textContent = waiting ? `Vous pourrez demander un nouveau code dans ${waitText(left)}.` : '';
+  if (waiting) confirmation.timer = setTimeout(tickResend, Math.min(1000, left));
+}
+
+function setCodeError(text) {
+  setFieldError($('#groupe-code-signataire'), $('#code-signataire-messages'), $('#code-signataire'), text);
+}
+
+function setSendError(text) {
+  const m = $('#code-envoi-messages');
+  m.replaceChildren(...(text ? [el('p', { class: 'fr-message fr-message--error', id: `${m.id}-texte` }, text)] : []));
+}
+
+/** Runs `call` (a code request) once the draft on the page is saved; false when it could not be. */
+async function withSavedDraft(call) {
+  confirmation.busy = true;
+  confirmation.epoch++;
+  tickResend();
+  try {
+    if (!dossier.id || dirty || saving) {
+      if (!(await saveNow()) || !dossier.id) {
+        setSendError('Le brouillon n’a pas pu être enregistré : réessayez dans quelques instants.');
+        return false;
+      }
+    }
+    clearTimeout(saveTimer);
+    return await call();
+  } finally {
+    confirmation.busy = false;
+    tickResend();
+  }
+}
+
+async function sendCode() {
+  if (confirmation.busy) return;
+  setSendError('');
+  setCodeError('');
+  $('#code-delai').hidden = true;
+  await withSavedDraft(async () => {
+    const r = await api('POST', `/dossiers/${dossier.id}/signataire/code`, {});
+    if (r.status === 202) {
+      confirmation.confirmed = null;
+      confirmation.pending = { envoye_a: r.data.envoye_a, expire_le: r.data.expire_le };
+      confirmation.nextSendAt = Date.now() + RESEND_MS;
+      renderConfirmation();
+      const input = $('#code-signataire');
+      input.value = '';
+      input.focus();
+      return true;
+    }
+    if (r.status === 422) {
+      // The draft holds no valid address: nothing can be pending or confirmed for it.
+      confirmation.confirmed = null;
+      confirmation.pending = null;
+      renderConfirmation();
+      showFieldErrors(r.data?.errors || []);
+      setSendError(`Le code n’a pas été envoyé : ${problemMessage(r.data, 'l’adresse du signataire n’est pas valide.')}`);
+      $('#signataire-email').focus();
+    } else if (r.status === 429) {
+      const wait = Number(r.headers?.get('retry-after'));
+      confirmation.nextSendAt = Date.now() + (Number.isFinite(wait) && wait > 0 ? wait : 60) * 1000;
+      setSendError(problemMessage(r.data, 'Trop de codes demandés : patientez avant d’en demander un autre.'));
+      tickResend();
+      $('#confirmation-titre').focus(); // the button pressed now waits, disabled
+    } else if (r.status === 409) {
+      await reloadIfDeposited(r);
+    } else {
+      setSendError(`Le code n’a pas été envoyé : ${r.data?.detail || 'le service est momentanément indisponible.'} Réessayez dans quelques instants.`);
+    }
+    return false;
+  });
+}
+
+async function checkCode() {
+  if (confirmation.busy) return;
+  const input = $('#code-signataire');
+  const code = input.value.replace(/\s+/g, '');
+  if (!/^\d{6}$/.test(code)) {
+    setCodeError('Le code est fait de 6 chiffres (ex. : 482913).');
+    input.focus();
+    return;
+  }
+  setSendError('');
+  await withSavedDraft(async () => {
+    const r = await api('POST', `/dossiers/${dossier.id}/signataire/confirmation`, { code });
+    if (r.ok) {
+      input.value = '';
+      showConfirmation(r.data.signataire);
+      // What the deposit said of the address is settled.
+      clearFieldError($('#signataire-email'));
+      $('#confirmation-titre').focus();
+      return true;
+    }
+    if (r.status === 409) {
+      if (await reloadIfDeposited(r)) return false;
+    }
+    setCodeError(problemMessage(r.data, 'Le code n’a pas pu être vérifié : réessayez dans quelques instants.'));
+    input.focus();
+    input.select();
+    return false;
+  });
+}
+
+/** A 409 on a code call: the dossier may have been deposited elsewhere (its summary is then
+ * shown, true); otherwise the answer's detail is shown (false). */
+async function reloadIfDeposited(r) {
+  const v = await api('GET', `/dossiers/${dossier.id}`);
+  if (v.ok && v.data.statut !== 'brouillon') { showSummary(v.data, false); return true; }
+  setSendError(r.data?.detail || 'Le dossier a changé entre-temps : rechargez la page.');
+  return false;
+}
+
 // ---------------------------------------------------------------- Autosave
 
 let saveTimer = null;
@@ -538,6 +733,7 @@ async function doSave() {
   dirty = false;
   const body = collect();
   setSaving();
+  const epoch = confirmation.epoch;
   let r;
   if (!dossier.id) {
     r = await api('POST', '/dossiers', body);
@@ -553,6 +749,9 @@ async function doSave() {
   }
   if (r.ok) {
     setSaved(r.data?.modifie_le);
+    // The view says whether the address saved is still the confirmed one (another address voids
+    // the confirmation and the pending code), unless a code was sent or given back meanwhile.
+    if (r.data?.signataire && epoch === confirmation.epoch && !confirmation.busy) showConfirmation(r.data.signataire);
     refreshApercu();
     return true;
   }
@@ -792,6 +991,10 @@ const FIELDS = {
   'signataire.nom': 'signataire-nom',
   'signataire.qualite': 'signataire-qualite',
   'signataire.email': 'signataire-email',
+  'signataire.habilitation': 'habilitation-deliberation',
+  'signataire.habilitation.nature': 'habilitation-deliberation',
+  'signataire.habilitation.date': 'habilitation-date',
+  'signataire.habilitation.reference': 'habilitation-reference',
   'referent.designe': 'referent-oui',
   'referent.prenom_nom': 'referent-prenom-nom',
   'referent.email': 'referent-email',
@@ -807,12 +1010,15 @@ function fieldFor(champ) {
     const select = $('.ecole__uai', row);
     return select.disabled ? $('.ecole__commune', row) : select;
   }
-  const id = FIELDS[champ] || FIELDS[champ.split('.')[0]];
+  const id = FIELDS[champ] || FIELDS[champ.split('.').slice(0, 2).join('.')] || FIELDS[champ.split('.')[0]];
   return id ? document.getElementById(id) : null;
 }
 
 function groupOf(field) {
-  if (field.id === 'referent-oui') return { group: $('#referent-designe'), messages: $('#referent-designe-messages') };
+  if (field.type === 'radio') {
+    const group = field.closest('fieldset');
+    return { group, messages: $(':scope > .fr-messages-group', group) };
+  }
   if (field.id === 'ajouter-ecole') return { group: $('#section-2'), messages: $('#section-2-messages') };
   const group = field.closest('.fr-input-group, .fr-select-group, .fr-checkbox-group');
   return { group, messages: group && $('.fr-messages-group', group) };
@@ -820,7 +1026,8 @@ function groupOf(field) {
 
 function clearFieldError(field) {
   if (field.id === 'siret') return;
-  const target = field.name === 'referent-designe' ? $('#referent-oui') : field;
+  // A radio group's errors are on its first radio (FIELDS).
+  const target = field.type === 'radio' ? $(`input[name="${field.name}"]`) : field;
   const { group, messages } = groupOf(target);
   if (group && [...group.classList].some((c) => c.endsWith('--error'))) setMessage(group, messages, null, '', field.matches('input, select') ? field : null);
   // The summary keeps only what is still to fix.
@@ -844,7 +1051,8 @@ function clearErrors() {
   $('#erreurs').hidden = true;
 }
 
-function showErrors(detail, errors) {
+/** Each server field error next to its field; returns the summary's items (links to the fields). */
+function showFieldErrors(errors) {
   const items = [];
   for (const e of errors) {
     const field = fieldFor(e.champ);
@@ -862,6 +1070,11 @@ function showErrors(detail, errors) {
       ? el('a', { href: `#${field.id}` }, `${label} : ${e.message}`)
       : `${label} : ${e.message}`));
   }
+  return items;
+}
+
+function showErrors(detail, errors) {
+  const items = showFieldErrors(errors);
   $('#erreurs-detail').textContent = detail || '';
   $('#erreurs-liste').replaceChildren(...items);
   const box = $('#erreurs');
@@ -879,6 +1092,10 @@ function labelFor(champ) {
     'signataire.nom': 'Nom du signataire',
     'signataire.qualite': 'Qualité du signataire',
     'signataire.email': 'Adresse électronique du signataire',
+    'signataire.habilitation': 'Acte qui habilite le signataire',
+    'signataire.habilitation.nature': 'Nature de l’acte qui habilite le signataire',
+    'signataire.habilitation.date': 'Date de l’acte qui habilite le signataire',
+    'signataire.habilitation.reference': 'Référence de l’acte qui habilite le signataire',
     'referent.designe': 'Référent collectivité',
     'referent.prenom_nom': 'Prénom et NOM du référent',
     'referent.email': 'Adresse électronique du référent',
@@ -942,7 +1159,10 @@ function showSummary(v, merci) {
   const c = v.collectivite || {};
   $('#resume-collectivite').textContent = `${c.nom || `Collectivité de SIREN ${c.siren}`} — SIRET ${formatSiret(c.siret || '')}${c.adresse ? ` — ${c.adresse}` : ''}`;
   const s = v.signataire || {};
-  $('#resume-signataire').textContent = `${s.prenom} ${(s.nom || '').toUpperCase()}, ${s.qualite} — ${s.email}`;
+  const h = s.habilitation;
+  $('#resume-signataire').textContent = `${s.prenom} ${(s.nom || '').toUpperCase()}, ${s.qualite} — ${s.email}`
+    + `${s.email_confirme_le ? ` (adresse confirmée le ${dateFr(s.email_confirme_le)})` : ''}`
+    + `${h ? ` — ${HABILITATIONS[h.nature] || h.nature} n° ${h.reference} du ${dateFr(h.date, false)}` : ''}`;
   $('#resume-ecoles').replaceChildren(...(v.ecoles || []).map((e) => el('li', {}, `${e.nom}, ${e.commune} (${e.uai})`)));
   const rf = v.referent || {};
   $('#resume-referent').textContent = rf.designe ? `${rf.prenom_nom} — ${rf.email}` : 'Aucun référent désigné';
@@ -985,6 +1205,23 @@ async function poll() {
 
 // ---------------------------------------------------------------- Verification page
 
+/** Where the convention stands, as the verification answer says: « déposée le …, en attente
+ * d’instruction par l’académie. » until the académie accepts it. */
+function verificationState(v) {
+  const depose = v.depose_le ? `déposée le ${dateFr(v.depose_le)}` : 'déposée';
+  switch (v.statut) {
+    case 'accepte': return `acceptée par l’académie le ${dateFr(v.accepte_le)}.`;
+    case 'refuse': return `${depose}, refusée par l’académie.`;
+    case 'sans_suite': return `${depose}, classée sans suite par l’académie.`;
+    case 'en_construction':
+    case 'en_instruction':
+    case undefined:
+    case null:
+      return `${depose}, en attente d’instruction par l’académie.`;
+    default: return `${depose} ; statut du dossier : ${STATUTS[v.statut] || v.statut}.`;
+  }
+}
+
 async function initVerification() {
   const form = $('#verification-form');
   form.addEventListener('submit', (e) => {
@@ -1005,8 +1242,10 @@ async function initVerification() {
     return;
   }
   const v = r.data;
+  const etat = verificationState(v);
   box.replaceChildren(alertBox('success', 'Convention authentique',
-    `La convention ${v.numero} a bien été signée sur ce service${v.statut ? ` ; statut du dossier : ${STATUTS[v.statut] || v.statut}` : ''}.`, 'h2', 'fr-mt-2w'));
+    `La convention ${v.numero} a bien été signée sur ce service : ${etat}`, 'h2', 'fr-mt-2w'));
+  $('#verif-etat').textContent = etat.charAt(0).toUpperCase() + etat.slice(1);
   const c = v.collectivite || {};
   $('#verif-numero').textContent = `${v.numero}${v.version_texte ? ` — texte version ${v.version_texte}` : ''}`;
   $('#verif-collectivite').textContent = `${c.nom || 'Collectivité'} — SIRET ${formatSiret(c.siret || '')}`;

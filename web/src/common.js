@@ -118,12 +118,12 @@ async function apiFetch(method, url, body, headers = {}) {
   }
 }
 
-/** { ok, status, data }: data is the JSON body (an application/problem+json on errors), null
- * when there is none or it is not JSON. */
+/** { ok, status, data, headers }: data is the JSON body (an application/problem+json on
+ * errors), null when there is none or it is not JSON. */
 async function readAnswer(resp) {
   let data = null;
   try { data = await resp.json(); } catch { data = null; }
-  return { ok: resp.ok, status: resp.status, data };
+  return { ok: resp.ok, status: resp.status, data, headers: resp.headers };
 }
 
 /** Every message of a problem's `errors` (a 422), joined; '' when it has none. */

@@ -2,7 +2,7 @@
 use super::Asset;
 
 /// Changes whenever any asset changes: part of every asset URL, so they can be cached forever.
-pub const VERSION: &str = "0fd53e6982ca";
+pub const VERSION: &str = "5a84576f2a64";
 
 #[rustfmt::skip]
 pub static FILES: &[Asset] = &[
@@ -205,6 +205,12 @@ pub static FILES: &[Asset] = &[
         gzip: Some(include_bytes!("../../../web/dist/instructeur.js.gz")),
     },
     Asset {
+        name: "mail-line.svg",
+        content_type: "image/svg+xml",
+        raw: include_bytes!("../../../web/dist/mail-line.svg"),
+        gzip: Some(include_bytes!("../../../web/dist/mail-line.svg.gz")),
+    },
+    Asset {
         name: "menu-fill.svg",
         content_type: "image/svg+xml",
         raw: include_bytes!("../../../web/dist/menu-fill.svg"),
@@ -215,6 +221,12 @@ pub static FILES: &[Asset] = &[
         content_type: "image/svg+xml",
         raw: include_bytes!("../../../web/dist/question-line.svg"),
         gzip: Some(include_bytes!("../../../web/dist/question-line.svg.gz")),
+    },
+    Asset {
+        name: "refresh-line.svg",
+        content_type: "image/svg+xml",
+        raw: include_bytes!("../../../web/dist/refresh-line.svg"),
+        gzip: Some(include_bytes!("../../../web/dist/refresh-line.svg.gz")),
     },
     Asset {
         name: "search-line.svg",
