@@ -153,6 +153,36 @@ async function tabTo(page, selector, max = 80) {
   throw new Error(`Tab n’atteint pas ${selector}`);
 }
 
+const MOTO = process.env.AWS_ENDPOINT_URL;
+
+/// The codes mailed to `email` so far, oldest first, read from the emulator's sent mail (SES
+/// messages of moto's data.json; the subject carries the code); waits until there are `count`.
+async function codesSentTo(email, count) {
+  for (let i = 0; i < 100; i++) {
+    const data = await (await fetch(`${MOTO}/moto-api/data.json`)).json();
+    const codes = [];
+    for (const list of Object.values(data.ses || {})) {
+      for (const m of list) {
+        const to = m.destinations?.ToAddresses || [];
+        const c = (m.subject || '').match(/^Code de confirmation (\d{6}) — convention ENT école$/);
+        if (c && to.includes(email)) codes.push(c[1]);
+      }
+    }
+    if (codes.length >= count) return codes;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`aucun code envoyé à ${email} (${count} attendus)`);
+}
+
+/// Another six digits than `code`.
+const wrongCode = (code) => String((Number(code) + 1) % 1e6).padStart(6, '0');
+
+/// Waits until the form's send buttons may be used again (after the countdown), up to `ms`.
+async function untilCodeMayBeSent(page, ms = 75000) {
+  await page.waitForFunction(() => !document.querySelector('#code-envoyer').disabled
+    && !document.querySelector('#code-renvoyer').disabled, null, { timeout: ms });
+}
+
 // ------------------------------------------------------------------ first-load weight
 
 async function firstLoadWeight() {
@@ -244,6 +274,52 @@ async function wholePath() {
   await page.fill('#signataire-email', 'mairie.exemple.fr'); // wrong on purpose: the server says so
   await axe(page, 'section 1 remplie, collectivité vérifiée');
   await shot(page, 'section-1');
+
+  step('Section 1 : confirmation de l’adresse du signataire par un code');
+  const envoyer = page.getByRole('button', { name: 'Envoyer le code à l’adresse du signataire' });
+  assert.match(await page.locator('#confirmation-aide').textContent(), /code à 6 chiffres/);
+  await envoyer.click();
+  await page.locator('#signataire-email-messages .fr-message--error').filter({ hasText: 'Saisissez d’abord une adresse électronique valide' }).waitFor();
+  await page.locator('#code-envoi-messages').getByText(/Le code n’a pas été envoyé/).waitFor();
+  assert.ok(await page.locator('#signataire-email').evaluate((e) => e === document.activeElement), 'le focus va à l’adresse');
+  await axe(page, 'code non envoyé : adresse invalide');
+  await page.fill('#signataire-email', 'mairie@baulon.fr');
+  await envoyer.click();
+  const etat = page.locator('#confirmation-etat');
+  await etat.getByText(/Code envoyé à m•••••@baulon\.fr, valable jusqu’au \d{1,2} \S+ \d{4} (à )?\d\d:\d\d/).waitFor();
+  assert.equal(await etat.getAttribute('role'), 'status');
+  const saisie = page.locator('#code-signataire');
+  assert.ok(await saisie.evaluate((e) => e === document.activeElement), 'le focus va au code');
+  assert.equal(await saisie.getAttribute('inputmode'), 'numeric');
+  assert.equal(await saisie.getAttribute('autocomplete'), 'one-time-code');
+  assert.equal(await page.locator('label[for=code-signataire]').count(), 1, 'le champ du code a un libellé');
+  const renvoyer = page.getByRole('button', { name: 'Renvoyer un code' });
+  assert.ok(await renvoyer.isDisabled(), 'renvoi désactivé pendant le délai');
+  assert.match(await page.locator('#code-delai').textContent(), /Vous pourrez demander un nouveau code dans \d+ s\./);
+  assert.match(await renvoyer.getAttribute('aria-describedby'), /code-delai/);
+  await axe(page, 'code envoyé, renvoi après un délai');
+  await shot(page, 'code-envoye', false);
+  const [premier] = await codesSentTo('mairie@baulon.fr', 1);
+  await saisie.fill(wrongCode(premier));
+  await page.getByRole('button', { name: 'Valider le code' }).click();
+  const codeMessages = page.locator('#code-signataire-messages');
+  await codeMessages.getByText('Code erroné : il reste 4 essais.').waitFor();
+  assert.equal(await codeMessages.getAttribute('aria-live'), 'polite', 'l’erreur est annoncée');
+  assert.equal(await saisie.getAttribute('aria-invalid'), 'true');
+  assert.match(await saisie.getAttribute('aria-describedby'), /code-signataire-messages/);
+  await axe(page, 'code erroné');
+  await shot(page, 'code-errone', false);
+  await saisie.fill(premier);
+  await saisie.press('Enter');
+  await etat.getByText(/Adresse confirmée le \d{1,2} \S+ \d{4}/).waitFor();
+  assert.ok(await page.locator('#confirmation-saisie').isHidden() && await envoyer.isHidden(), 'plus rien à envoyer');
+  await axe(page, 'adresse confirmée');
+  await shot(page, 'adresse-confirmee', false);
+  // Another address: the server voids the confirmation, the page follows its view.
+  await page.fill('#signataire-email', 'mairie.exemple.fr');
+  await envoyer.waitFor();
+  assert.equal(await etat.textContent(), '', 'l’adresse confirmée ne l’est plus');
+  assert.ok(await envoyer.isDisabled(), 'nouvel envoi après le délai');
 
   step('Section 2 : écoles proposées, communes, écoles, suppression, doublons');
   const proposee = page.getByRole('button', { name: /Ajouter Ecole primaire publique les Lucioles , BAULON \(0350122T\)/ });
@@ -350,6 +426,7 @@ async function wholePath() {
   assert.equal(await page.locator('#signataire-nom').inputValue(), 'Martin');
   assert.equal(await page.locator('#signataire-qualite').inputValue(), 'Maire de Baulon');
   assert.equal(await page.locator('#signataire-email').inputValue(), 'mairie.exemple.fr');
+  assert.ok(await envoyer.isVisible() && (await etat.textContent()) === '', 'adresse non confirmée');
   assert.deepEqual(await page.locator('#liste-ecoles .ecole__commune').evaluateAll((s) => s.map((x) => x.value)), ['Baulon', 'Cardroc', 'Chavagne']);
   assert.deepEqual(await page.locator('#liste-ecoles .ecole__uai').evaluateAll((s) => s.map((x) => x.value)), ['0350122T', '0350165P', '0350192U']);
   assert.ok(await page.locator('#referent-oui').isChecked());
@@ -366,6 +443,13 @@ async function wholePath() {
   assert.ok(await resume.evaluate((e) => e === document.activeElement), 'le focus est sur le résumé des erreurs');
   await resume.getByRole('link', { name: /Adresse électronique du signataire/ }).waitFor();
   await resume.getByRole('link', { name: /Approbation de la convention/ }).waitFor();
+  await resume.getByRole('link', { name: /Nature de l’acte qui habilite le signataire/ }).waitFor();
+  await resume.getByRole('link', { name: /Date de l’acte qui habilite le signataire/ }).waitFor();
+  await resume.getByRole('link', { name: /Référence de l’acte qui habilite le signataire/ }).waitFor();
+  for (const id of ['habilitation-nature', 'habilitation-date', 'habilitation-reference']) {
+    assert.ok(await page.locator(`#${id}-messages .fr-message--error`).isVisible(), `erreur à côté de ${id}`);
+  }
+  assert.equal(await page.locator('#habilitation-date').getAttribute('aria-invalid'), 'true');
   assert.ok(await page.locator('#signataire-email-messages .fr-message--error').isVisible());
   assert.equal(await page.locator('#signataire-email').getAttribute('aria-invalid'), 'true');
   assert.ok(await page.locator('#approbation-messages .fr-message--error').isVisible());
@@ -374,8 +458,55 @@ async function wholePath() {
   await resume.getByRole('link', { name: /Adresse électronique du signataire/ }).click();
   assert.ok(await page.locator('#signataire-email').evaluate((e) => e === document.activeElement), 'le lien mène au champ');
   await page.fill('#signataire-email', 'mairie@baulon.fr');
+  await page.locator('label[for=habilitation-deliberation]').click();
+  await page.fill('#habilitation-date', '2025-03-28');
+  await page.fill('#habilitation-reference', '2025-014');
   await page.locator('label[for=approbation]').click();
   await waitSaved(page);
+  assert.ok(await resume.isHidden(), 'le résumé disparaît quand tout est corrigé');
+  await apercu.getByText(/délibération n° 2025-014 du 28 mars 2025/).waitFor();
+
+  step('Dépôt refusé : adresse du signataire non confirmée');
+  await page.getByRole('button', { name: 'Déposer le dossier' }).click();
+  await resume.getByRole('link', { name: /Adresse électronique du signataire : L’adresse du signataire n’est pas confirmée/ }).waitFor();
+  await page.locator('#signataire-email-messages').getByText(/n’est pas confirmée/).waitFor();
+  assert.equal(await resume.locator('li').count(), 1, 'seule l’adresse reste à régler');
+  await axe(page, 'dépôt refusé : adresse non confirmée');
+  await shot(page, 'adresse-non-confirmee');
+
+  step('Nouveau code : quota dépassé (429 et Retry-After), puis envoi, puis dépôt');
+  let limited = 0;
+  await page.route('**/signataire/code', async (route) => {
+    if (limited++ > 0) return route.fallback();
+    return route.fulfill({
+      status: 429, contentType: 'application/problem+json', headers: { 'retry-after': '3' },
+      body: JSON.stringify({ type: '/problemes/trop-de-demandes', title: 'Trop de demandes', status: 429,
+        detail: 'Cette adresse a déjà reçu 3 codes aujourd’hui : vous pourrez en demander un autre dans 3 secondes.' }),
+    });
+  });
+  await untilCodeMayBeSent(page);
+  await envoyer.click();
+  await page.locator('#code-envoi-messages').getByText(/Cette adresse a déjà reçu 3 codes aujourd’hui/).waitFor();
+  assert.ok(await envoyer.isDisabled(), 'bouton en attente du délai');
+  assert.match(await page.locator('#code-delai').textContent(), /dans [1-3] s\./);
+  assert.ok(await page.locator('#confirmation-titre').evaluate((e) => e === document.activeElement), 'le focus reste dans la confirmation');
+  await axe(page, 'code refusé : trop de demandes');
+  await shot(page, 'code-trop-de-demandes', false);
+  // The server's own limit (a code a minute per dossier) may still hold after a reload: retried.
+  for (let i = 0; ; i++) {
+    await untilCodeMayBeSent(page);
+    await envoyer.click();
+    await page.waitForFunction(() => /Code envoyé/.test(document.querySelector('#confirmation-etat').textContent)
+      || document.querySelector('#code-envoi-messages').textContent);
+    if (/Code envoyé/.test(await etat.textContent())) break;
+    assert.ok(i < 2, `code non envoyé : ${await page.locator('#code-envoi-messages').textContent()}`);
+  }
+  await page.unroute('**/signataire/code');
+  const [, second] = await codesSentTo('mairie@baulon.fr', 2);
+  await saisie.fill(second);
+  await page.getByRole('button', { name: 'Valider le code' }).click();
+  await etat.getByText(/Adresse confirmée le/).waitFor();
+  assert.equal(await page.locator('#signataire-email-messages .fr-message--error').count(), 0, 'l’erreur de l’adresse disparaît');
   assert.ok(await resume.isHidden(), 'le résumé disparaît quand tout est corrigé');
   await shot(page, 'formulaire-complet');
   // The README's picture (docs/formulaire.png): the top of the filled form, as a screen shows it.
@@ -388,6 +519,7 @@ async function wholePath() {
   await page.getByRole('button', { name: 'Déposer le dossier' }).click();
   await page.getByRole('heading', { name: 'Merci !' }).waitFor();
   assert.match(await page.locator('#vue-dossier').textContent(), /Ecole élémentaire publique de Chavagne/);
+  assert.match(await page.locator('#resume-signataire').textContent(), /adresse confirmée le .* — délibération n° 2025-014 du 28 mars 2025/);
   await axe(page, 'Merci, attestation en cours d’édition');
   await shot(page, 'merci');
   const lien = page.getByRole('link', { name: 'Télécharger l’attestation' });
@@ -407,6 +539,8 @@ async function wholePath() {
   checkHeaders(resp, 'vérification');
   await page.getByText('Convention authentique').waitFor();
   assert.match(await page.locator('#verif-ecoles').textContent(), /0350122T, 0350165P, 0350192U/);
+  await page.locator('#verification-resultat').getByText(/a bien été signée sur ce service : déposée le \d{1,2} \S+ \d{4}.*, en attente d’instruction par l’académie\./).waitFor();
+  assert.match(await page.locator('#verif-etat').textContent(), /^Déposée le .*, en attente d’instruction par l’académie\.$/);
   await page.setInputFiles('#fichier', pdf);
   await page.getByText('est identique à la convention enregistrée').waitFor();
   await axe(page, 'vérification, fichier identique');
@@ -450,6 +584,26 @@ async function keyboardOnly() {
     await tabTo(page, sel);
     await kb.type(text);
   }
+  // The address confirmed with the keyboard: send, type the code, Enter.
+  await tabTo(page, '#code-envoyer');
+  await kb.press('Enter');
+  await page.waitForFunction(() => document.activeElement?.id === 'code-signataire');
+  const [code] = await codesSentTo('maire@exemple.fr', 1);
+  await kb.type(code);
+  await kb.press('Enter');
+  await page.locator('#confirmation-etat').getByText(/Adresse confirmée le/).waitFor();
+  assert.ok(await page.locator('#confirmation-titre').evaluate((e) => e === document.activeElement), 'le focus reste dans la confirmation');
+  await axe(page, 'clavier, adresse confirmée');
+  // The habilitation: a radio group (Space checks the focused radio), a date typed day, month, year.
+  await tabTo(page, '#habilitation-deliberation, #habilitation-delegation');
+  await kb.press('ArrowRight');
+  if (!(await page.locator('#habilitation-delegation').isChecked())) await kb.press('Space');
+  assert.ok(await page.locator('#habilitation-delegation').isChecked());
+  await tabTo(page, '#habilitation-date');
+  await kb.type('12062024');
+  assert.equal(await page.locator('#habilitation-date').inputValue(), '2024-06-12', 'date saisie au clavier');
+  await tabTo(page, '#habilitation-reference');
+  await kb.type('D-2024-31');
   await page.getByRole('button', { name: /Ajouter Ecole primaire publique les Lucioles/ }).waitFor();
   await tabTo(page, '#liste-ecoles .ecole__commune');
   await kb.type('Cardroc');
@@ -473,6 +627,7 @@ async function keyboardOnly() {
   await kb.press('Enter');
   await page.getByRole('heading', { name: 'Merci !' }).waitFor();
   assert.match(await page.locator('#resume-ecoles').textContent(), /Cardroc.*Lucioles|Lucioles.*Cardroc/s);
+  assert.match(await page.locator('#resume-signataire').textContent(), /délégation n° D-2024-31 du 12 juin 2024/);
   console.log('  dossier déposé au clavier seul');
   await b.close();
 }
@@ -494,19 +649,40 @@ async function call(method, path, body, auth) {
   }
 }
 
-/// Creates a draft for `siret` and `uais` and deposits it; returns { id, jeton, numero }.
+/// Creates a draft for `siret` and `uais`, confirms the signatory's address with the code mailed
+/// to it, and deposits it; returns { id, jeton, numero }.
 async function depositVia(siret, uais, prenom) {
+  const email = `${prenom.toLowerCase()}@exemple.fr`;
   const body = {
     collectivite: { siret },
-    signataire: { prenom, nom: 'Martin', qualite: 'Maire', email: `${prenom.toLowerCase()}@exemple.fr` },
+    signataire: {
+      prenom, nom: 'Martin', qualite: 'Maire', email,
+      habilitation: { nature: 'deliberation', date: '2025-03-28', reference: '2025-014' },
+    },
     ecoles: uais.map((uai) => ({ uai })),
     referent: { designe: false },
   };
   const c = await call('POST', '/api/dossiers', body);
   assert.equal(c.status, 201, JSON.stringify(c.data));
+  const sent = await call('POST', `/api/dossiers/${c.data.id}/signataire/code`, {}, c.data.jeton);
+  assert.equal(sent.status, 202, JSON.stringify(sent.data));
+  const [code] = await codesSentTo(email, 1);
+  const confirmed = await call('POST', `/api/dossiers/${c.data.id}/signataire/confirmation`, { code }, c.data.jeton);
+  assert.equal(confirmed.status, 200, JSON.stringify(confirmed.data));
+  assert.ok(confirmed.data.signataire.email_confirme_le, 'adresse confirmée');
   const d = await call('POST', `/api/dossiers/${c.data.id}/depot`, { approbation: true }, c.data.jeton);
   assert.equal(d.status, 200, JSON.stringify(d.data));
   return { id: c.data.id, jeton: c.data.jeton, numero: c.data.numero };
+}
+
+/// The verification code of a deposited dossier's convention, once generated.
+async function verificationCode(d) {
+  for (let i = 0; i < 150; i++) {
+    const v = await call('GET', `/api/dossiers/${d.id}`, undefined, d.jeton);
+    if (v.data?.convention?.code_verification) return v.data.convention.code_verification;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`pas de convention pour ${d.numero}`);
 }
 
 async function academie() {
@@ -654,6 +830,12 @@ async function academie() {
   assert.ok(csv.includes('0350122T') && csv.includes('0351817K'), 'les deux dossiers déposés exportés');
   await page.locator('#export-etat').getByText(/Export téléchargé : ecoles-conventionnees-.*\.csv/).waitFor();
 
+  step('Vérification publique : déposée, en attente d’instruction');
+  const verifier = await b.ctx.newPage();
+  const baulonCode = await verificationCode(baulon);
+  await goto(verifier, `${BASE}/verification/${baulonCode}`);
+  await verifier.locator('#verif-etat').getByText(/^Déposée le .*, en attente d’instruction par l’académie\.$/).waitFor();
+
   step('Instructeur : un dossier, un message, passer en instruction, accepter');
   await goto(page, `${BASE}/instructeur?q=baulon`);
   await page.locator('#liste-corps').getByRole('link', { name: baulon.numero, exact: true }).click();
@@ -678,6 +860,14 @@ async function academie() {
   assert.ok(!(await page.getByRole('button', { name: 'Accepter' }).isVisible()), 'seules les actions permises sont proposées');
   await axe(page, 'instructeur, dossier accepté');
   await shot(page, 'instructeur-dossier-accepte');
+
+  step('Vérification publique : acceptée par l’académie');
+  await goto(verifier, `${BASE}/verification/${baulonCode}`);
+  await verifier.locator('#verification-resultat').getByText(/a bien été signée sur ce service : acceptée par l’académie le \d{1,2} \S+ \d{4} (à )?\d\d:\d\d\./).waitFor();
+  assert.match(await verifier.locator('#verif-etat').textContent(), /^Acceptée par l’académie le /);
+  await axe(verifier, 'vérification, convention acceptée');
+  await shot(verifier, 'verification-acceptee');
+  await verifier.close();
 
   step('Instructeur : refus sans motif (erreur), changement concurrent (409), refus motivé');
   await goto(page, `${BASE}/instructeur/dossiers/${chavagne.id}`);
