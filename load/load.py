@@ -3,19 +3,26 @@
 then every piece of stream work drained, then the invariants checked against the emulator.
 
 Each deposit is what the form does: create the draft (POST /api/dossiers), autosave
-(PATCH /api/dossiers/{id}), deposit (POST …/depot), read it back (GET), plus the reference-data
-calls of the form (GET /api/ecoles/{uai}, GET /api/communes?q=). After the drain every dossier's
-link is followed (GET …/convention → 302). Printed: per route count, errors, p50/p95/p99/max;
-deposit → email p50/p95/p99 (server times: `depose_le` → `accuse.envoye_le`); the invariants:
+(PATCH /api/dossiers/{id}, the signatory's habilitation included), confirm the signatory's address
+(POST …/signataire/code, the code read from the emulator's sent mail, POST …/signataire/confirmation),
+deposit (POST …/depot), read it back (GET), plus the reference-data calls of the form
+(GET /api/ecoles/{uai}, GET /api/communes?q=). After the drain every dossier's link is followed
+(GET …/convention → 302). Printed: per route count, errors, p50/p95/p99/max; deposit → email
+p50/p95/p99 (server times: `depose_le` → `accuse.envoye_le`); the invariants:
 
-  exactly N dossiers deposited, N conventions in S3 (one object version each), N emails (one per
-  dossier), 0 duplicates (numbers, objects, emails), 0 lost (every deposit the client saw accepted
-  is in the table with its convention and its email).
+  exactly N dossiers deposited, each with its address confirmed, N conventions in S3 (one object
+  version each), one code email per code the client saw sent, N acknowledgement emails (one per
+  dossier, to the signatory alone), 0 duplicates (numbers, objects, acknowledgements), 0 lost
+  (every deposit the client saw accepted is in the table with its convention and its email).
+
+The codes are read from moto's /moto-api/data.json, which holds every emulated resource and grows
+with the run: one fetch serves every flow waiting for a code at that time (`Codes`).
 
 With --faults RATE the functions' SDK goes through load/fault_proxy.py (HTTP 500/503, throttling
 errors, connection resets, added latency on RATE of the calls); with --block K, K dossiers have a
 recipient that SES refuses (MessageRejected, permanent): their batches exhaust the retries and land
-in the dead-letter directory (.run/dlq/); once the cause is gone the documented command
+in the dead-letter directory (.run/dlq/) (the refusal starts once their address is confirmed:
+the code email goes through); once the cause is gone the documented command
 `scripts/stream_poller.py --replay <file>` replays each, and the invariants are checked again.
 
     .venv/bin/python load/load.py                                  # 1000 deposits, concurrency 32
@@ -28,6 +35,7 @@ import http.client
 import json
 import os
 import pathlib
+import re
 import shutil
 import signal
 import subprocess
@@ -117,10 +125,131 @@ class Client:
         return status, payload, h
 
 
-def flow(client, i, run_id, blocked):
-    """One applicant, start to deposit. Returns (id, outcome)."""
+CODE_SUBJECT = re.compile(r"^Code de confirmation (\d{6}) — convention ENT école$")
+
+
+def sent_mail(moto, sender):
+    """Every message the emulator's SES sent from `sender`, oldest first (moto's data.json)."""
+    with urllib.request.urlopen(f"{moto}/moto-api/data.json", timeout=120) as r:
+        data = json.loads(r.read())
+    found = []
+
+    def walk(v):
+        if isinstance(v, dict):
+            if v.get("source") == sender:
+                found.append(v)
+            else:
+                for x in v.values():
+                    walk(x)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+
+    walk(data.get("ses", {}))
+    return found
+
+
+def is_code(m):
+    return bool(CODE_SUBJECT.match(m.get("subject") or ""))
+
+
+def recipient(m):
+    return m["destinations"]["ToAddresses"][0]
+
+
+class Codes:
+    """The codes mailed to each address, from the emulator's sent mail. data.json is big under
+    load: a flow waiting for its code waits for the next fetch that starts after it asked, and
+    one fetch serves every flow waiting then."""
+
+    def __init__(self, moto, sender):
+        self.moto, self.sender = moto, sender
+        self.cond = threading.Condition()
+        self.by_address = {}
+        self.started = 0  # fetches started
+        self.done = 0  # the last fetch finished
+        self.fetching = False
+        self.fetches = 0
+
+    def latest(self, address, count, timeout=120):
+        """The last code sent to `address` once it has received `count` of them."""
+        deadline = time.time() + timeout
+        with self.cond:
+            need = self.started + 1  # a fetch started after this call
+            while True:
+                have = self.by_address.get(address, [])
+                if len(have) >= count:
+                    return have[-1]
+                if time.time() > deadline:
+                    return None
+                if self.done >= need:  # fetched since, still missing: look again shortly
+                    need = self.started + 1
+                    self.cond.wait(0.2)
+                    continue
+                if self.fetching:
+                    self.cond.wait(1)
+                    continue
+                self.fetching = True
+                self.started += 1
+                mine = self.started
+                self.cond.release()
+                try:
+                    fresh = collections.defaultdict(list)
+                    for m in sent_mail(self.moto, self.sender):
+                        c = CODE_SUBJECT.match(m.get("subject") or "")
+                        if c:
+                            fresh[recipient(m)].append(c.group(1))
+                except (OSError, ValueError, http.client.HTTPException):
+                    fresh = None
+                finally:
+                    self.cond.acquire()
+                    self.fetching = False
+                    self.fetches += 1
+                if fresh is not None:
+                    self.by_address = fresh
+                    self.done = mine
+                self.cond.notify_all()
+
+
+def header(h, name):
+    return next((v for k, v in h.items() if k.lower() == name), None)
+
+
+def confirm_address(client, codes, did, jeton, email):
+    """Sends the code to the signatory and gives it back, as the form does. Returns (codes the
+    client saw sent, None or what failed)."""
+    sent = 0
+    for _ in range(4):
+        s, _, h = client.until("POST /api/dossiers/{id}/signataire/code", "POST",
+                               f"/api/dossiers/{did}/signataire/code", {202, 429}, {}, jeton)
+        if s == 202:
+            sent += 1
+            break
+        if s != 429:
+            return sent, f"code {s}"
+        # A send whose answer was lost (its email went, or the mail failed after the write):
+        # the dossier's next code waits for the delay the server says.
+        time.sleep(min(float(header(h, "retry-after") or 60), 90))
+    else:
+        return sent, "code 429"
+    code = codes.latest(email, sent)
+    if code is None:
+        return sent, "code jamais reçu"
+    s, _, _ = client.until("POST /api/dossiers/{id}/signataire/confirmation", "POST",
+                           f"/api/dossiers/{did}/signataire/confirmation", {200, 422}, {"code": code}, jeton)
+    if s == 200:
+        return sent, None
+    # The confirmation written, its answer lost (--lost): the view says so.
+    s2, view, _ = client.until("GET /api/dossiers/{id}", "GET", f"/api/dossiers/{did}", {200}, None, jeton)
+    if s2 == 200 and (view.get("signataire") or {}).get("email_confirme_le"):
+        return sent, None
+    return sent, f"confirmation {s}"
+
+
+def flow(client, codes, i, run_id, blocked, block):
+    """One applicant, start to deposit. Returns ((id, jeton, recipients, codes sent), outcome)."""
     tag = "bloque" if i in blocked else "ok"
-    email = f"mairie.{tag}.{run_id}.{i}@exemple.fr"
+    email = f"mairie.{tag}.{run_id}.{i}.signataire@exemple.fr"
     client.until("GET /api/communes?q=", "GET", "/api/communes?q=baulon", {200})
     client.until("GET /api/ecoles/{uai}", "GET", f"/api/ecoles/{ECOLES[i % 2]}", {200})
     s, created, _ = client.until("POST /api/dossiers", "POST", "/api/dossiers", {201},
@@ -129,21 +258,29 @@ def flow(client, i, run_id, blocked):
         return None, f"création {s}"
     did, jeton = created["id"], created["jeton"]
     s, _, _ = client.until("PATCH /api/dossiers/{id}", "PATCH", f"/api/dossiers/{did}", {200}, {
-        "signataire": {"prenom": "Camille", "nom": f"Martin {i}", "qualite": "Maire", "email": email},
+        "signataire": {"prenom": "Camille", "nom": f"Martin {i}", "qualite": "Maire", "email": email,
+                       "habilitation": {"nature": "deliberation" if i % 2 else "delegation",
+                                        "date": "2025-03-28", "reference": f"2025-{i:03d}"}},
         "ecoles": [{"uai": u} for u in ECOLES],
         "referent": {"designe": i % 3 == 0, **({"prenom_nom": "Jean GARCIA", "email": "jean.garcia@exemple.fr"}
                                               if i % 3 == 0 else {})},
     }, jeton)
     if s != 200:
         return did, f"enregistrement {s}"
+    sent, failed = confirm_address(client, codes, did, jeton, email)
+    if failed:
+        return (did, jeton, 1, sent), failed
+    if i in blocked:
+        # From now on SES refuses this address: its acknowledgement goes to the dead-letter path.
+        block(f"bloque.{run_id}.{i}.signataire")
     s, _, _ = client.until("POST /api/dossiers/{id}/depot", "POST", f"/api/dossiers/{did}/depot", {200, 409},
                            {"approbation": True}, jeton)
     deposited = s == 200
     s2, view, _ = client.until("GET /api/dossiers/{id}", "GET", f"/api/dossiers/{did}", {200}, None, jeton)
     if s == 409 and s2 == 200 and view.get("statut") == "en_construction":
         deposited = True  # the first attempt went through, its answer was lost: 409 on the retry
-    recipients = 2 if i % 3 == 0 else 1  # the référent is in copy
-    return (did, jeton, recipients), ("déposé" if deposited else f"dépôt {s}")
+    recipients = 1  # the signatory alone (the référent is told on acceptance)
+    return (did, jeton, recipients, sent), ("déposé" if deposited else f"dépôt {s}")
 
 
 def scan(ddb, table):
@@ -163,26 +300,6 @@ def dossiers(ddb, table):
             continue
         out[it["id"]["S"]] = it
     return out
-
-
-def emails(moto, sender):
-    with urllib.request.urlopen(f"{moto}/moto-api/data.json", timeout=60) as r:
-        data = json.loads(r.read())
-    found = []
-
-    def walk(v):
-        if isinstance(v, dict):
-            if v.get("source") == sender:
-                found.append(v)
-            else:
-                for x in v.values():
-                    walk(x)
-        elif isinstance(v, list):
-            for x in v:
-                walk(x)
-
-    walk(data.get("ses", {}))
-    return found
 
 
 def dlq_files(table, before):
@@ -211,13 +328,14 @@ def ts(s):
     return datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
 
 
-def drain(ddb, ses, table, accepted, dlq_before, timeout, label):
+def drain(ddb, ses, table, accepted, dlq_before, timeout, label, codes_sent):
     """Waits until every deposited dossier has its email, or is held in the dead-letter directory.
 
     Watched cheaply (SES's send count, the dead-letter files): a full scan of the table takes
-    seconds on moto and would hold its DynamoDB lock (load/moto_atomic.py) meanwhile."""
+    seconds on moto and would hold its DynamoDB lock (load/moto_atomic.py) meanwhile. The count
+    includes the `codes_sent` code emails, all sent before the deposits."""
     started = time.time()
-    expected = sum(r for _, r in accepted.values())
+    expected = codes_sent + sum(r for _, r, _ in accepted.values())
     last, last_print, last_scan = None, 0.0, 0.0
     seen_state, changed_at = None, time.time()
     while True:
@@ -250,28 +368,41 @@ def drain(ddb, ses, table, accepted, dlq_before, timeout, label):
         time.sleep(2)
 
 
-def check(stack, ddb, s3, accepted, report):
-    """The invariants, from the emulator's own state. Returns the list of failures."""
+def check(stack, ddb, s3, accepted, codes_seen, exact_codes, report):
+    """The invariants, from the emulator's own state. Returns the list of failures.
+
+    `codes_seen`: the code sends the client saw accepted (202); with `exact_codes` (no answer
+    lost after the emulator acted) the code emails must be exactly those."""
     env = stack.env
     ds = dossiers(ddb, env["TABLE_NAME"])
     deposited = {i: d for i, d in ds.items() if d["statut"]["S"] != "brouillon"}
     versions = []
     for page in s3.get_paginator("list_object_versions").paginate(Bucket=env["BUCKET_NAME"], Prefix="conventions/"):
         versions += [v["Key"] for v in page.get("Versions", [])]
-    mails = emails(stack.moto, env["SENDER_EMAIL"])
-    per_dest = collections.Counter(m["destinations"]["ToAddresses"][0] for m in mails)
+    sent = sent_mail(stack.moto, env["SENDER_EMAIL"])
+    code_mails = [m for m in sent if is_code(m)]
+    mails = [m for m in sent if not is_code(m)]  # the acknowledgements (nothing else is sent here)
+    per_dest = collections.Counter(recipient(m) for m in mails)
+    codes_per_dest = collections.Counter(recipient(m) for m in code_mails)
     email_of = {i: d["depot"]["M"]["signataire"]["M"]["email"]["S"] for i, d in deposited.items()}
+    confirmed = sum(1 for d in deposited.values()
+                    if d["depot"]["M"]["signature"]["M"].get("email_confirme_le", {}).get("S"))
     numeros = collections.Counter(d["numero"]["S"] for d in ds.values())
     keys = {i: d["convention"]["M"]["cle"]["S"] for i, d in deposited.items() if "convention" in d}
     n = len(accepted)
     lines = [
         ("dossiers déposés (table)", len(deposited), n),
         ("dépôts acceptés vus par le client", len(accepted), n),
+        ("dépôts dont l’adresse du signataire est confirmée", confirmed, n),
+        ("dossiers déposés dont l’adresse a reçu un code",
+         sum(1 for e in email_of.values() if codes_per_dest[e] >= 1), n),
+        ("emails de code envoyés" + ("" if exact_codes else " (au moins)"),
+         len(code_mails) if exact_codes else min(len(code_mails), codes_seen), codes_seen),
         ("conventions dans S3 (versions d’objets)", len(versions), n),
         ("clés S3 distinctes", len(set(versions)), n),
-        ("emails envoyés", len(mails), n),
-        ("dossiers avec exactement 1 email", sum(1 for e in email_of.values() if per_dest[e] == 1), n),
-        ("doublons de convention ou d’email",
+        ("emails d’accusé de réception envoyés", len(mails), n),
+        ("dossiers avec exactement 1 accusé", sum(1 for e in email_of.values() if per_dest[e] == 1), n),
+        ("doublons de convention ou d’accusé",
          len(versions) - len(set(versions)) + sum(c - 1 for c in per_dest.values() if c > 1), 0),
         ("numéros de dossier en double", sum(c - 1 for c in numeros.values() if c > 1), 0),
         ("perdus (dépôt accepté sans dossier, convention ou email)",
@@ -285,13 +416,13 @@ def check(stack, ddb, s3, accepted, report):
     failures = []
     for label, got, want in lines:
         ok = got == want
-        print(f"  {'✔' if ok else '✘'} {label:58} {got:>6}   (attendu {want})")
+        print(f"  {'✔' if ok else '✘'} {label:60} {got:>6}   (attendu {want})")
         if not ok:
             failures.append(label)
     missing = [i for i in accepted if i in deposited and per_dest[email_of[i]] != 1]
     for i in missing[:10]:
         d = deposited[i]
-        print(f"    {i} : {per_dest[email_of[i]]} email(s), étape {d['etape']['S']}, "
+        print(f"    {i} : {per_dest[email_of[i]]} accusé(s), étape {d['etape']['S']}, "
               f"bail {'oui' if 'accuse_bail' in d else 'non'}, accusé {'oui' if 'accuse' in d else 'non'}")
     if set(keys.values()) != set(versions):
         failures.append("objets S3 ≠ conventions enregistrées")
@@ -301,7 +432,7 @@ def check(stack, ddb, s3, accepted, report):
 
 
 def route_table(rec, report):
-    print(f"  {'route':34} {'n':>6} {'erreurs':>8} {'p50':>8} {'p95':>8} {'p99':>8} {'max':>8}  (ms)")
+    print(f"  {'route':48} {'n':>6} {'erreurs':>8} {'p50':>8} {'p95':>8} {'p99':>8} {'max':>8}  (ms)")
     out = {}
     for route, samples in rec.samples.items():
         ms = [m for m, _ in samples]
@@ -309,7 +440,7 @@ def route_table(rec, report):
         row = {"n": len(ms), "errors": errors, "p50": percentile(ms, 50), "p95": percentile(ms, 95),
                "p99": percentile(ms, 99), "max": max(ms)}
         out[route] = row
-        print(f"  {route:34} {row['n']:6d} {errors:8d} {row['p50']:8.1f} {row['p95']:8.1f} {row['p99']:8.1f}"
+        print(f"  {route:48} {row['n']:6d} {errors:8d} {row['p50']:8.1f} {row['p95']:8.1f} {row['p99']:8.1f}"
               f" {row['max']:8.1f}")
     report["routes"] = out
 
@@ -371,8 +502,6 @@ def main():
         print(f"pile : API {stack.api}, moto {stack.moto}"
               f"{f', proxy de pannes {stack.faults_url} ({args.faults:.0%} des appels)' if stack.faults_url else ''}"
               f", journaux {stack.dir}", flush=True)
-        if blocked:
-            stack.faults_control("block", service="ses", match="bloque")
         # Warm-up (not counted): brings up `concurrency` instances of the HTTP functions.
         warm = Client(stack.api_port, Recorder())
         with ThreadPoolExecutor(args.concurrency) as pool:
@@ -381,22 +510,35 @@ def main():
                           range(args.concurrency * 2)))
         rec = Recorder()
         client = Client(stack.api_port, rec)
+        codes = Codes(stack.moto, env["SENDER_EMAIL"])
+
+        def block(match):
+            stack.faults_control("block", service="ses", match=match)
+
+        def one(i):
+            return flow(client, codes, i, stack.run_id, blocked, block)
+
         print(f"{n} dépôts, concurrence {args.concurrency}…", flush=True)
         t0 = time.time()
         if args.pace:
             results = []
             for i in range(n):
-                results.append(flow(client, i, stack.run_id, blocked))
+                results.append(one(i))
                 time.sleep(args.pace)
         else:
             with ThreadPoolExecutor(args.concurrency) as pool:
-                results = list(pool.map(lambda i: flow(client, i, stack.run_id, blocked), range(n)))
+                results = list(pool.map(one, range(n)))
         load_s = time.time() - t0
         outcomes = collections.Counter(o for _, o in results)
-        accepted = {r[0]: (r[1], r[2]) for r, o in results if o == "déposé"}
+        accepted = {r[0]: (r[1], r[2], r[3]) for r, o in results if o == "déposé"}
+        codes_seen = sum(r[3] for r, _ in results if isinstance(r, tuple))
+        codes_sent = sum(1 for m in sent_mail(stack.moto, env["SENDER_EMAIL"]) if is_code(m))
         print(f"  charge : {load_s:.1f} s, {sum(len(v) for v in rec.samples.values()) / load_s:.0f} requêtes/s, "
-              f"issues {dict(outcomes)}", flush=True)
-        drain_s, held = drain(ddb, ses, env["TABLE_NAME"], accepted, dlq_before, 300 + n * 1.5, "vidage")
+              f"issues {dict(outcomes)}; {codes_sent} codes envoyés, lus en {codes.fetches} lectures de data.json",
+              flush=True)
+        report["code_fetches"] = codes.fetches
+        drain_s, held = drain(ddb, ses, env["TABLE_NAME"], accepted, dlq_before, 300 + n * 1.5, "vidage",
+                              codes_sent)
         report["load_seconds"], report["drain_seconds"] = load_s, drain_s
         files = dlq_files(env["TABLE_NAME"], dlq_before)
         if files:
@@ -410,7 +552,7 @@ def main():
                 subprocess.run(cmd, cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True)
                 shutil.move(str(f), replayed / f.name)
             drain(ddb, ses, env["TABLE_NAME"], accepted, {x.name for x in DLQ.glob("*.json")} | dlq_before, 300,
-                  "après rejeu")
+                  "après rejeu", codes_sent)
         report["dead_letter_batches"] = len(files)
         report["dead_letter_dossiers"] = len(held)
         # Every link works: the convention route answers a 302 to a presigned URL.
@@ -449,12 +591,12 @@ def main():
             if lost:
                 print(f"  réponses perdues après action de l’émulateur, par opération : {lost}")
         print("\nInvariants :")
-        failures, _ = check(stack, ddb, s3, accepted, report)
+        failures, _ = check(stack, ddb, s3, accepted, codes_seen, args.lost == 0, report)
         bad_links = sum(1 for s in links if s != 302)
-        print(f"  {'✔' if bad_links == 0 else '✘'} {'liens de convention → 302':58} {len(links) - bad_links:>6}"
+        print(f"  {'✔' if bad_links == 0 else '✘'} {'liens de convention → 302':60} {len(links) - bad_links:>6}"
               f"   (attendu {len(accepted)})")
         if sample:
-            print(f"  {'✔' if pdf_ok else '✘'} {'URL présignée → PDF':58} {'oui' if pdf_ok else 'non':>6}"
+            print(f"  {'✔' if pdf_ok else '✘'} {'URL présignée → PDF':60} {'oui' if pdf_ok else 'non':>6}"
                   f"   ({pdf_retries} nouvel(s) essai(s) après une panne injectée)")
             failures += [] if pdf_ok else ["URL présignée"]
         if bad_links:

@@ -574,10 +574,10 @@ function renderConfirmation() {
   tickResend();
 }
 
-/** « 45 s », « 3 min 05 s », « 2 h 10 min ». */
+/** « 45 s » (a minute or less), « 3 min 05 s », « 2 h 10 min ». */
 function waitText(ms) {
   const s = Math.ceil(ms / 1000);
-  if (s < 60) return `${s} s`;
+  if (s <= 60) return `${s} s`;
   if (s < 3600) return `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
   return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
 }
