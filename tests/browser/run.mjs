@@ -822,16 +822,6 @@ async function academie() {
   await page.getByRole('button', { name: 'Précédent' }).click();
   await page.locator('#liste-etat').filter({ hasText: /^Page 1/ }).waitFor();
 
-  step('Instructeur : export CSV des écoles conventionnées');
-  await page.fill('#export-depuis', new Date().toISOString().slice(0, 10));
-  const [dl] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Télécharger l’export CSV' }).click()]);
-  const csvPath = join(SHOTS, 'export-ecoles.csv');
-  await dl.saveAs(csvPath);
-  const csv = readFileSync(csvPath, 'utf8');
-  assert.match(csv, /^\uFEFFuai;nom_ecole;commune/, "BOM en tête : un tableur lit alors les accents en UTF-8");
-  assert.ok(csv.includes('0350122T') && csv.includes('0351817K'), 'les deux dossiers déposés exportés');
-  await page.locator('#export-etat').getByText(/Export téléchargé : ecoles-conventionnees-.*\.csv/).waitFor();
-
   step('Vérification publique : déposée, en attente d’instruction');
   const verifier = await b.ctx.newPage();
   const baulonCode = await verificationCode(baulon);
@@ -870,6 +860,19 @@ async function academie() {
   await axe(verifier, 'vérification, convention acceptée');
   await shot(verifier, 'verification-acceptee');
   await verifier.close();
+
+  step('Instructeur : export CSV des écoles des conventions acceptées');
+  await goto(page, `${BASE}/instructeur`);
+  await page.getByRole('heading', { name: 'Dossiers déposés' }).waitFor();
+  await page.fill('#export-depuis', new Date().toISOString().slice(0, 10));
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Télécharger l’export CSV' }).click()]);
+  const csvPath = join(SHOTS, 'export-ecoles.csv');
+  await dl.saveAs(csvPath);
+  const csv = readFileSync(csvPath, 'utf8');
+  assert.match(csv, /^\uFEFFuai;nom_ecole;commune/, "BOM en tête : un tableur lit alors les accents en UTF-8");
+  assert.ok(csv.includes('0350122T'), 'le dossier accepté est exporté');
+  assert.ok(!csv.includes('0351817K'), 'un dossier seulement déposé ne l’est pas');
+  await page.locator('#export-etat').getByText(/Export téléchargé : ecoles-conventionnees-.*\.csv/).waitFor();
 
   step('Instructeur : refus sans motif (erreur), changement concurrent (409), refus motivé');
   await goto(page, `${BASE}/instructeur/dossiers/${chavagne.id}`);
