@@ -191,6 +191,21 @@ impl Directory {
         Vec::new()
     }
 
+    /// The INSEE codes of a collectivité's territory: its commune, or the EPCI's member
+    /// communes; None when the reference data does not know the SIREN (a syndicat…).
+    pub fn territoire(&self, siren: &str) -> Option<Vec<String>> {
+        let (t, c) = (&self.t, &self.t.collectivites);
+        if let Some(i) = c.commune(&t.strings, siren) {
+            return Some(vec![t.str(c.commune_insee_code[i]).to_string()]);
+        }
+        c.epci(&t.strings, siren).map(|i| {
+            c.members_of(i)
+                .iter()
+                .map(|&m| t.str(m).to_string())
+                .collect()
+        })
+    }
+
     /// Communes by name (exact > prefix > word prefix > contains, then by number of schools),
     /// by postal code or by INSEE code.
     pub fn search_communes(&self, q: &str, limit: usize) -> Vec<Commune<'_>> {

@@ -1085,6 +1085,7 @@ impl CompanyRegistry for HostileRegistry {
             nom: HOSTILE_NAME.into(),
             adresse: Some("1 rue <b>du</b> (Parenthèse) \\ 35580 BAULON\r\nBcc: x@y.fr".into()),
             collectivite_territoriale: true,
+            nature_juridique: None,
         }))
     }
 }
