@@ -585,7 +585,9 @@ def compare_local(endpoint, table, table_name, bucket_name, sender, r):
     import boto3
 
     admin = ROOT / "target" / "debug" / "admin"
-    sources = [ROOT / "src" / "bin" / "admin.rs", ROOT / "src" / "adapters" / "dynamo.rs"]
+    # The table's definition: src/adapters/dynamo.rs once, the src/adapters/dynamo/ module now.
+    sources = [ROOT / "src" / "bin" / "admin.rs", *(ROOT / "src" / "adapters").glob("dynamo.rs"),
+               *(ROOT / "src" / "adapters" / "dynamo").rglob("*.rs")]
     if not admin.exists() or admin.stat().st_mtime < max(f.stat().st_mtime for f in sources):
         print("  compilation de admin, absent ou plus ancien que create_table (cargo build -q --bin admin)…")
         subprocess.run(["cargo", "build", "-q", "--bin", "admin"], cwd=ROOT, check=True)
