@@ -433,3 +433,26 @@ async fn a_siret_must_be_a_collectivite_and_schools_outside_its_territory_are_fl
         ]
     );
 }
+
+/// Behind CloudFront, the evidence records the client's address, not CloudFront's.
+#[tokio::test]
+async fn the_evidence_keeps_the_viewer_address_given_by_cloudfront() {
+    let t = TestApp::spawn().await;
+    let (id, jeton) = t.create_draft(&full_dossier()).await;
+    let auth = format!("Bearer {jeton}");
+    let r = t
+        .call(
+            "POST",
+            &format!("/api/dossiers/{id}/depot"),
+            Some("{}"),
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/json"),
+                ("cloudfront-viewer-address", "198.51.100.10:46532"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let depot = t.stored(&id).await.unwrap().depot.unwrap();
+    assert_eq!(depot.signature.ip, "198.51.100.10");
+}
