@@ -2,7 +2,7 @@
 use super::Asset;
 
 /// Changes whenever any asset changes: part of every asset URL, so they can be cached forever.
-pub const VERSION: &str = "0fd53e6982ca";
+pub const VERSION: &str = "dfe9f8a3bcd5";
 
 #[rustfmt::skip]
 pub static FILES: &[Asset] = &[
