@@ -413,8 +413,21 @@ impl TestApp {
 
     /// Emails moto recorded from this test's sender.
     pub async fn sent_emails(&self) -> Vec<Value> {
-        let (status, _, body) = http_get(format!("{}/moto-api/data.json", moto_endpoint())).await;
-        assert_eq!(status, 200);
+        // moto builds data.json from live dicts: under the suite's concurrency it sometimes
+        // answers 500 (a dict changed during its dump); asking again is the emulator's retry.
+        let mut tries = 0;
+        let body = loop {
+            let (status, _, body) =
+                http_get(format!("{}/moto-api/data.json", moto_endpoint())).await;
+            tries += 1;
+            match status {
+                200 => break body,
+                500 if tries < 10 => {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await
+                }
+                s => panic!("moto data.json answered {s}"),
+            }
+        };
         let data: Value = serde_json::from_slice(&body).unwrap();
         let mut out = Vec::new();
         collect_messages(&data["ses"], &self.app.config.sender_email, &mut out);
