@@ -16,7 +16,11 @@ Nobody deploys from this machine, so everything that can be checked without AWS 
    template gives for stack `conventions-ent-local`, then its table (keys, attributes, indexes,
    stream) and bucket compared with the template; scripts/env.sh's defaults compared too;
 6. the rest of the issue's requirements (architecture, encryption, failure paths, alarms, log
-   retention, CORS, throttling, authorizer, SES, parameters, routes of CargoLambda.toml).
+   retention, CORS, throttling, authorizer, SES, parameters, routes of CargoLambda.toml);
+7. the firewall: infra/waf-us-east-1.yaml linted for us-east-1, its per-IP limits (IP key, AWS
+   WAF's bounds, 429 problem, the POST routes they target) and common rules (bodies up to
+   MAX_BODY not blocked), and the main template's CloudFront distribution carrying it, with the
+   execute-api address disabled.
 
 Uses the moto server of `make test` (MOTO_ENDPOINT); run alone, it starts one on a free port and
 stops it. Prints one line per check; exits 1 when any fails.
@@ -47,6 +51,20 @@ LOCAL_STACK = "conventions-ent-local"  # scripts/env.sh
 LOCAL_ACCOUNT = "123456789012"  # moto's account id
 LOCAL_REGION = "eu-west-3"
 LINT_REGIONS = ["eu-west-3"]  # Paris: where an académie deploys
+WAF_TEMPLATE = ROOT / "infra" / "waf-us-east-1.yaml"
+WAF_REGIONS = ["us-east-1"]  # the only region where a CLOUDFRONT-scope web ACL can be created
+# What the web ACL must limit per client IP, as (positional constraint, search string) of the
+# URI path in a rate rule's scope-down statement, all on POST.
+WAF_LIMITED = {
+    ("EXACTLY", "/api/dossiers"): "création de brouillon",
+    ("ENDS_WITH", "/signataire/code"): "envoi d'un code au signataire",
+    ("ENDS_WITH", "/messages"): "message de la collectivité",
+}
+# Limited before their route is in infra/template.yaml, and why (reported, not failed).
+WAF_ROUTES_PENDING = {
+    "/signataire/code": "POST /api/dossiers/{id}/signataire/code, ajoutée en parallèle (issue « A signature "
+    "that proves who signed »)",
+}
 
 # Variables a function reads that the template must NOT set, and why.
 EXEMPT_READS = {
@@ -213,10 +231,11 @@ def ensure_tools():
 
 
 # --------------------------------------------------------------------------- 1. cfn-lint
-def check_lint(r):
-    r.section(f"cfn-lint (régions {', '.join(LINT_REGIONS)})")
-    out = subprocess.run([str(VENV_BIN / "cfn-lint"), "--format", "json", "--regions", *LINT_REGIONS,
-                          "--", str(TEMPLATE)], capture_output=True, text=True)
+def check_lint(r, template=None, regions=None):
+    template, regions = template or TEMPLATE, regions or LINT_REGIONS
+    r.section(f"cfn-lint {template.name} (régions {', '.join(regions)})")
+    out = subprocess.run([str(VENV_BIN / "cfn-lint"), "--format", "json", "--regions", *regions,
+                          "--", str(template)], capture_output=True, text=True)
     try:
         matches = json.loads(out.stdout or "[]")
     except json.JSONDecodeError:
@@ -585,7 +604,9 @@ def compare_local(endpoint, table, table_name, bucket_name, sender, r):
     import boto3
 
     admin = ROOT / "target" / "debug" / "admin"
-    sources = [ROOT / "src" / "bin" / "admin.rs", ROOT / "src" / "adapters" / "dynamo" / "table.rs"]
+    # The table's definition: src/adapters/dynamo.rs once, the src/adapters/dynamo/ module now.
+    sources = [ROOT / "src" / "bin" / "admin.rs", *(ROOT / "src" / "adapters").glob("dynamo.rs"),
+               *(ROOT / "src" / "adapters" / "dynamo").rglob("*.rs")]
     if not admin.exists() or admin.stat().st_mtime < max(f.stat().st_mtime for f in sources):
         print("  compilation de admin, absent ou plus ancien que create_table (cargo build -q --bin admin)…")
         subprocess.run(["cargo", "build", "-q", "--bin", "admin"], cwd=ROOT, check=True)
@@ -776,6 +797,136 @@ def check_requirements(tpl, cfn, r):
             f"fonctions sans groupe de journaux explicite : {implicit}")
 
 
+# --------------------------------------------------------------------------- 7. CloudFront + AWS WAF
+def _statements(st):
+    """A statement and every statement nested in it."""
+    yield st
+    for kind in ("AndStatement", "OrStatement"):
+        for inner in (st.get(kind) or {}).get("Statements", []):
+            yield from _statements(inner)
+    if "NotStatement" in st:
+        yield from _statements(st["NotStatement"]["Statement"])
+
+
+def _param_default(tpl, value):
+    """The Default of the parameter `value` refers to, or `value` itself."""
+    if isinstance(value, dict) and "Ref" in value:
+        return tpl.get("Parameters", {}).get(value["Ref"], {}).get("Default")
+    return value
+
+
+def check_waf(tpl, r):
+    """The web ACL of infra/waf-us-east-1.yaml (per-IP limits, common rules) and the CloudFront
+    distribution of the main template that carries it, with the execute-api address disabled."""
+    if not WAF_TEMPLATE.exists():
+        r.section("AWS WAF")
+        r.fail(f"{WAF_TEMPLATE} absent")
+        return
+    check_lint(r, WAF_TEMPLATE, WAF_REGIONS)
+    r.section(f"AWS WAF ({WAF_TEMPLATE.name}) et CloudFront devant l'API")
+    waf = yaml.load(WAF_TEMPLATE.read_text(), Loader=CfnLoader)
+    acls = [v["Properties"] for v in waf["Resources"].values() if v["Type"] == "AWS::WAFv2::WebACL"]
+    if not r.check(len(acls) == 1 and acls[0].get("Scope") == "CLOUDFRONT", "une liste de contrôle d'accès, portée CLOUDFRONT",
+                   f"{len(acls)} liste(s) de contrôle d'accès, portée {[a.get('Scope') for a in acls]}"):
+        return
+    acl = acls[0]
+    bodies = acl.get("CustomResponseBodies") or {}
+    rules = acl.get("Rules") or []
+    covered = {}
+    for rule in rules:
+        rate = (rule.get("Statement") or {}).get("RateBasedStatement")
+        if not rate:
+            continue
+        name, problems = rule["Name"], []
+        if rate.get("AggregateKeyType") != "IP":
+            problems.append(f"clé {rate.get('AggregateKeyType')} au lieu de IP")
+        limit = _param_default(waf, rate.get("Limit"))
+        if not isinstance(limit, int) or limit < 10:
+            problems.append(f"limite {limit!r} (AWS WAF : 10 au moins)")
+        window = _param_default(waf, rate.get("EvaluationWindowSec", 300))
+        if window not in (60, 120, 300, 600):
+            problems.append(f"fenêtre {window!r} (AWS WAF : 60, 120, 300 ou 600 s)")
+        resp = (((rule.get("Action") or {}).get("Block") or {}).get("CustomResponse") or {})
+        body = bodies.get(resp.get("CustomResponseBodyKey"), {})
+        try:
+            problem = json.loads(body.get("Content", ""))
+        except json.JSONDecodeError:
+            problem = {}
+        if resp.get("ResponseCode") != 429 or problem.get("status") != 429 or not problem.get("title") \
+                or not problem.get("detail") or body.get("ContentType") != "APPLICATION_JSON":
+            problems.append("pas de réponse 429 avec un problème JSON (title, status 429, detail)")
+        matches = [st["ByteMatchStatement"] for st in _statements(rate.get("ScopeDownStatement") or {})
+                   if "ByteMatchStatement" in st]
+        if not any("Method" in m["FieldToMatch"] and m.get("SearchString") == "POST" for m in matches):
+            problems.append("portée non restreinte à POST")
+        paths = [(m["PositionalConstraint"], m.get("SearchString")) for m in matches if "UriPath" in m["FieldToMatch"]]
+        for p in paths:
+            if p in WAF_LIMITED:
+                covered[p] = name
+        r.check(not problems, f"{name} : {limit} requêtes / {window} s par adresse IP sur POST "
+                f"{' et '.join(f'{c.lower()} {v}' for c, v in paths)}, puis 429 « {problem.get('title')} »",
+                f"{name} : {'; '.join(problems)}")
+    posts = [e["Properties"]["Path"] for f in functions_of(tpl).values()
+             for e in f["Properties"].get("Events", {}).values()
+             if e.get("Type") == "HttpApi" and e["Properties"].get("Method") == "POST"]
+    for (constraint, path), what in WAF_LIMITED.items():
+        if (constraint, path) not in covered:
+            r.fail(f"aucune limite par IP sur {what} (POST, chemin {constraint.lower()} {path})")
+            continue
+        routes = [p for p in posts if (p == path if constraint == "EXACTLY" else
+                                       p.startswith("/api/dossiers/") and p.endswith(path))]
+        if routes:
+            r.ok(f"{what} : limitée ({covered[(constraint, path)]}), route POST {', '.join(routes)}")
+        elif path in WAF_ROUTES_PENDING:
+            r.note(f"{what} : limitée ({covered[(constraint, path)]}) ; route pas encore dans le modèle : "
+                   f"{WAF_ROUTES_PENDING[path]}")
+        else:
+            r.fail(f"{what} : la règle {covered[(constraint, path)]} vise {path}, qu'aucune route POST du modèle ne sert")
+
+    # Bodies: the API takes MAX_BODY; the common rule set blocks bodies over 8 KB unless told.
+    m = re.search(r"MAX_BODY: usize = (\d+)( \* 1024)?;", (ROOT / "src" / "http" / "request.rs").read_text())
+    if not r.check(m, "MAX_BODY lu dans src/http/request.rs", "MAX_BODY introuvable dans src/http/request.rs"):
+        return
+    max_body = int(m.group(1)) * (1024 if m.group(2) else 1)
+    crs = [rule for rule in rules if ((rule.get("Statement") or {}).get("ManagedRuleGroupStatement") or {})
+           .get("Name") == "AWSManagedRulesCommonRuleSet"]
+    if r.check(crs, "règles communes AWS (AWSManagedRulesCommonRuleSet)", "règles communes AWS absentes"):
+        overrides = {o["Name"]: o["ActionToUse"] for o in
+                     crs[0]["Statement"]["ManagedRuleGroupStatement"].get("RuleActionOverrides", [])}
+        size_counted = "Count" in overrides.get("SizeRestrictions_BODY", {})
+        r.check(size_counted or max_body <= 8192,
+                f"SizeRestrictions_BODY (refus au-delà de 8 Ko) ramenée à Count : l'API prend {max_body} octets (MAX_BODY)",
+                f"SizeRestrictions_BODY refuserait les corps de 8 Ko à {max_body} octets que l'API accepte (MAX_BODY)")
+    protected = {(d["Field"]["FieldType"], tuple(k.lower() for k in d["Field"].get("FieldKeys", [])))
+                 for d in (acl.get("DataProtectionConfig") or {}).get("DataProtections", [])}
+    r.check({("SINGLE_HEADER", ("authorization",)), ("QUERY_STRING", ())} <= protected,
+            "échantillons et journal sans jeton : en-tête Authorization et chaîne de requête masqués",
+            f"DataProtectionConfig ne masque pas Authorization et la chaîne de requête : {sorted(protected)}")
+    r.check("WebAclArn" in (waf.get("Outputs") or {}), "sortie WebAclArn (paramètre de la pile principale)",
+            "pas de sortie WebAclArn")
+
+    # The main template: CloudFront carries the web ACL; nothing reaches the API around it.
+    res, params = tpl["Resources"], tpl.get("Parameters", {})
+    apis = [k for k, v in res.items() if v["Type"] == "AWS::Serverless::HttpApi"]
+    open_apis = [a for a in apis if res[a]["Properties"].get("DisableExecuteApiEndpoint") is not True]
+    r.check(not open_apis, "adresse execute-api désactivée (DisableExecuteApiEndpoint)",
+            f"{open_apis} : l'adresse execute-api contournerait le pare-feu (DisableExecuteApiEndpoint: true)")
+    dists = [v["Properties"]["DistributionConfig"] for v in res.values() if v["Type"] == "AWS::CloudFront::Distribution"]
+    domains = {k for k, v in res.items() if v["Type"] == "AWS::ApiGatewayV2::DomainName"}
+    for d in dists:
+        acl_param = (d.get("WebACLId") or {}).get("Ref") if isinstance(d.get("WebACLId"), dict) else None
+        pattern = params.get(acl_param, {}).get("AllowedPattern", "")
+        origins_ok = d.get("Origins") and all(refs(o.get("DomainName")) & domains for o in d["Origins"])
+        r.check(acl_param and "us-east-1" in pattern and origins_ok and "Domaine" in refs(d.get("Aliases")),
+                f"distribution CloudFront sur Domaine, liste de contrôle d'accès {acl_param} (us-east-1), "
+                "origine : le nom de domaine personnalisé de l'API",
+                "distribution CloudFront sans liste de contrôle d'accès us-east-1, sans alias Domaine "
+                "ou d'origine autre que le nom de domaine personnalisé de l'API")
+    r.check(dists, f"{len(dists)} distribution CloudFront", "aucune distribution CloudFront : rien ne porte le pare-feu")
+    leaks = [k for k, o in (tpl.get("Outputs") or {}).items() if "execute-api" in json.dumps(o.get("Value"))]
+    r.check(not leaks, "aucune sortie ne donne l'adresse execute-api", f"sorties vers execute-api : {leaks}")
+
+
 def _route_regex(path):
     """An HTTP API path as a regex: {x} is one segment, {x+} (greedy) one or more."""
     parts = re.split(r"(\{[^}]+\})", path)
@@ -847,6 +998,7 @@ def main(argv):
         check_env(tpl, cfn, r)
         check_requirements(tpl, cfn, r)
     check_routes(tpl, r)
+    check_waf(tpl, r)
     check_local(tpl, r)
     print()
     if r.failures:

@@ -21,7 +21,7 @@ export INSTRUCTEUR_SIGNIN_URL="${INSTRUCTEUR_SIGNIN_URL:-http://127.0.0.1:${SIGN
 export INSTRUCTEUR_CLIENT_ID="${INSTRUCTEUR_CLIENT_ID:-espace-instructeur-local}"
 # The ENT editor's webhook (empty: none). Try it locally with any HTTP receiver.
 export WEBHOOK_URL="${WEBHOOK_URL:-}"
-export WEBHOOK_SECRET="${WEBHOOK_SECRET:-secret-local-du-webhook}"
+export WEBHOOK_SECRET="${WEBHOOK_SECRET:-whsec_c2VjcmV0LWxvY2FsLWR1LXdlYmhvb2stZGUtbWFrZS1ydW4=}"
 # Days a refused or classé sans suite dossier is kept after the decision (0: kept; accepted
 # conventions are always kept). See README « Conservation ».
 export DOSSIER_RETENTION_DAYS="${DOSSIER_RETENTION_DAYS:-0}"

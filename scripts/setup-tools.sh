@@ -2,9 +2,11 @@
 # Installs what `make run` and `make test` need and the machine lacks. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/cargo-lambda ]; then
-  python3 -m venv .venv
+# The venv follows scripts/requirements.txt: reinstalled when the pinned list changes.
+if [ ! -x .venv/bin/moto_server ] || ! cmp -s scripts/requirements.txt .venv/requirements.installed; then
+  [ -x .venv/bin/python ] || python3 -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check -r scripts/requirements.txt
+  cp scripts/requirements.txt .venv/requirements.installed
 fi
 if ! command -v pdftotext >/dev/null; then
   echo "installation de poppler-utils (pdftotext)…"

@@ -14,6 +14,10 @@ pub struct Identification {
     pub code_insee: Option<String>,
     pub adresse: Option<String>,
     pub verifie: bool,
+    /// The reference data does not know it as a commune or EPCI, and the registry knows it as
+    /// something else than a public body (a company, an association…): it cannot sign.
+    #[serde(skip)]
+    pub pas_une_collectivite: bool,
 }
 
 pub async fn identify(
@@ -29,7 +33,17 @@ pub async fn identify(
             None
         }
     };
+    // Category 7 of INSEE's catégories juridiques is public-law bodies: collectivités (72..),
+    // EPCI and syndicats (73..). Anything else known to the registry is not a collectivité.
+    let pas_une_collectivite = reference.is_none()
+        && registry.as_ref().is_some_and(|r| {
+            !r.collectivite_territoriale
+                && r.nature_juridique
+                    .as_deref()
+                    .is_some_and(|n| !n.starts_with('7'))
+        });
     Identification {
+        pas_une_collectivite,
         nom: registry
             .as_ref()
             .map(|r| r.nom.clone())

@@ -220,6 +220,9 @@ pub struct RegistryEntry {
     pub adresse: Option<String>,
     /// True when the registry flags it as a collectivité territoriale.
     pub collectivite_territoriale: bool,
+    /// INSEE's catégorie juridique ("7210" commune, "7346" communauté de communes, "7353"
+    /// syndicat intercommunal à vocation unique…; "5710" SAS…), when the registry gives it.
+    pub nature_juridique: Option<String>,
 }
 
 #[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use conventions_ent::domain::email::Email;
 use conventions_ent::domain::school::SchoolDirectory;
 use conventions_ent::domain::siret::Siret;
 use conventions_ent::domain::uai::Uai;
-use conventions_ent::http::json_body;
+use conventions_ent::http::request::json_body;
 use conventions_ent::reference::annuaire::import;
 use conventions_ent::reference::Directory;
 use lambda_http::{Body, Request};
@@ -117,11 +117,20 @@ pub fn dossier_json(data: &[u8]) -> u64 {
     assert_eq!(Draft::from_json(&stored).as_ref(), Ok(&draft), "{stored}");
     let mut merged = Draft::default();
     merged.merge(draft);
+    // The signatory confirmed the address the draft holds (as the deposit requires).
+    let confirmation = conventions_ent::domain::signataire::normalised(
+        merged.signataire.as_ref().and_then(|s| s.email.as_deref()),
+    )
+    .map(|email| conventions_ent::domain::signataire::Confirmation {
+        email,
+        le: "2026-11-28T19:55:00.000Z".into(),
+    });
     let ctx = SigningContext {
         horodatage: "2026-11-28T20:00:00.000Z".into(),
         ip: "203.0.113.7".into(),
         user_agent: "fuzz".into(),
         version_texte: "2026-11".into(),
+        confirmation,
     };
     match validate(&merged, directory(), ctx) {
         Err(errs) => 2000 + errs.len().min(50) as u64,

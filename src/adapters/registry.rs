@@ -125,6 +125,8 @@ struct SearchResult {
     matching_etablissements: Vec<Etablissement>,
     #[serde(default)]
     complements: Option<Complements>,
+    #[serde(default)]
+    nature_juridique: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -159,6 +161,7 @@ fn entry_for(answer: SearchAnswer, siret: &str) -> Option<RegistryEntry> {
             .complements
             .and_then(|c| c.collectivite_territoriale)
             .is_some_and(|v| !v.is_null()),
+        nature_juridique: r.nature_juridique,
     })
 }
 
@@ -186,6 +189,7 @@ mod tests {
             Some("1 PLACE DE L'EGLISE 35580 BAULON")
         );
         assert!(e.collectivite_territoriale);
+        assert_eq!(e.nature_juridique, None);
         assert_eq!(
             entry_for(SearchAnswer { results: vec![] }, "21350016800025"),
             None

@@ -67,6 +67,19 @@ pub struct EcoleDeposee {
     pub nom: String,
     pub commune: String,
     pub code_insee: String,
+    /// Outside the collectivité's territory (its commune, the EPCI's member communes) as the
+    /// reference data knows it: accepted (syndicats scolaires cover several communes) but
+    /// shown to the instructeur.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hors_territoire: bool,
+}
+
+/// Flags the schools outside `territoire` (INSEE codes), unless the collectivité runs them
+/// (`runs`: UAIs whose running body has the collectivité's SIREN).
+pub fn flag_outside_territory(ecoles: &mut [EcoleDeposee], territoire: &[String], runs: &[String]) {
+    for e in ecoles {
+        e.hors_territoire = !territoire.contains(&e.code_insee) && !runs.contains(&e.uai);
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -221,6 +234,7 @@ pub fn validate(
                 nom: ecole.nom.clone(),
                 commune: ecole.commune.clone(),
                 code_insee: ecole.code_insee.clone(),
+                hors_territoire: false,
             }),
         }
     }

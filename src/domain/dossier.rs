@@ -19,6 +19,16 @@ pub enum Statut {
 }
 
 impl Statut {
+    /// Every state, in the order of the procedure.
+    pub const ALL: [Statut; 6] = [
+        Statut::Brouillon,
+        Statut::EnConstruction,
+        Statut::EnInstruction,
+        Statut::Accepte,
+        Statut::Refuse,
+        Statut::SansSuite,
+    ];
+
     /// The states of a deposited dossier, in the order of the procedure.
     pub const DEPOSITED: [Statut; 5] = [
         Statut::EnConstruction,
@@ -350,14 +360,7 @@ mod tests {
         }
     }
 
-    const ALL: [Statut; 6] = [
-        Brouillon,
-        EnConstruction,
-        EnInstruction,
-        Accepte,
-        Refuse,
-        SansSuite,
-    ];
+    const ALL: [Statut; 6] = Statut::ALL;
 
     #[test]
     fn only_legal_transitions() {

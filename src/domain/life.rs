@@ -231,14 +231,6 @@ pub fn next(step: Step, from: Statut, who: Who) -> Result<After, Blocked> {
 /// The life table as Markdown, generated from [`next`] (and from `steps::create` for the first
 /// row): the README and this module's comment show it; a test keeps them equal.
 pub fn life_table() -> String {
-    const ALL: [Statut; 6] = [
-        Statut::Brouillon,
-        Statut::EnConstruction,
-        Statut::EnInstruction,
-        Statut::Accepte,
-        Statut::Refuse,
-        Statut::SansSuite,
-    ];
     let mut out =
         String::from("| step (`domain::steps`) | who | from | statut after |\n|---|---|---|---|\n");
     out.push_str("| `create` | collectivité | — | brouillon |\n");
@@ -246,7 +238,7 @@ pub fn life_table() -> String {
         for who in Who::ALL {
             // Rows by resulting statut ("unchanged" when the step keeps it).
             let mut rows: Vec<(String, Vec<&str>)> = Vec::new();
-            for from in ALL {
+            for from in Statut::ALL {
                 let Ok(after) = next(step, from, who) else {
                     continue;
                 };

@@ -4,9 +4,10 @@ use super::problem::ApiError;
 use super::request::{client_context, json_body, presented_jeton};
 use super::response::{json, ApiResult};
 use super::view::view;
-use crate::domain::deposit::{validate, SigningContext};
+use crate::domain::deposit::{flag_outside_territory, validate, SigningContext};
 use crate::domain::dossier::DossierRecord;
 use crate::domain::draft::Draft;
+use crate::domain::draft::FieldError;
 use crate::domain::ids::{access_granted, DossierId, Jeton};
 use crate::domain::life::{Actor, Step};
 use crate::domain::siret::Siret;
@@ -107,6 +108,26 @@ pub async fn deposit(app: &App, req: &Request, id: &str) -> ApiResult {
     .map_err(ApiError::Validation)?;
     let siret = Siret::parse(&depot.collectivite.siret).expect("validated");
     let who = identify(&app.directory, app.registry.as_ref(), &siret).await;
+    if who.pas_une_collectivite {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "collectivite.siret",
+            format!(
+                "Ce SIRET est celui de « {} », qui n’est pas une collectivité (commune, EPCI, \
+                 syndicat…) : la convention est signée par la commune ou le groupement qui \
+                 gère les écoles.",
+                who.nom.as_deref().unwrap_or("un établissement")
+            ),
+        )]));
+    }
+    if let Some(territoire) = app.directory.territoire(siret.siren()) {
+        let runs: Vec<String> = app
+            .directory
+            .ecoles_of_siren(siret.siren())
+            .iter()
+            .map(|e| e.uai.clone())
+            .collect();
+        flag_outside_territory(&mut depot.ecoles, &territoire, &runs);
+    }
     depot.collectivite.nom = who.nom;
     depot.collectivite.adresse = who.adresse;
     depot.collectivite.verifie = who.verifie;

@@ -130,7 +130,9 @@ pub fn presented_jeton(req: &Request) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Source IP and user agent as API Gateway saw them.
+/// Source IP and user agent of the client. Behind CloudFront (the template's front), API
+/// Gateway's source IP is CloudFront's: the client's own address comes in
+/// `CloudFront-Viewer-Address` ("198.51.100.10:46532"), which CloudFront sets itself.
 pub fn client_context(req: &Request) -> (String, String) {
     use lambda_http::request::RequestContext;
     let (ip, ua) = match req.request_context_ref() {
@@ -139,6 +141,14 @@ pub fn client_context(req: &Request) -> (String, String) {
         }
         _ => (None, None),
     };
+    let viewer = req
+        .headers()
+        .get("cloudfront-viewer-address")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit_once(':'))
+        .map(|(ip, _port)| ip.trim_matches(['[', ']']).to_string())
+        .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok());
+    let ip = viewer.or(ip);
     let ua = ua.or_else(|| {
         req.headers()
             .get("user-agent")

@@ -3,6 +3,7 @@
 
 pub mod acknowledge;
 pub mod generate;
+pub mod standard_webhooks;
 pub mod stream;
 pub mod webhook;
 

@@ -1,10 +1,10 @@
 //! notify-editor: tells the ENT editor's webhook that a dossier was accepted, so that GAR access
-//! gets switched on. Signed (HMAC-SHA256 over "timestamp.body" with a shared secret), every
+//! gets switched on. Signed the Standard Webhooks way (`standard_webhooks`), every
 //! attempt recorded on the dossier; a failed attempt fails the stream record, so Lambda retries
 //! it with its backoff, then sends it to the dead-letter queue; `POST
 //! /api/instructeur/dossiers/{id}/webhook` schedules a delivery again (replay).
 
-use super::{JobError, Outcome};
+use super::{standard_webhooks, JobError, Outcome};
 use crate::domain::dossier::{DossierRecord, WebhookEtat, WebhookTentative};
 use crate::domain::steps;
 use crate::domain::time::Now;
@@ -29,18 +29,41 @@ pub fn scheduled(record: &EventRecord) -> Option<DossierRecord> {
     serde_dynamo::from_item(record.change.new_image.clone()).ok()
 }
 
-pub fn payload(r: &DossierRecord) -> Value {
+/// The event of an accepted convention, Standard Webhooks shaped: `type`, `timestamp`, `data`.
+pub fn payload(r: &DossierRecord, timestamp: &str) -> Value {
     let d = r.depot.as_ref();
     json!({
-        "evenement": "dossier.accepte",
-        "dossier": {"id": r.id, "numero": r.numero, "statut": r.statut, "depose_le": r.depose_le},
-        "collectivite": d.map(|d| json!({"siret": d.collectivite.siret, "nom": d.collectivite.nom})),
-        "ecoles": d.map(|d| json!(d.ecoles)).unwrap_or(json!([])),
-        "convention": r.convention.as_ref().map(|c| json!({"sha256": c.sha256, "code_verification": c.code_verification})),
+        "type": "convention.acceptee",
+        "timestamp": timestamp,
+        "data": {
+            "dossier": {"id": r.id, "numero": r.numero, "statut": r.statut, "depose_le": r.depose_le,
+                        "accepte_le": r.accepte_le()},
+            "numero": r.numero,
+            "collectivite": d.map(|d| json!({"siret": d.collectivite.siret, "siren": d.collectivite.siren, "nom": d.collectivite.nom})),
+            "ecoles": d.map(|d| json!(d.ecoles)).unwrap_or(json!([])),
+            "convention": r.convention.as_ref().map(|c| json!({
+                "sha256": c.sha256,
+                "code_verification": c.code_verification,
+                "version_texte": d.map(|d| d.signature.version_texte.clone()),
+            })),
+        },
     })
 }
 
-/// `sha256=<hex>` of HMAC-SHA256(secret, "<timestamp>.<body>").
+/// The event's id, the same for every attempt and replay of one acceptance (the editor
+/// deduplicates on it); a later acceptance (after a reopening) is another event.
+pub fn event_id(r: &DossierRecord) -> String {
+    let acceptances = r
+        .historique
+        .iter()
+        .filter(|e| e.action == crate::domain::dossier::Decision::Accepter.label())
+        .count();
+    format!("msg_{}_acceptee_{acceptances}", r.id)
+}
+
+/// Until the editors move to Standard Webhooks: `sha256=<hex>` of HMAC-SHA256(secret,
+/// "<timestamp>.<body>"), sent as `x-conventions-signature` beside the standard headers (for one
+/// release, README « Remise à l’éditeur »).
 pub fn signature(secret: &[u8], timestamp: i64, body: &str) -> String {
     use hmac::{Hmac, Mac};
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret).expect("any key length");
@@ -58,8 +81,16 @@ pub async fn deliver(app: &App, from_stream: DossierRecord) -> Result<Outcome, J
     if let Err(pass) = steps::webhook_due(&record) {
         return Ok(pass.into());
     }
-    let body = payload(&record).to_string();
-    let ts = chrono::Utc::now().timestamp();
+    let now = Now::system();
+    let ts = now.seconds();
+    let body = payload(&record, &now.stamp()).to_string();
+    let id = event_id(&record);
+    let standard = standard_webhooks::signature(
+        &standard_webhooks::key(&app.config.webhook_secret),
+        &id,
+        ts,
+        &body,
+    );
     let sig = signature(app.config.webhook_secret.as_bytes(), ts, &body);
     let attempt_no = record.webhook_tentatives.len() + 1;
     let delivery = format!("{}-{attempt_no}", record.id);
@@ -71,6 +102,9 @@ pub async fn deliver(app: &App, from_stream: DossierRecord) -> Result<Outcome, J
             .build()
             .post(&url)
             .set("content-type", "application/json")
+            .set("webhook-id", &id)
+            .set("webhook-timestamp", &ts.to_string())
+            .set("webhook-signature", &standard)
             .set("x-conventions-timestamp", &ts.to_string())
             .set("x-conventions-signature", &sig)
             .set("x-conventions-livraison", &delivery)

@@ -31,6 +31,15 @@ pub struct Collectivites {
     pub epcis: Vec<EpciRef>,
 }
 
+/// Département of an INSEE code: 2 characters (2A/2B included), 3 overseas.
+pub fn departement_of(code_insee: &str) -> String {
+    if code_insee.starts_with("97") {
+        code_insee.chars().take(3).collect()
+    } else {
+        code_insee.chars().take(2).collect()
+    }
+}
+
 #[derive(Deserialize)]
 struct RawCommune {
     code: String,

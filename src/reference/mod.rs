@@ -6,12 +6,16 @@ pub mod annuaire;
 pub mod decoupage;
 pub mod search;
 pub mod snapshot;
+mod tables;
 
 use crate::domain::school::{Ecole, SchoolDirectory};
 use crate::domain::uai::Uai;
+pub use decoupage::departement_of;
+pub use search::search_key;
 pub use snapshot::SnapshotError;
 use snapshot::Tables;
 use std::sync::OnceLock;
+use tables::Columns;
 
 /// S3 key of the reference data snapshot (schools, communes, EPCI and the commune search
 /// index, in the binary format of `snapshot`), written by the importer, read at cold start.
@@ -64,45 +68,6 @@ fn epci_nature(kind: &str) -> &'static str {
     }
 }
 
-/// Lowercase, accents removed, hyphens and apostrophes as spaces, "st"/"ste" as
-/// "saint"/"sainte": the form names are compared in.
-pub fn search_key(s: &str) -> String {
-    let folded: String = s
-        .chars()
-        .flat_map(|c| c.to_lowercase())
-        .map(|c| match c {
-            'à' | 'â' | 'ä' | 'á' | 'ã' => 'a',
-            'é' | 'è' | 'ê' | 'ë' => 'e',
-            'î' | 'ï' | 'í' => 'i',
-            'ô' | 'ö' | 'ó' => 'o',
-            'ù' | 'û' | 'ü' | 'ú' => 'u',
-            'ÿ' => 'y',
-            'ç' => 'c',
-            'œ' => 'o',
-            '-' | '\'' | '’' | '.' | ',' => ' ',
-            c => c,
-        })
-        .collect();
-    folded
-        .split_whitespace()
-        .map(|w| match w {
-            "st" => "saint",
-            "ste" => "sainte",
-            w => w,
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Département of an INSEE code: 2 characters (2A/2B included), 3 overseas.
-pub fn departement_of(code_insee: &str) -> String {
-    if code_insee.starts_with("97") {
-        code_insee.chars().take(3).collect()
-    } else {
-        code_insee.chars().take(2).collect()
-    }
-}
-
 impl Directory {
     pub fn new(ecoles: Vec<Ecole>) -> Self {
         Directory::with_collectivites(ecoles, decoupage::Collectivites::default())
@@ -115,7 +80,7 @@ impl Directory {
     }
 
     fn from_tables(t: Tables) -> Self {
-        let ecoles = (0..t.schools()).map(|_| OnceLock::new()).collect();
+        let ecoles = (0..t.schools.len()).map(|_| OnceLock::new()).collect();
         Directory { t, ecoles }
     }
 
@@ -149,6 +114,7 @@ impl Directory {
     /// Every school, open or closed, sorted by UAI (what the importer merges into).
     pub fn ecoles(&self) -> Vec<Ecole> {
         self.t
+            .schools
             .by_uai
             .iter()
             .map(|&i| self.t.ecole(i as usize))
@@ -157,10 +123,11 @@ impl Directory {
 
     /// Every UAI, sorted.
     pub fn uais(&self) -> impl Iterator<Item = &str> {
-        self.t
+        let schools = &self.t.schools;
+        schools
             .by_uai
             .iter()
-            .map(|&i| self.t.str(self.t.uai[i as usize]))
+            .map(|&i| self.t.str(schools.uai[i as usize]))
     }
 
     /// Heap bytes of the tables, schools made on use excluded.
@@ -173,37 +140,32 @@ impl Directory {
     }
 
     fn commune_at(&self, k: usize) -> Commune<'_> {
-        let t = &self.t;
+        let (t, communes) = (&self.t, &self.t.communes);
         Commune {
-            code_insee: t.str(t.c_code[k]),
-            nom: t.str(t.c_nom[k]),
-            codes_postaux: t.cps[t.c_cp[k] as usize..t.c_cp[k + 1] as usize]
+            code_insee: t.str(communes.insee_code[k]),
+            nom: t.str(communes.name[k]),
+            codes_postaux: communes
+                .postal_codes_of(k)
                 .iter()
                 .map(|&id| t.str(id))
                 .collect(),
-            departement: t.str(t.c_departement[k]),
+            departement: t.str(communes.departement[k]),
         }
-    }
-
-    /// Index of the entry of `sirens` (sorted string ids) equal to `siren`.
-    fn find_siren(&self, sirens: &[u32], siren: &str) -> Option<usize> {
-        let i = sirens.partition_point(|&id| self.t.str(id) < siren);
-        (i < sirens.len() && self.t.str(sirens[i]) == siren).then_some(i)
     }
 
     /// The commune or EPCI that has this SIREN in the reference data.
     pub fn collectivite(&self, siren: &str) -> Option<CollectiviteRef> {
-        let t = &self.t;
-        if let Some(i) = self.find_siren(&t.r_siren, siren) {
+        let (t, c) = (&self.t, &self.t.collectivites);
+        if let Some(i) = c.commune(&t.strings, siren) {
             return Some(CollectiviteRef {
-                nom: format!("Commune de {}", t.str(t.r_nom[i])),
+                nom: format!("Commune de {}", t.str(c.commune_name[i])),
                 nature: "Commune".into(),
-                code_insee: Some(t.str(t.r_code[i]).to_string()),
+                code_insee: Some(t.str(c.commune_insee_code[i]).to_string()),
             });
         }
-        self.find_siren(&t.e_siren, siren).map(|i| CollectiviteRef {
-            nom: t.str(t.e_nom[i]).to_string(),
-            nature: epci_nature(t.str(t.e_nature[i])).into(),
+        c.epci(&t.strings, siren).map(|i| CollectiviteRef {
+            nom: t.str(c.epci_name[i]).to_string(),
+            nature: epci_nature(t.str(c.epci_kind[i])).into(),
             code_insee: None,
         })
     }
@@ -215,12 +177,13 @@ impl Directory {
         if !run.is_empty() {
             return run;
         }
-        let t = &self.t;
-        if let Some(i) = self.find_siren(&t.r_siren, siren) {
-            return self.ecoles_of(t.str(t.r_code[i]));
+        let (t, c) = (&self.t, &self.t.collectivites);
+        if let Some(i) = c.commune(&t.strings, siren) {
+            return self.ecoles_of(t.str(c.commune_insee_code[i]));
         }
-        if let Some(i) = self.find_siren(&t.e_siren, siren) {
-            return t.membres[t.e_membres[i] as usize..t.e_membres[i + 1] as usize]
+        if let Some(i) = c.epci(&t.strings, siren) {
+            return c
+                .members_of(i)
                 .iter()
                 .flat_map(|&m| self.ecoles_of(t.str(m)))
                 .collect();
@@ -228,63 +191,109 @@ impl Directory {
         Vec::new()
     }
 
+    /// The INSEE codes of a collectivité's territory: its commune, or the EPCI's member
+    /// communes; None when the reference data does not know the SIREN (a syndicat…).
+    pub fn territoire(&self, siren: &str) -> Option<Vec<String>> {
+        let (t, c) = (&self.t, &self.t.collectivites);
+        if let Some(i) = c.commune(&t.strings, siren) {
+            return Some(vec![t.str(c.commune_insee_code[i]).to_string()]);
+        }
+        c.epci(&t.strings, siren).map(|i| {
+            c.members_of(i)
+                .iter()
+                .map(|&m| t.str(m).to_string())
+                .collect()
+        })
+    }
+
     /// Communes by name (exact > prefix > word prefix > contains, then by number of schools),
     /// by postal code or by INSEE code.
     pub fn search_communes(&self, q: &str, limit: usize) -> Vec<Commune<'_>> {
-        search::search(&self.t, q, limit)
+        let t = &self.t;
+        t.index
+            .search(&t.strings, &t.communes, q, limit)
             .into_iter()
             .map(|k| self.commune_at(k as usize))
             .collect()
     }
 
     pub fn commune(&self, code_insee: &str) -> Option<Commune<'_>> {
-        self.t.commune_index(code_insee).map(|k| self.commune_at(k))
+        let t = &self.t;
+        t.communes
+            .index_of(&t.strings, code_insee)
+            .map(|k| self.commune_at(k))
     }
 
     /// Open schools of a commune, sorted by name.
     pub fn ecoles_of(&self, code_insee: &str) -> Vec<&Ecole> {
-        let Some(k) = self.t.commune_index(code_insee) else {
+        let t = &self.t;
+        let Some(k) = t.communes.index_of(&t.strings, code_insee) else {
             return Vec::new();
         };
-        let start = self.t.c_ecoles[k] as usize;
-        (start..start + self.t.c_nb[k] as usize)
-            .map(|i| self.ecole_at(i))
-            .collect()
+        t.communes.schools_of(k).map(|i| self.ecole_at(i)).collect()
     }
 
     /// Open schools whose running body has this SIREN (their `SIREN_SIRET` starts with it),
     /// sorted by commune then name.
     pub fn ecoles_of_siren(&self, siren: &str) -> Vec<&Ecole> {
-        let t = &self.t;
-        let s = &t.by_siren;
-        let start = s.partition_point(|&i| t.str(t.siren_siret[i as usize]) < siren);
-        let len =
-            s[start..].partition_point(|&i| t.str(t.siren_siret[i as usize]).starts_with(siren));
-        let mut v: Vec<usize> = s[start..start + len].iter().map(|&i| i as usize).collect();
+        let (t, schools) = (&self.t, &self.t.schools);
+        let mut v = schools.run_by(&t.strings, siren);
         v.sort_by(|&a, &b| {
-            t.str(t.commune[a])
-                .cmp(t.str(t.commune[b]))
-                .then_with(|| t.str(t.nom[a]).cmp(t.str(t.nom[b])))
+            t.str(schools.commune_name[a])
+                .cmp(t.str(schools.commune_name[b]))
+                .then_with(|| t.str(schools.name[a]).cmp(t.str(schools.name[b])))
         });
         v.into_iter().map(|i| self.ecole_at(i)).collect()
     }
 
     pub fn len(&self) -> usize {
-        self.t.schools()
+        self.t.schools.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.t.schools() == 0
+        self.len() == 0
     }
 }
 
 impl SchoolDirectory for Directory {
     fn ecole(&self, uai: &Uai) -> Option<&Ecole> {
         let t = &self.t;
-        let i = t
-            .by_uai
-            .partition_point(|&i| t.str(t.uai[i as usize]) < uai.as_str());
-        let &i = t.by_uai.get(i)?;
-        (t.str(t.uai[i as usize]) == uai.as_str()).then(|| self.ecole_at(i as usize))
+        t.schools
+            .by_uai(&t.strings, uai.as_str())
+            .map(|i| self.ecole_at(i))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::snapshot::{seal, tests::sample, HEADER};
+    use super::*;
+
+    /// Any byte of the payload changed and the checksum recomputed (what a buggy writer could
+    /// produce): refused, or accepted and then every lookup answers without panicking.
+    #[test]
+    fn resealed_mutations_never_panic() {
+        let bytes = sample().encode();
+        for at in HEADER..bytes.len() {
+            for bit in [0x01u8, 0x80] {
+                let mut payload = bytes[HEADER..].to_vec();
+                payload[at - HEADER] ^= bit;
+                let Ok(d) = Directory::from_snapshot(&seal(&payload)) else {
+                    continue;
+                };
+                for q in ["baulon", "b", "saint", "35", "35016", "élé", "2A004", "x"] {
+                    for c in d.search_communes(q, 2) {
+                        let _ = d.ecoles_of(c.code_insee);
+                    }
+                }
+                for siren in ["213500168", "243500634", "21350016800025", ""] {
+                    let _ = (d.collectivite(siren), d.ecoles_proposees(siren));
+                }
+                for uai in ["0350122T", "0350165P", "0540232J"] {
+                    let _ = d.ecole(&Uai::parse(uai).unwrap());
+                }
+                let _ = (d.ecoles(), d.commune("35016"), d.to_snapshot());
+            }
+        }
     }
 }

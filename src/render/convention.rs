@@ -399,6 +399,7 @@ pub fn sample(n: usize) -> ConventionData {
                     nom: format!("École primaire publique n° {} « Les Œillets »", i + 1),
                     commune: communes[i % communes.len()].into(),
                     code_insee: "35016".into(),
+                    hors_territoire: false,
                 }
             })
             .collect(),

@@ -21,6 +21,8 @@ use tokio::sync::Mutex;
 
 pub const SIRET_BAULON: &str = "21350016800025";
 pub const DEV_JWT_SECRET: &str = "cle-des-tests";
+/// The webhook secret the editor is given, Standard Webhooks shaped.
+pub const WEBHOOK_SECRET: &str = "whsec_c2VjcmV0LWR1LXdlYmhvb2stZGVzLXRlc3Rz";
 pub const UAI_BAULON: &str = "0350122T";
 pub const UAI_CARDROC: &str = "0350165P";
 
@@ -168,7 +170,7 @@ impl TestApp {
             },
             registry_base_url: registry.url.clone(),
             webhook_url: None,
-            webhook_secret: "secret-du-webhook".into(),
+            webhook_secret: WEBHOOK_SECRET.into(),
             dossier_retention_days: 0,
             dev_jwt_secret: Some(DEV_JWT_SECRET.into()),
             sign_in: None,
@@ -640,6 +642,39 @@ pub async fn http_get(url: String) -> (u16, HashMap<String, String>, Vec<u8>) {
     })
     .await
     .unwrap()
+}
+
+/// Whether the `standardwebhooks` library (PyPI), as the editor runs it, accepts this call.
+pub fn editor_library_accepts(
+    headers: &HashMap<String, String>,
+    body: &str,
+) -> Result<String, String> {
+    use std::io::Write;
+    let mut child =
+        std::process::Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python"))
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/scripts/webhook_receiver.py"
+            ))
+            .arg("--verifier")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("the venv of make test");
+    let input = json!({"secret": WEBHOOK_SECRET, "headers": headers, "body": body});
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if out.status.success() {
+        Ok(said)
+    } else {
+        Err(said)
+    }
 }
 
 /// A complete, valid dossier body.

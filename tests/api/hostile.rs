@@ -616,6 +616,34 @@ fn corpus(app: &App, a: &Dossier, b: &Dossier) -> Vec<Case> {
             .naming(champ),
         );
     }
+    // The code given back: anything but a string of six digits is a 422 on `code`, and counts
+    // as no try (nothing written).
+    for (label, body) in [
+        ("code nombre", json!({"code": 123456})),
+        ("code null", json!({"code": null})),
+        ("code absent", json!({})),
+        ("code liste", json!({"code": ["123456"]})),
+        ("code 5 chiffres", json!({"code": "12345"})),
+        ("code 7 chiffres", json!({"code": "1234567"})),
+        ("code lettres", json!({"code": "abcdef"})),
+        ("code chiffres arabes-indiens", json!({"code": "١٢٣٤٥٦"})),
+        (
+            "code 10 000 caractères",
+            json!({"code": "1".repeat(10_000)}),
+        ),
+        ("code avec NUL", json!({"code": "123\u{0}56"})),
+    ] {
+        cases.push(
+            case(
+                format!("confirmation : {label}"),
+                "POST",
+                format!("/api/dossiers/{}/signataire/confirmation", a.id),
+            )
+            .bearer(&a.jeton)
+            .json(body.to_string())
+            .naming("code"),
+        );
+    }
     // Bad, foreign or forged jetons on every dossier route of A: the same 404 as an unknown id.
     let jetons: Vec<(String, Option<String>)> = vec![
         ("aucun jeton".into(), None),
@@ -672,6 +700,11 @@ fn corpus(app: &App, a: &Dossier, b: &Dossier) -> Vec<Case> {
         ("PATCH", format!("/api/dossiers/{}", a.id)),
         ("POST", format!("/api/dossiers/{}/depot", a.id)),
         ("GET", format!("/api/dossiers/{}/convention", a.id)),
+        ("POST", format!("/api/dossiers/{}/signataire/code", a.id)),
+        (
+            "POST",
+            format!("/api/dossiers/{}/signataire/confirmation", a.id),
+        ),
     ];
     for (method, path) in &dossier_routes {
         for (label, auth) in &jetons {
@@ -1085,6 +1118,7 @@ impl CompanyRegistry for HostileRegistry {
             nom: HOSTILE_NAME.into(),
             adresse: Some("1 rue <b>du</b> (Parenthèse) \\ 35580 BAULON\r\nBcc: x@y.fr".into()),
             collectivite_territoriale: true,
+            nature_juridique: None,
         }))
     }
 }

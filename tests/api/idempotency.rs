@@ -51,6 +51,32 @@ async fn replayed_acknowledgement_sends_one_email() {
     assert_eq!(t.sent_emails().await.len(), 1);
 }
 
+/// SES refusing the send (here: a sender identity the emulator does not know) gives the lease
+/// back at once, so that the retry of the record sends without waiting for it to expire.
+#[tokio::test]
+async fn a_failed_send_releases_the_lease_and_the_retry_sends() {
+    let mut t = TestApp::spawn().await;
+    let id = deposited(&t).await;
+    let event = t.stream_event().await;
+    t.run_generate(&event).await;
+    let event = t.stream_event().await;
+    let sender = t.app.config.sender_email.clone();
+    t.app.config.sender_email = "jamais-verifiee@ac-test.fr".into();
+    let failed = t.run_acknowledge(&event).await;
+    assert_eq!(failed.batch_item_failures.len(), 1, "the record is retried");
+    let stored = t.stored(&id).await.unwrap();
+    assert_eq!(stored.accuse_bail, None, "lease given back");
+    assert!(stored.accuse.is_none());
+    t.app.config.sender_email = sender;
+    assert!(t
+        .run_acknowledge(&event)
+        .await
+        .batch_item_failures
+        .is_empty());
+    assert!(t.stored(&id).await.unwrap().accuse.is_some());
+    assert_eq!(t.sent_emails().await.len(), 1);
+}
+
 #[tokio::test]
 async fn control_characters_in_names_cannot_reach_headers() {
     // The deposit refuses CR/LF in names (see deposit.rs); the subject is built single-line

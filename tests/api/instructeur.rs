@@ -802,18 +802,44 @@ async fn accepted_dossiers_reach_the_editor_signed_retried_and_replayable() {
     let calls = editor.calls.lock().unwrap().clone();
     assert_eq!(calls.len(), 2);
     for (headers, body) in &calls {
-        let ts: i64 = headers["x-conventions-timestamp"].parse().unwrap();
+        // The editor's off-the-shelf library verifies it (Standard Webhooks).
+        assert_eq!(
+            editor_library_accepts(headers, body),
+            Ok("vérifié : convention.acceptee".to_string())
+        );
+        let ts: i64 = headers["webhook-timestamp"].parse().unwrap();
+        assert!((chrono::Utc::now().timestamp() - ts).abs() < 60);
+        // The older signature, for one release.
         assert_eq!(
             headers["x-conventions-signature"],
-            signature(b"secret-du-webhook", ts, body),
+            signature(WEBHOOK_SECRET.as_bytes(), ts, body),
             "signed with the shared secret"
         );
-        assert!((chrono::Utc::now().timestamp() - ts).abs() < 60);
         let payload: Value = serde_json::from_str(body).unwrap();
-        assert_eq!(payload["evenement"], "dossier.accepte");
-        assert_eq!(payload["ecoles"][1]["uai"], UAI_CARDROC);
-        assert_eq!(payload["collectivite"]["siret"], SIRET_BAULON);
+        assert_eq!(payload["type"], "convention.acceptee");
+        assert_eq!(payload["data"]["ecoles"][1]["uai"], UAI_CARDROC);
+        assert_eq!(payload["data"]["collectivite"]["siret"], SIRET_BAULON);
+        assert_eq!(payload["data"]["collectivite"]["siren"], "213500168");
     }
+    // Retries carry the same id: the editor deduplicates.
+    assert_eq!(calls[0].0["webhook-id"], calls[1].0["webhook-id"]);
+    // Replayed outside the tolerance window, or with another body: refused by the library.
+    let (headers, body) = &calls[1];
+    let mut stale = headers.clone();
+    let old = chrono::Utc::now().timestamp() - 600;
+    stale.insert("webhook-timestamp".into(), old.to_string());
+    stale.insert(
+        "webhook-signature".into(),
+        conventions_ent::jobs::standard_webhooks::signature(
+            &conventions_ent::jobs::standard_webhooks::key(WEBHOOK_SECRET),
+            &headers["webhook-id"],
+            old,
+            body,
+        ),
+    );
+    let refused = editor_library_accepts(&stale, body).unwrap_err();
+    assert!(refused.contains("refusé"), "{refused}");
+    assert!(editor_library_accepts(headers, &body.replace("0350", "0351")).is_err());
     let d = t
         .as_instructeur("GET", &format!("/api/instructeur/dossiers/{id}"), None)
         .await

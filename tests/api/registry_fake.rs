@@ -95,11 +95,25 @@ impl FakeRegistry {
     }
 }
 
+/// A company the registry knows (not a public body): its SIRET cannot sign a convention.
+pub const SIRET_ENTREPRISE: &str = "55208131710009";
+
+fn entreprise() -> Value {
+    json!({
+        "siren": "552081317",
+        "nom_complet": "ELECTRICITE DE FRANCE",
+        "nature_juridique": "5599",
+        "siege": {"siret": SIRET_ENTREPRISE, "adresse": "22 AVENUE DE WAGRAM 75008 PARIS"},
+        "matching_etablissements": [{"siret": SIRET_ENTREPRISE, "adresse": "22 AVENUE DE WAGRAM 75008 PARIS"}],
+        "complements": {"collectivite_territoriale": null}
+    })
+}
+
 fn answer(q: &str) -> Value {
-    let results: Vec<Value> = if q == "21350016800025" {
-        vec![baulon()]
-    } else {
-        vec![]
+    let results: Vec<Value> = match q {
+        "21350016800025" => vec![baulon()],
+        SIRET_ENTREPRISE => vec![entreprise()],
+        _ => vec![],
     };
     json!({"results": results, "total_results": results.len(), "page": 1, "per_page": 10})
 }

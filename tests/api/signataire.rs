@@ -390,3 +390,69 @@ async fn the_collectivite_messages_are_bounded_per_day() {
     let messages = t.get(&path, Some(&jeton)).await.json();
     assert_eq!(messages["messages"].as_array().unwrap().len(), 20);
 }
+
+#[tokio::test]
+async fn a_siret_must_be_a_collectivite_and_schools_outside_its_territory_are_flagged() {
+    let t = TestApp::spawn().await;
+    // A company the registry knows: refused at deposit, nothing written.
+    let mut body = full_dossier();
+    body["collectivite"]["siret"] = json!(crate::registry_fake::SIRET_ENTREPRISE);
+    let (id, jeton) = t.create_draft(&body).await;
+    let before = t.table_snapshot().await;
+    let r = deposit(&t, &id, &jeton).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    let said = r.error_on("collectivite.siret").unwrap();
+    assert!(
+        said.contains("ELECTRICITE DE FRANCE") && said.contains("n’est pas une collectivité"),
+        "{said}"
+    );
+    assert_eq!(t.table_snapshot().await, before);
+
+    // The commune of Baulon with a school of Cardroc: accepted, that school flagged.
+    let (id, _) = t.deposit_new(&full_dossier()).await;
+    let detail = t
+        .as_instructeur("GET", &format!("/api/instructeur/dossiers/{id}"), None)
+        .await
+        .json();
+    let flags: Vec<(String, bool)> = detail["ecoles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["uai"].as_str().unwrap().to_string(),
+                e["hors_territoire"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            (UAI_BAULON.to_string(), false),
+            (UAI_CARDROC.to_string(), true)
+        ]
+    );
+}
+
+/// Behind CloudFront, the evidence records the client's address, not CloudFront's.
+#[tokio::test]
+async fn the_evidence_keeps_the_viewer_address_given_by_cloudfront() {
+    let t = TestApp::spawn().await;
+    let (id, jeton) = t.create_draft(&full_dossier()).await;
+    let auth = format!("Bearer {jeton}");
+    let r = t
+        .call(
+            "POST",
+            &format!("/api/dossiers/{id}/depot"),
+            Some("{}"),
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/json"),
+                ("cloudfront-viewer-address", "198.51.100.10:46532"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let depot = t.stored(&id).await.unwrap().depot.unwrap();
+    assert_eq!(depot.signature.ip, "198.51.100.10");
+}

@@ -864,8 +864,13 @@ function renderDossier(v) {
   $('#d-convention').textContent = v.convention
     ? `Éditée le ${dateFr(v.convention.genere_le)} ; code de vérification ${v.convention.code_verification} ; SHA-256 ${v.convention.sha256}.`
     : 'En cours d’édition.';
+  // A school outside the collectivité's territory is accepted (syndicats scolaires cover
+  // several communes) but shown, for the instructeur to check.
   $('#d-ecoles').replaceChildren(...(v.ecoles || []).map((e) => el('tr', {},
-    el('td', {}, e.uai), el('td', {}, e.nom || ''), el('td', {}, e.commune || ''))));
+    el('td', {}, e.uai), el('td', {}, e.nom || ''),
+    el('td', {}, e.commune || '', ...(e.hors_territoire
+      ? [' ', el('p', { class: 'fr-badge fr-badge--warning fr-badge--sm' }, 'hors du territoire de la collectivité')]
+      : [])))));
   renderMessages(v.messages || []);
   $('#d-historique').replaceChildren(...(v.historique || []).map((h) => el('li', {},
     el('time', { datetime: h.le }, dateFr(h.le)), ` — ${h.action} — par ${h.par}`,

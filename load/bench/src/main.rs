@@ -34,6 +34,7 @@ impl CompanyRegistry for Registry {
             nom: "COMMUNE DE BAULON".into(),
             adresse: Some("1 PLACE DE L'EGLISE 35580 BAULON".into()),
             collectivite_territoriale: true,
+            nature_juridique: None,
         }))
     }
 }

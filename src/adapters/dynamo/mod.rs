@@ -144,7 +144,8 @@ impl DossierStore for DynamoDossiers {
             .key("id", s(id.as_str()))
             .update_expression(x.update_expression())
             .condition_expression(condition)
-            .set_expression_attribute_values(Some(x.values))
+            // DynamoDB refuses an empty ExpressionAttributeValues (a release has no value).
+            .set_expression_attribute_values(Some(x.values).filter(|v| !v.is_empty()))
             .send()
             .await
             .map_err(map_err)?;
