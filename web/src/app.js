@@ -1210,7 +1210,7 @@ async function poll() {
 function verificationState(v) {
   const depose = v.depose_le ? `déposée le ${dateFr(v.depose_le)}` : 'déposée';
   switch (v.statut) {
-    case 'accepte': return `acceptée par l’académie le ${dateFr(v.accepte_le)}.`;
+    case 'accepte': return v.accepte_le ? `acceptée par l’académie le ${dateFr(v.accepte_le)}.` : 'acceptée par l’académie.';
     case 'refuse': return `${depose}, refusée par l’académie.`;
     case 'sans_suite': return `${depose}, classée sans suite par l’académie.`;
     case 'en_construction':
