@@ -9,7 +9,7 @@ use conventions_ent::domain::email::Email;
 use conventions_ent::domain::school::SchoolDirectory;
 use conventions_ent::domain::siret::Siret;
 use conventions_ent::domain::uai::Uai;
-use conventions_ent::http::json_body;
+use conventions_ent::http::request::json_body;
 use conventions_ent::reference::annuaire::import;
 use conventions_ent::reference::Directory;
 use lambda_http::{Body, Request};
