@@ -44,3 +44,5 @@ CARGO_TARGET_DIR=target cargo run -q --manifest-path fuzz/Cargo.toml --no-defaul
 # The commands README.md and events/README.md print (make invoke on every sample event, the curl
 # walkthrough and the instructeur commands), run as printed against a stack of their own.
 .venv/bin/python scripts/check_printed_commands.py
+# Every crate the README names compiles: load/bench (make bench-functions) has its own workspace.
+CARGO_TARGET_DIR=target cargo build -q --manifest-path load/bench/Cargo.toml
