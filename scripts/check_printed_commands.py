@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """`make test`: the commands README.md and events/README.md print, run as printed against a local
 stack of their own (load/stack.py: moto, the functions under `cargo lambda watch`, the stream
-poller, on free ports), so that they cannot rot unnoticed.
+poller, on free ports), so that they cannot rot unnoticed; or, with --running, against the
+stack `make run` serves (API_PORT, MOTO_PORT).
 
 1. every `make invoke …` line the two READMEs print, verbatim (API_PORT is the stack's, in the
    environment, as `API_PORT=<port> make invoke …` would give it);
@@ -16,6 +17,7 @@ poller, on free ports), so that they cannot rot unnoticed.
    step's expected output is checked.
 
     .venv/bin/python scripts/check_printed_commands.py [--logs DIR]
+    .venv/bin/python scripts/check_printed_commands.py --running   # against your make run (adds sample dossiers)
 """
 import argparse
 import json
@@ -31,7 +33,7 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "load"))
-from stack import Stack, free_port  # noqa: E402
+from stack import Stack, env_sh, free_port  # noqa: E402
 
 READMES = [ROOT / "README.md", ROOT / "events" / "README.md"]
 INVOKE_TIMEOUT = 120  # seconds per command: the first call of a function starts its instance
@@ -188,14 +190,38 @@ def check_walkthrough(stack, env):
     return f"parcours curl du README : {steps} commandes, {len(expected) - len(missing)}/{len(expected)} vérifications"
 
 
+class Running:
+    """The stack `make run` already serves (--running): its ports from the environment."""
+
+    def __init__(self):
+        self.env = env_sh({})
+        self.api_port = int(self.env["API_PORT"])
+        self.moto = f"http://127.0.0.1:{self.env['MOTO_PORT']}"
+        self.dir = ROOT / ".run"
+        if subprocess.run(["curl", "-s", "-o", "/dev/null", f"http://127.0.0.1:{self.api_port}/"]).returncode != 0:
+            raise SystemExit(f"make run ne répond pas sur 127.0.0.1:{self.api_port} : lancez-le d'abord")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+    def child_env(self):
+        return self.env
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--logs", default=None, help="keep the stack's logs in this directory")
+    p.add_argument("--running", action="store_true",
+                   help="against the stack of a running `make run` (API_PORT, MOTO_PORT) instead of one of its own")
     args = p.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # the stack stops on the way out
     t0 = time.monotonic()
-    print("commandes imprimées par README.md et events/README.md, contre une pile locale…", flush=True)
-    with Stack(concurrency=2, keep_logs=args.logs) as stack:
+    where = "make run" if args.running else "une pile locale"
+    print(f"commandes imprimées par README.md et events/README.md, contre {where}…", flush=True)
+    with (Running() if args.running else Stack(concurrency=2, keep_logs=args.logs)) as stack:
         started = time.monotonic() - t0
         env = {**os.environ, **stack.child_env()}
         env.pop("MAKEFLAGS", None)  # make invoke is run as a user would, not as a sub-make of make test
