@@ -1,5 +1,5 @@
 # The two commands of the README. Both install what they lack on a fresh machine.
-.PHONY: run test check import-annuaire instructeur-token package bench-convention bench-reference docs-sample
+.PHONY: run test check invoke import-annuaire instructeur-token package bench-convention bench-reference docs-sample
 
 run:
 	@scripts/run.sh
@@ -11,6 +11,11 @@ test:
 check:
 	cargo fmt --check
 	cargo clippy --workspace --all-targets -- -D warnings
+
+# One sample event of events/ sent to a function of the running local stack (make run), on API_PORT:
+#   make invoke FUNCTION=school-lookup EVENT=school-lookup/ecole.json
+invoke:
+	@scripts/invoke.sh "$(FUNCTION)" "$(EVENT)"
 
 # Loads an annuaire export into the running local stack: make import-annuaire FILE=path.csv
 import-annuaire:

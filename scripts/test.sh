@@ -40,3 +40,9 @@ scripts/browser-test.sh
 .venv/bin/python load/load.py --deposits 20 --concurrency 8 --faults 0.1 --block 1
 load/schemathesis.sh --short
 CARGO_TARGET_DIR=target cargo run -q --manifest-path fuzz/Cargo.toml --no-default-features --bin stable-fuzz -- --seconds 20
+
+# The commands README.md and events/README.md print (make invoke on every sample event, the curl
+# walkthrough and the instructeur commands), run as printed against a stack of their own.
+.venv/bin/python scripts/check_printed_commands.py
+# Every crate the README names compiles: load/bench (make bench-functions) has its own workspace.
+CARGO_TARGET_DIR=target cargo build -q --manifest-path load/bench/Cargo.toml
