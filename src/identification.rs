@@ -20,6 +20,19 @@ pub struct Identification {
     pub pas_une_collectivite: bool,
 }
 
+/// The catégories juridiques (INSEE) of the bodies that run primary schools: collectivités
+/// territoriales (72xx), communes associées or déléguées (7312), EPCI and other groupements
+/// (7340–7349), syndicats and ententes (735x), caisses des écoles (7362). An EPLE (7331), a
+/// State service (71xx), a hospital (7364) or a company is not one.
+pub fn signs_conventions(nature_juridique: &str) -> bool {
+    let n = nature_juridique.trim();
+    n.starts_with("72")
+        || n.starts_with("734")
+        || n.starts_with("735")
+        || n == "7312"
+        || n == "7362"
+}
+
 pub async fn identify(
     directory: &Directory,
     registry: &dyn CompanyRegistry,
@@ -33,14 +46,12 @@ pub async fn identify(
             None
         }
     };
-    // Category 7 of INSEE's catégories juridiques is public-law bodies: collectivités (72..),
-    // EPCI and syndicats (73..). Anything else known to the registry is not a collectivité.
     let pas_une_collectivite = reference.is_none()
         && registry.as_ref().is_some_and(|r| {
             !r.collectivite_territoriale
                 && r.nature_juridique
                     .as_deref()
-                    .is_some_and(|n| !n.starts_with('7'))
+                    .is_some_and(|n| !signs_conventions(n))
         });
     Identification {
         pas_une_collectivite,

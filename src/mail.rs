@@ -75,13 +75,19 @@ fn email_of(
             let Some(referent) = &depot.referent else {
                 return Ok(None);
             };
-            let jeton = link_jeton(app.config.link_secret.as_bytes(), &r.id);
+            // The public verification, not a link-jeton: that would open the dossier (and its
+            // messagerie) to an address nobody confirmed.
+            let lien = r
+                .convention
+                .as_ref()
+                .map(|c| links::verification_page(&app.config, &c.code_verification))
+                .unwrap_or_else(|| app.config.public_base_url.clone());
             let rendered = notification(&NotificationData {
                 sujet,
                 salutation: &format!("Bonjour {},", referent.prenom_nom),
                 paragraphes: paragraphes.clone(),
-                lien_libelle: "Télécharger la convention",
-                lien: &links::convention_with_jeton(&app.config, &r.id, &jeton),
+                lien_libelle: "Vérifier la convention",
+                lien: &lien,
                 signature: &app.config.academie.nom,
             })?;
             to_address(app, &referent.email, rendered)

@@ -27,6 +27,8 @@ pub enum Condition {
     /// Still a draft, with this pending code at this count of wrong tries: concurrent tries
     /// cannot both count as the same one.
     PendingCode { code_sha256: String, essais: u8 },
+    /// Still a draft, and the last code sent is still this one (none: no code yet).
+    CodeUnchanged { envoye_le: Option<String> },
 }
 
 impl Condition {
@@ -41,6 +43,10 @@ impl Condition {
             }
             Condition::NotAcknowledged => r.accuse.is_none(),
             Condition::Exists => true,
+            Condition::CodeUnchanged { envoye_le } => {
+                r.statut == Statut::Brouillon
+                    && r.code_signataire.as_ref().map(|c| &c.envoye_le) == envoye_le.as_ref()
+            }
             Condition::PendingCode {
                 code_sha256,
                 essais,

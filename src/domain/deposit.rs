@@ -78,7 +78,21 @@ pub struct EcoleDeposee {
 /// (`runs`: UAIs whose running body has the collectivité's SIREN).
 pub fn flag_outside_territory(ecoles: &mut [EcoleDeposee], territoire: &[String], runs: &[String]) {
     for e in ecoles {
-        e.hors_territoire = !territoire.contains(&e.code_insee) && !runs.contains(&e.uai);
+        let commune = commune_of_arrondissement(&e.code_insee);
+        e.hors_territoire = !territoire.iter().any(|t| t == commune) && !runs.contains(&e.uai);
+    }
+}
+
+/// The commune of a municipal arrondissement's INSEE code (Paris 75101–75120, Lyon 69381–69389,
+/// Marseille 13201–13216), the code itself otherwise: the directory may give a school its
+/// arrondissement, the collectivité is the commune.
+pub fn commune_of_arrondissement(code: &str) -> &str {
+    let n: u32 = code.parse().unwrap_or(0);
+    match n {
+        75101..=75120 => "75056",
+        69381..=69389 => "69123",
+        13201..=13216 => "13055",
+        _ => code,
     }
 }
 

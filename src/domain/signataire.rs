@@ -2,6 +2,8 @@
 //! back before the deposit; and the quotas that keep the académie's sending identity from
 //! mailing strangers on request.
 
+use super::ids::DossierId;
+use super::time::paris_offset_hours;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -14,8 +16,11 @@ pub const MAX_TRIES: u8 = 5;
 pub const CODES_PER_DOSSIER_PER_HOUR: usize = 5;
 /// Least delay between two codes of one dossier.
 pub const RESEND_SECONDS: i64 = 60;
-/// Codes one address may receive in a day, whatever the dossiers asking.
+/// Codes one address nobody confirmed may receive in a day, whatever the dossiers asking.
 pub const CODES_PER_ADDRESS_PER_DAY: u32 = 3;
+/// Codes an address its owner confirmed once may receive in a day (its owner wants them; the
+/// cap still bounds floods and guessing across dossiers).
+pub const CODES_PER_CONFIRMED_ADDRESS_PER_DAY: u32 = 10;
 /// Messages the collectivité may write on one dossier in a day.
 pub const MESSAGES_PER_DOSSIER_PER_DAY: u32 = 20;
 
@@ -57,14 +62,42 @@ pub fn new_code() -> String {
     format!("{n:06}")
 }
 
-pub fn hash_code(code: &str) -> String {
-    hex::encode(Sha256::digest(code.as_bytes()))
+/// HMAC-SHA256(`key`, dossier and code): six digits have a million values, so a bare hash in
+/// the table (or its stream, or a backup) would give the code back in a million hashes; keyed
+/// by the server's secret it gives nothing.
+pub fn hash_code(key: &[u8], dossier: &DossierId, code: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("any key length");
+    mac.update(format!("code-signataire:{dossier}:{code}").as_bytes());
+    hex::encode(mac.finalize().into_bytes())
 }
 
-/// Whether `presented` is the code whose hash is stored, in constant time.
-pub fn code_matches(presented: &str, stored_sha256: &str) -> bool {
-    let presented = hash_code(presented.trim());
-    presented.as_bytes().ct_eq(stored_sha256.as_bytes()).into()
+/// Whether `presented` is the code whose keyed hash is stored, in constant time.
+pub fn code_matches(key: &[u8], dossier: &DossierId, presented: &str, stored: &str) -> bool {
+    let presented = hash_code(key, dossier, presented.trim());
+    presented.as_bytes().ct_eq(stored.as_bytes()).into()
+}
+
+/// An address as quotas count it: case folded, `+tag` of the local part dropped (so that
+/// `victime+1@…`, `victime+2@…` share one quota).
+fn quota_address(email: &str) -> String {
+    let e = email.trim().to_lowercase();
+    match e.split_once('@') {
+        Some((local, domain)) => {
+            let local = local.split('+').next().unwrap_or(local);
+            format!("{local}@{domain}")
+        }
+        None => e,
+    }
+}
+
+/// The Paris calendar day of an instant (days since the epoch) and when it ends (epoch
+/// seconds): « aujourd’hui » in the messages is the day the reader lives in.
+fn paris_day(now_seconds: i64) -> (i64, i64) {
+    let t = chrono::DateTime::from_timestamp(now_seconds, 0).unwrap_or_default();
+    let offset = paris_offset_hours(t) * 3600;
+    let day = (now_seconds + offset).div_euclid(86_400);
+    (day, (day + 1) * 86_400 - offset)
 }
 
 /// The address as the answer shows it: « c•••••@exemple.fr ».
@@ -88,20 +121,31 @@ pub struct Quota {
     pub window_end: i64,
 }
 
-/// The address quota for codes, in windows of a day.
-pub fn address_quota(email: &str, now_seconds: i64) -> Quota {
-    let day = now_seconds.div_euclid(86_400);
+/// The address quota for codes, in windows of a Paris day: tighter for an address nobody
+/// confirmed yet.
+pub fn address_quota(email: &str, now_seconds: i64, confirmed_before: bool) -> Quota {
+    let (day, end) = paris_day(now_seconds);
     Quota {
-        key: format!("code#{}#{day}", hash_code(&email.to_lowercase())),
-        limit: CODES_PER_ADDRESS_PER_DAY,
-        window_end: (day + 1) * 86_400,
+        key: format!(
+            "code#{}#{day}",
+            hex::encode(Sha256::digest(quota_address(email)))
+        ),
+        limit: if confirmed_before {
+            CODES_PER_CONFIRMED_ADDRESS_PER_DAY
+        } else {
+            CODES_PER_ADDRESS_PER_DAY
+        },
+        window_end: end,
     }
 }
 
 /// What the store remembers of an address that a signatory confirmed (a year): codes to it
 /// are wanted by its owner, so only the per-dossier quota bounds them.
 pub fn confirmed_address_key(email: &str) -> String {
-    format!("adresse-confirmee#{}", hash_code(&email.to_lowercase()))
+    format!(
+        "adresse-confirmee#{}",
+        hex::encode(Sha256::digest(email.trim().to_lowercase()))
+    )
 }
 
 /// How long a confirmed address is remembered.
@@ -109,11 +153,11 @@ pub const CONFIRMED_ADDRESS_DAYS: i64 = 365;
 
 /// The collectivité's message quota of one dossier, in windows of a day.
 pub fn message_quota(dossier: &str, now_seconds: i64) -> Quota {
-    let day = now_seconds.div_euclid(86_400);
+    let (day, end) = paris_day(now_seconds);
     Quota {
         key: format!("message#{dossier}#{day}"),
         limit: MESSAGES_PER_DOSSIER_PER_DAY,
-        window_end: (day + 1) * 86_400,
+        window_end: end,
     }
 }
 
@@ -136,14 +180,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codes_are_six_digits_compared_by_hash() {
+    fn codes_are_six_digits_compared_by_keyed_hash() {
+        let d = DossierId::generate();
         for _ in 0..100 {
             let c = new_code();
             assert_eq!(c.len(), 6);
             assert!(c.bytes().all(|b| b.is_ascii_digit()));
-            assert!(code_matches(&c, &hash_code(&c)));
-            assert!(!code_matches("000000x", &hash_code(&c)));
+            assert!(code_matches(b"k", &d, &c, &hash_code(b"k", &d, &c)));
+            assert!(!code_matches(b"k", &d, "000000x", &hash_code(b"k", &d, &c)));
+            assert!(!code_matches(b"autre", &d, &c, &hash_code(b"k", &d, &c)));
         }
+        assert_ne!(
+            hash_code(b"k", &d, "123456"),
+            hex::encode(Sha256::digest("123456"))
+        );
+    }
+
+    #[test]
+    fn quota_days_are_paris_days_and_tags_share_an_address() {
+        // 2026-12-01 23:30 UTC is 2 December 00:30 in Paris: a new day has begun there.
+        let t = 1_796_167_800;
+        let (day, end) = paris_day(t);
+        assert_eq!(end, 1_796_252_400, "ends when 3 December begins in Paris");
+        assert_eq!(paris_day(t - 3600).0, day - 1);
+        assert_eq!(
+            address_quota("Victime+1@exemple.fr", t, false).key,
+            address_quota("victime+2@exemple.fr", t, false).key
+        );
+        assert_eq!(address_quota("v@exemple.fr", t, false).limit, 3);
+        assert_eq!(address_quota("v@exemple.fr", t, true).limit, 10);
     }
 
     #[test]
@@ -156,9 +221,19 @@ mod tests {
 
     #[test]
     fn an_address_quota_is_per_address_and_per_day() {
-        let a = address_quota("Mairie@exemple.fr", 86_400 * 10 + 5);
-        assert_eq!(a, address_quota("mairie@exemple.fr", 86_400 * 10 + 80_000));
-        assert_ne!(a.key, address_quota("mairie@exemple.fr", 86_400 * 11).key);
-        assert_eq!(a.window_end, 86_400 * 11);
+        let a = address_quota("Mairie@exemple.fr", 86_400 * 10 + 5, false);
+        assert_eq!(
+            a,
+            address_quota("mairie@exemple.fr", 86_400 * 10 + 80_000, false)
+        );
+        assert_ne!(
+            a.key,
+            address_quota("mairie@exemple.fr", 86_400 * 11, false).key
+        );
+        assert_eq!(
+            a.window_end,
+            86_400 * 11 - 3600,
+            "midnight in Paris (winter)"
+        );
     }
 }

@@ -19,6 +19,12 @@ pub fn invisible(c: char) -> bool {
         | '\u{2066}'..='\u{2069}'
         | '\u{FEFF}'
         | '\u{FFF9}'..='\u{FFFB}'
+        // Fillers and selectors that print as nothing (Hangul fillers, combining grapheme
+        // joiner, variation selectors, Mongolian selectors, musical formatting).
+        | '\u{034F}' | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}'
+        | '\u{FE00}'..='\u{FE0F}'
+        | '\u{180B}'..='\u{180D}'
+        | '\u{1D173}'..='\u{1D17A}'
         | '\u{E0000}'..='\u{E007F}')
 }
 
@@ -139,6 +145,8 @@ mod tests {
             "\u{2066}Jean\u{2069}",
             "\u{feff}X",
             "\u{00ad}",
+            "\u{3164}",
+            "A\u{fe0f}",
         ] {
             assert!(
                 Name::parse(bad, 50).unwrap_err().contains("invisibles"),

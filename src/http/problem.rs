@@ -31,6 +31,8 @@ pub enum ApiError {
     },
     /// AWS failed after the SDK's retries: nothing was half-written, the client may retry.
     Unavailable,
+    /// Same, with what to do in this case.
+    UnavailableWith(String),
 }
 
 impl From<StoreError> for ApiError {
@@ -79,7 +81,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => 415,
             ApiError::Validation(_) => 422,
             ApiError::TooManyRequests { .. } => 429,
-            ApiError::Unavailable => 503,
+            ApiError::Unavailable | ApiError::UnavailableWith(_) => 503,
         }
     }
 
@@ -129,6 +131,11 @@ impl ApiError {
             ApiError::TooManyRequests { detail, .. } => {
                 ("trop-de-demandes", "Trop de demandes", detail.clone())
             }
+            ApiError::UnavailableWith(d) => (
+                "service-indisponible",
+                "Service momentanément indisponible",
+                d.clone(),
+            ),
             ApiError::Unavailable => (
                 "service-indisponible",
                 "Service momentanément indisponible",

@@ -24,22 +24,19 @@ pub async fn send(app: &App, req: &Request, id: &str) -> ApiResult {
     json_body(req)?;
     let now = Now::system();
     let code = new_code();
-    let change = steps::send_code(&record, &code, &Actor::Collectivite, &now)?;
+    let key = app.config.link_secret.as_bytes();
+    let change = steps::send_code(&record, &code, key, &Actor::Collectivite, &now)?;
     let Some(to) = change.notices.iter().find_map(|n| match n {
         crate::domain::change::Notice::Code { to, .. } => Some(to.clone()),
         _ => None,
     }) else {
         return Err(ApiError::Unavailable);
     };
-    // The address's own quota, whatever the dossiers asking for it, unless its owner
-    // confirmed it once already.
-    let quota = address_quota(&to, now.seconds());
+    // The address's own quota, whatever the dossiers asking for it: three a day for an address
+    // nobody confirmed yet, ten once its owner confirmed it.
     let confirmed_before = app.dossiers.remembers(&confirmed_address_key(&to)).await?;
-    let taken = match confirmed_before {
-        true => Ok(()),
-        false => app.dossiers.take_quota(&quota).await,
-    };
-    match taken {
+    let quota = address_quota(&to, now.seconds(), confirmed_before);
+    match app.dossiers.take_quota(&quota).await {
         Err(StoreError::Conflict) => {
             let wait = quota.window_end - now.seconds();
             return Err(ApiError::TooManyRequests {
@@ -55,15 +52,22 @@ pub async fn send(app: &App, req: &Request, id: &str) -> ApiResult {
         r => r?,
     }
     match app.dossiers.send_code(&record.id, &change).await {
+        // Deposited meanwhile, or another send of this dossier won the race.
         Err(StoreError::Conflict) => {
             return Err(ApiError::Conflict(
-                "Le dossier vient d’être déposé : aucun code n’est plus nécessaire.".into(),
+                "Un code vient d’être envoyé pour ce dossier, ou il vient d’être déposé : \
+                 rechargez la page."
+                    .into(),
             ))
         }
         r => r?,
     }
     if !crate::mail::send_notices(app, &record, &change.notices).await {
-        return Err(ApiError::Unavailable);
+        return Err(ApiError::UnavailableWith(
+            "Le code n’a pas pu être envoyé (messagerie momentanément indisponible) : \
+             demandez-en un autre dans une minute."
+                .into(),
+        ));
     }
     let pending: Option<&CodeEnvoye> = change.updates.iter().find_map(|u| match u {
         crate::domain::change::Update::CodeSignataire(Some(c)) => Some(c),
@@ -92,7 +96,8 @@ pub async fn confirm(app: &App, req: &Request, id: &str) -> ApiResult {
             )]))
         }
     };
-    let checked = steps::confirm_code(&record, &code, &Actor::Collectivite, &Now::system())?;
+    let key = app.config.link_secret.as_bytes();
+    let checked = steps::confirm_code(&record, &code, key, &Actor::Collectivite, &Now::system())?;
     match app.dossiers.confirm_code(&record.id, &checked.change).await {
         Err(StoreError::Conflict) => {
             return Err(ApiError::Conflict(

@@ -32,33 +32,52 @@ pub fn scheduled(record: &EventRecord) -> Option<DossierRecord> {
 /// The event of an accepted convention, Standard Webhooks shaped: `type`, `timestamp`, `data`.
 pub fn payload(r: &DossierRecord, timestamp: &str) -> Value {
     let d = r.depot.as_ref();
+    let ecoles: Vec<Value> = d
+        .map(|d| {
+            d.ecoles
+                .iter()
+                .map(|e| json!({"uai": e.uai, "nom": e.nom, "commune": e.commune, "code_insee": e.code_insee}))
+                .collect()
+        })
+        .unwrap_or_default();
+    let dossier = json!({"id": r.id, "numero": r.numero, "statut": r.statut, "depose_le": r.depose_le,
+                         "accepte_le": r.accepte_le()});
+    let collectivite = d.map(|d| json!({"siret": d.collectivite.siret, "siren": d.collectivite.siren, "nom": d.collectivite.nom}));
+    let convention = r.convention.as_ref().map(|c| {
+        json!({
+            "sha256": c.sha256,
+            "code_verification": c.code_verification,
+            "version_texte": d.map(|d| d.signature.version_texte.clone()),
+        })
+    });
     json!({
         "type": "convention.acceptee",
         "timestamp": timestamp,
         "data": {
-            "dossier": {"id": r.id, "numero": r.numero, "statut": r.statut, "depose_le": r.depose_le,
-                        "accepte_le": r.accepte_le()},
+            "dossier": dossier,
             "numero": r.numero,
-            "collectivite": d.map(|d| json!({"siret": d.collectivite.siret, "siren": d.collectivite.siren, "nom": d.collectivite.nom})),
-            "ecoles": d.map(|d| json!(d.ecoles)).unwrap_or(json!([])),
-            "convention": r.convention.as_ref().map(|c| json!({
-                "sha256": c.sha256,
-                "code_verification": c.code_verification,
-                "version_texte": d.map(|d| d.signature.version_texte.clone()),
-            })),
+            "collectivite": collectivite,
+            "ecoles": ecoles,
+            "convention": convention,
         },
+        // The body of the older integration, beside the new one for one release (README
+        // « Webhook to the ENT editor »).
+        "evenement": "dossier.accepte",
+        "dossier": dossier,
+        "collectivite": collectivite,
+        "ecoles": ecoles,
+        "convention": convention,
     })
 }
 
-/// The event's id, the same for every attempt and replay of one acceptance (the editor
-/// deduplicates on it); a later acceptance (after a reopening) is another event.
+/// The message's id: the same for every retry of one delivery (the editor deduplicates on
+/// it); a later acceptance (after a reopening), or a replay the académie asks for, is another
+/// message.
 pub fn event_id(r: &DossierRecord) -> String {
-    let acceptances = r
-        .historique
-        .iter()
-        .filter(|e| e.action == crate::domain::dossier::Decision::Accepter.label())
-        .count();
-    format!("msg_{}_acceptee_{acceptances}", r.id)
+    let count = |action: &str| r.historique.iter().filter(|e| e.action == action).count();
+    let acceptances = count(crate::domain::dossier::Decision::Accepter.label());
+    let replays = count(crate::domain::steps::WEBHOOK_REPLAYED);
+    format!("msg_{}_acceptee_{acceptances}_{replays}", r.id)
 }
 
 /// Until the editors move to Standard Webhooks: `sha256=<hex>` of HMAC-SHA256(secret,

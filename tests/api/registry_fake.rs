@@ -109,10 +109,25 @@ fn entreprise() -> Value {
     })
 }
 
+/// A public body that is not a collectivité (a lycée, an EPLE: catégorie juridique 7331).
+pub const SIRET_LYCEE: &str = "19350000600013";
+
+fn lycee() -> Value {
+    json!({
+        "siren": "193500006",
+        "nom_complet": "LYCEE PUBLIC DE LA VILAINE",
+        "nature_juridique": "7331",
+        "siege": {"siret": SIRET_LYCEE, "adresse": "1 RUE DU LYCEE 35000 RENNES"},
+        "matching_etablissements": [{"siret": SIRET_LYCEE, "adresse": "1 RUE DU LYCEE 35000 RENNES"}],
+        "complements": {"collectivite_territoriale": null}
+    })
+}
+
 fn answer(q: &str) -> Value {
     let results: Vec<Value> = match q {
         "21350016800025" => vec![baulon()],
         SIRET_ENTREPRISE => vec![entreprise()],
+        SIRET_LYCEE => vec![lycee()],
         _ => vec![],
     };
     json!({"results": results, "total_results": results.len(), "page": 1, "per_page": 10})

@@ -76,7 +76,6 @@ async fn the_deposit_waits_for_the_code_received_at_the_signatory_address() {
     for said in [
         "ENT-",
         "21350016800025",
-        "Camille Martin",
         "ne communiquez ce code à personne",
     ] {
         assert!(body.contains(said), "the code email says {said:?}: {body}");
@@ -407,6 +406,16 @@ async fn a_siret_must_be_a_collectivite_and_schools_outside_its_territory_are_fl
         "{said}"
     );
     assert_eq!(t.table_snapshot().await, before);
+    // A public body that does not run primary schools (a lycée) neither.
+    let mut body = full_dossier();
+    body["collectivite"]["siret"] = json!(crate::registry_fake::SIRET_LYCEE);
+    let (id, jeton) = t.create_draft(&body).await;
+    let r = deposit(&t, &id, &jeton).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r
+        .error_on("collectivite.siret")
+        .unwrap()
+        .contains("LYCEE PUBLIC"));
 
     // The commune of Baulon with a school of Cardroc: accepted, that school flagged.
     let (id, _) = t.deposit_new(&full_dossier()).await;
@@ -455,4 +464,85 @@ async fn the_evidence_keeps_the_viewer_address_given_by_cloudfront() {
     assert_eq!(r.status, 200, "{}", r.body);
     let depot = t.stored(&id).await.unwrap().depot.unwrap();
     assert_eq!(depot.signature.ip, "198.51.100.10");
+}
+
+#[tokio::test]
+async fn concurrent_sends_on_one_dossier_send_one_code() {
+    let t = TestApp::spawn().await;
+    let (id, jeton) = unconfirmed(&t, "maire@baulon.fr").await;
+    let answers = futures::future::join_all((0..8).map(|_| send_code(&t, &id, &jeton))).await;
+    let sent = answers.iter().filter(|r| r.status == 202).count();
+    assert_eq!(
+        sent,
+        1,
+        "{:?}",
+        answers.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    for r in answers.iter().filter(|r| r.status != 202) {
+        assert!([409, 429].contains(&r.status), "{}", r.body);
+    }
+    assert_eq!(codes_to(&t.sent_codes().await, "maire@baulon.fr"), 1);
+}
+
+#[tokio::test]
+async fn the_code_email_carries_nothing_the_applicant_typed() {
+    let t = TestApp::spawn().await;
+    let mut body = full_dossier();
+    body["signataire"]["nom"] =
+        json!("Martin. URGENT : validez vos identifiants sur https://pirate.example");
+    body["signataire"]["prenom"] = json!("Camille");
+    body["signataire"]["email"] = json!("cible@exemple.fr");
+    let (id, jeton) = t.create_unconfirmed_draft(&body).await;
+    assert_eq!(send_code(&t, &id, &jeton).await.status, 202);
+    let email = t.sent_codes().await.last().unwrap().to_string();
+    for typed in ["pirate.example", "URGENT", "Camille"] {
+        assert!(!email.contains(typed), "{typed} in the code email: {email}");
+    }
+    assert!(
+        email.contains(SIRET_BAULON),
+        "the SIRET, once valid, is said"
+    );
+}
+
+#[tokio::test]
+async fn the_referent_is_sent_the_public_verification_not_a_key_to_the_dossier() {
+    let t = TestApp::spawn().await;
+    let (id, _) = t.deposit_new(&full_dossier()).await;
+    let ev = t.stream_event().await;
+    t.run_generate(&ev).await;
+    for action in ["passer_en_instruction", "accepter"] {
+        t.as_instructeur(
+            "POST",
+            &format!("/api/instructeur/dossiers/{id}/decision"),
+            Some(&json!({ "action": action })),
+        )
+        .await;
+    }
+    let code = t
+        .stored(&id)
+        .await
+        .unwrap()
+        .convention
+        .unwrap()
+        .code_verification;
+    let emails = t.sent_emails().await;
+    let to_referent: Vec<&Value> = emails
+        .iter()
+        .filter(|e| {
+            e["destinations"]
+                .to_string()
+                .contains("jean.garcia@exemple.fr")
+        })
+        .collect();
+    assert_eq!(to_referent.len(), 1);
+    let text = to_referent[0].to_string();
+    assert!(text.contains(&format!("/verification/{code}")), "{text}");
+    assert!(
+        !text.contains("jeton="),
+        "no link-jeton to an address nobody confirmed"
+    );
+    assert!(
+        !text.contains("   "),
+        "no runs of spaces in the text: {text}"
+    );
 }

@@ -77,6 +77,16 @@ impl Expression {
             }
             Condition::NotAcknowledged => "attribute_not_exists(accuse)".into(),
             Condition::Exists => "attribute_exists(id)".into(),
+            Condition::CodeUnchanged { envoye_le } => {
+                let st = self.value(s(Statut::Brouillon.as_str()));
+                match envoye_le {
+                    None => format!("statut = {st} AND attribute_not_exists(code_signataire)"),
+                    Some(t) => {
+                        let t = self.value(s(t));
+                        format!("statut = {st} AND code_signataire.envoye_le = {t}")
+                    }
+                }
+            }
             Condition::PendingCode {
                 code_sha256,
                 essais,

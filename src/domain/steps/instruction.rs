@@ -10,6 +10,9 @@ use crate::domain::life::{Actor, Blocked, Policy, Refusal, Step};
 use crate::domain::text::LongText;
 use crate::domain::time::Now;
 
+/// The audit wording of a webhook delivery the académie asks for again.
+pub const WEBHOOK_REPLAYED: &str = "webhook de l’éditeur ENT reprogrammé";
+
 /// An instructeur's decision: the move, its audit line, the TTL the retention sets, the
 /// webhook scheduled on acceptance, and the email to the collectivité.
 pub fn decide(
@@ -64,14 +67,17 @@ pub fn decide(
                 ),
                 paragraphes: vec![
                     format!(
-                        "{} {}, {}, vous a désigné comme référent ENT de {} dans la convention                          ENT école / GAR n° {}, que l’académie vient d’accepter.",
+                        "{} {}, {}, vous a désigné comme référent ENT de {} dans la convention \
+                         ENT école / GAR n° {}, que l’académie vient d’accepter.",
                         d.signataire.prenom,
                         d.signataire.nom,
                         d.signataire.qualite,
                         d.collectivite.display_name(),
                         r.numero
                     ),
-                    "Le référent est l’interlocuteur de l’académie et de l’éditeur de l’ENT pour                      les écoles de la collectivité : il reçoit les informations de déploiement et                      signale les ouvertures, fermetures et fusions d’écoles."
+                    "Le référent est l’interlocuteur de l’académie et de l’éditeur de l’ENT pour \
+                     les écoles de la collectivité : il reçoit les informations de déploiement et \
+                     signale les ouvertures, fermetures et fusions d’écoles."
                         .into(),
                     format!(
                         "Écoles concernées : {}.",
@@ -181,7 +187,7 @@ pub fn request_webhook(
         condition: Condition::Statut(Statut::Accepte),
         updates: vec![
             Update::WebhookEtat(WebhookEtat::AEnvoyer),
-            event(now, actor, "webhook de l’éditeur ENT reprogrammé", None),
+            event(now, actor, WEBHOOK_REPLAYED, None),
         ],
         notices: Vec::new(),
     })

@@ -14,7 +14,7 @@ mod signataire;
 pub(crate) mod tests;
 
 pub use applicant::{autosave, create, delete_draft, deposit};
-pub use instruction::{decide, message, request_webhook};
+pub use instruction::{decide, message, request_webhook, WEBHOOK_REPLAYED};
 pub use pipeline::{
     claim_acknowledgement, convention_due, lease_until, record_acknowledgement, record_convention,
     record_webhook_attempt, release_acknowledgement, webhook_due, LEASE_SECONDS,

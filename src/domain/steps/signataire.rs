@@ -3,13 +3,14 @@
 use super::allowed;
 use super::applicant::signataire_email;
 use crate::domain::change::{Change, Condition, Notice, Update};
-use crate::domain::dossier::{DossierRecord, Statut};
+use crate::domain::dossier::DossierRecord;
 use crate::domain::draft::FieldError;
 use crate::domain::life::{Actor, Refusal, Step};
 use crate::domain::signataire::{
     code_matches, hash_code, normalised, wait_words, CodeEnvoye, Confirmation,
     CODES_PER_DOSSIER_PER_HOUR, CODE_MINUTES, MAX_TRIES, RESEND_SECONDS,
 };
+use crate::domain::siret::Siret;
 use crate::domain::time::{french_datetime, Now};
 
 /// Sends `code` (drawn by the caller from the CSPRNG) to the draft's signatory address, within
@@ -17,6 +18,7 @@ use crate::domain::time::{french_datetime, Now};
 pub fn send_code(
     r: &DossierRecord,
     code: &str,
+    key: &[u8],
     actor: &Actor,
     now: &Now,
 ) -> Result<Change, Refusal> {
@@ -60,27 +62,29 @@ pub fn send_code(
     }
     let mut sent = recent;
     sent.push(t);
-    let s = r.brouillon.signataire.clone().unwrap_or_default();
-    let qui = format!(
-        "{} {}",
-        s.prenom.as_deref().unwrap_or("").trim(),
-        s.nom.as_deref().unwrap_or("").trim()
-    );
-    let siret = r
+    // Nothing the applicant typed goes into this email (it reaches an address nobody confirmed:
+    // free text there would let anyone mail anything from the académie's address); a SIRET
+    // only once it parses.
+    let pour = r
         .brouillon
         .collectivite
         .as_ref()
-        .and_then(|c| c.siret.clone())
+        .and_then(|c| c.siret.as_deref())
+        .and_then(|s| Siret::parse(s).ok())
+        .map(|s| format!("pour la collectivité de SIRET {} ", s.as_str()))
         .unwrap_or_default();
     let expire = t + CODE_MINUTES * 60;
     let until = chrono::DateTime::from_timestamp(expire, 0).unwrap_or_else(|| now.utc());
     Ok(Change {
         step: Step::SendCode,
-        condition: Condition::Statut(Statut::Brouillon),
+        // Concurrent sends on one dossier: one wins, the others find the code changed.
+        condition: Condition::CodeUnchanged {
+            envoye_le: r.code_signataire.as_ref().map(|c| c.envoye_le.clone()),
+        },
         updates: vec![
             Update::CodeSignataire(Some(CodeEnvoye {
                 email: email.clone(),
-                code_sha256: hash_code(code),
+                code_sha256: hash_code(key, &r.id, code),
                 envoye_le: now.stamp(),
                 expire_le: expire,
                 essais: 0,
@@ -92,11 +96,10 @@ pub fn send_code(
             sujet: format!("Code de confirmation {code} — convention ENT école"),
             paragraphes: vec![
                 format!(
-                    "Une convention ENT école / GAR est en préparation pour la collectivité de SIRET {} \
-                     (dossier n° {}). Elle vous désigne comme signataire : {}.",
-                    siret.trim(),
-                    r.numero,
-                    qui.trim()
+                    "Une convention ENT école / GAR est en préparation {pour}(dossier n° {}) \
+                     sur le service de conventionnement de l’académie. Votre adresse y est \
+                     indiquée comme celle du signataire.",
+                    r.numero
                 ),
                 format!(
                     "Pour confirmer votre adresse, communiquez ce code à la personne qui remplit le \
@@ -127,6 +130,7 @@ fn code_error(message: impl Into<String>) -> Refusal {
 pub fn confirm_code(
     r: &DossierRecord,
     presented: &str,
+    key: &[u8],
     actor: &Actor,
     now: &Now,
 ) -> Result<CodeChecked, Refusal> {
@@ -159,7 +163,7 @@ pub fn confirm_code(
         code_sha256: pending.code_sha256.clone(),
         essais: pending.essais,
     };
-    if code_matches(p, &pending.code_sha256) {
+    if code_matches(key, &r.id, p, &pending.code_sha256) {
         return Ok(CodeChecked {
             change: Change {
                 step: Step::ConfirmCode,

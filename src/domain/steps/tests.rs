@@ -122,3 +122,19 @@ fn a_refusal_sets_the_retention_and_a_draft_keeps_ninety_days() {
         matches!(&c.notices[..], [Notice::Collectivite { paragraphes, .. }] if paragraphes[1] == "Motif : hors périmètre")
     );
 }
+
+#[test]
+fn schools_of_an_arrondissement_are_in_their_commune() {
+    use crate::domain::deposit::{flag_outside_territory, EcoleDeposee};
+    let ecole = |code: &str| EcoleDeposee {
+        uai: format!("U{code}"),
+        nom: "École".into(),
+        commune: "Paris".into(),
+        code_insee: code.into(),
+        hors_territoire: false,
+    };
+    let mut ecoles = vec![ecole("75111"), ecole("75056"), ecole("92012")];
+    flag_outside_territory(&mut ecoles, &["75056".to_string()], &[]);
+    let flags: Vec<bool> = ecoles.iter().map(|e| e.hors_territoire).collect();
+    assert_eq!(flags, [false, false, true]);
+}
