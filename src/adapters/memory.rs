@@ -236,3 +236,68 @@ impl Mailer for MemoryMailer {
         Ok(format!("memoire-{}", sent.len()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::draft::Draft;
+    use crate::domain::life::Actor;
+    use crate::domain::steps;
+    use crate::domain::time::Now;
+
+    /// The in-memory store checks a step's condition as DynamoDB does: the second of two
+    /// writes decided on the same state is a conflict, and nothing of it is applied.
+    #[tokio::test]
+    async fn a_change_decided_on_a_stale_record_is_a_conflict() {
+        let store = MemoryDossiers::default();
+        let now = Now::system();
+        let r = steps::create(
+            DossierId::generate(),
+            1,
+            "0".repeat(64),
+            Draft::default(),
+            &now,
+        );
+        store.create(&r).await.unwrap();
+        let first = steps::autosave(&r, Draft::default(), &Actor::Collectivite, &now).unwrap();
+        let delete = steps::delete_draft(&r, &Actor::Collectivite).unwrap();
+        store.save_draft(&r.id, &first).await.unwrap();
+        store.delete_draft(&r.id, &delete).await.unwrap();
+        assert!(store.get(&r.id).await.unwrap().is_none());
+        assert!(matches!(
+            store.save_draft(&r.id, &first).await,
+            Err(StoreError::Conflict)
+        ));
+        assert!(matches!(store.create(&r).await, Ok(())));
+        assert!(matches!(store.create(&r).await, Err(StoreError::Conflict)));
+
+        // Two instructeurs decide on the same deposited dossier: the second finds it moved.
+        let mut d = steps::create(
+            DossierId::generate(),
+            2,
+            "0".repeat(64),
+            Draft::default(),
+            &now,
+        );
+        d.statut = crate::domain::dossier::Statut::EnConstruction;
+        store.create(&d).await.unwrap();
+        let actor = Actor::Instructeur {
+            email: "i@ac-test.fr".into(),
+        };
+        let decision = crate::domain::dossier::Decision::PasserEnInstruction;
+        let policy = crate::domain::life::Policy::default();
+        let a = steps::decide(&d, decision, None, &actor, &now, &policy).unwrap();
+        let b = a.clone();
+        store.decide(&d.id, &a).await.unwrap();
+        assert!(matches!(
+            store.decide(&d.id, &b).await,
+            Err(StoreError::Conflict)
+        ));
+        let stored = store.get(&d.id).await.unwrap().unwrap();
+        assert_eq!(
+            stored.historique.len(),
+            1,
+            "the second decision wrote nothing"
+        );
+    }
+}
