@@ -1,6 +1,7 @@
 //! The company registry ("recherche-entreprises", api.gouv.fr): name, address and kind of a
 //! SIRET. Called with a 2 s timeout; a 429 is retried once after its Retry-After when that fits
-//! the budget; answers (including "unknown") are cached per Lambda instance. When the registry
+//! the budget; answers (including "unknown") are cached per Lambda instance (5 000 at most,
+//! expired then oldest dropped first). When the registry
 //! fails, the caller goes on in degraded mode (`verifie: false`).
 
 use crate::domain::siret::Siret;
@@ -97,12 +98,42 @@ impl CompanyRegistry for RechercheEntreprises {
         let answer = tokio::task::spawn_blocking(move || Self::fetch(&agent, &url, &k))
             .await
             .map_err(|e| RegistryError::Unavailable(e.to_string()))?;
-        self.cache
-            .lock()
-            .expect("cache lock")
-            .insert(key, (Instant::now(), answer.clone()));
+        remember(
+            &mut self.cache.lock().expect("cache lock"),
+            key,
+            answer.clone(),
+            Instant::now(),
+        );
         answer
     }
+}
+
+/// Most SIRETs one instance remembers: the public lookup takes any SIRET, so without a bound
+/// the cache would grow with every different query for as long as the instance lives.
+const CACHE_ENTRIES: usize = 5_000;
+
+/// Keeps `answer` for `key`; when full, forgets what expired, then the oldest entries.
+fn remember(
+    cache: &mut HashMap<String, (Instant, Answer)>,
+    key: String,
+    answer: Answer,
+    now: Instant,
+) {
+    if cache.len() >= CACHE_ENTRIES && !cache.contains_key(&key) {
+        cache.retain(|_, (at, a)| {
+            let ttl = if a.is_ok() { CACHE_TTL } else { FAILURE_TTL };
+            now.duration_since(*at) < ttl
+        });
+        if cache.len() >= CACHE_ENTRIES {
+            let mut ages: Vec<(Instant, String)> =
+                cache.iter().map(|(k, (at, _))| (*at, k.clone())).collect();
+            ages.sort();
+            for (_, k) in ages.into_iter().take(CACHE_ENTRIES / 10) {
+                cache.remove(&k);
+            }
+        }
+    }
+    cache.insert(key, (now, answer));
 }
 
 #[derive(Deserialize)]
@@ -168,6 +199,20 @@ fn entry_for(answer: SearchAnswer, siret: &str) -> Option<RegistryEntry> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cache_stays_bounded() {
+        let mut cache = HashMap::new();
+        let t0 = Instant::now();
+        for i in 0..(CACHE_ENTRIES * 3) {
+            let at = t0 + Duration::from_millis(i as u64);
+            remember(&mut cache, format!("{i:014}"), Ok(None), at);
+            assert!(cache.len() <= CACHE_ENTRIES);
+        }
+        // The newest answers are the ones kept.
+        assert!(cache.contains_key(&format!("{:014}", CACHE_ENTRIES * 3 - 1)));
+        assert!(!cache.contains_key(&format!("{:014}", 0)));
+    }
 
     #[test]
     fn picks_the_matching_siren_and_establishment() {
