@@ -657,7 +657,7 @@ async fn export_of_a_thousand_dossiers_for_the_ent_editor() {
     assert_eq!(unzipped, r.body);
     assert!(zipped.bytes.len() * 4 < r.body.len(), "compressed");
     let lines: Vec<&str> = r.body.trim_start_matches('\u{feff}').lines().collect();
-    assert_eq!(lines[0], "uai;nom_ecole;commune;code_insee;siret_collectivite;nom_collectivite;numero_dossier;date_convention;statut");
+    assert_eq!(lines[0], "uai;nom_ecole;commune;code_insee;siret_collectivite;nom_collectivite;numero_dossier;date_convention;statut;secteur;siren_collectivite;version_convention;date_acceptation");
     assert_eq!(lines.len(), 1 + 2000, "two schools per dossier");
     assert!(lines[1].starts_with("0350122T;Ecole primaire publique les Lucioles;Baulon;35016;21350016800025;COMMUNE DE BAULON;ENT-"));
     let numeros: std::collections::HashSet<&str> = lines[1..]
@@ -687,6 +687,13 @@ async fn export_of_a_thousand_dossiers_for_the_ent_editor() {
         "since-date filter"
     );
     assert_eq!(since[0]["statut"], "en_construction");
+    assert_eq!(
+        since[0]["secteur"], "Public",
+        "the directory says public or private"
+    );
+    assert_eq!(since[0]["siren_collectivite"], "213500168");
+    assert_eq!(since[0]["version_convention"], "2026-11");
+    assert_eq!(since[0]["date_acceptation"], "", "not accepted");
     assert_eq!(
         t.as_instructeur("GET", "/api/instructeur/export/ecoles.xlsx", None)
             .await

@@ -3,6 +3,8 @@
 use super::list::all_deposited;
 use super::params::filter_from;
 use crate::domain::dossier::Statut;
+use crate::domain::school::SchoolDirectory;
+use crate::domain::uai::Uai;
 use crate::http::problem::ApiError;
 use crate::http::request::accepts_gzip;
 use crate::http::response::{encoded, gzip, ApiResult};
@@ -20,7 +22,9 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-const EXPORT_COLUMNS: [&str; 9] = [
+/// The columns, in this order; later ones are appended, never renamed (editors read them by
+/// name or by position).
+const EXPORT_COLUMNS: [&str; 13] = [
     "uai",
     "nom_ecole",
     "commune",
@@ -30,6 +34,12 @@ const EXPORT_COLUMNS: [&str; 9] = [
     "numero_dossier",
     "date_convention",
     "statut",
+    // What an ENT editor needs beside them: public or private (the directory knows it), the
+    // collectivité's SIREN, the convention's text version and its acceptance date.
+    "secteur",
+    "siren_collectivite",
+    "version_convention",
+    "date_acceptation",
 ];
 
 pub(super) async fn export(app: &App, req: &Request, file: &str) -> ApiResult {
@@ -49,7 +59,7 @@ pub(super) async fn export(app: &App, req: &Request, file: &str) -> ApiResult {
     if filter.statuts.is_empty() {
         filter.statuts = vec![Statut::Accepte];
     }
-    let mut rows: Vec<[String; 9]> = Vec::new();
+    let mut rows: Vec<[String; 13]> = Vec::new();
     for r in &all_deposited(app, &filter).await? {
         let Some(d) = &r.depot else { continue };
         let date = r
@@ -58,7 +68,13 @@ pub(super) async fn export(app: &App, req: &Request, file: &str) -> ApiResult {
             .map(|c| c.genere_le.clone())
             .or_else(|| r.depose_le.clone())
             .unwrap_or_default();
+        let accepte_le: String = r.accepte_le().unwrap_or("").chars().take(10).collect();
         for e in &d.ecoles {
+            // "Public" / "Privé" as the directory says today; empty when it no longer lists it.
+            let secteur = Uai::parse(&e.uai)
+                .ok()
+                .and_then(|u| app.directory.ecole(&u).map(|k| k.statut.clone()))
+                .unwrap_or_default();
             rows.push([
                 e.uai.clone(),
                 e.nom.clone(),
@@ -69,6 +85,10 @@ pub(super) async fn export(app: &App, req: &Request, file: &str) -> ApiResult {
                 r.numero.clone(),
                 date.chars().take(10).collect(),
                 r.statut.as_str().to_string(),
+                secteur,
+                d.collectivite.siren.clone(),
+                d.signature.version_texte.clone(),
+                accepte_le.clone(),
             ]);
         }
     }
