@@ -177,6 +177,8 @@ def check_walkthrough(stack, env):
         ("2-3. enregistrement et dépôt : statut en_construction", '"statut":"en_construction"' in out),
         ("4. email d'accusé de réception", re.search(r"Dossier n° ENT-\d+ : convention .* déposée", out)),
         ("5. convention PDF téléchargée et lue", re.search(r"Convention n° ENT-\d+", out)),
+        ("5. convention : habilitation imprimée", "agissant en vertu de la délibération n° 2026-014" in out),
+        ("5. convention : adresse confirmée par le code", "confirmée par un code à usage unique" in out),
         ("liste de l'académie : le dossier y est", f'"id":"{ident}"' in out),
         ("décision passer_en_instruction", '"statut":"en_instruction"' in out),
         ("décision refuser", '"statut":"refuse"' in out),
