@@ -17,6 +17,8 @@ pub struct Config {
     pub contact_email: String,
     /// Secret for the email-link capability (see `domain::ids::link_jeton`).
     pub link_secret: String,
+    /// The secret CloudFront adds to every request it passes on (`http::front`); None locally.
+    pub origin_secret: Option<String>,
     /// Lifetime of presigned download URLs.
     pub presign_ttl_seconds: u64,
     pub academie: Academie,
@@ -144,6 +146,7 @@ impl Config {
             sender_email: required("SENDER_EMAIL")?,
             contact_email: required("CONTACT_EMAIL")?,
             link_secret: required("LINK_SECRET")?,
+            origin_secret: optional("ORIGIN_SECRET"),
             presign_ttl_seconds: env::var("PRESIGN_TTL_SECONDS")
                 .ok()
                 .and_then(|v| v.parse().ok())

@@ -337,6 +337,7 @@ async fn bench_app(dir: Directory) -> conventions_ent::App {
             sender_email: "a@b.fr".into(),
             contact_email: "a@b.fr".into(),
             link_secret: "bench".into(),
+            origin_secret: None,
             presign_ttl_seconds: 60,
             academie: conventions_ent::config::Academie {
                 nom: "A".into(),

@@ -13,6 +13,9 @@ use serde_json::{json, Value};
 pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, std::convert::Infallible> {
     let path = req.uri().path().trim_end_matches('/').to_string();
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    if let Err(e) = super::front::check(app, &req) {
+        return Ok(e.into_response());
+    }
     let result = match (req.method().as_str(), segments.as_slice()) {
         ("GET", ["api", "communes"]) => communes(app, &req),
         ("GET", ["api", "communes", code, "ecoles"]) => ecoles_of_commune(app, code),

@@ -3,6 +3,7 @@
 //! error becomes a problem+json answer.
 
 pub mod dossiers;
+pub mod front;
 pub mod instructeur;
 pub mod lookup;
 pub mod messages;
@@ -25,6 +26,9 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, std::conv
     let path = req.uri().path().trim_end_matches('/').to_string();
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let method = req.method().as_str().to_string();
+    if let Err(e) = front::check(app, &req) {
+        return Ok(e.into_response());
+    }
     let result = match (method.as_str(), segments.as_slice()) {
         ("POST", ["api", "dossiers"]) => dossiers::create(app, &req).await,
         ("GET", ["api", "dossiers", id]) => dossiers::show(app, &req, id).await,

@@ -12,6 +12,8 @@ pub enum ApiError {
     Unauthorized,
     /// Valid credentials without the `instructeurs` group.
     Forbidden,
+    /// A request that did not come through the public address (see `http::front`).
+    DirectAccess,
     /// Same answer for an unknown id and a wrong or missing jeton.
     NotFound,
     /// 404 with its own message, for public resources.
@@ -72,7 +74,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => 400,
             ApiError::Unauthorized => 401,
-            ApiError::Forbidden => 403,
+            ApiError::Forbidden | ApiError::DirectAccess => 403,
             ApiError::NotFound | ApiError::NotFoundWith(_) => 404,
             ApiError::MethodNotAllowed(_) => 405,
             ApiError::NotAcceptable(_) => 406,
@@ -98,6 +100,11 @@ impl ApiError {
                 "acces-refuse",
                 "Accès refusé",
                 "Votre compte n’appartient pas au groupe des instructeurs.".into(),
+            ),
+            ApiError::DirectAccess => (
+                "acces-direct-refuse",
+                "Accès direct refusé",
+                "Ce service s’utilise par son adresse publique : ouvrez-la dans votre navigateur.".into(),
             ),
             ApiError::NotFound => (
                 "introuvable",

@@ -161,6 +161,7 @@ impl TestApp {
             sender_email: sender,
             contact_email: "contact-ent@ac-test.fr".into(),
             link_secret: suffix(),
+            origin_secret: None,
             presign_ttl_seconds: 300,
             academie: Academie {
                 nom: "Académie de Rennes".into(),

@@ -454,24 +454,52 @@ async fn a_siret_must_be_a_collectivite_and_schools_outside_its_territory_are_fl
     );
 }
 
-/// Behind CloudFront, the evidence records the client's address, not CloudFront's.
+/// Behind CloudFront, the evidence records the client's address, not CloudFront's; a request
+/// that did not come through CloudFront (without its secret header) is refused, so that
+/// address cannot be forged by calling the API another way.
 #[tokio::test]
 async fn the_evidence_keeps_the_viewer_address_given_by_cloudfront() {
-    let t = TestApp::spawn().await;
+    let mut t = TestApp::spawn().await;
     let (id, jeton) = t.create_draft(&full_dossier()).await;
+    t.app.config.origin_secret = Some("secret-de-cloudfront".into());
     let auth = format!("Bearer {jeton}");
-    let r = t
-        .call(
-            "POST",
-            &format!("/api/dossiers/{id}/depot"),
-            Some("{}"),
-            &[
-                ("authorization", &auth),
-                ("content-type", "application/json"),
-                ("cloudfront-viewer-address", "198.51.100.10:46532"),
-            ],
-        )
-        .await;
+    let depot = format!("/api/dossiers/{id}/depot");
+    let with = |origine: Option<&'static str>| {
+        let mut h = vec![
+            ("authorization", auth.clone()),
+            ("content-type", "application/json".to_string()),
+            (
+                "cloudfront-viewer-address",
+                "198.51.100.10:46532".to_string(),
+            ),
+        ];
+        if let Some(o) = origine {
+            h.push(("x-conventions-origine", o.to_string()));
+        }
+        h
+    };
+    let before = t.table_snapshot().await;
+    for origine in [None, Some("autre-secret")] {
+        let h = with(origine);
+        let headers: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = t.call("POST", &depot, Some("{}"), &headers).await;
+        assert_eq!(r.status, 403, "{origine:?}: {}", r.body);
+        assert!(r.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("adresse publique"));
+        for path in ["/api/communes?q=baulon", "/api/instructeur/dossiers", "/"] {
+            assert_eq!(
+                t.call("GET", path, None, &headers).await.status,
+                403,
+                "{path}"
+            );
+        }
+    }
+    assert_eq!(t.table_snapshot().await, before, "nothing written");
+    let h = with(Some("secret-de-cloudfront"));
+    let headers: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = t.call("POST", &depot, Some("{}"), &headers).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let depot = t.stored(&id).await.unwrap().depot.unwrap();
     assert_eq!(depot.signature.ip, "198.51.100.10");

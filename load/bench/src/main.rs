@@ -50,6 +50,7 @@ fn app() -> App {
             sender_email: "ne-pas-repondre@ac-rennes.fr".into(),
             contact_email: "ent-ecole@ac-rennes.fr".into(),
             link_secret: "secret-de-mesure".into(),
+            origin_secret: None,
             presign_ttl_seconds: 300,
             academie: Academie {
                 nom: "Académie de Rennes".into(),

@@ -22,7 +22,7 @@ use lambda_http::{Body, Request, Response};
 pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, std::convert::Infallible> {
     let path = req.uri().path().trim_end_matches('/').to_string();
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let result = match auth::authenticate(app, &req) {
+    let result = match super::front::check(app, &req).and_then(|()| auth::authenticate(app, &req)) {
         Err(e) => Err(e),
         Ok(who) => route(app, &req, &who, req.method().as_str(), &segments).await,
     };
