@@ -312,6 +312,22 @@ pub struct DossierRecord {
 }
 
 impl DossierRecord {
+    /// The confirmation of the address the draft holds now (another address voids it).
+    pub fn current_confirmation(&self) -> Option<&Confirmation> {
+        let current = self.brouillon.signataire_address();
+        self.confirmation_signataire
+            .as_ref()
+            .filter(|c| Some(&c.email) == current.as_ref())
+    }
+
+    /// The code pending for the address the draft holds now.
+    pub fn current_code(&self) -> Option<&CodeEnvoye> {
+        let current = self.brouillon.signataire_address();
+        self.code_signataire
+            .as_ref()
+            .filter(|c| Some(&c.email) == current.as_ref())
+    }
+
     /// When the académie accepted the convention in force (its latest acceptance), while the
     /// dossier is accepted.
     pub fn accepte_le(&self) -> Option<&str> {

@@ -190,6 +190,12 @@ impl Draft {
         }
     }
 
+    /// The signatory's address as a confirmation is kept for it, when the draft holds a valid
+    /// one: a confirmation or a pending code is for this address only.
+    pub fn signataire_address(&self) -> Option<String> {
+        super::signataire::normalised(self.signataire.as_ref().and_then(|s| s.email.as_deref()))
+    }
+
     /// Autosave semantics: a section sent replaces, field by field, what was saved; a section
     /// not sent is kept; the school list is replaced as a whole.
     pub fn merge(&mut self, patch: Draft) {

@@ -3,6 +3,7 @@
 //! mailing strangers on request.
 
 use super::ids::DossierId;
+use super::life::Refusal;
 use super::time::paris_offset_hours;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -158,6 +159,22 @@ pub fn message_quota(dossier: &str, now_seconds: i64) -> Quota {
         key: format!("message#{dossier}#{day}"),
         limit: MESSAGES_PER_DOSSIER_PER_DAY,
         window_end: end,
+    }
+}
+
+/// A quota reached, `wait` seconds before it frees up: `say` words the French detail from when
+/// (« dans 3 minutes »), and the answer's `Retry-After` is the same wait.
+pub fn too_many(wait: i64, say: impl FnOnce(&str) -> String) -> Refusal {
+    Refusal::TooMany {
+        detail: say(&wait_words(wait)),
+        retry_after: wait,
+    }
+}
+
+impl Quota {
+    /// The refusal once this quota is used up at `now_seconds`: it frees up when its window ends.
+    pub fn used_up(&self, now_seconds: i64, say: impl FnOnce(u32, &str) -> String) -> Refusal {
+        too_many(self.window_end - now_seconds, |when| say(self.limit, when))
     }
 }
 

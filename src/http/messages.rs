@@ -5,7 +5,7 @@ use super::problem::ApiError;
 use super::request::{json_body, long_text};
 use super::response::{json, ApiResult};
 use crate::domain::life::Actor;
-use crate::domain::signataire::{message_quota, wait_words};
+use crate::domain::signataire::message_quota;
 use crate::domain::steps;
 use crate::domain::time::Now;
 use crate::ports::StoreError;
@@ -38,16 +38,15 @@ pub async fn post(app: &App, req: &Request, id: &str) -> ApiResult {
     let quota = message_quota(record.id.as_str(), now.seconds());
     match app.dossiers.take_quota(&quota).await {
         Err(StoreError::Conflict) => {
-            let wait = quota.window_end - now.seconds();
-            return Err(ApiError::TooManyRequests {
-                detail: format!(
-                    "Ce dossier a déjà reçu {} messages aujourd’hui : vous pourrez écrire de nouveau {}. \
-                     En cas d’urgence, répondez à l’un des messages de l’académie par courriel.",
-                    quota.limit,
-                    wait_words(wait)
-                ),
-                retry_after: wait.max(1) as u64,
-            });
+            return Err(quota
+                .used_up(now.seconds(), |limit, when| {
+                    format!(
+                        "Ce dossier a déjà reçu {limit} messages aujourd’hui : vous pourrez écrire \
+                         de nouveau {when}. En cas d’urgence, répondez à l’un des messages de \
+                         l’académie par courriel."
+                    )
+                })
+                .into());
         }
         r => r?,
     }

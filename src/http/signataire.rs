@@ -8,8 +8,7 @@ use super::view::view;
 use crate::domain::draft::FieldError;
 use crate::domain::life::Actor;
 use crate::domain::signataire::{
-    address_quota, confirmed_address_key, masked, new_code, wait_words, CodeEnvoye,
-    CONFIRMED_ADDRESS_DAYS,
+    address_quota, confirmed_address_key, masked, new_code, CodeEnvoye, CONFIRMED_ADDRESS_DAYS,
 };
 use crate::domain::steps;
 use crate::domain::time::Now;
@@ -38,16 +37,15 @@ pub async fn send(app: &App, req: &Request, id: &str) -> ApiResult {
     let quota = address_quota(&to, now.seconds(), confirmed_before);
     match app.dossiers.take_quota(&quota).await {
         Err(StoreError::Conflict) => {
-            let wait = quota.window_end - now.seconds();
-            return Err(ApiError::TooManyRequests {
-                detail: format!(
-                    "Cette adresse a déjà reçu {} codes aujourd’hui : vous pourrez en demander un autre {}. \
-                     Vérifiez l’adresse du signataire, ou contactez l’académie.",
-                    quota.limit,
-                    wait_words(wait)
-                ),
-                retry_after: wait.max(1) as u64,
-            });
+            return Err(quota
+                .used_up(now.seconds(), |limit, when| {
+                    format!(
+                        "Cette adresse a déjà reçu {limit} codes aujourd’hui : vous pourrez en \
+                         demander un autre {when}. Vérifiez l’adresse du signataire, ou contactez \
+                         l’académie."
+                    )
+                })
+                .into());
         }
         r => r?,
     }

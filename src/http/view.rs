@@ -57,26 +57,14 @@ pub fn view(app: &App, r: &DossierRecord) -> Value {
                 .map(|s| s.siren().to_string());
             v["collectivite"] = json!({ "siret": siret, "siren": siren, "nom": null });
             v["signataire"] = json!(b.signataire.clone().unwrap_or_default());
-            // Confirmed for the address the draft holds now (another address voids it).
-            let current = crate::domain::signataire::normalised(
-                b.signataire.as_ref().and_then(|s| s.email.as_deref()),
-            );
-            let confirmed = r
-                .confirmation_signataire
-                .as_ref()
-                .filter(|c| Some(&c.email) == current.as_ref());
-            v["signataire"]["email_confirme_le"] = json!(confirmed.map(|c| &c.le));
-            v["signataire"]["code_en_attente"] = json!(r
-                .code_signataire
-                .as_ref()
-                .filter(|c| Some(&c.email) == current.as_ref())
-                .map(|c| json!({
-                    "envoye_a": crate::domain::signataire::masked(&c.email),
-                    "envoye_le": c.envoye_le,
-                    "expire_le": chrono::DateTime::from_timestamp(c.expire_le, 0)
-                        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-                    "essais_restants": crate::domain::signataire::MAX_TRIES.saturating_sub(c.essais),
-                })));
+            v["signataire"]["email_confirme_le"] = json!(r.current_confirmation().map(|c| &c.le));
+            v["signataire"]["code_en_attente"] = json!(r.current_code().map(|c| json!({
+                "envoye_a": crate::domain::signataire::masked(&c.email),
+                "envoye_le": c.envoye_le,
+                "expire_le": chrono::DateTime::from_timestamp(c.expire_le, 0)
+                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                "essais_restants": crate::domain::signataire::MAX_TRIES.saturating_sub(c.essais),
+            })));
             v["ecoles"] = Value::Array(
                 b.ecoles
                     .iter()

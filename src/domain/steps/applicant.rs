@@ -55,7 +55,7 @@ pub fn autosave(
     brouillon.merge(patch);
     let mut updates = Vec::new();
     // A confirmation or a pending code is for one address: another address voids it.
-    let email = crate::domain::signataire::normalised(signataire_email(&brouillon));
+    let email = brouillon.signataire_address();
     if r.confirmation_signataire
         .as_ref()
         .is_some_and(|c| Some(&c.email) != email.as_ref())
@@ -107,11 +107,6 @@ pub fn deposit(
         ],
         notices: Vec::new(),
     })
-}
-
-/// The signatory's address as the draft holds it, if any.
-pub(super) fn signataire_email(d: &Draft) -> Option<&str> {
-    d.signataire.as_ref().and_then(|s| s.email.as_deref())
 }
 
 /// The applicant drops a draft (the store deletes the item).

@@ -1,14 +1,13 @@
 //! The signatory confirms the address: a code sent, a code given back.
 
 use super::allowed;
-use super::applicant::signataire_email;
 use crate::domain::change::{Change, Condition, Notice, Update};
 use crate::domain::dossier::DossierRecord;
 use crate::domain::draft::FieldError;
 use crate::domain::life::{Actor, Refusal, Step};
 use crate::domain::signataire::{
-    code_matches, hash_code, normalised, wait_words, CodeEnvoye, Confirmation,
-    CODES_PER_DOSSIER_PER_HOUR, CODE_MINUTES, MAX_TRIES, RESEND_SECONDS,
+    code_matches, hash_code, too_many, CodeEnvoye, Confirmation, CODES_PER_DOSSIER_PER_HOUR,
+    CODE_MINUTES, MAX_TRIES, RESEND_SECONDS,
 };
 use crate::domain::siret::Siret;
 use crate::domain::time::{french_datetime, Now};
@@ -23,7 +22,7 @@ pub fn send_code(
     now: &Now,
 ) -> Result<Change, Refusal> {
     allowed(Step::SendCode, r, actor)?;
-    let Some(email) = normalised(signataire_email(&r.brouillon)) else {
+    let Some(email) = r.brouillon.signataire_address() else {
         return Err(Refusal::Field(FieldError::new(
             "signataire.email",
             "Saisissez d’abord une adresse électronique valide pour le signataire : le code y sera envoyé.",
@@ -38,27 +37,19 @@ pub fn send_code(
         .collect();
     if let Some(last) = recent.iter().max() {
         if t - last < RESEND_SECONDS {
-            let wait = RESEND_SECONDS - (t - last);
-            return Err(Refusal::TooMany {
-                detail: format!(
-                    "Un code vient d’être envoyé : vous pourrez en demander un autre {}.",
-                    wait_words(wait)
-                ),
-                retry_after: wait,
-            });
+            return Err(too_many(RESEND_SECONDS - (t - last), |when| {
+                format!("Un code vient d’être envoyé : vous pourrez en demander un autre {when}.")
+            }));
         }
     }
     if recent.len() >= CODES_PER_DOSSIER_PER_HOUR {
         let oldest = recent.iter().min().copied().unwrap_or(t);
-        let wait = 3600 - (t - oldest);
-        return Err(Refusal::TooMany {
-            detail: format!(
+        return Err(too_many(3600 - (t - oldest), |when| {
+            format!(
                 "{CODES_PER_DOSSIER_PER_HOUR} codes ont déjà été envoyés pour ce dossier dans l’heure : \
-                 vous pourrez en demander un autre {}.",
-                wait_words(wait)
-            ),
-            retry_after: wait,
-        });
+                 vous pourrez en demander un autre {when}."
+            )
+        }));
     }
     let mut sent = recent;
     sent.push(t);
@@ -140,7 +131,7 @@ pub fn confirm_code(
             "Aucun code n’est en attente pour ce dossier : envoyez d’abord le code au signataire.",
         ));
     };
-    if normalised(signataire_email(&r.brouillon)).as_deref() != Some(pending.email.as_str()) {
+    if r.current_code().is_none() {
         return Err(code_error(
             "L’adresse du signataire a changé depuis l’envoi du code : envoyez un nouveau code.",
         ));
