@@ -3,6 +3,7 @@
 pub mod blocks;
 pub mod convention;
 pub mod email;
+pub mod font;
 pub mod pdf_parts;
 pub mod text;
 
