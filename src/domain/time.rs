@@ -80,6 +80,13 @@ const MOIS: [&str; 12] = [
 ];
 
 /// "28 novembre 2026 à 21 h 14 (heure de Paris)".
+/// The same instant with Paris's offset of that moment (PDF dates, XMP).
+pub fn paris(t: DateTime<Utc>) -> DateTime<chrono::FixedOffset> {
+    let offset = chrono::FixedOffset::east_opt((paris_offset_hours(t) * 3600) as i32)
+        .expect("+1 or +2 hours");
+    t.with_timezone(&offset)
+}
+
 pub fn french_datetime(t: DateTime<Utc>) -> String {
     let local = t + Duration::hours(paris_offset_hours(t));
     let _ = Weekday::Mon; // weekday names are not printed: dates read unambiguously without them

@@ -1,16 +1,19 @@
-//! The convention PDF: the versioned text (minijinja) laid out with genpdf, measured with
-//! Liberation Sans metrics and written with the PDF built-in Helvetica (no embedded font).
+//! The convention PDF: the versioned text (minijinja) laid out with genpdf, in Liberation
+//! Sans, written by `pdf` as PDF/A-2b and PDF/UA-1, sealed when a seal slot is given.
 
 use super::blocks::{fill, parse, Block};
-use super::pdf_parts::{
-    finish, french_spacing, QrCode, RepeatingHeaderTable, PAGE_COUNT_PLACEHOLDER,
-};
+use super::pdf::content::PAGE_COUNT_PLACEHOLDER;
+use super::pdf::signature::{SealSlot, Unsealed};
+use super::pdf::xmp::Metadata;
+use super::pdf::{PdfError, Written};
+use super::pdf_parts::{french_spacing, ListItem, QrCode, RepeatingHeaderTable};
+use super::structure::{Elem, Mark, Role, Structure};
 use super::text::{Lines, Text};
 use super::{convention_text, pdf_safe};
 use crate::config::Academie;
 use crate::domain::deposit::{EcoleDeposee, Referent, Signataire};
 use crate::domain::time::french_datetime_str;
-use genpdf::elements::{Break, FrameCellDecorator, PageBreak, TableLayout, UnorderedList};
+use genpdf::elements::{Break, FrameCellDecorator, LinearLayout, PageBreak, TableLayout};
 use genpdf::fonts::{FontData, FontFamily};
 use genpdf::style::Style;
 use genpdf::{Alignment, Context, Element, Margins, PageDecorator, Position};
@@ -84,8 +87,10 @@ pub enum RenderError {
     Template(#[from] minijinja::Error),
     #[error("mise en page PDF : {0}")]
     Pdf(#[from] genpdf::error::Error),
-    #[error("finition du PDF : structure inattendue")]
-    Finish,
+    #[error("écriture du PDF : {0}")]
+    Finish(#[from] PdfError),
+    #[error("date de signature illisible : {0}")]
+    Date(String),
 }
 
 const REGULAR: &[u8] = include_bytes!("../../data/fonts/LiberationSans-Regular.ttf");
@@ -93,7 +98,8 @@ const BOLD: &[u8] = include_bytes!("../../data/fonts/LiberationSans-Bold.ttf");
 const ITALIC: &[u8] = include_bytes!("../../data/fonts/LiberationSans-Italic.ttf");
 const BOLD_ITALIC: &[u8] = include_bytes!("../../data/fonts/LiberationSans-BoldItalic.ttf");
 
-/// Parsed once per process: metrics of Liberation Sans, output as built-in Helvetica.
+/// Parsed once per process: the metrics genpdf lays out with (`pdf` embeds the same faces;
+/// genpdf's own font objects are never written, hence the built-in stand-ins).
 fn fonts() -> &'static FontFamily<FontData> {
     static FONTS: OnceLock<FontFamily<FontData>> = OnceLock::new();
     FONTS.get_or_init(|| {
@@ -110,82 +116,142 @@ fn fonts() -> &'static FontFamily<FontData> {
     })
 }
 
-/// Renders the PDF; returns its bytes and the characters that had to be replaced.
+/// Renders the PDF, unsealed (tests, samples); returns its bytes and the characters that had
+/// to be replaced.
 pub fn render(data: &ConventionData) -> Result<(Vec<u8>, Vec<char>), RenderError> {
+    match render_with(data, None)? {
+        (Written::Plain(pdf), replaced) => Ok((pdf, replaced)),
+        (Written::Unsealed(u), replaced) => Ok((u.bytes().to_vec(), replaced)),
+    }
+}
+
+/// Renders the PDF with its signature field, ready to be sealed.
+pub fn render_for_seal(
+    data: &ConventionData,
+    slot: SealSlot,
+) -> Result<(Unsealed, Vec<char>), RenderError> {
+    match render_with(data, Some(slot))? {
+        (Written::Unsealed(u), replaced) => Ok((u, replaced)),
+        (Written::Plain(_), _) => unreachable!("a slot gives a signature field"),
+    }
+}
+
+fn render_with(
+    data: &ConventionData,
+    seal: Option<SealSlot>,
+) -> Result<(Written, Vec<char>), RenderError> {
     let text = convention_text(&data.version_texte)
         .ok_or_else(|| RenderError::UnknownVersion(data.version_texte.clone()))?;
     let filled = fill(text, data)?;
     let mut replaced = Vec::new();
-    // One layout pass: the footer prints a placeholder for the page count, set by `finish`.
+    // One layout pass: the footer prints a placeholder for the page count, set by `pdf`.
     let pages = Rc::new(Cell::new(0));
     let lines = Lines::default();
+    let structure = Structure::default();
     let mut out = Vec::with_capacity(128 * 1024);
-    layout(data, &filled, pages.clone(), &lines, &mut replaced)?.render(&mut out)?;
+    let mut parts = Parts {
+        lines: &lines,
+        structure: &structure,
+        replaced: &mut replaced,
+        qr: None,
+    };
+    layout(data, &filled, pages.clone(), &mut parts)?.render(&mut out)?;
+    let qr = parts.qr;
     replaced.sort_unstable();
     replaced.dedup();
-    let finished = finish(
-        &out,
-        pages.get(),
-        Some(&data.url_verification),
-        &lines.take(),
-    )
-    .ok_or(RenderError::Finish)?;
-    Ok((finished, replaced))
+    let title = format!("Convention {}", data.numero);
+    let created = chrono::DateTime::parse_from_rfc3339(&data.signature.horodatage)
+        .map_err(|e| RenderError::Date(e.to_string()))?;
+    let created = crate::domain::time::paris(created.with_timezone(&chrono::Utc));
+    let written = super::pdf::write(super::pdf::Document {
+        metadata: Metadata {
+            title: &title,
+            author: &data.academie.nom,
+            numero: &data.numero,
+            version_texte: &data.version_texte,
+            version: 1,
+            created,
+        },
+        genpdf: &out,
+        lines: &lines.take(),
+        structure: &structure,
+        qr: qr.map(|e| (data.url_verification.as_str(), e)),
+        seal,
+    })?;
+    Ok((written, replaced))
+}
+
+/// What the layout fills besides genpdf's document: the lines, the structure, the characters
+/// replaced, the QR code's figure.
+struct Parts<'a> {
+    lines: &'a Lines,
+    structure: &'a Structure,
+    replaced: &'a mut Vec<char>,
+    qr: Option<Elem>,
+}
+
+impl Parts<'_> {
+    /// A text element under a new structure element of `role`.
+    fn text(&mut self, role: Role, s: &str, style: Style) -> Text {
+        let mark = self.structure.top(role);
+        Text::styled(self.lines, mark, pdf_safe(s, self.replaced), style)
+    }
 }
 
 fn layout(
     data: &ConventionData,
     filled: &str,
     pages: Rc<Cell<usize>>,
-    lines: &Lines,
-    replaced: &mut Vec<char>,
+    parts: &mut Parts,
 ) -> Result<genpdf::Document, RenderError> {
     let mut doc = genpdf::Document::new(fonts().clone());
-    doc.set_title(pdf_safe(&format!("Convention {}", data.numero), replaced));
     doc.set_minimal_conformance();
     doc.set_line_spacing(1.2);
     doc.set_font_size(10);
     doc.set_page_decorator(Footer {
         numero: data.numero.clone(),
         pages,
-        lines: lines.clone(),
+        lines: parts.lines.clone(),
     });
 
     for block in parse(filled) {
         match block {
             Block::SautDePage => doc.push(PageBreak::new()),
-            Block::Ecoles => doc.push(schools_table(&data.ecoles, lines, replaced)),
-            Block::Signature => signature_block(&mut doc, data, lines, replaced),
+            Block::Ecoles => doc.push(schools_table(&data.ecoles, parts)),
+            Block::Signature => signature_block(&mut doc, data, parts),
             Block::Titre(t) => {
                 doc.push(
-                    Text::styled(
-                        lines,
-                        pdf_safe(&t, replaced),
-                        Style::new().bold().with_font_size(15),
-                    )
-                    .aligned(Alignment::Center),
+                    parts
+                        .text(Role::H1, &t, Style::new().bold().with_font_size(15))
+                        .aligned(Alignment::Center),
                 );
                 doc.push(Break::new(0.5));
             }
             Block::Intertitre(t) => {
                 doc.push(Break::new(0.6));
-                doc.push(Text::styled(
-                    lines,
-                    pdf_safe(&french_spacing(&t), replaced),
+                doc.push(parts.text(
+                    Role::H2,
+                    &french_spacing(&t),
                     Style::new().bold().with_font_size(12),
                 ));
                 doc.push(Break::new(0.2));
             }
             Block::Liste(items) => {
-                let mut list = UnorderedList::new();
+                let list = parts.structure.add(parts.structure.root(), Role::L);
+                let mut layout = LinearLayout::vertical();
                 for l in &items {
-                    list.push(rich(l, lines, replaced));
+                    let item = parts.structure.add(list, Role::LI);
+                    let label = Mark::In(parts.structure.add(item, Role::Lbl));
+                    let body = Mark::In(parts.structure.add(item, Role::LBody));
+                    let body = rich(l, body, parts);
+                    layout.push(ListItem::new(parts.lines, label, body));
                 }
-                doc.push(list);
+                doc.push(layout);
                 doc.push(Break::new(0.3));
             }
             Block::Paragraphe(p) => {
-                doc.push(rich(&p, lines, replaced));
+                let mark = parts.structure.top(Role::P);
+                doc.push(rich(&p, mark, parts));
                 doc.push(Break::new(0.4));
             }
         }
@@ -194,8 +260,8 @@ fn layout(
 }
 
 /// A paragraph where `**…**` spans are bold.
-fn rich(s: &str, lines: &Lines, replaced: &mut Vec<char>) -> Text {
-    let mut p = Text::new(lines);
+fn rich(s: &str, mark: Mark, parts: &mut Parts) -> Text {
+    let mut p = Text::new(parts.lines, mark);
     for (i, part) in s.split("**").enumerate() {
         if part.is_empty() {
             continue;
@@ -205,26 +271,16 @@ fn rich(s: &str, lines: &Lines, replaced: &mut Vec<char>) -> Text {
         } else {
             Style::new()
         };
-        p = p.push(pdf_safe(&french_spacing(part), replaced), style);
+        p = p.push(pdf_safe(&french_spacing(part), parts.replaced), style);
     }
     p
 }
 
-fn signature_block(
-    doc: &mut genpdf::Document,
-    d: &ConventionData,
-    lines: &Lines,
-    replaced: &mut Vec<char>,
-) {
+fn signature_block(doc: &mut genpdf::Document, d: &ConventionData, parts: &mut Parts) {
     let s = &d.signataire;
-    let line =
-        |doc: &mut genpdf::Document, text: String, style: Style, replaced: &mut Vec<char>| {
-            doc.push(Text::styled(
-                lines,
-                pdf_safe(&french_spacing(&text), replaced),
-                style,
-            ));
-        };
+    let line = |doc: &mut genpdf::Document, text: String, style: Style, parts: &mut Parts| {
+        doc.push(parts.text(Role::P, &french_spacing(&text), style));
+    };
     line(
         doc,
         format!(
@@ -235,7 +291,7 @@ fn signature_block(
             french_datetime_str(&d.signature.horodatage)
         ),
         Style::new().bold(),
-        replaced,
+        parts,
     );
     if let (Some(email), Some(le)) = (&d.signature.email_confirme, &d.signature.email_confirme_le) {
         doc.push(Break::new(0.2));
@@ -246,7 +302,7 @@ fn signature_block(
                 french_datetime_str(le)
             ),
             Style::new(),
-            replaced,
+            parts,
         );
     }
     doc.push(Break::new(0.3));
@@ -254,7 +310,7 @@ fn signature_block(
         doc,
         format!("« {APPROVAL_STATEMENT} »"),
         Style::new().italic(),
-        replaced,
+        parts,
     );
     doc.push(Break::new(0.3));
     for text in [
@@ -273,52 +329,72 @@ fn signature_block(
             d.url_verification
         ),
     ] {
-        line(doc, text, Style::new().with_font_size(8), replaced);
+        line(doc, text, Style::new().with_font_size(8), parts);
     }
     doc.push(Break::new(0.5));
+    let figure = parts.structure.add(parts.structure.root(), Role::Figure);
+    parts.structure.describe(
+        figure,
+        format!(
+            "QR code menant à la page de vérification de la convention : {}",
+            d.url_verification
+        ),
+    );
+    parts.qr = Some(figure);
     doc.push(QrCode::new(genpdf::Mm::from(30)));
 }
 
-fn cell(s: &str, style: Style, lines: &Lines, replaced: &mut Vec<char>) -> impl Element {
-    Text::styled(lines, pdf_safe(s, replaced), style).padded(Margins::trbl(1, 1.5, 1, 1.5))
+fn cell(text: Text) -> impl Element {
+    text.padded(Margins::trbl(1, 1.5, 1, 1.5))
 }
 
 const ANNEX_COLUMNS: [usize; 3] = [2, 6, 4];
 
-fn annex_header(lines: &Lines) -> TableLayout {
-    let mut table = TableLayout::new(ANNEX_COLUMNS.to_vec());
+fn frame(table: &mut TableLayout) {
     table.set_cell_decorator(FrameCellDecorator::new(true, true, false));
-    let head = Style::new().bold();
-    let mut ignored = Vec::new();
-    table
-        .row()
-        .element(cell("UAI", head, lines, &mut ignored))
-        .element(cell("École", head, lines, &mut ignored))
-        .element(cell("Commune", head, lines, &mut ignored))
-        .push()
-        .expect("3 cells in 3 columns");
-    table
 }
 
-/// The annex: UAI, name, commune; the header repeats on every page the table continues on.
-fn schools_table(
-    ecoles: &[EcoleDeposee],
-    lines: &Lines,
-    replaced: &mut Vec<char>,
-) -> RepeatingHeaderTable {
+/// The annex: UAI, name, commune; the header repeats on every page the table continues on
+/// (the repeats are artifacts: the table has one header row).
+fn schools_table(ecoles: &[EcoleDeposee], parts: &mut Parts) -> RepeatingHeaderTable {
+    let st = parts.structure;
+    let table_elem = st.add(st.root(), Role::Table);
+    let head_row = st.add(table_elem, Role::TR);
+    let heads: Vec<Mark> = (0..3)
+        .map(|_| Mark::In(st.add(head_row, Role::TH)))
+        .collect();
     let mut table = TableLayout::new(ANNEX_COLUMNS.to_vec());
-    table.set_cell_decorator(FrameCellDecorator::new(true, true, false));
+    frame(&mut table);
     for e in ecoles {
-        table
-            .row()
-            .element(cell(&e.uai, Style::new(), lines, replaced))
-            .element(cell(&e.nom, Style::new(), lines, replaced))
-            .element(cell(&e.commune, Style::new(), lines, replaced))
-            .push()
-            .expect("3 cells in 3 columns");
+        let row = st.add(table_elem, Role::TR);
+        let mut r = table.row();
+        for value in [&e.uai, &e.nom, &e.commune] {
+            let mark = Mark::In(st.add(row, Role::TD));
+            let text = Text::styled(
+                parts.lines,
+                mark,
+                pdf_safe(value, parts.replaced),
+                Style::new(),
+            );
+            r = r.element(cell(text));
+        }
+        r.push().expect("3 cells in 3 columns");
     }
-    let lines = lines.clone();
-    RepeatingHeaderTable::new(move || annex_header(&lines), table)
+    let lines = parts.lines.clone();
+    RepeatingHeaderTable::new(
+        move |first| {
+            let mut header = TableLayout::new(ANNEX_COLUMNS.to_vec());
+            frame(&mut header);
+            let mut r = header.row();
+            for (i, name) in ["UAI", "École", "Commune"].into_iter().enumerate() {
+                let mark = if first { heads[i] } else { Mark::Artifact };
+                r = r.element(cell(Text::styled(&lines, mark, name, Style::new().bold())));
+            }
+            r.push().expect("3 cells in 3 columns");
+            header
+        },
+        table,
+    )
 }
 
 /// Margins and a footer "Convention ENT-000042 — page x / N" on every page (N is set after
@@ -348,6 +424,7 @@ impl PageDecorator for Footer {
         // Left-aligned: the count replacing the placeholder may be narrower.
         Text::styled(
             &self.lines,
+            Mark::Artifact,
             format!("Convention {} — {}", self.numero, pages),
             Style::new().with_font_size(8),
         )

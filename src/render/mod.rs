@@ -4,7 +4,9 @@ pub mod blocks;
 pub mod convention;
 pub mod email;
 pub mod font;
+pub mod pdf;
 pub mod pdf_parts;
+pub mod structure;
 pub mod text;
 
 include!(concat!(env!("OUT_DIR"), "/convention_texts.rs"));
@@ -24,7 +26,7 @@ pub fn convention_text(version: &str) -> Option<&'static str> {
         .map(|(_, t)| *t)
 }
 
-/// Characters the PDF built-in fonts can show (Windows-1252), so that the PDF stays small.
+/// Characters the layout measures (Windows-1252, which French needs and the width tables hold).
 /// Anything else is replaced by a readable equivalent, and reported so the caller can log it.
 pub fn pdf_safe(s: &str, replaced: &mut Vec<char>) -> String {
     const CP1252_EXTRA: &str = "€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ";

@@ -3,9 +3,11 @@
 //! genpdf's `Paragraph` measures every word with rusttype as it wraps, then writes every
 //! character as its own positioned two-byte string; together that was half of the rendering
 //! time. [`Text`] wraps with a width table built once from the same font metrics, and for each
-//! line draws a marker stroke that [`super::pdf_parts::finish`] replaces with the line's text
-//! operators (`BT … Tj ET`), one string per style run.
+//! line draws a marker stroke that [`super::pdf::content`] replaces with the line's text
+//! operators (`BT … Tj ET`), one string per style run, inside the marked content of the
+//! structure element the text belongs to (its [`Mark`]).
 
+use super::structure::Mark;
 use genpdf::render::Area;
 use genpdf::style::{Color, Style};
 use genpdf::{Alignment, Context, Element, Mm, Position, RenderResult, Size};
@@ -23,15 +25,17 @@ pub struct Line {
     /// From the marker (top of the line) down to the baseline, in points.
     pub baseline: f64,
     pub runs: Vec<Run>,
+    /// The structure element the line is part of, or an artifact (footers).
+    pub mark: Mark,
 }
 
 /// Consecutive characters of one font and size.
 #[derive(Debug)]
 pub struct Run {
-    /// Name of the built-in font in the page resources (printpdf names them after the font).
-    pub font: &'static str,
+    /// Index of the face: regular, bold, italic, bold italic (`pdf::FACES`).
+    pub font: usize,
     pub size: u8,
-    /// Windows-1252, the encoding of the built-in fonts.
+    /// Windows-1252: the characters the layout measures (`pdf_safe`).
     pub text: Vec<u8>,
 }
 
@@ -58,6 +62,7 @@ pub struct Text {
     words: Option<VecDeque<Word>>,
     alignment: Alignment,
     lines: Lines,
+    mark: Mark,
 }
 
 /// Characters between two spaces; pieces when the style changes inside (`**Baulon**,`).
@@ -82,17 +87,18 @@ impl Piece {
 }
 
 impl Text {
-    pub fn new(lines: &Lines) -> Self {
+    pub fn new(lines: &Lines, mark: Mark) -> Self {
         Text {
             spans: Vec::new(),
             words: None,
             alignment: Alignment::Left,
             lines: lines.clone(),
+            mark,
         }
     }
 
-    pub fn styled(lines: &Lines, s: impl Into<String>, style: Style) -> Self {
-        Text::new(lines).push(s, style)
+    pub fn styled(lines: &Lines, mark: Mark, s: impl Into<String>, style: Style) -> Self {
+        Text::new(lines, mark).push(s, style)
     }
 
     pub fn push(mut self, s: impl Into<String>, style: Style) -> Self {
@@ -169,6 +175,7 @@ impl Element for Text {
             let index = self.lines.push(Line {
                 baseline: printpdf::Pt::from(printpdf::Mm(f64::from(glyph_height))).0,
                 runs,
+                mark: self.mark,
             });
             // From (x, top) to the right by index + 1 points: finish reads the index back.
             let length = Mm::from(printpdf::Pt(index as f64 + 1.0));
@@ -217,11 +224,9 @@ fn take_line(words: &mut VecDeque<Word>, max: Mm, context: &Context) -> (Vec<Run
 fn merge(mut runs: Vec<Run>, pieces: Vec<Piece>) -> Vec<Run> {
     for p in pieces {
         match runs.last_mut() {
-            Some(r) if r.font == FONT_NAMES[p.font] && r.size == p.size => {
-                r.text.extend_from_slice(&p.text)
-            }
+            Some(r) if r.font == p.font && r.size == p.size => r.text.extend_from_slice(&p.text),
             _ => runs.push(Run {
-                font: FONT_NAMES[p.font],
+                font: p.font,
                 size: p.size,
                 text: p.text,
             }),
@@ -263,13 +268,6 @@ fn cut(word: &mut Word, max: Mm, context: &Context) -> (Vec<Piece>, Mm) {
     (head, width)
 }
 
-const FONT_NAMES: [&str; 4] = [
-    "Helvetica",
-    "Helvetica-Bold",
-    "Helvetica-Oblique",
-    "Helvetica-BoldOblique",
-];
-
 fn font_index(style: Style) -> usize {
     usize::from(style.is_bold()) + 2 * usize::from(style.is_italic())
 }
@@ -309,7 +307,7 @@ const CP1252_HIGH: [char; 32] = [
     '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\0', 'ž', 'Ÿ',
 ];
 
-fn decode(code: u8) -> Option<char> {
+pub fn decode(code: u8) -> Option<char> {
     match code {
         0x20..=0x7e | 0xa0..=0xff => Some(char::from(code)),
         0x80..=0x9f => Some(CP1252_HIGH[usize::from(code - 0x80)]).filter(|&c| c != '\0'),

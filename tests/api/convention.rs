@@ -152,9 +152,67 @@ fn characters_outside_the_font_are_replaced_not_garbled() {
 }
 
 #[test]
-fn a_small_convention_stays_small() {
-    let (pdf, _) = render(&sample(10)).unwrap();
-    assert!(pdf.len() <= 40 * 1024, "{} bytes", pdf.len());
+fn a_convention_of_thirty_schools_stays_under_80_kb() {
+    // Fonts embedded, metadata, output intent and structure tree included (issue #13).
+    let (pdf, _) = render(&sample(30)).unwrap();
+    assert!(pdf.len() <= 80 * 1024, "{} bytes", pdf.len());
+}
+
+/// PDF/A-2b and PDF/UA-1 as an independent validator (PyPI `page-validation`, which passes the
+/// veraPDF corpus) reports them, on a one-page annex and on one that runs over pages.
+#[test]
+fn conventions_are_pdf_a_2b_and_pdf_ua_1_for_an_independent_validator() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut paths = Vec::new();
+    for n in [1, 60] {
+        let (pdf, _) = render(&sample(n)).unwrap();
+        let path = dir.path().join(format!("c{n}.pdf"));
+        std::fs::write(&path, pdf).unwrap();
+        paths.push(path);
+    }
+    let (ok, report) = check_pdf(&paths);
+    assert!(ok, "{report}");
+    assert_eq!(report.matches(" conforme (").count(), 4, "{report}");
+}
+
+#[test]
+fn every_font_is_embedded_and_maps_back_to_unicode() {
+    let (pdf, _) = render(&sample(3)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = std::process::Command::new("pdffonts")
+        .arg(&path)
+        .output()
+        .expect("pdffonts (poppler-utils)");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let fonts: Vec<&str> = text.lines().skip(2).collect();
+    assert!(fonts.len() >= 3, "regular, bold, italic at least:\n{text}");
+    for f in fonts {
+        let cols: Vec<&str> = f.split_whitespace().collect();
+        // name, type (two words), encoding, emb, sub, uni, object id
+        assert!(f.contains("+LiberationSans"), "{f}");
+        assert_eq!(
+            &cols[cols.len() - 5..cols.len() - 2],
+            ["yes", "yes", "yes"],
+            "{f}"
+        );
+    }
+}
+
+/// Runs scripts/check_pdf.py (PDF/A-2b and PDF/UA-1) on the files: (all conformant, report).
+pub fn check_pdf(paths: &[std::path::PathBuf]) -> (bool, String) {
+    let out = std::process::Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python"))
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/check_pdf.py"))
+        .args(paths)
+        .output()
+        .expect("the venv of make test (page-validation)");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), report)
 }
 
 #[test]
