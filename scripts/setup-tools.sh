@@ -21,6 +21,10 @@ if [ "${1:-}" = "--test" ] && ! command -v zbarimg >/dev/null; then
   echo "installation de zbar-tools (lecture du QR code des conventions)…"
   (apt-get install -y -q zbar-tools || (apt-get update -q && apt-get install -y -q zbar-tools)) >/dev/null
 fi
+if [ "${1:-}" = "--test" ] && ! command -v certutil >/dev/null; then
+  echo "installation de libnss3-tools (base NSS de pdfsig, qui vérifie le sceau des conventions)…"
+  (apt-get install -y -q libnss3-tools || (apt-get update -q && apt-get install -y -q libnss3-tools)) >/dev/null
+fi
 if [ "${1:-}" = "--test" ] && [ ! -x .tools/s3s/bin/s3s-fs ]; then
   echo "compilation de s3s-fs (vérifie les signatures des liens présignés)…"
   cargo install -q s3s-fs@0.14.1 --features binary --locked --root .tools/s3s
