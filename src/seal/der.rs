@@ -381,7 +381,7 @@ pub fn read_string(tlv: &Tlv<'_>) -> Result<String, DerError> {
             }
         }
         BMP_STRING => {
-            if tlv.content.len() % 2 != 0 {
+            if !tlv.content.len().is_multiple_of(2) {
                 return Err(DerError::Invalid("nom illisible (BMPString impaire)"));
             }
             let units: Vec<u16> = tlv
@@ -392,7 +392,7 @@ pub fn read_string(tlv: &Tlv<'_>) -> Result<String, DerError> {
             String::from_utf16(&units).map_err(|_| DerError::Invalid("nom illisible (BMPString)"))
         }
         UNIVERSAL_STRING => {
-            if tlv.content.len() % 4 != 0 {
+            if !tlv.content.len().is_multiple_of(4) {
                 return Err(DerError::Invalid("nom illisible (UniversalString)"));
             }
             tlv.content
