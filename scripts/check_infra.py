@@ -14,9 +14,12 @@ Nobody deploys from this machine, so everything that can be checked without AWS 
    `required("X")`), apart from the EXEMPT_READS listed below with their reason;
 5. the local stack: `admin setup-local` (what `make run` does) run against moto with the names the
    template gives for stack `conventions-ent-local`, then its table (keys, attributes, indexes,
-   stream) and bucket compared with the template; scripts/env.sh's defaults compared too;
+   stream), bucket, seal key (alias) and seal certificate (parameter) compared with the
+   template; scripts/env.sh's defaults compared too;
 6. the rest of the issue's requirements (architecture, encryption, failure paths, alarms, log
-   retention, CORS, throttling, authorizer, SES, parameters, routes of CargoLambda.toml);
+   retention, CORS, throttling, authorizer, SES, parameters, routes of CargoLambda.toml), and the
+   seal's key (P-256 for signing, kms:Sign for generate-convention's role only) and certificate
+   parameter (read by the two functions that need it);
 7. the firewall: infra/waf-us-east-1.yaml linted for us-east-1, its per-IP limits (IP key, AWS
    WAF's bounds, 429 problem, the POST routes they target) and common rules (bodies up to
    MAX_BODY not blocked), and the main template's CloudFront distribution carrying it, with the
@@ -521,13 +524,16 @@ def wait_for(url, seconds=20):
     return False
 
 
+ENV_SH_NAMES = ["TABLE_NAME", "BUCKET_NAME", "SENDER_EMAIL", "SEAL_KEY_ID", "SEAL_CERTIFICATE_PARAMETER",
+                "ACADEMIE_NOM"]
+
+
 def env_sh_defaults():
     """The names `make run` uses: scripts/env.sh's defaults, with the overrides unset."""
-    script = "unset TABLE_NAME BUCKET_NAME SENDER_EMAIL; . scripts/env.sh; " \
-             "printf '%s\\n' \"$TABLE_NAME\" \"$BUCKET_NAME\" \"$SENDER_EMAIL\""
+    script = f"unset {' '.join(ENV_SH_NAMES)}; . scripts/env.sh; printf '%s\\n' " + \
+        " ".join(f'"${n}"' for n in ENV_SH_NAMES)
     out = subprocess.run(["bash", "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
-    table, bucket, sender = out.stdout.splitlines()[:3]
-    return table, bucket, sender
+    return dict(zip(ENV_SH_NAMES, out.stdout.splitlines()))
 
 
 def norm_table(t):
@@ -575,11 +581,14 @@ def check_local(tpl, r):
     r.check(env.get("TABLE_NAME") == {"Ref": tname} and env.get("BUCKET_NAME") == {"Ref": bname},
             f"TABLE_NAME → {tname}, BUCKET_NAME → {bname}",
             f"TABLE_NAME / BUCKET_NAME ne désignent pas {tname} / {bname} : {env.get('TABLE_NAME')}, {env.get('BUCKET_NAME')}")
-    env_table, env_bucket, env_sender = env_sh_defaults()
+    defaults = env_sh_defaults()
+    env_table, env_bucket, env_sender = defaults["TABLE_NAME"], defaults["BUCKET_NAME"], defaults["SENDER_EMAIL"]
     r.check(env_table == table_name, f"scripts/env.sh : table {env_table}",
             f"scripts/env.sh nomme la table {env_table!r}, le modèle {table_name!r}")
     r.check(env_bucket == bucket_name, f"scripts/env.sh : bucket {env_bucket}",
             f"scripts/env.sh nomme le bucket {env_bucket!r}, le modèle {bucket_name!r}")
+
+    seal = local_seal_names(tpl, names, defaults, r)
 
     started = None
     endpoint = os.environ.get("MOTO_ENDPOINT")
@@ -593,27 +602,84 @@ def check_local(tpl, r):
         if not wait_for(f"{endpoint}/moto-api/"):
             r.fail(f"moto ne répond pas sur {endpoint}")
             return
-        compare_local(endpoint, table, table_name, bucket_name, env_sender, r)
+        compare_local(endpoint, table, table_name, bucket_name, env_sender, r, seal)
     finally:
         if started:
             started.terminate()
             started.wait(timeout=10)
 
 
-def compare_local(endpoint, table, table_name, bucket_name, sender, r):
+def local_seal_names(tpl, names, defaults, r):
+    """The seal's key alias and certificate parameter for the local stack, as the template names
+    them, compared with scripts/env.sh's; the variables `admin setup-local` gets for the seal."""
+    res, params = tpl["Resources"], tpl.get("Parameters", {})
+    aliases = [v for v in res.values() if v["Type"] == "AWS::KMS::Alias"]
+    env = tpl.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    try:
+        alias = sub(aliases[0]["Properties"]["AliasName"], names)
+        # SEAL_CERTIFICATE_PARAMETER: !If [default?, !Sub "/${AWS::StackName}/…", !Ref parameter]
+        default_branch = env["SEAL_CERTIFICATE_PARAMETER"]["Fn::If"][1]
+        parameter = sub(default_branch, names)
+        parameter_default = params[env["SEAL_CERTIFICATE_PARAMETER"]["Fn::If"][2]["Ref"]].get("Default")
+    except (KeyError, IndexError, TypeError, ValueError) as e:
+        r.fail(f"sceau : alias de clé ou paramètre du certificat non calculables dans le modèle ({e!r})")
+        return None
+    r.check(len(aliases) == 1 and env.get("SEAL_KEY_ID") == {"Ref": next(k for k, v in res.items() if v is aliases[0])},
+            f"SEAL_KEY_ID → l'alias de la clé du sceau ({alias} pour la pile locale)",
+            f"SEAL_KEY_ID ne désigne pas l'unique alias KMS du modèle : {env.get('SEAL_KEY_ID')}")
+    r.check(parameter_default == "", "SEAL_CERTIFICATE_PARAMETER : défaut sous le nom de la pile",
+            f"SEAL_CERTIFICATE_PARAMETER : le paramètre du modèle a pour défaut {parameter_default!r}, pas « » (nom de la pile)")
+    r.check(defaults["SEAL_KEY_ID"] == alias, f"scripts/env.sh : clé du sceau {alias}",
+            f"scripts/env.sh nomme la clé du sceau {defaults['SEAL_KEY_ID']!r}, le modèle {alias!r}")
+    r.check(defaults["SEAL_CERTIFICATE_PARAMETER"] == parameter, f"scripts/env.sh : certificat du sceau {parameter}",
+            f"scripts/env.sh nomme le paramètre du certificat {defaults['SEAL_CERTIFICATE_PARAMETER']!r}, le modèle {parameter!r}")
+    return {"SEAL_KEY_ID": alias, "SEAL_CERTIFICATE_PARAMETER": parameter, "ACADEMIE_NOM": defaults["ACADEMIE_NOM"]}
+
+
+def compare_local_seal(kw, seal, r):
+    """After `admin setup-local`: the seal's key (ECC_NIST_P256, SIGN_VERIFY) under its alias, and
+    a certificate of that very key in its parameter."""
     import boto3
 
-    admin = ROOT / "target" / "debug" / "admin"
+    kms = boto3.client("kms", **kw)
+    try:
+        meta = kms.describe_key(KeyId=seal["SEAL_KEY_ID"])["KeyMetadata"]
+    except Exception as e:  # noqa: BLE001 - any failure is a failed check
+        r.fail(f"clé du sceau {seal['SEAL_KEY_ID']} absente en local : {e}")
+        return
+    r.check(meta.get("KeySpec") == "ECC_NIST_P256" and meta.get("KeyUsage") == "SIGN_VERIFY",
+            f"clé du sceau {seal['SEAL_KEY_ID']} : ECC_NIST_P256, SIGN_VERIFY (comme SceauCle)",
+            f"clé du sceau locale {meta.get('KeySpec')} / {meta.get('KeyUsage')}")
+    try:
+        pem = boto3.client("ssm", **kw).get_parameter(Name=seal["SEAL_CERTIFICATE_PARAMETER"])["Parameter"]["Value"]
+    except Exception as e:  # noqa: BLE001
+        r.fail(f"certificat du sceau {seal['SEAL_CERTIFICATE_PARAMETER']} absent en local : {e}")
+        return
+    spki = kms.get_public_key(KeyId=seal["SEAL_KEY_ID"])["PublicKey"]
+    out = subprocess.run(["openssl", "x509", "-noout", "-pubkey"], input=pem.encode(), capture_output=True)
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=out.stdout,
+                         capture_output=True).stdout if out.returncode == 0 else b""
+    r.check(der == spki, f"certificat du sceau dans {seal['SEAL_CERTIFICATE_PARAMETER']} : celui de la clé locale",
+            f"le certificat de {seal['SEAL_CERTIFICATE_PARAMETER']} ne certifie pas la clé locale (ou openssl absent)")
+
+
+def compare_local(endpoint, table, table_name, bucket_name, sender, r, seal=None):
+    import boto3
+
+    # Where cargo builds it: CARGO_TARGET_DIR when set (a shared target directory), else target/.
+    admin = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target").resolve() / "debug" / "admin"
     # The table's definition: src/adapters/dynamo.rs once, the src/adapters/dynamo/ module now.
     sources = [ROOT / "src" / "bin" / "admin.rs", *(ROOT / "src" / "adapters").glob("dynamo.rs"),
-               *(ROOT / "src" / "adapters" / "dynamo").rglob("*.rs")]
+               *(ROOT / "src" / "adapters" / "dynamo").rglob("*.rs"),
+               *(ROOT / "src" / "adapters").glob("kms.rs"), *(ROOT / "src" / "adapters").glob("ssm.rs"),
+               *(ROOT / "src" / "seal").rglob("*.rs")]
     if not admin.exists() or admin.stat().st_mtime < max(f.stat().st_mtime for f in sources):
         print("  compilation de admin, absent ou plus ancien que create_table (cargo build -q --bin admin)…")
         subprocess.run(["cargo", "build", "-q", "--bin", "admin"], cwd=ROOT, check=True)
     creds = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
              "AWS_REGION": LOCAL_REGION, "AWS_DEFAULT_REGION": LOCAL_REGION}
     env = {**os.environ, **creds, "AWS_ENDPOINT_URL": endpoint, "TABLE_NAME": table_name,
-           "BUCKET_NAME": bucket_name, "SENDER_EMAIL": sender}
+           "BUCKET_NAME": bucket_name, "SENDER_EMAIL": sender, **(seal or {})}
     out = subprocess.run([str(admin), "setup-local"], env=env, capture_output=True, text=True)
     if not r.check(out.returncode == 0, f"admin setup-local : {out.stdout.strip()}",
                    f"admin setup-local a échoué : {out.stderr.strip()}"):
@@ -642,6 +708,8 @@ def compare_local(endpoint, table, table_name, bucket_name, sender, r):
     identities = boto3.client("ses", **kw).list_identities()["Identities"]
     r.check(sender in identities, f"identité SES {sender} vérifiée en local",
             f"identité SES {sender} absente en local")
+    if seal:
+        compare_local_seal(kw, seal, r)
 
 
 # --------------------------------------------------------------------------- 6. the issue's list
@@ -795,6 +863,62 @@ def check_requirements(tpl, cfn, r):
                 and "LogGroup" not in (v["Properties"].get("LoggingConfig") or {})]
     r.check(not implicit, "aucune fonction ne journalise dans un groupe implicite (sans rétention)",
             f"fonctions sans groupe de journaux explicite : {implicit}")
+
+
+# --------------------------------------------------------------------------- 6b. the seal's key
+def _branches(st):
+    """A statement, or both branches of an Fn::If around it (AWS::NoValue dropped)."""
+    if isinstance(st, dict) and "Fn::If" in st:
+        return [b for b in st["Fn::If"][1:] if not (isinstance(b, dict) and b.get("Ref") == "AWS::NoValue")]
+    return [st]
+
+
+def _grants(actions, action):
+    import fnmatch
+    return any(isinstance(a, str) and fnmatch.fnmatchcase(action.lower(), a.lower()) for a in _as_list(actions))
+
+
+def check_seal(tpl, cfn, r):
+    """The seal's KMS key: asymmetric P-256 for signing; kms:Sign for generate-convention's role
+    (and the optional operator of the certificate request) only, not for the account, so that no
+    IAM policy can grant it; the certificate parameter read by the two functions that need it."""
+    r.section("Sceau de l'académie : clé KMS et certificat")
+    res = tpl["Resources"]
+    keys = {k: v["Properties"] for k, v in res.items() if v["Type"] == "AWS::KMS::Key"}
+    if not r.check(len(keys) == 1, "une clé KMS (le sceau)", f"{len(keys)} clés KMS dans le modèle"):
+        return
+    (name, key), = keys.items()
+    r.check(key.get("KeySpec") == "ECC_NIST_P256" and key.get("KeyUsage") == "SIGN_VERIFY",
+            f"{name} : ECC_NIST_P256, SIGN_VERIFY", f"{name} : {key.get('KeySpec')} / {key.get('KeyUsage')}")
+    signers, problems = [], []
+    for st in (b for s in _as_list(key["KeyPolicy"]["Statement"]) for b in _branches(s)):
+        if st.get("Effect") != "Allow":
+            continue
+        principal = (st.get("Principal") or {}).get("AWS")
+        who = refs(principal) or {json.dumps(principal)}
+        if _grants(st.get("Action"), "kms:Sign"):
+            signers.append((st.get("Sid"), who, sorted(_as_list(st["Action"]))))
+        elif _grants(st.get("Action"), "kms:Decrypt") or _grants(st.get("Action"), "kms:GenerateMac"):
+            problems.append(f"{st.get('Sid')} : usage cryptographique {st['Action']}")
+    for sid, who, actions in signers:
+        if not who <= {"GenerateConventionRole", "SceauDemandeurArn"}:
+            problems.append(f"{sid} : kms:Sign accordé à {sorted(who)}")
+        if actions != ["kms:GetPublicKey", "kms:Sign"]:
+            problems.append(f"{sid} : {actions} au lieu de kms:Sign et kms:GetPublicKey seuls")
+    r.check(not problems and any("GenerateConventionRole" in w for _, w, _ in signers),
+            f"politique de {name} : kms:Sign et kms:GetPublicKey pour le rôle de generate-convention "
+            f"(et l'exploitant de SceauDemandeurArn s'il est donné) ; le compte administre sans signer",
+            f"politique de {name} : {'; '.join(problems) or 'generate-convention ne peut pas signer'}")
+    grants = [where for where, doc, kind in policy_documents(cfn)
+              for st in _as_list(doc.get("Statement", [])) if st.get("Effect") == "Allow"
+              and (_grants(st.get("Action"), "kms:Sign") or _grants(st.get("Action"), "kms:GetPublicKey"))]
+    r.check(not grants, "aucune politique IAM n'accorde kms:Sign (la politique de la clé seule)",
+            f"politiques IAM accordant kms:Sign ou kms:GetPublicKey : {grants}")
+    readers = sorted(where.split("/")[0] for where, doc, kind in policy_documents(cfn)
+                     for st in _as_list(doc.get("Statement", [])) if _grants(st.get("Action"), "ssm:GetParameter"))
+    r.check(readers == ["GenerateConventionRole", "SubmitDossierRole"],
+            "ssm:GetParameter (chaîne du certificat) : generate-convention et submit-dossier seulement",
+            f"ssm:GetParameter accordé à {readers}")
 
 
 # --------------------------------------------------------------------------- 7. CloudFront + AWS WAF
@@ -997,6 +1121,7 @@ def main(argv):
         check_policies(cfn, r)
         check_env(tpl, cfn, r)
         check_requirements(tpl, cfn, r)
+        check_seal(tpl, cfn, r)
     check_routes(tpl, r)
     check_waf(tpl, r)
     check_local(tpl, r)

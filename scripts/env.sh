@@ -13,6 +13,11 @@ export SENDER_EMAIL="${SENDER_EMAIL:-ne-pas-repondre@ac-rennes.fr}"
 export CONTACT_EMAIL="${CONTACT_EMAIL:-ent-ecole@ac-rennes.fr}"
 export LINK_SECRET="${LINK_SECRET:-secret-local-de-developpement-uniquement}"
 export PRESIGN_TTL_SECONDS="${PRESIGN_TTL_SECONDS:-300}"
+# The académie's seal (src/seal/): its KMS key and the SSM parameter of its certificate chain,
+# named as the infra names them for stack conventions-ent-local; `admin setup-local` creates the
+# key in the emulator and a self-signed certificate (« environnement local ») made through it.
+export SEAL_KEY_ID="${SEAL_KEY_ID:-alias/conventions-ent-local-sceau}"
+export SEAL_CERTIFICATE_PARAMETER="${SEAL_CERTIFICATE_PARAMETER:-/conventions-ent-local/sceau/certificat}"
 # Dev instructeur tokens (make instructeur-token); the local stack only, never on AWS.
 export DEV_JWT_SECRET="${DEV_JWT_SECRET:-cle-locale-des-jetons-instructeur-de-developpement}"
 # Where instructeurs sign in: scripts/dev_signin.py stands in for Cognito's hosted pages locally
@@ -40,6 +45,7 @@ functions_env() {
   for v in TABLE_NAME BUCKET_NAME PUBLIC_BASE_URL SENDER_EMAIL CONTACT_EMAIL LINK_SECRET PRESIGN_TTL_SECONDS \
            REGISTRY_BASE_URL DEV_JWT_SECRET INSTRUCTEUR_SIGNIN_URL INSTRUCTEUR_CLIENT_ID WEBHOOK_URL \
            WEBHOOK_SECRET DOSSIER_RETENTION_DAYS ACADEMIE_NOM DASEN_NOM DASEN_TITRE ACADEMIE_ADRESSE \
+           SEAL_KEY_ID SEAL_CERTIFICATE_PARAMETER \
            AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION; do
     printf '%s="%s"\n' "$v" "${!v}"
   done

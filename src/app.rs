@@ -3,10 +3,13 @@
 
 use crate::adapters::registry::RechercheEntreprises;
 use crate::adapters::{dynamo::DynamoDossiers, s3::S3Documents, sdk_config, ses::SesMailer};
-use crate::config::Config;
+use crate::adapters::{kms::KmsSealKey, ssm::SsmCertificates};
+use crate::config::{Config, SealSettings};
 use crate::ports::CompanyRegistry;
+use crate::ports::SealCertificateStore;
 use crate::ports::{DocumentStore, DossierStore, Mailer, StoreError};
 use crate::reference::{Directory, COLLECTIVITES_KEY, ECOLES_KEY, SNAPSHOT_KEY};
+use crate::seal::{Seal, SealError};
 use std::sync::Arc;
 
 pub struct App {
@@ -16,6 +19,10 @@ pub struct App {
     pub mailer: Arc<dyn Mailer>,
     pub directory: Arc<Directory>,
     pub registry: Arc<dyn CompanyRegistry>,
+    /// The académie's seal, loaded by the functions that need it ([`App::load_seal`]: the one
+    /// that seals the PDFs and the one that serves the certificate); None elsewhere, and when
+    /// it is not configured.
+    pub seal: Option<Arc<Seal>>,
 }
 
 impl App {
@@ -37,9 +44,46 @@ impl App {
             mailer: Arc::new(SesMailer::new(aws_sdk_ses::Client::new(&sdk))),
             directory,
             registry: Arc::new(RechercheEntreprises::new(&config.registry_base_url)),
+            seal: None,
             config,
         })
     }
+
+    /// Loads the seal when it is configured: the chain from its SSM parameter (one GetParameter
+    /// at cold start), the key as a KMS client (not called here). Only the functions that use
+    /// it call this, so that only their roles may read the parameter. Unconfigured: nothing
+    /// to load, `seal` stays None.
+    pub async fn load_seal(&mut self) -> Result<(), SealError> {
+        if let Some(settings) = &self.config.seal {
+            let sdk = sdk_config(self.config.endpoint_url.as_deref()).await;
+            self.seal = Some(Arc::new(connect_seal(&sdk, settings).await?));
+        }
+        Ok(())
+    }
+
+    /// The seal, or why there is none: what a job that seals reports (in French, naming the
+    /// variables to set).
+    pub fn require_seal(&self) -> Result<&Seal, SealError> {
+        self.seal.as_deref().ok_or(SealError::NotConfigured)
+    }
+}
+
+/// The seal of `settings`: the chain read from its parameter (a missing parameter says what
+/// to run), the key in KMS.
+pub async fn connect_seal(
+    sdk: &aws_config::SdkConfig,
+    settings: &SealSettings,
+) -> Result<Seal, SealError> {
+    let store = SsmCertificates::new(
+        aws_sdk_ssm::Client::new(sdk),
+        &settings.certificate_parameter,
+    );
+    let pem = store
+        .get()
+        .await?
+        .ok_or_else(|| SealError::CertificateMissing(settings.certificate_parameter.clone()))?;
+    let key = KmsSealKey::new(aws_sdk_kms::Client::new(sdk), &settings.key_id);
+    Seal::new(Arc::new(key), &pem)
 }
 
 /// The snapshot written by the importer (`reference/annuaire.bin`: one GET, one pass); a bucket

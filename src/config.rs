@@ -37,8 +37,65 @@ pub struct Config {
     /// Where instructeurs sign in (authorization code + PKCE): the Cognito domain on AWS, the
     /// local sign-in of `make run`; None leaves only the pasted token.
     pub sign_in: Option<SignIn>,
+    /// The académie's seal: its KMS key and the SSM parameter of its certificate chain; None
+    /// when neither is set (the functions that seal then fail, saying so).
+    pub seal: Option<SealSettings>,
     /// Local emulator endpoint (`AWS_ENDPOINT_URL`); None on AWS.
     pub endpoint_url: Option<String>,
+}
+
+/// Where the seal is: read by the functions that load it (`App::load_seal`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SealSettings {
+    /// `SEAL_KEY_ID`: key id, key ARN, alias name (`alias/…`) or alias ARN.
+    pub key_id: String,
+    /// `SEAL_CERTIFICATE_PARAMETER`: name of the SSM String parameter holding the chain (PEM,
+    /// leaf first).
+    pub certificate_parameter: String,
+}
+
+impl SealSettings {
+    /// `SEAL_KEY_ID` and `SEAL_CERTIFICATE_PARAMETER`, for `Config::from_env` and `admin`.
+    pub fn from_env() -> Result<Option<Self>, ConfigError> {
+        SealSettings::parse(
+            optional("SEAL_KEY_ID"),
+            optional("SEAL_CERTIFICATE_PARAMETER"),
+        )
+    }
+
+    /// Both or neither, each of a form KMS and SSM accept (checked here, so that a typo stops
+    /// the cold start with its name rather than failing every signature).
+    fn parse(
+        key_id: Option<String>,
+        parameter: Option<String>,
+    ) -> Result<Option<Self>, ConfigError> {
+        let (key_id, parameter) = match (key_id, parameter) {
+            (None, None) => return Ok(None),
+            (Some(k), Some(p)) => (k.trim().to_string(), p.trim().to_string()),
+            _ => return Err(ConfigError::SealHalf),
+        };
+        let key_chars = key_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-' | ':'));
+        let key_form = key_id.starts_with("alias/")
+            || key_id.starts_with("arn:")
+            || key_id.starts_with("mrk-")
+            || key_id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+        if key_id.len() > 2048 || !key_chars || !key_form {
+            return Err(ConfigError::SealKeyId(key_id));
+        }
+        let parameter_ok = parameter.len() <= 1011
+            && parameter
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-' | '.'));
+        if !parameter_ok {
+            return Err(ConfigError::SealParameter(parameter));
+        }
+        Ok(Some(SealSettings {
+            key_id,
+            certificate_parameter: parameter,
+        }))
+    }
 }
 
 /// An OAuth 2.0 / OIDC provider with Cognito's paths (`/oauth2/authorize`, `/oauth2/token`,
@@ -111,6 +168,12 @@ pub enum ConfigError {
     SignInOrigin(String),
     #[error("configuration : INSTRUCTEUR_CLIENT_ID = « {0} » n’est pas un identifiant de client")]
     SignInClient(String),
+    #[error("configuration : SEAL_KEY_ID et SEAL_CERTIFICATE_PARAMETER vont ensemble (les deux ou aucune)")]
+    SealHalf,
+    #[error("configuration : SEAL_KEY_ID = « {0} » n’est pas un identifiant de clé KMS (identifiant, ARN ou alias/…)")]
+    SealKeyId(String),
+    #[error("configuration : SEAL_CERTIFICATE_PARAMETER = « {0} » n’est pas un nom de paramètre SSM (lettres, chiffres, / _ - .)")]
+    SealParameter(String),
 }
 
 fn optional(name: &'static str) -> Option<String> {
@@ -166,6 +229,7 @@ impl Config {
                 optional("INSTRUCTEUR_SIGNIN_URL"),
                 optional("INSTRUCTEUR_CLIENT_ID"),
             )?,
+            seal: SealSettings::from_env()?,
             endpoint_url: env::var("AWS_ENDPOINT_URL").ok().filter(|v| !v.is_empty()),
         })
     }
@@ -198,6 +262,44 @@ mod tests {
             (some("https://x.fr"), some("c d"), "identifiant de client"),
         ] {
             let e = SignIn::parse(origin, client).unwrap_err().to_string();
+            assert!(e.contains(needle), "{e}");
+        }
+    }
+
+    #[test]
+    fn the_seal_needs_both_settings_of_valid_forms() {
+        let some = |v: &str| Some(v.to_string());
+        assert_eq!(SealSettings::parse(None, None).unwrap(), None);
+        for key in [
+            "alias/conventions-ent-sceau",
+            "1234abcd-12ab-34cd-56ef-1234567890ab",
+            "arn:aws:kms:eu-west-3:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "arn:aws:kms:eu-west-3:123456789012:alias/pile-sceau",
+            "mrk-1234abcd12ab34cd56ef1234567890ab",
+        ] {
+            let s = SealSettings::parse(some(key), some(" /pile/sceau/certificat "))
+                .unwrap()
+                .unwrap();
+            assert_eq!(s.key_id, key);
+            assert_eq!(s.certificate_parameter, "/pile/sceau/certificat");
+        }
+        for (key, parameter, needle) in [
+            (some("alias/x"), None, "vont ensemble"),
+            (None, some("/p"), "vont ensemble"),
+            (some("ma clé"), some("/p"), "SEAL_KEY_ID"),
+            (some("sceau"), some("/p"), "SEAL_KEY_ID"),
+            (
+                some("alias/x"),
+                some("/p aram"),
+                "SEAL_CERTIFICATE_PARAMETER",
+            ),
+            (
+                some("alias/x"),
+                some("/p\"><"),
+                "SEAL_CERTIFICATE_PARAMETER",
+            ),
+        ] {
+            let e = SealSettings::parse(key, parameter).unwrap_err().to_string();
             assert!(e.contains(needle), "{e}");
         }
     }

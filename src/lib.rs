@@ -4,6 +4,7 @@
 //! - `ports`: the traits the handlers need; `adapters`: their AWS implementations;
 //! - `http`: the API routes; `jobs`: the stream consumers;
 //! - `render`: the convention PDF and the emails; `reference`: the school directory;
+//! - `seal`: the académie's seal (CMS signature of the PDFs, its certificate; no AWS);
 //! - `links` (the URLs given out) and `mail` (email envelopes), shared by `http` and `jobs`;
 //! - `config` and `app`: read once, built once per cold start.
 //!
@@ -22,5 +23,6 @@ pub mod mail;
 pub mod ports;
 pub mod reference;
 pub mod render;
+pub mod seal;
 
 pub use app::App;

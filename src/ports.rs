@@ -237,3 +237,21 @@ pub trait CompanyRegistry: Send + Sync {
     /// Ok(None): the registry answered and does not know this SIRET.
     async fn lookup(&self, siret: &Siret) -> Result<Option<RegistryEntry>, RegistryError>;
 }
+
+/// The académie's seal key (KMS on AWS and moto): ECDSA P-256 with SHA-256.
+#[async_trait]
+pub trait SealKey: Send + Sync {
+    /// The DER ECDSA-Sig-Value of `message` (the DER to sign, hashed with SHA-256 by the key).
+    async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, crate::seal::SealError>;
+    /// The key's SubjectPublicKeyInfo, DER.
+    async fn public_key(&self) -> Result<Vec<u8>, crate::seal::SealError>;
+}
+
+/// Where the seal's certificate chain is kept (PEM, leaf first; an SSM parameter on AWS): public,
+/// and changed without a redeployment.
+#[async_trait]
+pub trait SealCertificateStore: Send + Sync {
+    /// None when no chain was ever stored.
+    async fn get(&self) -> Result<Option<String>, crate::seal::SealError>;
+    async fn put(&self, pem: &str) -> Result<(), crate::seal::SealError>;
+}

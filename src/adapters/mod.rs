@@ -1,11 +1,14 @@
-//! Implementations of the ports: on AWS (only this module and `app` know the SDKs), and in
+//! Implementations of the ports: on AWS (only this module and `app` know the SDKs; `kms` and
+//! `ssm` hold the seal's key and certificate chain), and in
 //! memory (`memory`). Adapters translate; the rules are the domain's.
 
 pub mod dynamo;
+pub mod kms;
 pub mod memory;
 pub mod registry;
 pub mod s3;
 pub mod ses;
+pub mod ssm;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, SdkConfig};

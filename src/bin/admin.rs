@@ -12,11 +12,23 @@
 //! - `admin instructeur-token`: prints a dev instructeur token (8 h) signed with
 //!   DEV_JWT_SECRET, which only the local stack accepts.
 //!
+//! The académie's seal (SEAL_KEY_ID, SEAL_CERTIFICATE_PARAMETER, ACADEMIE_NOM):
+//!
+//! - `admin setup-local` also creates the seal's key in the emulator (ECC_NIST_P256,
+//!   SIGN_VERIFY) under the alias SEAL_KEY_ID, and a self-signed certificate made through it,
+//!   stored in the parameter; a second run keeps both;
+//! - `admin seal-csr`: prints (stdout, PEM) a certificate request for the configured key, to
+//!   send to a certification authority;
+//! - `admin seal-certificate <chaine.pem>`: stores the chain the authority issued (leaf first)
+//!   in the parameter, after checking that it certifies the KMS key (refused otherwise).
+//!
 //! Reads TABLE_NAME, BUCKET_NAME, SENDER_EMAIL and AWS_ENDPOINT_URL from the environment.
 
-use conventions_ent::adapters::{dynamo, s3::S3Documents, sdk_config};
+use conventions_ent::adapters::{dynamo, kms, s3::S3Documents, sdk_config, ssm::SsmCertificates};
+use conventions_ent::config::SealSettings;
 use conventions_ent::ports::DocumentStore;
 use conventions_ent::reference::{annuaire, decoupage, Directory, ECOLES_KEY, SNAPSHOT_KEY};
+use conventions_ent::seal::setup::{self, LocalCertificate};
 use std::process::ExitCode;
 
 /// Where `@etalab/decoupage-administratif`'s data was unpacked (scripts/setup-tools.sh).
@@ -91,13 +103,60 @@ fn env(name: &str) -> Result<String, String> {
     std::env::var(name).map_err(|_| format!("variable d’environnement {name} absente"))
 }
 
+/// The seal's settings, required.
+fn seal_settings() -> Result<SealSettings, String> {
+    SealSettings::from_env()
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| conventions_ent::seal::SealError::NotConfigured.to_string())
+}
+
+/// The seal's key and chain store for `settings`.
+fn seal_ports(
+    sdk: &aws_config::SdkConfig,
+    settings: &SealSettings,
+) -> (kms::KmsSealKey, SsmCertificates) {
+    (
+        kms::KmsSealKey::new(aws_sdk_kms::Client::new(sdk), &settings.key_id),
+        SsmCertificates::new(
+            aws_sdk_ssm::Client::new(sdk),
+            &settings.certificate_parameter,
+        ),
+    )
+}
+
+/// `setup-local`'s part for the seal: the key under its alias, then its certificate; both kept
+/// when they are there. Returns the summary line.
+async fn setup_local_seal(
+    sdk: &aws_config::SdkConfig,
+    settings: &SealSettings,
+) -> Result<String, String> {
+    let academie = env("ACADEMIE_NOM")?;
+    let (_, created) = kms::ensure_key(&aws_sdk_kms::Client::new(sdk), &settings.key_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (key, store) = seal_ports(sdk, settings);
+    let certificate = setup::ensure_local_certificate(&key, &store, &academie, chrono::Utc::now())
+        .await
+        .map_err(|e| e.to_string())?;
+    let (cn, made) = match certificate {
+        LocalCertificate::Created { common_name } => (common_name, "créé"),
+        LocalCertificate::Reused { common_name } => (common_name, "conservé"),
+    };
+    Ok(format!(
+        "sceau : clé {} {}, certificat « {cn} » {made} dans {}",
+        settings.key_id,
+        if created { "créée" } else { "conservée" },
+        settings.certificate_parameter
+    ))
+}
+
 async fn run(args: &[String]) -> Result<(), String> {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").ok();
     let sdk = sdk_config(endpoint.as_deref()).await;
     let s3 = S3Documents::client(&sdk, endpoint.is_some());
-    let bucket = env("BUCKET_NAME")?;
     match args.first().map(String::as_str) {
         Some("setup-local") => {
+            let bucket = env("BUCKET_NAME")?;
             let table = env("TABLE_NAME")?;
             dynamo::create_table(&aws_sdk_dynamodb::Client::new(&sdk), &table)
                 .await
@@ -130,6 +189,45 @@ async fn run(args: &[String]) -> Result<(), String> {
                 .await
                 .map_err(|e| conventions_ent::adapters::describe(&e))?;
             println!("table {table}, bucket {bucket}, identité SES {sender} : prêts");
+            match SealSettings::from_env().map_err(|e| e.to_string())? {
+                Some(settings) => println!("{}", setup_local_seal(&sdk, &settings).await?),
+                None => println!("sceau : non configuré (SEAL_KEY_ID et SEAL_CERTIFICATE_PARAMETER absents)"),
+            }
+            Ok(())
+        }
+        Some("seal-csr") => {
+            let settings = seal_settings()?;
+            let academie = env("ACADEMIE_NOM")?;
+            let (key, _) = seal_ports(&sdk, &settings);
+            let pem = setup::certification_request_pem(&key, &academie)
+                .await
+                .map_err(|e| e.to_string())?;
+            eprintln!(
+                "demande de certificat pour la clé {} : à envoyer à l’autorité de certification, \
+                 puis admin seal-certificate <chaîne reçue.pem>",
+                settings.key_id
+            );
+            print!("{pem}");
+            Ok(())
+        }
+        Some("seal-certificate") => {
+            let file = args
+                .get(1)
+                .ok_or("usage : admin seal-certificate <chaine.pem> (le certificat du sceau d’abord)")?;
+            let settings = seal_settings()?;
+            let text = std::fs::read_to_string(file).map_err(|e| format!("{file} : {e}"))?;
+            let (key, store) = seal_ports(&sdk, &settings);
+            let chain = setup::store_chain(&key, &store, &text)
+                .await
+                .map_err(|e| format!("{file} : {e}"))?;
+            println!(
+                "{file} : chaîne de {} certificat(s) enregistrée dans {} ; sceau « {} », valable \
+                 jusqu’au {} (UTC). Les fonctions la lisent à leur prochain démarrage.",
+                chain.len(),
+                settings.certificate_parameter,
+                chain[0].common_name().unwrap_or_default(),
+                chain[0].not_after().format("%d/%m/%Y %H:%M"),
+            );
             Ok(())
         }
         Some("import-annuaire") => {
@@ -142,7 +240,7 @@ async fn run(args: &[String]) -> Result<(), String> {
                 Some(other) => return Err(format!("option inconnue : {other} (--base-vide)")),
             };
             let bytes = std::fs::read(file).map_err(|e| format!("{file} : {e}"))?;
-            let store = S3Documents::new(s3, &bucket);
+            let store = S3Documents::new(s3, &env("BUCKET_NAME")?);
             let line = import_annuaire(&store, &bytes, &decoupage_dir(), fresh).await?;
             println!("{file} : {line}");
             Ok(())
@@ -160,7 +258,8 @@ async fn run(args: &[String]) -> Result<(), String> {
             println!("{}", conventions_ent::http::instructeur::auth::sign_hs256(&claims, secret.as_bytes()));
             Ok(())
         }
-        _ => Err("usage : admin setup-local | admin import-annuaire <fichier.csv|json> | admin instructeur-token".into()),
+        _ => Err("usage : admin setup-local | admin import-annuaire <fichier.csv|json> | admin instructeur-token \
+                  | admin seal-csr | admin seal-certificate <chaine.pem>".into()),
     }
 }
 

@@ -351,6 +351,7 @@ async fn bench_app(dir: Directory) -> conventions_ent::App {
             dossier_retention_days: 0,
             dev_jwt_secret: None,
             sign_in: None,
+            seal: None,
             endpoint_url: None,
         },
         dossiers: Arc::new(DynamoDossiers::new(
@@ -361,5 +362,6 @@ async fn bench_app(dir: Directory) -> conventions_ent::App {
         mailer: Arc::new(SesMailer::new(aws_sdk_ses::Client::new(&sdk))),
         directory: Arc::new(dir),
         registry: Arc::new(InstantRegistry),
+        seal: None,
     }
 }

@@ -11,6 +11,7 @@ pub mod pages;
 pub mod problem;
 pub mod request;
 pub mod response;
+pub mod seal;
 pub mod signataire;
 pub mod verification;
 pub mod view;
@@ -50,12 +51,14 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, std::conv
         ("GET", ["api", "conventions", "verification", code]) => {
             verification::verify(app, code).await
         }
+        ("GET", ["api", "conventions", "certificat.pem"]) => seal::certificate_chain(app),
         (_, ["api", "dossiers"]) => Err(ApiError::MethodNotAllowed("POST")),
         (_, ["api", "dossiers", _]) => Err(ApiError::MethodNotAllowed("GET, PATCH, DELETE")),
         (_, ["api", "dossiers", _, "depot"]) => Err(ApiError::MethodNotAllowed("POST")),
         (_, ["api", "dossiers", _, "messages"]) => Err(ApiError::MethodNotAllowed("GET, POST")),
         (_, ["api", "dossiers", _, "convention"])
-        | (_, ["api", "conventions", "verification", _]) => Err(ApiError::MethodNotAllowed("GET")),
+        | (_, ["api", "conventions", "verification", _])
+        | (_, ["api", "conventions", "certificat.pem"]) => Err(ApiError::MethodNotAllowed("GET")),
         ("GET", ["api", "dossiers", id, "apercu"]) => pages::apercu(app, &req, id).await,
         (_, ["api", "dossiers", _, "apercu"]) => Err(ApiError::MethodNotAllowed("GET")),
         ("GET", []) => pages::start(app, &req),

@@ -20,6 +20,10 @@ pub enum JobError {
     Template(#[from] minijinja::Error),
     #[error("dossier {0} : {1}")]
     Incoherent(String, String),
+    /// The seal failed (KMS, its certificate, or not configured): the record fails and is
+    /// retried; nothing was stored, since sealing comes before the PDF is written.
+    #[error(transparent)]
+    Seal(#[from] crate::seal::SealError),
 }
 
 /// What a step did with one record.

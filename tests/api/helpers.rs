@@ -175,6 +175,7 @@ impl TestApp {
             dossier_retention_days: 0,
             dev_jwt_secret: Some(DEV_JWT_SECRET.into()),
             sign_in: None,
+            seal: None,
             endpoint_url: Some(endpoint),
         };
         let documents = S3Documents::new(s3.clone(), &bucket);
@@ -200,6 +201,7 @@ impl TestApp {
                     &config.registry_base_url,
                 ),
             ),
+            seal: None,
             config,
         };
         TestApp {

@@ -128,6 +128,7 @@ fn owned(app: &App) -> Arc<App> {
         mailer: app.mailer.clone(),
         directory: app.directory.clone(),
         registry: app.registry.clone(),
+        seal: app.seal.clone(),
     })
 }
 
@@ -1278,6 +1279,7 @@ async fn download_route_links_resist_tampering_expiry_and_other_keys() {
         mailer: t.app.mailer.clone(),
         directory: t.app.directory.clone(),
         registry: t.app.registry.clone(),
+        seal: t.app.seal.clone(),
     };
     let (id0, jeton0) = &ids[0];
     let (id1, _) = &ids[1];

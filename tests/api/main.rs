@@ -16,6 +16,7 @@ mod instructeur;
 mod layers;
 mod presign;
 mod reference;
+mod seal;
 mod signataire;
 
 /// A file of `tests/api/` that no `mod` declares is never compiled, its tests never run.

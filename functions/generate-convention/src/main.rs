@@ -8,7 +8,10 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_tracing();
-    let app = App::connect(Config::from_env()?).await?;
+    let mut app = App::connect(Config::from_env()?).await?;
+    // The seal signs every convention: a configured seal that cannot load stops the cold
+    // start with the reason (the stream retries the records).
+    app.load_seal().await?;
     let app = &app;
     run(service_fn(|event: LambdaEvent<Event>| async move {
         Ok::<_, Error>(handle(app, &event.payload).await)

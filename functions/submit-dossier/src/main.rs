@@ -5,6 +5,11 @@ use lambda_http::{run, service_fn, Error};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_tracing();
-    let app = App::connect(Config::from_env()?).await?;
+    let mut app = App::connect(Config::from_env()?).await?;
+    // Only GET /api/conventions/certificat.pem needs the seal: without it that route answers
+    // 503 and every other route works.
+    if let Err(e) = app.load_seal().await {
+        tracing::error!(error = %e, "seal not loaded: the certificate route answers 503");
+    }
     run(service_fn(|req| http::handle(&app, req))).await
 }

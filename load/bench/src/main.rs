@@ -64,6 +64,7 @@ fn app() -> App {
             dossier_retention_days: 0,
             dev_jwt_secret: None,
             sign_in: None,
+            seal: None,
             endpoint_url: None,
         },
         dossiers: Arc::new(MemoryDossiers::default()),
@@ -71,6 +72,7 @@ fn app() -> App {
         mailer: Arc::new(MemoryMailer::default()),
         directory: Arc::new(directory),
         registry: Arc::new(Registry),
+        seal: None,
     }
 }
 
