@@ -16,7 +16,7 @@ from pyhanko_certvalidator import ValidationContext
 
 
 def pdfsig(nss: str, path: str) -> tuple[bool, str]:
-    out = subprocess.run(["pdfsig", "-nssdir", f"sql:{nss}", path], capture_output=True, text=True)
+    out = subprocess.run(["pdfsig", "-nssdir", nss, path], capture_output=True, text=True)
     text = out.stdout + out.stderr
     ok = (
         "Signature Validation: Signature is Valid." in text

@@ -7,12 +7,14 @@ use super::{JobError, Outcome};
 use crate::domain::dossier::{ConventionRecord, DossierRecord, Etape};
 use crate::domain::ids::{verification_code, DossierId};
 use crate::domain::steps;
+use crate::domain::time::paris;
 use crate::domain::time::Now;
 use crate::links;
 use crate::ports::{PutOutcome, StoreError};
 use crate::render::convention::{
-    render, AcademieView, CollectiviteView, ConventionData, SignatureView,
+    render_for_seal, AcademieView, CollectiviteView, ConventionData, SignatureView,
 };
+use crate::render::pdf::signature::SealSlot;
 use crate::App;
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
@@ -115,14 +117,9 @@ pub async fn generate(app: &App, from_stream: DossierRecord) -> Result<Outcome, 
     }
     let code = verification_code(app.config.link_secret.as_bytes(), &record.id);
     let data = convention_data(app, &record, &code)?;
-    let started = std::time::Instant::now();
-    let (pdf, replaced) = render(&data)?;
-    if !replaced.is_empty() {
-        tracing::warn!(dossier = %record.id, ?replaced, "characters outside the PDF font replaced");
-    }
+    let pdf = sealed_pdf(app, &record.id, &data).await?;
     let sha256 = hex::encode(Sha256::digest(&pdf));
     let size = pdf.len() as u64;
-    tracing::info!(dossier = %record.id, bytes = size, ms = started.elapsed().as_millis() as u64, "convention rendered");
     let key = convention_key(&record);
     let (sha256, size) = match app.documents.put_pdf_if_absent(&key, pdf, &sha256).await? {
         PutOutcome::Created => (sha256, size),
@@ -146,6 +143,54 @@ pub async fn generate(app: &App, from_stream: DossierRecord) -> Result<Outcome, 
         Err(StoreError::Conflict) => Ok(Outcome::AlreadyDone),
         r => r.map(|_| Outcome::Done).map_err(JobError::from),
     }
+}
+
+/// The convention PDF sealed by the académie: rendered with room for the seal, the digest of
+/// its signed range signed through KMS, the signature put in place. Nothing is stored before
+/// the seal is made: a KMS failure fails the record, which the stream retries.
+pub async fn sealed_pdf(
+    app: &App,
+    id: &DossierId,
+    data: &ConventionData,
+) -> Result<Vec<u8>, JobError> {
+    let seal = app.require_seal()?;
+    let started = std::time::Instant::now();
+    let slot = SealSlot {
+        name: seal.signer_name().to_string(),
+        reason: format!(
+            "Convention ENT école / GAR n° {} scellée par l’{}",
+            data.numero,
+            lowercase_first(&data.academie.nom)
+        ),
+        location: data.academie.nom.clone(),
+        time: paris(Now::system().utc()),
+        max_len: seal.max_signature_len(),
+    };
+    let (unsealed, replaced) = render_for_seal(data, slot)?;
+    if !replaced.is_empty() {
+        tracing::warn!(dossier = %id, ?replaced, "characters outside the PDF font replaced");
+    }
+    let rendered_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let signature = seal.sign(unsealed.digest()).await?;
+    let pdf = unsealed
+        .seal(&signature)
+        .map_err(|e| JobError::Incoherent(id.to_string(), e.to_string()))?;
+    tracing::info!(
+        dossier = %id,
+        bytes = pdf.len(),
+        render_ms = rendered_ms,
+        total_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "convention rendered and sealed"
+    );
+    Ok(pdf)
+}
+
+/// « Académie de Rennes » → « académie de Rennes », after « l’ ».
+fn lowercase_first(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_lowercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 /// Erases every stored version of the convention of a dossier the TTL removed. Only then:

@@ -309,11 +309,29 @@ fn ecdsa_sha256() -> Vec<u8> {
 
 /// The keyUsage extension, critical: digitalSignature + nonRepudiation.
 fn key_usage_extension() -> Vec<u8> {
+    key_usage(&SEAL_KEY_USAGE)
+}
+
+fn key_usage(bits: &[u8]) -> Vec<u8> {
     der::sequence(&[
         &der::ID_CE_KEY_USAGE.der(),
         &der::boolean(true),
-        &der::octet_string(&der::named_bits(&SEAL_KEY_USAGE)),
+        &der::octet_string(&der::named_bits(bits)),
     ])
+}
+
+/// basicConstraints, critical, cA TRUE: a self-signed certificate is the local trust anchor
+/// of its own seal, and NSS (poppler's pdfsig) only anchors a path at a certification
+/// authority's certificate; keyCertSign goes with it (RFC 5280 4.2.1.9).
+fn trust_anchor_extensions() -> Vec<u8> {
+    let basic_constraints = der::sequence(&[
+        &der::Oid(&[2, 5, 29, 19]).der(),
+        &der::boolean(true),
+        &der::octet_string(&der::sequence(&[&der::boolean(true)])),
+    ]);
+    let mut bits = SEAL_KEY_USAGE.to_vec();
+    bits.push(5); // keyCertSign
+    der::sequence(&[&basic_constraints, &key_usage(&bits)])
 }
 
 /// A random positive 16-byte serial (RFC 5280: positive, at most 20 bytes; unpredictable).
@@ -352,7 +370,7 @@ pub async fn self_signed(
     let name = subject.name_der();
     let version = der::tlv(der::context(0), &der::small_integer(2)); // v3
     let validity = der::sequence(&[&der::time(not_before), &der::time(not_after)]);
-    let extensions = der::tlv(der::context(3), &der::sequence(&[&key_usage_extension()]));
+    let extensions = der::tlv(der::context(3), &trust_anchor_extensions());
     let tbs = der::sequence(&[
         &version,
         &random_serial(),

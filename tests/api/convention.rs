@@ -1,7 +1,7 @@
 //! The convention document as a reader checks it: every field present, clean pagination,
 //! French characters intact.
 
-use crate::helpers::pdf_text;
+use crate::helpers::{check_pdf, pdf_text};
 use conventions_ent::render::convention::{render, sample};
 
 #[test]
@@ -198,21 +198,6 @@ fn every_font_is_embedded_and_maps_back_to_unicode() {
             "{f}"
         );
     }
-}
-
-/// Runs scripts/check_pdf.py (PDF/A-2b and PDF/UA-1) on the files: (all conformant, report).
-pub fn check_pdf(paths: &[std::path::PathBuf]) -> (bool, String) {
-    let out = std::process::Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python"))
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/check_pdf.py"))
-        .args(paths)
-        .output()
-        .expect("the venv of make test (page-validation)");
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), report)
 }
 
 #[test]

@@ -175,9 +175,12 @@ impl TestApp {
             dossier_retention_days: 0,
             dev_jwt_secret: Some(DEV_JWT_SECRET.into()),
             sign_in: None,
-            seal: None,
+            seal: Some(test_seal(&sdk).await),
             endpoint_url: Some(endpoint),
         };
+        let seal = conventions_ent::app::connect_seal(&sdk, config.seal.as_ref().unwrap())
+            .await
+            .expect("the seal loads as generate-convention loads it");
         let documents = S3Documents::new(s3.clone(), &bucket);
         documents
             .put(
@@ -201,7 +204,7 @@ impl TestApp {
                     &config.registry_base_url,
                 ),
             ),
-            seal: None,
+            seal: Some(Arc::new(seal)),
             config,
         };
         TestApp {
@@ -693,6 +696,75 @@ pub fn full_dossier() -> Value {
 }
 
 /// pdftotext of a PDF (poppler-utils, installed by `make test`).
+/// A seal of its own for each test app, made as `admin setup-local` makes the local one: an
+/// ECC P-256 key in KMS (moto) and its self-signed certificate in SSM.
+pub async fn test_seal(sdk: &aws_config::SdkConfig) -> conventions_ent::config::SealSettings {
+    use conventions_ent::adapters::{kms, ssm::SsmCertificates};
+    let sfx = suffix();
+    let settings = conventions_ent::config::SealSettings {
+        key_id: format!("alias/test-sceau-{sfx}"),
+        certificate_parameter: format!("/test-{sfx}/sceau/certificat"),
+    };
+    let client = aws_sdk_kms::Client::new(sdk);
+    kms::ensure_key(&client, &settings.key_id).await.unwrap();
+    let key = kms::KmsSealKey::new(client, &settings.key_id);
+    let store = SsmCertificates::new(
+        aws_sdk_ssm::Client::new(sdk),
+        &settings.certificate_parameter,
+    );
+    conventions_ent::seal::setup::ensure_local_certificate(
+        &key,
+        &store,
+        "Académie de Rennes",
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    settings
+}
+
+/// What scripts/check_seal.py (pdfsig and pyHanko) says of `pdf` sealed by the holder of
+/// `chain_pem`: (both valid, their report).
+pub fn check_seal(chain_pem: &str, pdfs: &[&[u8]]) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("certificat.pem");
+    std::fs::write(&cert, chain_pem).unwrap();
+    let mut cmd =
+        std::process::Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python"));
+    cmd.arg(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scripts/check_seal.py"
+    ))
+    .arg(&cert);
+    for (i, pdf) in pdfs.iter().enumerate() {
+        let path = dir.path().join(format!("c{i}.pdf"));
+        std::fs::write(&path, pdf).unwrap();
+        cmd.arg(path);
+    }
+    let out = cmd.output().expect("the venv of make test (pyHanko)");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), report)
+}
+
+/// Runs scripts/check_pdf.py (PDF/A-2b and PDF/UA-1) on the files: (all conformant, report).
+pub fn check_pdf(paths: &[std::path::PathBuf]) -> (bool, String) {
+    let out = std::process::Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python"))
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/check_pdf.py"))
+        .args(paths)
+        .output()
+        .expect("the venv of make test (page-validation)");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), report)
+}
+
 pub fn pdf_text(pdf: &[u8]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.pdf");

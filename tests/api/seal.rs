@@ -3,7 +3,7 @@
 //! and stores in SSM, a CMS signed by KMS and verified by `openssl`, the chain loaded the way
 //! the functions load it, and the public route that serves it.
 
-use crate::helpers::{moto_endpoint, suffix, TestApp};
+use crate::helpers::{check_pdf, check_seal, full_dossier, moto_endpoint, suffix, TestApp};
 use conventions_ent::adapters::kms::{ensure_key, KmsSealKey};
 use conventions_ent::adapters::sdk_config;
 use conventions_ent::adapters::ssm::SsmCertificates;
@@ -137,6 +137,7 @@ async fn the_seal_loads_from_the_configuration_and_refuses_a_chain_of_another_ke
     let sdk = sdk_config(Some(&moto_endpoint())).await;
     let settings = local_seal(&sdk).await;
     let mut t = TestApp::spawn().await;
+    t.app.seal = None;
     let e = t.app.require_seal().unwrap_err().to_string();
     assert!(
         e.contains("SEAL_KEY_ID") && e.contains("SEAL_CERTIFICATE_PARAMETER"),
@@ -190,6 +191,7 @@ async fn the_seal_loads_from_the_configuration_and_refuses_a_chain_of_another_ke
 #[tokio::test]
 async fn certificat_pem_serves_the_chain_and_says_when_there_is_none() {
     let mut t = TestApp::spawn().await;
+    t.app.seal = None;
     let r = t.get("/api/conventions/certificat.pem", None).await;
     assert_eq!(r.status, 503, "{}", r.body);
     assert!(r
@@ -248,4 +250,58 @@ async fn certificat_pem_serves_the_chain_and_says_when_there_is_none() {
         assert_eq!(r.status, 405, "{method}: {}", r.body);
         assert_eq!(r.header("allow"), "GET");
     }
+}
+
+/// The convention generate-convention stores, as its readers check it: sealed by the académie
+/// (pdfsig and pyHanko, trusting the certificate the public route serves), still PDF/A-2b and
+/// PDF/UA-1 once sealed; and one byte changed anywhere in the signed range (metadata, page
+/// content, trailer) makes both validators say the seal is broken.
+#[tokio::test]
+async fn a_deposited_convention_is_sealed_and_one_changed_byte_breaks_the_seal() {
+    let t = TestApp::spawn().await;
+    let (id, _) = t.deposit_new(&full_dossier()).await;
+    let event = t.stream_event().await;
+    assert!(t.run_generate(&event).await.batch_item_failures.is_empty());
+    let conv = t.stored(&id).await.unwrap().convention.unwrap();
+    let object =
+        t.s3.get_object()
+            .bucket(t.bucket())
+            .key(&conv.cle)
+            .send()
+            .await
+            .unwrap();
+    let pdf = object.body.collect().await.unwrap().into_bytes().to_vec();
+    let chain = t.get("/api/conventions/certificat.pem", None).await;
+    assert_eq!(chain.status, 200, "{}", chain.body);
+
+    let (ok, report) = check_seal(&chain.body, &[&pdf]);
+    assert!(ok, "{report}");
+    assert_eq!(report.matches("sceau valide").count(), 2, "{report}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("scellee.pdf");
+    std::fs::write(&path, &pdf).unwrap();
+    let (ok, report) = check_pdf(&[path]);
+    assert!(ok, "sealing keeps the file PDF/A-2b and PDF/UA-1: {report}");
+
+    let find = |needle: &[u8]| memchr::memmem::find(&pdf, needle).unwrap();
+    let in_metadata = find(b"<conv:numero>") + b"<conv:numero>".len();
+    let in_content = find(b"/Filter/FlateDecode>>\nstream\n") + 60;
+    let in_trailer = memchr::memmem::rfind(&pdf, b"/ID[<").unwrap() + 6;
+    let tampered: Vec<Vec<u8>> = [in_metadata, in_content, in_trailer]
+        .into_iter()
+        .map(|at| {
+            let mut p = pdf.clone();
+            p[at] ^= 0x01;
+            p
+        })
+        .collect();
+    let refs: Vec<&[u8]> = tampered.iter().map(Vec::as_slice).collect();
+    let (ok, report) = check_seal(&chain.body, &refs);
+    assert!(!ok, "{report}");
+    assert_eq!(
+        report.matches("SCEAU INVALIDE").count(),
+        6,
+        "both validators, three files: {report}"
+    );
 }

@@ -186,17 +186,18 @@ mod tests {
         w.object(b, "<</Type/Pages/Kids[]/Count 0>>");
         w.object(a, &format!("<</Type/Catalog/Pages {b}>>"));
         let pdf = w.finish(a, &[7; 16]);
-        let text = String::from_utf8_lossy(&pdf);
-        let xref = text.find("\nxref\n").unwrap() + 1;
-        let entries: Vec<usize> = text[xref..]
+        // Offsets are bytes: the binary comment of the header is not UTF-8.
+        let xref = memchr::memmem::find(&pdf, b"\nxref\n").unwrap() + 1;
+        let table = std::str::from_utf8(&pdf[xref..]).unwrap();
+        let entries: Vec<usize> = table
             .lines()
             .skip(3)
             .take(2)
             .map(|l| l[..10].parse().unwrap())
             .collect();
-        assert!(text[entries[0]..].starts_with("1 0 obj"));
-        assert!(text[entries[1]..].starts_with("2 0 obj"));
-        let startxref: usize = text.lines().rev().nth(1).unwrap().parse().unwrap();
+        assert!(pdf[entries[0]..].starts_with(b"1 0 obj"));
+        assert!(pdf[entries[1]..].starts_with(b"2 0 obj"));
+        let startxref: usize = table.lines().rev().nth(1).unwrap().parse().unwrap();
         assert_eq!(startxref, xref);
     }
 }
