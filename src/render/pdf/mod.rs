@@ -37,6 +37,12 @@ pub const FACES: [&[u8]; 4] = [
 /// (zlib licence), see data/icc/README.md.
 const SRGB: &[u8] = include_bytes!("../../../data/icc/sRGB.icc");
 
+/// The profile deflated once per process (level 9: it is written into every PDF).
+fn srgb_deflated() -> &'static [u8] {
+    static DEFLATED: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    DEFLATED.get_or_init(|| objects::deflate(SRGB, 9))
+}
+
 /// Everything the file is made of.
 pub struct Document<'a> {
     pub metadata: Metadata<'a>,
@@ -241,7 +247,7 @@ pub fn write(doc: Document) -> Result<Written, PdfError> {
         None,
     );
     let icc = w.alloc();
-    w.stream(icc, "/N 3", SRGB, Some(9));
+    w.stream_as_is(icc, "/N 3/Filter/FlateDecode", srgb_deflated());
     let intent = format!(
         "<</Type/OutputIntent/S/GTS_PDFA1/OutputConditionIdentifier(sRGB IEC61966-2.1)/Info(sRGB IEC61966-2.1)/DestOutputProfile {icc}>>"
     );

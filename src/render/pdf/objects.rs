@@ -66,10 +66,15 @@ impl Writer {
             }
             None => (data, ""),
         };
+        self.stream_as_is(r, &format!("{dict}{filter}"), data);
+    }
+
+    /// A stream whose data is already encoded as `dict` says (constant data deflated once).
+    pub fn stream_as_is(&mut self, r: Ref, dict: &str, data: &[u8]) {
         self.begin(r);
         let _ = write!(
             self.buf,
-            "<<{dict}/Length {}{filter}>>\nstream\n",
+            "<<{dict}/Length {}>>\nstream\n",
             data.len()
         );
         self.buf.extend_from_slice(data);
@@ -108,13 +113,39 @@ impl Writer {
     }
 }
 
+/// zlib data of `data`. One compressor per thread and level, reset between streams: a new
+/// one allocates and zeroes its tables (a few hundred KB), which for the ten streams of a
+/// convention cost more than compressing them.
 pub fn deflate(data: &[u8], level: u32) -> Vec<u8> {
-    let mut z = flate2::write::ZlibEncoder::new(
-        Vec::with_capacity(data.len() / 2 + 64),
-        flate2::Compression::new(level),
-    );
-    z.write_all(data).expect("writing to a Vec");
-    z.finish().expect("writing to a Vec")
+    use flate2::{Compress, Compression, FlushCompress, Status};
+    thread_local! {
+        static COMPRESSORS: std::cell::RefCell<Vec<(u32, Compress)>> = const {
+            std::cell::RefCell::new(Vec::new())
+        };
+    }
+    COMPRESSORS.with(|c| {
+        let mut all = c.borrow_mut();
+        let at = match all.iter().position(|(l, _)| *l == level) {
+            Some(at) => at,
+            None => {
+                all.push((level, Compress::new(Compression::new(level), true)));
+                all.len() - 1
+            }
+        };
+        let z = &mut all[at].1;
+        z.reset();
+        let mut out = Vec::with_capacity(data.len() / 2 + 128);
+        loop {
+            let consumed = z.total_in() as usize;
+            let status = z
+                .compress_vec(&data[consumed..], &mut out, FlushCompress::Finish)
+                .expect("deflate of a buffer in memory");
+            if status == Status::StreamEnd {
+                return out;
+            }
+            out.reserve(out.capacity().max(1024));
+        }
+    })
 }
 
 /// A text string (titles, alternative descriptions, names shown by readers): UTF-16BE with
@@ -159,6 +190,22 @@ pub fn date(t: &chrono::DateTime<chrono::FixedOffset>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deflate_round_trips_with_its_reused_compressors() {
+        use std::io::Read;
+        let big: Vec<u8> = (0..300_000u32).map(|i| (i * 7919 % 251) as u8).collect();
+        for data in [&b"abc"[..], &big, b"", &big[..1000]] {
+            for level in [3, 6] {
+                let z = deflate(data, level);
+                let mut back = Vec::new();
+                flate2::read::ZlibDecoder::new(&z[..])
+                    .read_to_end(&mut back)
+                    .unwrap();
+                assert_eq!(back, data);
+            }
+        }
+    }
 
     #[test]
     fn text_strings_keep_every_character() {
