@@ -1,6 +1,6 @@
 //! Email envelopes: who receives what a step asks for ([`Notice`]), from which address and
-//! replying where. The acknowledgement (send-acknowledgement), decisions and messages (the
-//! HTTP routes) all address the collectivité and the académie here.
+//! replying where. The acknowledgement and the acceptance email (send-acknowledgement),
+//! decisions and messages (the HTTP routes) all address the collectivité and the académie here.
 
 use crate::domain::change::Notice;
 use crate::domain::deposit::Depot;
@@ -45,7 +45,7 @@ pub fn to_academie(app: &App, depot: &Depot, rendered: Rendered) -> OutgoingEmai
 }
 
 /// The email of one notice, addressed and rendered; None when it has nobody to go to.
-fn email_of(
+pub fn email_of(
     app: &App,
     r: &DossierRecord,
     notice: &Notice,
@@ -104,6 +104,34 @@ fn email_of(
                 paragraphes: paragraphes.clone(),
                 lien_libelle: "Voir le dossier et répondre",
                 lien: &links::private_page(&app.config, &r.id, &jeton),
+                signature: &app.config.academie.nom,
+            })?;
+            to_collectivite(app, depot, rendered)
+        }
+        (
+            Notice::Contresignature {
+                sujet,
+                paragraphes,
+                version,
+            },
+            Some(depot),
+        ) => {
+            let jeton = link_jeton(app.config.link_secret.as_bytes(), &r.id);
+            let salutation = format!(
+                "Bonjour {} {},",
+                depot.signataire.prenom, depot.signataire.nom
+            );
+            let mut paragraphes = paragraphes.clone();
+            paragraphes.push(format!(
+                "La page du dossier : {}",
+                links::private_page(&app.config, &r.id, &jeton)
+            ));
+            let rendered = notification(&NotificationData {
+                sujet,
+                salutation: &salutation,
+                paragraphes,
+                lien_libelle: "Télécharger la convention contresignée",
+                lien: &links::convention_version_with_jeton(&app.config, &r.id, *version, &jeton),
                 signature: &app.config.academie.nom,
             })?;
             to_collectivite(app, depot, rendered)

@@ -34,6 +34,18 @@ pub struct ConventionData {
     pub habilitation: String,
     pub code_verification: String,
     pub url_verification: String,
+    /// The académie's countersignature (the version rendered on acceptance), none on the
+    /// deposit's version.
+    pub contresignature: Option<ContresignatureView>,
+}
+
+/// Who countersigned for the académie, by delegation of the IA-DASEN, and when.
+#[derive(Clone, Debug, Serialize)]
+pub struct ContresignatureView {
+    /// The accepting instructeur's display name.
+    pub instructeur: String,
+    /// RFC 3339 UTC, as stored.
+    pub le: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -256,6 +268,24 @@ fn signature_block(
         Style::new().italic(),
         replaced,
     );
+    if let Some(c) = &d.contresignature {
+        doc.push(Break::new(0.5));
+        line(
+            doc,
+            format!(
+                "Pour l’académie, {}, {}, par délégation {}",
+                d.academie.dasen_nom, d.academie.dasen_titre, c.instructeur
+            ),
+            Style::new().bold(),
+            replaced,
+        );
+        line(
+            doc,
+            format!("le {}.", french_datetime_str(&c.le)),
+            Style::new(),
+            replaced,
+        );
+    }
     doc.push(Break::new(0.3));
     for text in [
         format!(
@@ -411,5 +441,6 @@ pub fn sample(n: usize) -> ConventionData {
         },
         code_verification: "K7QM-4TZX-9HCR".into(),
         url_verification: "https://conventions-ent.ac-rennes.fr/verification/K7QM-4TZX-9HCR".into(),
+        contresignature: None,
     }
 }

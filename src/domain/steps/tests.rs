@@ -22,6 +22,7 @@ pub(crate) fn draft_record() -> DossierRecord {
 fn instructeur() -> Actor {
     Actor::Instructeur {
         email: "instructrice@ac-test.fr".into(),
+        nom: Some("Sophie LEROY".into()),
     }
 }
 

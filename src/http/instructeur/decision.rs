@@ -27,6 +27,7 @@ pub(super) fn policy(app: &App) -> Policy {
 pub(super) fn actor(who: &Instructeur) -> Actor {
     Actor::Instructeur {
         email: who.email.clone(),
+        nom: who.nom.clone(),
     }
 }
 
