@@ -66,6 +66,8 @@ pub fn email_of(
                 paragraphes: paragraphes.clone(),
                 lien_libelle: "Le service des conventions ENT école / GAR",
                 lien: &app.config.public_base_url,
+                lien2_libelle: "",
+                lien2: None,
                 signature: &app.config.academie.nom,
             })?;
             to_address(app, to, rendered)
@@ -88,6 +90,8 @@ pub fn email_of(
                 paragraphes: paragraphes.clone(),
                 lien_libelle: "Vérifier la convention",
                 lien: &lien,
+                lien2_libelle: "",
+                lien2: None,
                 signature: &app.config.academie.nom,
             })?;
             to_address(app, &referent.email, rendered)
@@ -104,6 +108,8 @@ pub fn email_of(
                 paragraphes: paragraphes.clone(),
                 lien_libelle: "Voir le dossier et répondre",
                 lien: &links::private_page(&app.config, &r.id, &jeton),
+                lien2_libelle: "",
+                lien2: None,
                 signature: &app.config.academie.nom,
             })?;
             to_collectivite(app, depot, rendered)
@@ -121,17 +127,15 @@ pub fn email_of(
                 "Bonjour {} {},",
                 depot.signataire.prenom, depot.signataire.nom
             );
-            let mut paragraphes = paragraphes.clone();
-            paragraphes.push(format!(
-                "La page du dossier : {}",
-                links::private_page(&app.config, &r.id, &jeton)
-            ));
+            let page = links::private_page(&app.config, &r.id, &jeton);
             let rendered = notification(&NotificationData {
                 sujet,
                 salutation: &salutation,
-                paragraphes,
-                lien_libelle: "Télécharger la convention contresignée",
+                paragraphes: paragraphes.clone(),
+                lien_libelle: "Télécharger la convention contresignée (PDF)",
                 lien: &links::convention_version_with_jeton(&app.config, &r.id, *version, &jeton),
+                lien2_libelle: "Voir le dossier et ses versions de la convention",
+                lien2: Some(&page),
                 signature: &app.config.academie.nom,
             })?;
             to_collectivite(app, depot, rendered)
@@ -143,6 +147,8 @@ pub fn email_of(
                 paragraphes: paragraphes.clone(),
                 lien_libelle: "Ouvrir le dossier",
                 lien: &links::instructeur_page(&app.config, &r.id),
+                lien2_libelle: "",
+                lien2: None,
                 signature: "Conventions ENT école / GAR",
             })?;
             to_academie(app, depot, rendered)
