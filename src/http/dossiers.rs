@@ -154,7 +154,7 @@ pub async fn download(app: &App, req: &Request, id: &str) -> ApiResult {
             .and_then(|q| q.first("version"))
         {
             None => None,
-            Some(v) => match v.trim() {
+            Some(v) => match v {
                 n if !n.is_empty() && n.len() <= 9 && n.bytes().all(|b| b.is_ascii_digit()) => {
                     Some(n.parse::<u32>().expect("at most nine digits"))
                 }
