@@ -18,7 +18,7 @@ fn named_token() -> String {
     )
 }
 
-async fn decide(t: &TestApp, id: &str, action: &str) {
+async fn decide(t: &TestApp, id: &str, action: &str) -> Value {
     let auth = format!("Bearer {}", named_token());
     let body = json!({ "action": action }).to_string();
     let r = t
@@ -33,6 +33,7 @@ async fn decide(t: &TestApp, id: &str, action: &str) {
         )
         .await;
     assert_eq!(r.status, 200, "{action}: {}", r.body);
+    r.json()
 }
 
 /// Deposited, its convention generated and acknowledged, then accepted.
@@ -42,9 +43,13 @@ async fn accepted(t: &TestApp) -> (String, String) {
     assert!(t.run_generate(&ev).await.batch_item_failures.is_empty());
     let ev = t.stream_event().await;
     assert!(t.run_acknowledge(&ev).await.batch_item_failures.is_empty());
-    for action in ["passer_en_instruction", "accepter"] {
-        decide(t, &id, action).await;
-    }
+    let taken = decide(t, &id, "passer_en_instruction").await;
+    assert_eq!(taken["contresignature_en_cours"], false);
+    let accepted = decide(t, &id, "accepter").await;
+    assert_eq!(
+        accepted["contresignature_en_cours"], true,
+        "the page says the signatory will get the countersigned convention"
+    );
     (id, jeton)
 }
 

@@ -759,7 +759,9 @@ function setupDossier() {
         motif.value = '';
         await showDossier(current.id, false);
         result.replaceChildren(alertBox('success', 'Décision enregistrée',
-          `Le dossier est maintenant « ${STATUTS[r.data.statut] || r.data.statut} ».${r.data.email_envoye ? ' Le signataire en est informé par courriel.' : ' Le courriel au signataire n’a pas pu être envoyé : prévenez-le par la messagerie.'}`));
+          `Le dossier est maintenant « ${STATUTS[r.data.statut] || r.data.statut} ».${r.data.contresignature_en_cours
+            ? ' La convention contresignée par l’académie est en cours d’édition : le signataire la recevra par courriel.'
+            : r.data.email_envoye ? ' Le signataire en est informé par courriel.' : ' Le courriel au signataire n’a pas pu être envoyé : prévenez-le par la messagerie.'}`));
         $('#dossier-titre').focus();
         return;
       }

@@ -55,9 +55,8 @@ pub fn decide(
     // A first acceptance is told once the académie's countersigned convention exists, with
     // the link to it (send-acknowledgement, after `record_countersignature`): one email for
     // one acceptance. Once countersigned, a later acceptance (after a reopening) is told here.
-    let countersignature_follows = decision == Decision::Accepter && !r.countersigned();
     let mut notices = Vec::new();
-    if !countersignature_follows {
+    if !countersignature_follows(r, decision) {
         notices.push(Notice::Collectivite {
             sujet: format!("Dossier n° {} : {}", r.numero, decision.label()),
             paragraphes,
@@ -105,6 +104,12 @@ pub fn decide(
         updates,
         notices,
     })
+}
+
+/// Whether `decision` on `r` is a first acceptance, which the académie's countersigned
+/// convention follows (generate-convention) and whose email goes with it.
+pub fn countersignature_follows(r: &DossierRecord, decision: Decision) -> bool {
+    decision == Decision::Accepter && !r.countersigned()
 }
 
 /// A message of the messagerie, from either side; the other side is told by email.

@@ -14,7 +14,9 @@ mod signataire;
 pub(crate) mod tests;
 
 pub use applicant::{autosave, create, delete_draft, deposit};
-pub use instruction::{decide, message, request_webhook, WEBHOOK_REPLAYED};
+pub use instruction::{
+    countersignature_follows, decide, message, request_webhook, WEBHOOK_REPLAYED,
+};
 pub use pipeline::{
     claim_acceptance_email, claim_acknowledgement, convention_due, countersignature_due,
     lease_until, record_acceptance_email, record_acknowledgement, record_convention,
