@@ -20,6 +20,22 @@ pub fn convention_with_jeton(config: &Config, id: &DossierId, jeton: &str) -> St
     format!("{}?jeton={jeton}", convention(config, id))
 }
 
+/// One version of the convention's download route.
+pub fn convention_version(config: &Config, id: &DossierId, version: u32) -> String {
+    format!("{}?version={version}", convention(config, id))
+}
+
+/// One version of the convention, with the jeton, as the acceptance email carries it (the
+/// version stays the same document whatever comes after it).
+pub fn convention_version_with_jeton(
+    config: &Config,
+    id: &DossierId,
+    version: u32,
+    jeton: &str,
+) -> String {
+    format!("{}&jeton={jeton}", convention_version(config, id, version))
+}
+
 /// The instructeur's page of a dossier.
 pub fn instructeur_page(config: &Config, id: &DossierId) -> String {
     format!("{}/instructeur/dossiers/{id}", config.public_base_url)

@@ -1,6 +1,6 @@
 //! Email envelopes: who receives what a step asks for ([`Notice`]), from which address and
-//! replying where. The acknowledgement (send-acknowledgement), decisions and messages (the
-//! HTTP routes) all address the collectivité and the académie here.
+//! replying where. The acknowledgement and the acceptance email (send-acknowledgement),
+//! decisions and messages (the HTTP routes) all address the collectivité and the académie here.
 
 use crate::domain::change::Notice;
 use crate::domain::deposit::Depot;
@@ -45,7 +45,7 @@ pub fn to_academie(app: &App, depot: &Depot, rendered: Rendered) -> OutgoingEmai
 }
 
 /// The email of one notice, addressed and rendered; None when it has nobody to go to.
-fn email_of(
+pub fn email_of(
     app: &App,
     r: &DossierRecord,
     notice: &Notice,
@@ -66,6 +66,8 @@ fn email_of(
                 paragraphes: paragraphes.clone(),
                 lien_libelle: "Le service des conventions ENT école / GAR",
                 lien: &app.config.public_base_url,
+                lien2_libelle: "",
+                lien2: None,
                 signature: &app.config.academie.nom,
             })?;
             to_address(app, to, rendered)
@@ -88,6 +90,8 @@ fn email_of(
                 paragraphes: paragraphes.clone(),
                 lien_libelle: "Vérifier la convention",
                 lien: &lien,
+                lien2_libelle: "",
+                lien2: None,
                 signature: &app.config.academie.nom,
             })?;
             to_address(app, &referent.email, rendered)
@@ -104,6 +108,34 @@ fn email_of(
                 paragraphes: paragraphes.clone(),
                 lien_libelle: "Voir le dossier et répondre",
                 lien: &links::private_page(&app.config, &r.id, &jeton),
+                lien2_libelle: "",
+                lien2: None,
+                signature: &app.config.academie.nom,
+            })?;
+            to_collectivite(app, depot, rendered)
+        }
+        (
+            Notice::Contresignature {
+                sujet,
+                paragraphes,
+                version,
+            },
+            Some(depot),
+        ) => {
+            let jeton = link_jeton(app.config.link_secret.as_bytes(), &r.id);
+            let salutation = format!(
+                "Bonjour {} {},",
+                depot.signataire.prenom, depot.signataire.nom
+            );
+            let page = links::private_page(&app.config, &r.id, &jeton);
+            let rendered = notification(&NotificationData {
+                sujet,
+                salutation: &salutation,
+                paragraphes: paragraphes.clone(),
+                lien_libelle: "Télécharger la convention contresignée (PDF)",
+                lien: &links::convention_version_with_jeton(&app.config, &r.id, *version, &jeton),
+                lien2_libelle: "Voir le dossier et ses versions de la convention",
+                lien2: Some(&page),
                 signature: &app.config.academie.nom,
             })?;
             to_collectivite(app, depot, rendered)
@@ -115,6 +147,8 @@ fn email_of(
                 paragraphes: paragraphes.clone(),
                 lien_libelle: "Ouvrir le dossier",
                 lien: &links::instructeur_page(&app.config, &r.id),
+                lien2_libelle: "",
+                lien2: None,
                 signature: "Conventions ENT école / GAR",
             })?;
             to_academie(app, depot, rendered)

@@ -34,6 +34,7 @@ pub trait DossierStore: Send + Sync {
     async fn write(&self, id: &DossierId, change: &Change) -> Result<(), StoreError>;
     /// Deletes the dossier if the change's condition holds, else Conflict.
     async fn delete(&self, id: &DossierId, change: &Change) -> Result<(), StoreError>;
+    /// The dossier one of whose convention versions has this code (current or superseded).
     async fn find_by_verification_code(
         &self,
         code: &str,
@@ -103,6 +104,44 @@ pub trait DossierStore: Send + Sync {
         change: &Change,
     ) -> Result<(), StoreError> {
         self.write(id, expect(change, |s| s == Step::ReleaseAcknowledgement))
+            .await
+    }
+    /// `steps::record_countersignature`: Conflict when the current version is no longer the
+    /// one it supersedes (a replay, a concurrent delivery).
+    async fn record_countersignature(
+        &self,
+        id: &DossierId,
+        change: &Change,
+    ) -> Result<(), StoreError> {
+        self.write(id, expect(change, |s| s == Step::RecordCountersignature))
+            .await
+    }
+    /// `steps::claim_acceptance_email`. As for the acknowledgement, a store whose answers can
+    /// be lost recognises its own lease.
+    async fn claim_acceptance_email(
+        &self,
+        id: &DossierId,
+        change: &Change,
+    ) -> Result<(), StoreError> {
+        self.write(id, expect(change, |s| s == Step::ClaimAcceptanceEmail))
+            .await
+    }
+    /// `steps::record_acceptance_email`.
+    async fn record_acceptance_email(
+        &self,
+        id: &DossierId,
+        change: &Change,
+    ) -> Result<(), StoreError> {
+        self.write(id, expect(change, |s| s == Step::RecordAcceptanceEmail))
+            .await
+    }
+    /// `steps::release_acceptance_email`.
+    async fn release_acceptance_email(
+        &self,
+        id: &DossierId,
+        change: &Change,
+    ) -> Result<(), StoreError> {
+        self.write(id, expect(change, |s| s == Step::ReleaseAcceptanceEmail))
             .await
     }
     /// `steps::decide`: Conflict if the dossier moved since it was read.

@@ -120,7 +120,7 @@ impl DossierStore for MemoryDossiers {
         Ok(self
             .all()?
             .into_iter()
-            .find(|r| r.code_verification.as_deref() == Some(code)))
+            .find(|r| r.versions().iter().any(|c| c.code_verification == code)))
     }
 
     /// Statut, département and commune filters, newest first (or oldest with
@@ -283,6 +283,7 @@ mod tests {
         store.create(&d).await.unwrap();
         let actor = Actor::Instructeur {
             email: "i@ac-test.fr".into(),
+            nom: None,
         };
         let decision = crate::domain::dossier::Decision::PasserEnInstruction;
         let policy = crate::domain::life::Policy::default();

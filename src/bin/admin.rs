@@ -251,6 +251,7 @@ async fn run(args: &[String]) -> Result<(), String> {
             let claims = serde_json::json!({
                 "sub": "dev-instructeur",
                 "email": "instructeur@ac-rennes.fr",
+                "name": "Alex DURAND",
                 "cognito:groups": ["instructeurs"],
                 "iat": now,
                 "exp": now + 8 * 3600,

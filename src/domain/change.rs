@@ -3,8 +3,8 @@
 
 use super::deposit::Depot;
 use super::dossier::{
-    AccuseRecord, ConventionRecord, DossierRecord, Etape, Evenement, Message, Statut, WebhookEtat,
-    WebhookTentative,
+    AccuseRecord, AvisAcceptation, AvisEtat, ConventionRecord, DossierRecord, Etape, Evenement,
+    Message, Statut, WebhookEtat, WebhookTentative,
 };
 use super::draft::Draft;
 use super::life::Step;
@@ -29,6 +29,13 @@ pub enum Condition {
     PendingCode { code_sha256: String, essais: u8 },
     /// Still a draft, and the last code sent is still this one (none: no code yet).
     CodeUnchanged { envoye_le: Option<String> },
+    /// The current convention is still this version (a convention recorded before versions
+    /// existed is version 1): a replay finds the next one recorded.
+    CurrentVersion(u32),
+    /// The acceptance email is due and no lease on it is alive at `now_ms`.
+    AcceptanceEmailFree { now_ms: i64 },
+    /// The acceptance email is still due (not recorded as sent).
+    AcceptanceEmailDue,
 }
 
 impl Condition {
@@ -56,6 +63,16 @@ impl Condition {
                         .as_ref()
                         .is_some_and(|c| &c.code_sha256 == code_sha256 && c.essais == *essais)
             }
+            Condition::CurrentVersion(v) => r.convention.as_ref().map(|c| c.version) == Some(*v),
+            Condition::AcceptanceEmailFree { now_ms } => {
+                r.avis_acceptation.as_ref().is_some_and(|a| {
+                    a.etat == AvisEtat::AEnvoyer && a.bail.is_none_or(|b| b < *now_ms)
+                })
+            }
+            Condition::AcceptanceEmailDue => r
+                .avis_acceptation
+                .as_ref()
+                .is_some_and(|a| a.etat == AvisEtat::AEnvoyer),
         }
     }
 }
@@ -71,8 +88,10 @@ pub enum Update {
     DeposeLe(String),
     /// The TTL (epoch seconds), or none: the dossier is kept.
     ExpireLe(Option<i64>),
-    /// Also sets the top-level `code_verification` the verification index reads.
-    Convention(ConventionRecord),
+    /// Every version of the convention, oldest first: the last one becomes `convention` (the
+    /// current one) and its code the top-level `code_verification` the verification index
+    /// reads; the stores keep the codes of the others findable.
+    Conventions(Vec<ConventionRecord>),
     Accuse(AccuseRecord),
     /// The acknowledgement lease (epoch ms), or none: released.
     Lease(Option<i64>),
@@ -83,6 +102,9 @@ pub enum Update {
     CodeSignataire(Option<CodeEnvoye>),
     ConfirmationSignataire(Option<Confirmation>),
     CodesEnvoyes(Vec<i64>),
+    AvisAcceptation(AvisAcceptation),
+    /// The acceptance email's lease (epoch ms), or none: released.
+    AvisBail(Option<i64>),
 }
 
 impl Update {
@@ -95,9 +117,10 @@ impl Update {
             Update::ModifieLe(t) => r.modifie_le = t.clone(),
             Update::DeposeLe(t) => r.depose_le = Some(t.clone()),
             Update::ExpireLe(t) => r.expire_le = *t,
-            Update::Convention(c) => {
-                r.code_verification = Some(c.code_verification.clone());
-                r.convention = Some(c.clone());
+            Update::Conventions(all) => {
+                r.code_verification = all.last().map(|c| c.code_verification.clone());
+                r.convention = all.last().cloned();
+                r.conventions = all.clone();
             }
             Update::Accuse(a) => r.accuse = Some(a.clone()),
             Update::Lease(l) => r.accuse_bail = *l,
@@ -108,6 +131,12 @@ impl Update {
             Update::CodeSignataire(c) => r.code_signataire = c.clone(),
             Update::ConfirmationSignataire(c) => r.confirmation_signataire = c.clone(),
             Update::CodesEnvoyes(t) => r.codes_envoyes = t.clone(),
+            Update::AvisAcceptation(a) => r.avis_acceptation = Some(a.clone()),
+            Update::AvisBail(b) => {
+                if let Some(a) = r.avis_acceptation.as_mut() {
+                    a.bail = *b;
+                }
+            }
         }
     }
 }
@@ -136,6 +165,13 @@ pub enum Notice {
     Referent {
         sujet: String,
         paragraphes: Vec<String>,
+    },
+    /// To the collectivité's signatory: its convention accepted, with the link to the
+    /// countersigned `version` (and to the private page).
+    Contresignature {
+        sujet: String,
+        paragraphes: Vec<String>,
+        version: u32,
     },
 }
 

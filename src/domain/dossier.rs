@@ -121,9 +121,40 @@ impl Etape {
     }
 }
 
-/// The generated convention, as recorded on the dossier.
+/// What a version of the convention PDF is: the one the collectivité signed at deposit, or
+/// the one the académie countersigned on acceptance.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NatureConvention {
+    /// Rendered at deposit, signed by the collectivité (version 1).
+    #[default]
+    Depot,
+    /// Rendered on acceptance with the académie's countersignature.
+    Contresignature,
+}
+
+impl NatureConvention {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NatureConvention::Depot => "depot",
+            NatureConvention::Contresignature => "contresignature",
+        }
+    }
+}
+
+fn first_version() -> u32 {
+    1
+}
+
+/// One generated convention PDF, as recorded on the dossier. Conventions recorded before
+/// versions existed have neither `version` nor `nature`: they read as version 1, the
+/// deposit's.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ConventionRecord {
+    #[serde(default = "first_version")]
+    pub version: u32,
+    #[serde(default)]
+    pub nature: NatureConvention,
     /// S3 object key.
     pub cle: String,
     pub sha256: String,
@@ -139,12 +170,50 @@ pub struct AccuseRecord {
     pub destinataires: Vec<String>,
 }
 
+/// Where the email announcing the countersigned convention stands (send-acknowledgement sends
+/// it on the change into `a_envoyer`; the template's FilterCriteria names the same wire value).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AvisEtat {
+    #[serde(rename = "a_envoyer")]
+    AEnvoyer,
+    #[serde(rename = "envoye")]
+    Envoye,
+}
+
+impl AvisEtat {
+    /// The wire value (as serde writes it, and as the stream filter and conditions read it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AvisEtat::AEnvoyer => "a_envoyer",
+            AvisEtat::Envoye => "envoye",
+        }
+    }
+}
+
+/// The email that tells the collectivité its convention was accepted, sent once the
+/// countersigned version exists (it links that version).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AvisAcceptation {
+    pub etat: AvisEtat,
+    /// The version of the convention it announces.
+    pub version: u32,
+    /// Lease of the sender (epoch ms, unique per attempt), as for the acknowledgement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bail: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub envoi: Option<AccuseRecord>,
+}
+
 /// One line of a dossier's audit trail: who did what, when.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Evenement {
     pub le: String,
     /// "collectivité" or the instructeur's email.
     pub par: String,
+    /// The instructeur's name as their sign-in gives it (the token's `name` claim), when it
+    /// does: the countersignature prints it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nom: Option<String>,
     pub action: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
@@ -283,13 +352,22 @@ pub struct DossierRecord {
     pub codes_envoyes: Vec<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub depot: Option<Depot>,
+    /// The current convention (the newest of `conventions`), as readers before versions know it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub convention: Option<ConventionRecord>,
-    /// Top-level copy of the convention's code, for the verification index.
+    /// Every version, oldest first; empty on dossiers recorded before versions existed, whose
+    /// `convention` is their only version (read them through [`DossierRecord::versions`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conventions: Vec<ConventionRecord>,
+    /// Top-level copy of the current convention's code, for the verification index (the codes
+    /// of superseded versions have index items of their own, see `adapters::dynamo`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code_verification: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accuse: Option<AccuseRecord>,
+    /// The email announcing the countersigned convention (none before the countersignature).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avis_acceptation: Option<AvisAcceptation>,
     /// Lease taken by the acknowledgement sender (epoch milliseconds, unique per attempt) so
     /// that a replayed stream record cannot send a second email while the first send is under
     /// way.
@@ -331,6 +409,11 @@ impl DossierRecord {
     /// When the académie accepted the convention in force (its latest acceptance), while the
     /// dossier is accepted.
     pub fn accepte_le(&self) -> Option<&str> {
+        self.acceptance().map(|e| e.le.as_str())
+    }
+
+    /// The audit line of the latest acceptance (who, when), while the dossier is accepted.
+    pub fn acceptance(&self) -> Option<&Evenement> {
         if self.statut != Statut::Accepte {
             return None;
         }
@@ -338,7 +421,33 @@ impl DossierRecord {
             .iter()
             .rev()
             .find(|e| e.action == Decision::Accepter.label())
-            .map(|e| e.le.as_str())
+    }
+
+    /// Every convention version, oldest first. A dossier recorded before versions existed has
+    /// only `convention`: it is its version 1 (read so, no migration needed).
+    pub fn versions(&self) -> &[ConventionRecord] {
+        if self.conventions.is_empty() {
+            self.convention.as_slice()
+        } else {
+            &self.conventions
+        }
+    }
+
+    /// Version `n` of the convention.
+    pub fn version(&self, n: u32) -> Option<&ConventionRecord> {
+        self.versions().iter().find(|c| c.version == n)
+    }
+
+    /// The version that came after `v`, when `v` is superseded.
+    pub fn replaced(&self, v: &ConventionRecord) -> Option<&ConventionRecord> {
+        self.versions().iter().find(|c| c.version > v.version)
+    }
+
+    /// Whether the académie has countersigned a version.
+    pub fn countersigned(&self) -> bool {
+        self.versions()
+            .iter()
+            .any(|c| c.nature == NatureConvention::Contresignature)
     }
 
     /// Whether the dossier was accepted at some point, as its audit trail says (a convention
@@ -420,5 +529,22 @@ mod tests {
         for s in ALL {
             assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
         }
+        for e in [AvisEtat::AEnvoyer, AvisEtat::Envoye] {
+            assert_eq!(serde_json::to_value(e).unwrap(), e.as_str());
+        }
+        for n in [NatureConvention::Depot, NatureConvention::Contresignature] {
+            assert_eq!(serde_json::to_value(n).unwrap(), n.as_str());
+        }
+    }
+
+    #[test]
+    fn a_convention_stored_before_versions_reads_as_version_one() {
+        let stored = serde_json::json!({
+            "cle": "conventions/x/convention-ENT-000001.pdf", "sha256": "00",
+            "genere_le": "2026-11-28T20:14:01.000Z", "code_verification": "K7QM-4TZX-9HCR",
+            "taille": 8000
+        });
+        let c: ConventionRecord = serde_json::from_value(stored).unwrap();
+        assert_eq!((c.version, c.nature), (1, NatureConvention::Depot));
     }
 }

@@ -91,11 +91,23 @@ pub fn jeton_matches(presented: &str, stored_hash: &str) -> bool {
 /// look-alikes (no 0/O, 1/I/L), grouped for reading aloud: "K7QM-4TZX-9HCR". Derived from the
 /// dossier id with a keyed hash, so that a retried generation prints the same code.
 pub fn verification_code(secret: &[u8], id: &DossierId) -> String {
+    version_verification_code(secret, id, 1)
+}
+
+/// The verification code of version `version` of a dossier's convention. Version 1 keeps the
+/// code derived from the id alone, so that conventions printed before versions existed stay
+/// verifiable; later versions derive theirs from (id, version), with the same secret: each
+/// printed version has its own code, and a retried rendering prints the same one.
+pub fn version_verification_code(secret: &[u8], id: &DossierId, version: u32) -> String {
     use hmac::{Hmac, Mac};
     const ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC accepts any key length");
     mac.update(b"verification:");
     mac.update(id.as_str().as_bytes());
+    if version > 1 {
+        // A separator no id contains (ids are hex): (id, N) never reads as another id.
+        mac.update(format!(":v{version}").as_bytes());
+    }
     let digest = mac.finalize().into_bytes();
     let chars: Vec<u8> = digest[..12]
         .iter()
@@ -139,6 +151,13 @@ mod tests {
         assert_eq!(c.len(), 14);
         assert_eq!(c.matches('-').count(), 2);
         assert_eq!(numero(42), "ENT-000042");
+        // Version 1 is the code printed before versions existed; each later version has its own.
+        assert_eq!(version_verification_code(b"k", &id, 1), c);
+        let v2 = version_verification_code(b"k", &id, 2);
+        assert_ne!(v2, c);
+        assert_ne!(v2, version_verification_code(b"k", &id, 3));
+        assert_eq!(v2, version_verification_code(b"k", &id, 2));
+        assert_eq!(v2.len(), 14);
     }
 }
 

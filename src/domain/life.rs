@@ -33,11 +33,17 @@
 //! | `message` | instructeur | en_construction, en_instruction, accepte, refuse, sans_suite | (unchanged) |
 //! | `request_webhook` | instructeur | accepte | (unchanged) |
 //! | `record_webhook_attempt` | service | en_construction, en_instruction, accepte, refuse, sans_suite | (unchanged) |
+//! | `record_countersignature` | service | accepte | (unchanged) |
+//! | `claim_acceptance_email` | service | en_construction, en_instruction, accepte, refuse, sans_suite | (unchanged) |
+//! | `record_acceptance_email` | service | en_construction, en_instruction, accepte, refuse, sans_suite | (unchanged) |
+//! | `release_acceptance_email` | service | en_construction, en_instruction, accepte, refuse, sans_suite | (unchanged) |
 //! <!-- life-table:end -->
 //!
 //! The deposit pipeline (`etape`) runs beside the statut: `deposit` sets `depose`,
 //! `record_convention` `convention_enregistree`, `record_acknowledgement` `accuse_envoye`; the
-//! stream consumers are filtered on it.
+//! stream consumers are filtered on it. On acceptance, `record_countersignature` adds the
+//! académie's version of the convention and schedules the email announcing it
+//! (`avis_acceptation`), which the acceptance-email steps send once.
 
 use super::dossier::{Decision, Statut};
 use super::draft::FieldError;
@@ -47,7 +53,11 @@ use super::draft::FieldError;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Actor {
     Collectivite,
-    Instructeur { email: String },
+    /// `nom`: the name the sign-in gives (the token's `name` claim), when it gives one.
+    Instructeur {
+        email: String,
+        nom: Option<String>,
+    },
     Service,
 }
 
@@ -84,8 +94,16 @@ impl Actor {
     pub fn signature(&self) -> &str {
         match self {
             Actor::Collectivite => "collectivité",
-            Actor::Instructeur { email } => email,
+            Actor::Instructeur { email, .. } => email,
             Actor::Service => "service",
+        }
+    }
+
+    /// The instructeur's name when the sign-in gives one (recorded beside `par`).
+    pub fn nom(&self) -> Option<&str> {
+        match self {
+            Actor::Instructeur { nom, .. } => nom.as_deref(),
+            _ => None,
         }
     }
 }
@@ -107,11 +125,15 @@ pub enum Step {
     Message,
     RequestWebhook,
     RecordWebhookAttempt,
+    RecordCountersignature,
+    ClaimAcceptanceEmail,
+    RecordAcceptanceEmail,
+    ReleaseAcceptanceEmail,
 }
 
 impl Step {
     /// Every step, in the order of the life table.
-    pub const ALL: [Step; 19] = [
+    pub const ALL: [Step; 23] = [
         Step::Create,
         Step::Autosave,
         Step::SendCode,
@@ -131,6 +153,10 @@ impl Step {
         Step::Message,
         Step::RequestWebhook,
         Step::RecordWebhookAttempt,
+        Step::RecordCountersignature,
+        Step::ClaimAcceptanceEmail,
+        Step::RecordAcceptanceEmail,
+        Step::ReleaseAcceptanceEmail,
     ];
 
     /// The step's function in `domain::steps`, with the decision for `decide`.
@@ -150,6 +176,10 @@ impl Step {
             Step::Message => "message",
             Step::RequestWebhook => "request_webhook",
             Step::RecordWebhookAttempt => "record_webhook_attempt",
+            Step::RecordCountersignature => "record_countersignature",
+            Step::ClaimAcceptanceEmail => "claim_acceptance_email",
+            Step::RecordAcceptanceEmail => "record_acceptance_email",
+            Step::ReleaseAcceptanceEmail => "release_acceptance_email",
         };
         format!("`{f}`")
     }
@@ -196,7 +226,11 @@ pub fn next(step: Step, from: Statut, who: Who) -> Result<After, Blocked> {
         | Step::ClaimAcknowledgement
         | Step::RecordAcknowledgement
         | Step::ReleaseAcknowledgement
-        | Step::RecordWebhookAttempt => Who::Service,
+        | Step::RecordWebhookAttempt
+        | Step::RecordCountersignature
+        | Step::ClaimAcceptanceEmail
+        | Step::RecordAcceptanceEmail
+        | Step::ReleaseAcceptanceEmail => Who::Service,
     };
     if who != owner || (step == Step::Message && who == Who::Service) {
         return Err(Blocked::NotForWho);
@@ -224,6 +258,8 @@ pub fn next(step: Step, from: Statut, who: Who) -> Result<After, Blocked> {
         }
         Step::Decide(d) => return Err(Blocked::Move(d.target())),
         Step::RequestWebhook if from != Accepte => return Err(Blocked::AcceptedOnly),
+        // The académie countersigns what it accepted.
+        Step::RecordCountersignature if from != Accepte => return Err(Blocked::AcceptedOnly),
         _ => After::Statut(from),
     })
 }

@@ -18,7 +18,7 @@ use crate::links;
 use crate::ports::StoreError;
 use crate::render::current_version;
 use crate::App;
-use lambda_http::{Body, Request, Response};
+use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::json;
 
 pub async fn create(app: &App, req: &Request) -> ApiResult {
@@ -144,9 +144,27 @@ pub async fn deposit(app: &App, req: &Request, id: &str) -> ApiResult {
     Ok(json(200, &view(app, &record)))
 }
 
+/// The current convention, or with `?version=N` that version (400 when N is not a version
+/// number, 404 when the dossier has no such version).
 pub async fn download(app: &App, req: &Request, id: &str) -> ApiResult {
     let record = authorize(app, req, id).await?;
-    let Some(c) = &record.convention else {
+    let asked =
+        match req
+            .query_string_parameters_ref()
+            .and_then(|q| q.first("version"))
+        {
+            None => None,
+            Some(v) => match v {
+                n if !n.is_empty() && n.len() <= 9 && n.bytes().all(|b| b.is_ascii_digit()) => {
+                    Some(n.parse::<u32>().expect("at most nine digits"))
+                }
+                _ => return Err(ApiError::BadRequest(
+                    "Le paramètre version doit être un numéro de version de la convention (1, 2…)."
+                        .into(),
+                )),
+            },
+        };
+    let Some(current) = &record.convention else {
         let detail = if record.depot.is_none() {
             "Le dossier n’est pas encore déposé : la convention n’existe pas encore."
         } else {
@@ -154,7 +172,25 @@ pub async fn download(app: &App, req: &Request, id: &str) -> ApiResult {
         };
         return Err(ApiError::Conflict(detail.into()));
     };
-    let filename = format!("convention-{}.pdf", record.numero);
+    let c = match asked {
+        None => current,
+        Some(n) => record.version(n).ok_or_else(|| {
+            ApiError::NotFoundWith(format!(
+                "Ce dossier n’a pas de version {n} de la convention (versions : {}).",
+                record
+                    .versions()
+                    .iter()
+                    .map(|c| c.version.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?,
+    };
+    // Version 1 keeps the file name it always had.
+    let filename = match c.version {
+        1 => format!("convention-{}.pdf", record.numero),
+        v => format!("convention-{}-v{v}.pdf", record.numero),
+    };
     let url = app
         .documents
         .presign_get(&c.cle, &filename, app.config.presign_ttl_seconds)

@@ -20,11 +20,19 @@ pub async fn verify(app: &App, code: &str) -> ApiResult {
             "Aucune convention ne correspond à ce code de vérification.".into(),
         ));
     };
-    let (Some(depot), Some(conv)) = (&record.depot, &record.convention) else {
+    // The version this code was printed on (the current one, or one it superseded).
+    let version = record
+        .versions()
+        .iter()
+        .find(|c| c.code_verification == code);
+    let (Some(depot), Some(conv)) = (&record.depot, version) else {
         return Err(ApiError::NotFoundWith(
             "Aucune convention ne correspond à ce code de vérification.".into(),
         ));
     };
+    let replaced = record
+        .replaced(conv)
+        .map(|next| json!({"version": next.version, "nature": next.nature}));
     Ok(json(
         200,
         &json!({
@@ -40,6 +48,10 @@ pub async fn verify(app: &App, code: &str) -> ApiResult {
             "ecoles": depot.ecoles.iter().map(|e| e.uai.clone()).collect::<Vec<_>>(),
             "statut": record.statut,
             "accepte_le": record.accepte_le(),
+            "version": conv.version,
+            "nature": conv.nature,
+            // A superseded version is still the document it was; the next one replaced it.
+            "remplacee_par": replaced,
         }),
     ))
 }

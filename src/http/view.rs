@@ -12,6 +12,8 @@ use serde_json::{json, Value};
 pub fn view(app: &App, r: &DossierRecord) -> Value {
     let convention = r.convention.as_ref().map(|c| {
         json!({
+            "version": c.version,
+            "nature": c.nature,
             "genere_le": c.genere_le,
             "sha256": c.sha256,
             "code_verification": c.code_verification,
@@ -19,6 +21,22 @@ pub fn view(app: &App, r: &DossierRecord) -> Value {
             "url": links::convention(&app.config, &r.id),
         })
     });
+    // Every version, oldest first; `convention` is the last one.
+    let conventions: Vec<Value> = r
+        .versions()
+        .iter()
+        .map(|c| {
+            json!({
+                "version": c.version,
+                "nature": c.nature,
+                "genere_le": c.genere_le,
+                "sha256": c.sha256,
+                "code_verification": c.code_verification,
+                "taille": c.taille,
+                "url": links::convention_version(&app.config, &r.id, c.version),
+            })
+        })
+        .collect();
     let mut v = json!({
         "id": r.id,
         "numero": r.numero,
@@ -27,6 +45,7 @@ pub fn view(app: &App, r: &DossierRecord) -> Value {
         "modifie_le": r.modifie_le,
         "depose_le": r.depose_le,
         "convention": convention,
+        "conventions": conventions,
         "accuse": r.accuse.as_ref().map(|a| json!({"envoye_le": a.envoye_le})),
     });
     match &r.depot {

@@ -1,18 +1,20 @@
 //! generate-convention: the deposited dossier → the convention PDF in S3 → recorded on the
-//! dossier (key, SHA-256, time, verification code); and, when the retention removes a dossier
-//! (DynamoDB TTL), its convention erased from S3.
+//! dossier (key, SHA-256, time, verification code); the accepted dossier → the académie's
+//! countersigned version, recorded as the current one; and, when the retention removes a
+//! dossier (DynamoDB TTL), its conventions erased from S3.
 
-use super::stream::{dossier_at, expired_dossier, process_selected};
+use super::stream::{became, dossier_at, expired_dossier, process_selected};
 use super::{JobError, Outcome};
-use crate::domain::dossier::{ConventionRecord, DossierRecord, Etape};
-use crate::domain::ids::{verification_code, DossierId};
+use crate::domain::dossier::{ConventionRecord, DossierRecord, Etape, NatureConvention, Statut};
+use crate::domain::ids::{verification_code, version_verification_code, DossierId};
 use crate::domain::steps;
 use crate::domain::time::paris;
 use crate::domain::time::Now;
 use crate::links;
 use crate::ports::{PutOutcome, StoreError};
 use crate::render::convention::{
-    render_for_seal, AcademieView, CollectiviteView, ConventionData, SignatureView,
+    render_for_seal, AcademieView, CollectiviteView, ContresignatureView, ConventionData,
+    SignatureView,
 };
 use crate::render::pdf::signature::SealSlot;
 use crate::App;
@@ -25,6 +27,8 @@ use std::borrow::Borrow;
 pub enum Work {
     /// A dossier was deposited: its convention is due.
     Generate(DossierRecord),
+    /// A dossier became accepted: the académie's countersigned version may be due.
+    Countersign(DossierRecord),
     /// The retention removed a dossier: its convention must not outlive it.
     Erase(DossierRecord),
 }
@@ -32,14 +36,16 @@ pub enum Work {
 impl Borrow<DossierRecord> for Work {
     fn borrow(&self) -> &DossierRecord {
         match self {
-            Work::Generate(d) | Work::Erase(d) => d,
+            Work::Generate(d) | Work::Countersign(d) | Work::Erase(d) => d,
         }
     }
 }
 
+/// The records the template's FilterCriteria lets through, told apart the same way.
 pub fn work_of(record: &EventRecord) -> Option<Work> {
     dossier_at(record, Etape::Depose)
         .map(Work::Generate)
+        .or_else(|| became(record, Statut::Accepte).map(Work::Countersign))
         .or_else(|| expired_dossier(record).map(Work::Erase))
 }
 
@@ -48,16 +54,31 @@ pub async fn handle(app: &App, event: &Event) -> DynamoDbEventResponse {
     process_selected(event, work_of, |work| async move {
         match work {
             Work::Generate(d) => generate(app, d).await,
+            Work::Countersign(d) => countersign(app, d).await,
             Work::Erase(d) => erase(app, d).await,
         }
     })
     .await
 }
 
-/// Object key: one per dossier, so that a replay finds the object of the first attempt.
+/// Object key of the deposit's convention: one per dossier, so that a replay finds the object
+/// of the first attempt.
 pub fn convention_key(record: &DossierRecord) -> String {
     format!(
         "{}convention-{}.pdf",
+        dossier_prefix(&record.id),
+        record.numero
+    )
+}
+
+/// Object key of version `version` (one per version, for the same reason); version 1 is the
+/// deposit's key of before versions.
+pub fn version_key(record: &DossierRecord, version: u32) -> String {
+    if version <= 1 {
+        return convention_key(record);
+    }
+    format!(
+        "{}convention-{}-v{version}.pdf",
         dossier_prefix(&record.id),
         record.numero
     )
@@ -79,6 +100,7 @@ pub fn convention_data(
     let c = &depot.collectivite;
     Ok(ConventionData {
         numero: record.numero.clone(),
+        version: 1,
         version_texte: depot.signature.version_texte.clone(),
         academie: AcademieView::from(&app.config.academie),
         collectivite: CollectiviteView {
@@ -103,7 +125,30 @@ pub fn convention_data(
             .unwrap_or_else(|| "dûment habilité(e)".into()),
         code_verification: code.to_string(),
         url_verification: links::verification_page(&app.config, code),
+        contresignature: None,
     })
+}
+
+/// Renders and seals `data` and stores it under `key` unless an object is there already;
+/// returns the stored object's SHA-256 and size.
+async fn render_and_store(
+    app: &App,
+    record: &DossierRecord,
+    data: &ConventionData,
+    key: &str,
+) -> Result<(String, u64), JobError> {
+    let pdf = sealed_pdf(app, &record.id, data).await?;
+    let sha256 = hex::encode(Sha256::digest(&pdf));
+    let size = pdf.len() as u64;
+    Ok(
+        match app.documents.put_pdf_if_absent(key, pdf, &sha256).await? {
+            PutOutcome::Created => (sha256, size),
+            // An earlier attempt stored its PDF but died before recording it. Its code and its
+            // content come from the record (the id, the version, the acceptance as the audit trail
+            // holds it), so the object in S3 is this convention: record it.
+            PutOutcome::AlreadyExists { sha256, size } => (sha256, size),
+        },
+    )
 }
 
 pub async fn generate(app: &App, from_stream: DossierRecord) -> Result<Outcome, JobError> {
@@ -117,17 +162,11 @@ pub async fn generate(app: &App, from_stream: DossierRecord) -> Result<Outcome, 
     }
     let code = verification_code(app.config.link_secret.as_bytes(), &record.id);
     let data = convention_data(app, &record, &code)?;
-    let pdf = sealed_pdf(app, &record.id, &data).await?;
-    let sha256 = hex::encode(Sha256::digest(&pdf));
-    let size = pdf.len() as u64;
     let key = convention_key(&record);
-    let (sha256, size) = match app.documents.put_pdf_if_absent(&key, pdf, &sha256).await? {
-        PutOutcome::Created => (sha256, size),
-        // An earlier attempt stored its PDF but died before recording it. The code is the
-        // same (derived from the id), so the object in S3 is the convention: record it.
-        PutOutcome::AlreadyExists { sha256, size } => (sha256, size),
-    };
+    let (sha256, size) = render_and_store(app, &record, &data, &key).await?;
     let convention = ConventionRecord {
+        version: 1,
+        nature: NatureConvention::Depot,
         cle: key,
         sha256,
         genere_le: Now::system().stamp(),
@@ -140,6 +179,59 @@ pub async fn generate(app: &App, from_stream: DossierRecord) -> Result<Outcome, 
     };
     match app.dossiers.record_convention(&record.id, &change).await {
         // Recorded meanwhile by another delivery of the same record.
+        Err(StoreError::Conflict) => return Ok(Outcome::AlreadyDone),
+        r => r?,
+    }
+    // Accepted before its convention existed (its deposit's record replayed from the failure
+    // queue after the acceptance's went by): the countersignature follows at once.
+    if record.statut == Statut::Accepte {
+        countersign(app, record).await?;
+    }
+    Ok(Outcome::Done)
+}
+
+/// The académie's countersigned version of an accepted dossier (`steps::countersignature_due`):
+/// the same convention with « Pour l’académie, …, par délégation … » beside the collectivité's
+/// signature, its own verification code and key, recorded as the current version if the
+/// current one is still the deposit's (a replay renders nothing new: it finds it recorded, or
+/// finds the first attempt's object under the version's key).
+pub async fn countersign(app: &App, from_stream: DossierRecord) -> Result<Outcome, JobError> {
+    let Some(record) = app.dossiers.get(&from_stream.id).await? else {
+        return Ok(Outcome::Skipped);
+    };
+    let due = match steps::countersignature_due(&record) {
+        Ok(due) => due,
+        Err(pass) => return Ok(pass.into()),
+    };
+    let code =
+        version_verification_code(app.config.link_secret.as_bytes(), &record.id, due.version);
+    let mut data = convention_data(app, &record, &code)?;
+    data.version = due.version;
+    data.contresignature = Some(ContresignatureView {
+        instructeur: due.instructeur.clone(),
+        le: due.le.clone(),
+    });
+    let key = version_key(&record, due.version);
+    let (sha256, size) = render_and_store(app, &record, &data, &key).await?;
+    let now = Now::system();
+    let pdf = ConventionRecord {
+        version: due.version,
+        nature: NatureConvention::Contresignature,
+        cle: key,
+        sha256,
+        genere_le: now.stamp(),
+        code_verification: code,
+        taille: size,
+    };
+    let change = match steps::record_countersignature(&record, pdf, &now) {
+        Ok(c) => c,
+        Err(pass) => return Ok(pass.into()),
+    };
+    match app
+        .dossiers
+        .record_countersignature(&record.id, &change)
+        .await
+    {
         Err(StoreError::Conflict) => Ok(Outcome::AlreadyDone),
         r => r.map(|_| Outcome::Done).map_err(JobError::from),
     }

@@ -2,7 +2,7 @@
 //! and report failures the way Lambda expects (ReportBatchItemFailures).
 
 use super::{JobError, Outcome};
-use crate::domain::dossier::{DossierRecord, Etape};
+use crate::domain::dossier::{DossierRecord, Etape, Statut};
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use std::borrow::Borrow;
@@ -14,6 +14,41 @@ pub fn dossier_at(record: &EventRecord, etape: Etape) -> Option<DossierRecord> {
         return None;
     }
     dossier_in(record, &record.change.new_image).filter(|d| d.etape == etape)
+}
+
+/// The dossier in a record's NewImage, when this change moved it into `statut` from another
+/// one (the template's filter: NewImage in it, OldImage not).
+pub fn became(record: &EventRecord, statut: Statut) -> Option<DossierRecord> {
+    if record.event_name != "MODIFY" {
+        return None;
+    }
+    let before = record.change.old_image.get("statut").and_then(|v| match v {
+        serde_dynamo::AttributeValue::S(s) => Some(s.as_str()),
+        _ => None,
+    });
+    if before.is_none() || before == Some(statut.as_str()) {
+        return None;
+    }
+    dossier_in(record, &record.change.new_image).filter(|d| d.statut == statut)
+}
+
+/// The dossier in a record's NewImage, when a step just scheduled something on it: `field`
+/// (a map) has `etat` = `value` in the NewImage and is absent from the OldImage (the
+/// template's filter; later writes on it, a lease, do not match).
+pub fn scheduled_now(record: &EventRecord, field: &str, value: &str) -> Option<DossierRecord> {
+    if record.event_name != "MODIFY" || record.change.old_image.contains_key(field) {
+        return None;
+    }
+    let etat = match record.change.new_image.get(field) {
+        Some(serde_dynamo::AttributeValue::M(m)) => m.get("etat"),
+        _ => None,
+    };
+    match etat {
+        Some(serde_dynamo::AttributeValue::S(s)) if s == value => {
+            dossier_in(record, &record.change.new_image)
+        }
+        _ => None,
+    }
 }
 
 /// The dossier in a record's OldImage, when the table's TTL removed it (retention), not a

@@ -26,6 +26,8 @@ use std::sync::OnceLock;
 #[derive(Clone, Debug, Serialize)]
 pub struct ConventionData {
     pub numero: String,
+    /// The PDF's version among the dossier's (1: the deposit's; 2: countersigned).
+    pub version: u32,
     pub version_texte: String,
     pub academie: AcademieView,
     pub collectivite: CollectiviteView,
@@ -37,6 +39,18 @@ pub struct ConventionData {
     pub habilitation: String,
     pub code_verification: String,
     pub url_verification: String,
+    /// The académie's countersignature (the version rendered on acceptance), none on the
+    /// deposit's version.
+    pub contresignature: Option<ContresignatureView>,
+}
+
+/// Who countersigned for the académie, by delegation of the IA-DASEN, and when.
+#[derive(Clone, Debug, Serialize)]
+pub struct ContresignatureView {
+    /// The accepting instructeur's display name.
+    pub instructeur: String,
+    /// RFC 3339 UTC, as stored.
+    pub le: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -160,7 +174,12 @@ fn render_with(
     replaced.sort_unstable();
     replaced.dedup();
     let title = format!("Convention {}", data.numero);
-    let created = chrono::DateTime::parse_from_rfc3339(&data.signature.horodatage)
+    // The time of the last signature the document carries.
+    let signed_at = data
+        .contresignature
+        .as_ref()
+        .map_or(&data.signature.horodatage, |c| &c.le);
+    let created = chrono::DateTime::parse_from_rfc3339(signed_at)
         .map_err(|e| RenderError::Date(e.to_string()))?;
     let created = crate::domain::time::paris(created.with_timezone(&chrono::Utc));
     let written = super::pdf::write(super::pdf::Document {
@@ -169,7 +188,7 @@ fn render_with(
             author: &data.academie.nom,
             numero: &data.numero,
             version_texte: &data.version_texte,
-            version: 1,
+            version: data.version,
             created,
         },
         genpdf: &out,
@@ -312,6 +331,24 @@ fn signature_block(doc: &mut genpdf::Document, d: &ConventionData, parts: &mut P
         Style::new().italic(),
         parts,
     );
+    if let Some(c) = &d.contresignature {
+        doc.push(Break::new(0.5));
+        line(
+            doc,
+            format!(
+                "Pour l’académie, {}, {}, par délégation {}",
+                d.academie.dasen_nom, d.academie.dasen_titre, c.instructeur
+            ),
+            Style::new().bold(),
+            parts,
+        );
+        line(
+            doc,
+            format!("le {}.", french_datetime_str(&c.le)),
+            Style::new(),
+            parts,
+        );
+    }
     doc.push(Break::new(0.3));
     for text in [
         format!(
@@ -447,6 +484,7 @@ pub fn sample(n: usize) -> ConventionData {
     ];
     ConventionData {
         numero: "ENT-000042".into(),
+        version: 1,
         version_texte: super::current_version().into(),
         academie: AcademieView {
             nom: "Académie de Rennes".into(),
@@ -488,5 +526,6 @@ pub fn sample(n: usize) -> ConventionData {
         },
         code_verification: "K7QM-4TZX-9HCR".into(),
         url_verification: "https://conventions-ent.ac-rennes.fr/verification/K7QM-4TZX-9HCR".into(),
+        contresignature: None,
     }
 }

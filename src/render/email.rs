@@ -54,6 +54,9 @@ pub struct NotificationData<'a> {
     pub paragraphes: Vec<String>,
     pub lien_libelle: &'a str,
     pub lien: &'a str,
+    /// A second link (the dossier's page beside a document), or none.
+    pub lien2_libelle: &'a str,
+    pub lien2: Option<&'a str>,
     pub signature: &'a str,
 }
 

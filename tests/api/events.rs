@@ -104,6 +104,53 @@ async fn stream_events_select_their_records_and_run() {
     assert!(expired_dossier(&ttl.records[0]).is_none());
 }
 
+/// The acceptance's record asks generate-convention for the countersignature (and nothing
+/// else does); the countersignature's record asks send-acknowledgement for the acceptance
+/// email.
+#[test]
+fn acceptance_events_select_the_countersignature_then_its_email() {
+    use conventions_ent::jobs::{acknowledge, generate};
+    let accepted: Event =
+        serde_json::from_str(&load("generate-convention/dossier-accepte.json")).unwrap();
+    let countersigned: Event =
+        serde_json::from_str(&load("send-acknowledgement/convention-contresignee.json")).unwrap();
+    assert!(matches!(
+        generate::work_of(&accepted.records[0]),
+        Some(generate::Work::Countersign(_))
+    ));
+    assert!(acknowledge::work_of(&accepted.records[0]).is_none());
+    assert!(matches!(
+        acknowledge::work_of(&countersigned.records[0]),
+        Some(acknowledge::Work::AnnounceAcceptance(_))
+    ));
+    assert!(
+        generate::work_of(&countersigned.records[0]).is_none(),
+        "recording the countersignature does not countersign again"
+    );
+    // The other fixtures ask for neither.
+    for other in [
+        "generate-convention/depot.json",
+        "notify-editor/dossier-accepte.json",
+        "notify-editor/tentative-enregistree.json",
+    ] {
+        let e: Event = serde_json::from_str(&load(other)).unwrap();
+        assert!(
+            !matches!(
+                generate::work_of(&e.records[0]),
+                Some(generate::Work::Countersign(_))
+            ),
+            "{other}"
+        );
+        assert!(
+            !matches!(
+                acknowledge::work_of(&e.records[0]),
+                Some(acknowledge::Work::AnnounceAcceptance(_))
+            ),
+            "{other}"
+        );
+    }
+}
+
 #[test]
 fn webhook_events_fire_on_the_transition_only() {
     use conventions_ent::jobs::webhook::scheduled;

@@ -8,8 +8,8 @@ use conventions_ent::adapters::{
     dynamo::create_table, dynamo::DynamoDossiers, s3::S3Documents, ses::SesMailer,
 };
 use conventions_ent::config::{Academie, Config};
-use conventions_ent::domain::dossier::{DossierRecord, Etape};
-use conventions_ent::jobs::{acknowledge::acknowledge, generate, stream::process};
+use conventions_ent::domain::dossier::DossierRecord;
+use conventions_ent::jobs::{acknowledge, generate};
 use conventions_ent::ports::DocumentStore;
 use conventions_ent::reference::annuaire::import_csv;
 use conventions_ent::App;
@@ -474,11 +474,9 @@ impl TestApp {
         generate::handle(&self.app, event).await
     }
 
+    /// send-acknowledgement as its binary runs it (acknowledgements and acceptance emails).
     pub async fn run_acknowledge(&self, event: &Event) -> DynamoDbEventResponse {
-        process(event, Etape::ConventionEnregistree, |d| {
-            acknowledge(&self.app, d)
-        })
-        .await
+        acknowledge::handle(&self.app, event).await
     }
 
     /// Emails moto recorded from this test's sender, in order, codes included.

@@ -8,6 +8,7 @@ mod registry_fake;
 
 mod chain;
 mod convention;
+mod countersignature;
 mod deposit;
 mod events;
 mod hostile;

@@ -286,7 +286,8 @@ async fn a_deposited_convention_is_sealed_and_one_changed_byte_breaks_the_seal()
 
     let find = |needle: &[u8]| memchr::memmem::find(&pdf, needle).unwrap();
     let in_metadata = find(b"<conv:numero>") + b"<conv:numero>".len();
-    let in_content = find(b"/Filter/FlateDecode>>\nstream\n") + 60;
+    let deflated = find(b"/Filter/FlateDecode");
+    let in_content = deflated + memchr::memmem::find(&pdf[deflated..], b"stream\n").unwrap() + 60;
     let in_trailer = memchr::memmem::rfind(&pdf, b"/ID[<").unwrap() + 6;
     let tampered: Vec<Vec<u8>> = [in_metadata, in_content, in_trailer]
         .into_iter()

@@ -1179,10 +1179,19 @@ function showSummary(v, merci) {
 
 function showAttestation(v) {
   if (!v.convention) return;
+  const jeton = encodeURIComponent(dossier.jeton);
   const a = $('#telecharger');
-  a.href = `/api/dossiers/${v.id}/convention?jeton=${encodeURIComponent(dossier.jeton)}`;
-  const ko = v.convention.taille ? ` — ${Math.round(v.convention.taille / 1024)} Ko` : '';
-  $('#attestation-detail').textContent = `Convention signée, PDF${ko}. Code de vérification : ${v.convention.code_verification}.`;
+  a.href = `/api/dossiers/${v.id}/convention?jeton=${jeton}`;
+  const ko = (c) => (c.taille ? ` — ${Math.round(c.taille / 1024)} Ko` : '');
+  const current = v.convention;
+  const what = current.nature === 'contresignature' ? 'Convention contresignée par l’académie' : 'Convention signée';
+  $('#attestation-detail').textContent = `${what}, PDF${ko(current)}. Code de vérification : ${current.code_verification}.`;
+  // Once the académie has countersigned, the deposit's version stays downloadable beside it.
+  const versions = v.conventions || [];
+  $('#attestation-versions').hidden = versions.length < 2;
+  $('#attestation-versions-liste').replaceChildren(...[...versions].reverse().map((c) => el('li', {},
+    el('a', { href: `/api/dossiers/${v.id}/convention?version=${c.version}&jeton=${jeton}` }, conventionLabel(c)),
+    ` — éditée le ${dateFr(c.genere_le)}${ko(c)}, code de vérification ${c.code_verification}`)));
   $('#attestation-attente').hidden = true;
   $('#attestation-prete').hidden = false;
 }

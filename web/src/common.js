@@ -89,6 +89,13 @@ function dateFr(iso, withTime = true) {
 }
 
 /** A SIRET as 3 3 3 5 digits; something else than digits is left as it is. */
+/** What one version of the convention is, as both pages name it. */
+function conventionLabel(c) {
+  return c.nature === 'contresignature'
+    ? `Convention contresignée par l’académie (version ${c.version})`
+    : `Convention signée par la collectivité au dépôt (version ${c.version || 1})`;
+}
+
 function formatSiret(v) {
   const d = (v || '').replace(/\s+/g, '');
   if (!/^\d*$/.test(d)) return v;

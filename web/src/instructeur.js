@@ -677,9 +677,13 @@ function renderDossier(v) {
   $('#d-depot').textContent = v.depose_le
     ? `Déposé et signé le ${dateFr(v.depose_le)}${sig.version_texte ? ` (texte version ${sig.version_texte})` : ''}${sig.ip ? `, adresse IP ${sig.ip}` : ''}.`
     : 'Non déposé.';
-  $('#d-convention').textContent = v.convention
-    ? `Éditée le ${dateFr(v.convention.genere_le)} ; code de vérification ${v.convention.code_verification} ; SHA-256 ${v.convention.sha256}.`
-    : 'En cours d’édition.';
+  // Every version, the one in force first (the countersigned one once accepted).
+  const versions = v.conventions && v.conventions.length ? [...v.conventions].reverse() : (v.convention ? [v.convention] : []);
+  $('#d-convention').replaceChildren(...(versions.length
+    ? [el('ul', { class: 'fr-mb-0' }, ...versions.map((c) => el('li', {},
+      el('strong', {}, conventionLabel(c)),
+      ` : éditée le ${dateFr(c.genere_le)} ; code de vérification ${c.code_verification} ; SHA-256 ${c.sha256}.`)))]
+    : ['En cours d’édition.']));
   // A school outside the collectivité's territory is accepted (syndicats scolaires cover
   // several communes) but shown, for the instructeur to check.
   $('#d-ecoles').replaceChildren(...(v.ecoles || []).map((e) => el('tr', {},
@@ -755,7 +759,9 @@ function setupDossier() {
         motif.value = '';
         await showDossier(current.id, false);
         result.replaceChildren(alertBox('success', 'Décision enregistrée',
-          `Le dossier est maintenant « ${STATUTS[r.data.statut] || r.data.statut} ».${r.data.email_envoye ? ' Le signataire en est informé par courriel.' : ' Le courriel au signataire n’a pas pu être envoyé : prévenez-le par la messagerie.'}`));
+          `Le dossier est maintenant « ${STATUTS[r.data.statut] || r.data.statut} ».${r.data.contresignature_en_cours
+            ? ' La convention contresignée par l’académie est en cours d’édition : le signataire la recevra par courriel.'
+            : r.data.email_envoye ? ' Le signataire en est informé par courriel.' : ' Le courriel au signataire n’a pas pu être envoyé : prévenez-le par la messagerie.'}`));
         $('#dossier-titre').focus();
         return;
       }

@@ -1,7 +1,7 @@
-//! send-acknowledgement: DynamoDB stream (convention recorded) → acknowledgement email.
+//! send-acknowledgement: DynamoDB stream (convention recorded) → acknowledgement email;
+//! (countersigned convention recorded) → acceptance email.
 use aws_lambda_events::event::dynamodb::Event;
-use conventions_ent::domain::dossier::Etape;
-use conventions_ent::jobs::{acknowledge::acknowledge, stream::process};
+use conventions_ent::jobs::acknowledge::handle;
 use conventions_ent::{app::init_tracing, config::Config, App};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 
@@ -11,12 +11,7 @@ async fn main() -> Result<(), Error> {
     let app = App::connect(Config::from_env()?).await?;
     let app = &app;
     run(service_fn(|event: LambdaEvent<Event>| async move {
-        Ok::<_, Error>(
-            process(&event.payload, Etape::ConventionEnregistree, |d| {
-                acknowledge(app, d)
-            })
-            .await,
-        )
+        Ok::<_, Error>(handle(app, &event.payload).await)
     }))
     .await
 }

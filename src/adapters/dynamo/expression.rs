@@ -3,7 +3,7 @@
 use super::{av, n, s, LISTE_DEPOSES};
 use crate::domain::change::{Change, Condition, Update};
 use crate::domain::deposit::Depot;
-use crate::domain::dossier::{Etape, Statut};
+use crate::domain::dossier::{AvisEtat, Etape, Statut};
 use crate::ports::StoreError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
@@ -12,6 +12,11 @@ use std::collections::HashMap;
 fn search_text(depot: &Depot) -> String {
     let c = &depot.collectivite;
     crate::reference::search_key(&format!("{} {}", c.nom.as_deref().unwrap_or(""), c.siret))
+}
+
+/// The wire value of an acceptance email's state, as the stream filter reads it.
+fn av_etat(e: AvisEtat) -> AttributeValue {
+    s(e.as_str())
 }
 
 /// A list of distinct strings, in first-seen order.
@@ -32,6 +37,9 @@ pub(super) struct Expression {
     pub(super) values: HashMap<String, AttributeValue>,
     set: Vec<String>,
     remove: Vec<&'static str>,
+    /// Codes of superseded convention versions, with their version: each gets its index item
+    /// (see `DynamoDossiers::write`), in the same transaction as the dossier's update.
+    pub(super) superseded_codes: Vec<(String, u32)>,
 }
 
 impl Expression {
@@ -98,6 +106,31 @@ impl Expression {
                     "statut = {st} AND code_signataire.code_sha256 = {h} AND code_signataire.essais = {e}"
                 )
             }
+            Condition::CurrentVersion(v) => {
+                let version = self.value(n(i64::from(*v)));
+                if *v == 1 {
+                    // A convention recorded before versions existed has no `version`: it is
+                    // version 1.
+                    format!(
+                        "attribute_exists(convention) AND \
+                         (attribute_not_exists(convention.version) OR convention.version = {version})"
+                    )
+                } else {
+                    format!("convention.version = {version}")
+                }
+            }
+            Condition::AcceptanceEmailFree { now_ms } => {
+                let a = self.value(av_etat(AvisEtat::AEnvoyer));
+                let t = self.value(n(*now_ms));
+                format!(
+                    "avis_acceptation.etat = {a} AND \
+                     (attribute_not_exists(avis_acceptation.bail) OR avis_acceptation.bail < {t})"
+                )
+            }
+            Condition::AcceptanceEmailDue => {
+                let a = self.value(av_etat(AvisEtat::AEnvoyer));
+                format!("avis_acceptation.etat = {a}")
+            }
         }
     }
 
@@ -132,9 +165,20 @@ impl Expression {
                 Update::DeposeLe(t) => x.set("depose_le", s(t)),
                 Update::ExpireLe(Some(t)) => x.set("expire_le", n(*t)),
                 Update::ExpireLe(None) => x.remove.push("expire_le"),
-                Update::Convention(c) => {
-                    x.set("convention", av(c)?);
-                    x.set("code_verification", s(&c.code_verification));
+                Update::Conventions(all) => {
+                    let Some((current, superseded)) = all.split_last() else {
+                        continue;
+                    };
+                    x.set("conventions", av(all)?);
+                    x.set("convention", av(current)?);
+                    // The verification index (a GSI on this attribute) finds the current code;
+                    // the superseded ones get an index item each.
+                    x.set("code_verification", s(&current.code_verification));
+                    x.superseded_codes.extend(
+                        superseded
+                            .iter()
+                            .map(|c| (c.code_verification.clone(), c.version)),
+                    );
                 }
                 Update::Accuse(a) => x.set("accuse", av(a)?),
                 Update::Lease(Some(t)) => x.set("accuse_bail", n(*t)),
@@ -148,6 +192,9 @@ impl Expression {
                 Update::ConfirmationSignataire(Some(c)) => x.set("confirmation_signataire", av(c)?),
                 Update::ConfirmationSignataire(None) => x.remove.push("confirmation_signataire"),
                 Update::CodesEnvoyes(t) => x.set("codes_envoyes", av(t)?),
+                Update::AvisAcceptation(a) => x.set("avis_acceptation", av(a)?),
+                Update::AvisBail(Some(t)) => x.set("avis_acceptation.bail", n(*t)),
+                Update::AvisBail(None) => x.remove.push("avis_acceptation.bail"),
             }
         }
         x.append("historique", events);

@@ -21,6 +21,9 @@ pub use table::create_table;
 const COUNTER_ID: &str = "#compteur-numero";
 /// Sparse index on `code_verification`, for the public verification route.
 pub const VERIFICATION_INDEX: &str = "par-code-verification";
+/// Items naming the dossier of a superseded convention version's code (`dossier`, `version`):
+/// the verification index finds current codes only, since an item has one `code_verification`.
+const CODE_ITEM_PREFIX: &str = "#code-verification#";
 /// Sparse index of deposited dossiers by deposit time (`liste` = "depose", `depose_le`).
 pub const DEPOSIT_INDEX: &str = "par-depot";
 pub(super) const LISTE_DEPOSES: &str = "depose";
@@ -36,6 +39,49 @@ impl DynamoDossiers {
             client,
             table: table.into(),
         }
+    }
+
+    /// The dossier's conditional update and, in the same transaction, one item per superseded
+    /// convention code naming the dossier: a code stays findable from the moment its version
+    /// is superseded, and a failed condition writes neither. The items are plain overwrites
+    /// (same content on a replay).
+    async fn write_with_code_items(
+        &self,
+        id: &DossierId,
+        condition: String,
+        x: Expression,
+    ) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::{TransactWriteItem, Update as UpdateItem};
+        let built = |e: aws_sdk_dynamodb::error::BuildError| {
+            StoreError::Unavailable(format!("transaction : {e}"))
+        };
+        let dossier = UpdateItem::builder()
+            .table_name(&self.table)
+            .key("id", s(id.as_str()))
+            .update_expression(x.update_expression())
+            .condition_expression(condition)
+            .set_expression_attribute_values(Some(x.values.clone()).filter(|v| !v.is_empty()))
+            .build()
+            .map_err(built)?;
+        let mut items = vec![TransactWriteItem::builder().update(dossier).build()];
+        for (code, version) in &x.superseded_codes {
+            let index = UpdateItem::builder()
+                .table_name(&self.table)
+                .key("id", s(&format!("{CODE_ITEM_PREFIX}{code}")))
+                .update_expression("SET dossier = :d, version = :v")
+                .expression_attribute_values(":d", s(id.as_str()))
+                .expression_attribute_values(":v", n(i64::from(*version)))
+                .build()
+                .map_err(built)?;
+            items.push(TransactWriteItem::builder().update(index).build());
+        }
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map_err(map_transaction_err)?;
+        Ok(())
     }
 }
 
@@ -68,9 +114,31 @@ where
 /// The lease value a claim writes (unique per attempt).
 fn lease_of(change: &Change) -> Option<i64> {
     change.updates.iter().find_map(|u| match u {
-        Update::Lease(l) => *l,
+        Update::Lease(l) | Update::AvisBail(l) => *l,
         _ => None,
     })
+}
+
+/// A cancelled transaction is a Conflict when a condition failed, anything else Unavailable.
+fn map_transaction_err<R>(
+    err: SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+) -> StoreError
+where
+    R: std::fmt::Debug + 'static,
+{
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    if let Some(TransactWriteItemsError::TransactionCanceledException(e)) = err.as_service_error() {
+        let condition_failed = e
+            .cancellation_reasons()
+            .iter()
+            .any(|r| r.code() == Some("ConditionalCheckFailed"))
+            || e.message()
+                .is_some_and(|m| m.contains("ConditionalCheckFailed"));
+        if condition_failed {
+            return StoreError::Conflict;
+        }
+    }
+    StoreError::Unavailable(describe(&err))
 }
 
 #[async_trait]
@@ -138,6 +206,9 @@ impl DossierStore for DynamoDossiers {
 
     async fn write(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
         let (condition, x) = Expression::of(change)?;
+        if !x.superseded_codes.is_empty() {
+            return self.write_with_code_items(id, condition, x).await;
+        }
         self.client
             .update_item()
             .table_name(&self.table)
@@ -231,10 +302,36 @@ impl DossierStore for DynamoDossiers {
         }
     }
 
+    async fn claim_acceptance_email(
+        &self,
+        id: &DossierId,
+        change: &Change,
+    ) -> Result<(), StoreError> {
+        match self.write(id, change).await {
+            // As for the acknowledgement: our own lease, written, its answer lost.
+            Err(StoreError::Conflict) => {
+                let until = lease_of(change);
+                match self.get(id).await? {
+                    Some(d)
+                        if until.is_some()
+                            && d.avis_acceptation
+                                .as_ref()
+                                .is_some_and(|a| a.envoi.is_none() && a.bail == until) =>
+                    {
+                        Ok(())
+                    }
+                    _ => Err(StoreError::Conflict),
+                }
+            }
+            r => r,
+        }
+    }
+
     async fn find_by_verification_code(
         &self,
         code: &str,
     ) -> Result<Option<DossierRecord>, StoreError> {
+        // A current code (most checks: the printed convention in force): the index.
         let out = self
             .client
             .query()
@@ -247,10 +344,28 @@ impl DossierStore for DynamoDossiers {
             .await
             .map_err(map_err)?;
         // The index projects keys only; read the item itself, consistently.
-        match out
+        if let Some(id) = out
             .items()
             .first()
             .and_then(|i| i.get("id"))
+            .and_then(|v| v.as_s().ok())
+            .and_then(|id| DossierId::parse(id))
+        {
+            return self.get(&id).await;
+        }
+        // A superseded version's code: its own item names the dossier.
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("id", s(&format!("{CODE_ITEM_PREFIX}{code}")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(map_err)?;
+        match item
+            .item()
+            .and_then(|i| i.get("dossier"))
             .and_then(|v| v.as_s().ok())
             .and_then(|id| DossierId::parse(id))
         {

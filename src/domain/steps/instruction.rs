@@ -14,7 +14,8 @@ use crate::domain::time::Now;
 pub const WEBHOOK_REPLAYED: &str = "webhook de l’éditeur ENT reprogrammé";
 
 /// An instructeur's decision: the move, its audit line, the TTL the retention sets, the
-/// webhook scheduled on acceptance, and the email to the collectivité.
+/// webhook scheduled on acceptance, and the email to the collectivité (for a first
+/// acceptance, sent with the countersigned convention instead).
 pub fn decide(
     r: &DossierRecord,
     decision: Decision,
@@ -51,10 +52,16 @@ pub fn decide(
     if let Some(m) = &motif {
         paragraphes.push(format!("Motif : {m}"));
     }
-    let mut notices = vec![Notice::Collectivite {
-        sujet: format!("Dossier n° {} : {}", r.numero, decision.label()),
-        paragraphes,
-    }];
+    // A first acceptance is told once the académie's countersigned convention exists, with
+    // the link to it (send-acknowledgement, after `record_countersignature`): one email for
+    // one acceptance. Once countersigned, a later acceptance (after a reopening) is told here.
+    let mut notices = Vec::new();
+    if !countersignature_follows(r, decision) {
+        notices.push(Notice::Collectivite {
+            sujet: format!("Dossier n° {} : {}", r.numero, decision.label()),
+            paragraphes,
+        });
+    }
     // The référent's address was typed by the applicant and confirmed by nobody: it hears of
     // the dossier once, when the académie accepts the convention.
     if let (Decision::Accepter, Some(d)) = (decision, &r.depot) {
@@ -99,6 +106,12 @@ pub fn decide(
     })
 }
 
+/// Whether `decision` on `r` is a first acceptance, which the académie's countersigned
+/// convention follows (generate-convention) and whose email goes with it.
+pub fn countersignature_follows(r: &DossierRecord, decision: Decision) -> bool {
+    decision == Decision::Accepter && !r.countersigned()
+}
+
 /// A message of the messagerie, from either side; the other side is told by email.
 pub fn message(
     r: &DossierRecord,
@@ -113,7 +126,7 @@ pub fn message(
         .ok_or_else(|| refusal(Blocked::DepositedOnly, r))?;
     let texte = texte.into_string();
     let (auteur, nom, action, notice) = match actor {
-        Actor::Instructeur { email } => (
+        Actor::Instructeur { email, .. } => (
             Auteur::Instructeur,
             email.clone(),
             "message envoyé à la collectivité",

@@ -14,10 +14,14 @@ mod signataire;
 pub(crate) mod tests;
 
 pub use applicant::{autosave, create, delete_draft, deposit};
-pub use instruction::{decide, message, request_webhook, WEBHOOK_REPLAYED};
+pub use instruction::{
+    countersignature_follows, decide, message, request_webhook, WEBHOOK_REPLAYED,
+};
 pub use pipeline::{
-    claim_acknowledgement, convention_due, lease_until, record_acknowledgement, record_convention,
-    record_webhook_attempt, release_acknowledgement, webhook_due, LEASE_SECONDS,
+    claim_acceptance_email, claim_acknowledgement, convention_due, countersignature_due,
+    lease_until, record_acceptance_email, record_acknowledgement, record_convention,
+    record_countersignature, record_webhook_attempt, release_acceptance_email,
+    release_acknowledgement, webhook_due, Countersignature, COUNTERSIGNED, LEASE_SECONDS,
 };
 pub use signataire::{confirm_code, send_code, CodeChecked};
 
@@ -40,6 +44,7 @@ pub(super) fn event(now: &Now, actor: &Actor, action: &str, detail: Option<Strin
     Update::AppendEvent(Evenement {
         le: now.stamp(),
         par: actor.signature().to_string(),
+        nom: actor.nom().map(str::to_string),
         action: action.to_string(),
         detail,
     })

@@ -16,6 +16,9 @@ pub const GROUP: &str = "instructeurs";
 pub struct Instructeur {
     pub sub: String,
     pub email: String,
+    /// The token's `name` claim (the user pool's `name` attribute), when it is a printable
+    /// name: the académie's countersignature prints it. None: the email stands for it.
+    pub nom: Option<String>,
 }
 
 /// 401 without valid credentials, 403 when the token lacks the `instructeurs` group.
@@ -51,6 +54,11 @@ pub fn authenticate(app: &App, req: &Request) -> Result<Instructeur, ApiError> {
     Ok(Instructeur {
         sub: text("sub"),
         email: text("email"),
+        // Printed on a signed document: refused (and the email used) if it carries control or
+        // invisible characters, or is longer than a name.
+        nom: crate::domain::text::Name::parse(&text("name"), 100)
+            .ok()
+            .map(|n| n.into_string()),
     })
 }
 

@@ -27,6 +27,7 @@ pub(super) fn policy(app: &App) -> Policy {
 pub(super) fn actor(who: &Instructeur) -> Actor {
     Actor::Instructeur {
         email: who.email.clone(),
+        nom: who.nom.clone(),
     }
 }
 
@@ -87,6 +88,8 @@ pub(super) async fn decide(app: &App, req: &Request, who: &Instructeur, id: &str
     let updated = load(app, id).await?;
     let mut v = summary(&updated);
     v["email_envoye"] = json!(email_envoye);
+    // A first acceptance is mailed with the countersigned convention, being rendered now.
+    v["contresignature_en_cours"] = json!(steps::countersignature_follows(&r, decision));
     Ok(json(200, &v))
 }
 

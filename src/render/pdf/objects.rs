@@ -72,11 +72,7 @@ impl Writer {
     /// A stream whose data is already encoded as `dict` says (constant data deflated once).
     pub fn stream_as_is(&mut self, r: Ref, dict: &str, data: &[u8]) {
         self.begin(r);
-        let _ = write!(
-            self.buf,
-            "<<{dict}/Length {}>>\nstream\n",
-            data.len()
-        );
+        let _ = write!(self.buf, "<<{dict}/Length {}>>\nstream\n", data.len());
         self.buf.extend_from_slice(data);
         self.buf.extend_from_slice(b"\nendstream\nendobj\n");
     }
