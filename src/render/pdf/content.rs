@@ -118,7 +118,11 @@ impl<'a> Pages<'a> {
     /// One text object: one `Tj` per font run, the glyphs advancing by the font's own widths
     /// (the ones the line was measured with).
     fn text(&self, out: &mut Vec<u8>, line: &Line, x: f64, y: f64) -> Option<()> {
-        let _ = write!(out, "BT\n{x:.2} {y:.2} Td\n");
+        out.extend_from_slice(b"BT\n");
+        fixed2(out, x);
+        out.push(b' ');
+        fixed2(out, y);
+        out.extend_from_slice(b" Td\n");
         for run in &line.runs {
             let encoder = self.encoders.get(run.font)?.as_ref()?;
             let _ = writeln!(out, "/F{} {} Tf", run.font, run.size);
@@ -129,6 +133,17 @@ impl<'a> Pages<'a> {
         out.extend_from_slice(b"ET\n");
         Some(())
     }
+}
+
+/// `v` with two decimals, as `{v:.2}` writes it but without the float formatting machinery
+/// (one per line of text: it showed in the profile).
+fn fixed2(out: &mut Vec<u8>, v: f64) {
+    let hundredths = (v * 100.0).round() as i64;
+    if hundredths < 0 {
+        out.push(b'-');
+    }
+    let h = hundredths.unsigned_abs();
+    let _ = write!(out, "{}.{:02}", h / 100, h % 100);
 }
 
 /// The characters of a run, the page count in place of its placeholder.
@@ -251,6 +266,19 @@ fn qr_operators(text: &str, x: f64, y_top: f64, side: f64) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fixed_point_numbers_read_as_floats_do() {
+        for v in [0.0, 1.5, -2.25, 595.2756, 12.005, -0.004, 841.89] {
+            let mut out = Vec::new();
+            fixed2(&mut out, v);
+            let s = String::from_utf8(out).unwrap();
+            assert!(
+                (s.parse::<f64>().unwrap() - v).abs() <= 0.005 + 1e-9,
+                "{v} → {s}"
+            );
+        }
+    }
 
     #[test]
     fn the_layer_wrappers_go() {
