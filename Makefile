@@ -37,6 +37,7 @@ bench-reference:
 docs-sample:
 	@cargo run -q --bin bench-convention -- --sample docs
 	@pdftoppm -r 70 -png docs/convention-exemple.pdf docs/convention-page
+	@pdftoppm -r 70 -png -f 2 -l 2 docs/convention-contresignee-exemple.pdf docs/convention-contresignee-page
 
 # Release artefacts of every Lambda (cargo lambda, the template's architecture), with their sizes.
 package:

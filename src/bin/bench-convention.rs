@@ -43,6 +43,16 @@ fn main() {
         std::fs::create_dir_all(&dir).unwrap();
         let (pdf, _) = render(&sample(12)).unwrap();
         std::fs::write(dir.join("convention-exemple.pdf"), pdf).unwrap();
+        // Version 2: countersigned by the académie on acceptance.
+        let mut countersigned = sample(12);
+        countersigned.version = 2;
+        countersigned.contresignature =
+            Some(conventions_ent::render::convention::ContresignatureView {
+                instructeur: "Sophie LEROY".into(),
+                le: "2026-12-01T09:30:00.000Z".into(),
+            });
+        let (pdf, _) = render(&countersigned).unwrap();
+        std::fs::write(dir.join("convention-contresignee-exemple.pdf"), pdf).unwrap();
         return;
     }
     let out = std::path::Path::new("target/bench-convention");
