@@ -2,11 +2,11 @@
 //! Sans, written by `pdf` as PDF/A-2b and PDF/UA-1, sealed when a seal slot is given.
 
 use super::blocks::{fill, parse, Block};
+use super::elements::{french_spacing, ListItem, QrCode, RepeatingHeaderTable};
 use super::pdf::content::PAGE_COUNT_PLACEHOLDER;
 use super::pdf::signature::{SealSlot, Unsealed};
 use super::pdf::xmp::Metadata;
 use super::pdf::{PdfError, Written};
-use super::pdf_parts::{french_spacing, ListItem, QrCode, RepeatingHeaderTable};
 use super::structure::{Elem, Mark, Role, Structure};
 use super::text::{Lines, Text};
 use super::{convention_text, pdf_safe};
@@ -435,7 +435,7 @@ fn schools_table(ecoles: &[EcoleDeposee], parts: &mut Parts) -> RepeatingHeaderT
 }
 
 /// Margins and a footer "Convention ENT-000042 — page x / N" on every page (N is set after
-/// layout, see `pdf_parts::finish`).
+/// layout, see `elements::finish`).
 struct Footer {
     numero: String,
     pages: Rc<Cell<usize>>,

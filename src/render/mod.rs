@@ -2,10 +2,10 @@
 
 pub mod blocks;
 pub mod convention;
+pub mod elements;
 pub mod email;
 pub mod font;
 pub mod pdf;
-pub mod pdf_parts;
 pub mod structure;
 pub mod text;
 

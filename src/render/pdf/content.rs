@@ -1,5 +1,5 @@
 //! Page content: genpdf's page streams become ours. genpdf lays out and draws frames; the
-//! text and the QR code are drawn at markers (see `render::text` and `render::pdf_parts`),
+//! text and the QR code are drawn at markers (see `render::text` and `render::elements`),
 //! replaced here by their operators inside marked content (ISO 32000-1, 14.6) tied to the
 //! structure tree, while every other drawing becomes an artifact (PDF/UA-1 7.1).
 
