@@ -15,7 +15,9 @@ use conventions_ent::domain::dossier::{DossierRecord, Etape};
 use conventions_ent::domain::ids::DossierId;
 use conventions_ent::domain::siret::Siret;
 use conventions_ent::jobs::{acknowledge::acknowledge, generate::generate, stream::process};
-use conventions_ent::ports::{CompanyRegistry, RegistryEntry, RegistryError};
+use conventions_ent::ports::{CompanyRegistry, RegistryEntry, RegistryError, SealKey};
+use conventions_ent::seal::certificate::{self_signed, SealSubject};
+use conventions_ent::seal::{Seal, SealError};
 use conventions_ent::reference::annuaire::import;
 use conventions_ent::reference::Directory;
 use conventions_ent::App;
@@ -37,6 +39,57 @@ impl CompanyRegistry for Registry {
             nature_juridique: None,
         }))
     }
+}
+
+/// The seal's key for the benchmark: a P-256 key made and used by the `openssl` command (a
+/// process per signature, a stand-in for KMS's network round trip: generate-convention's
+/// figure includes it, the seal is real and verifies).
+struct OpensslKey {
+    dir: std::path::PathBuf,
+}
+
+impl OpensslKey {
+    fn generate() -> OpensslKey {
+        let dir = std::env::temp_dir().join(format!("bench-sceau-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = OpensslKey { dir };
+        key.openssl(&["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "key.pem"], None);
+        key
+    }
+
+    fn openssl(&self, args: &[&str], input: Option<&[u8]>) -> Vec<u8> {
+        use std::io::Write;
+        let mut child = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(&self.dir)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("openssl (the benchmark's seal key)");
+        child.stdin.take().unwrap().write_all(input.unwrap_or_default()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    }
+}
+
+#[async_trait]
+impl SealKey for OpensslKey {
+    async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SealError> {
+        Ok(self.openssl(&["dgst", "-sha256", "-sign", "key.pem"], Some(message)))
+    }
+
+    async fn public_key(&self) -> Result<Vec<u8>, SealError> {
+        Ok(self.openssl(&["ec", "-in", "key.pem", "-pubout", "-outform", "DER"], None))
+    }
+}
+
+async fn bench_seal() -> Seal {
+    let key = Arc::new(OpensslKey::generate());
+    let subject = SealSubject::local("Académie de Rennes");
+    let cert = self_signed(key.as_ref(), &subject, chrono::Utc::now()).await.unwrap();
+    Seal::new(key, &cert.pem()).unwrap()
 }
 
 fn app() -> App {
@@ -72,7 +125,7 @@ fn app() -> App {
         mailer: Arc::new(MemoryMailer::default()),
         directory: Arc::new(directory),
         registry: Arc::new(Registry),
-        seal: None,
+        seal: None, // set by main: the seal is made asynchronously
     }
 }
 
@@ -177,10 +230,15 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let opt = |k: &str| args.iter().position(|a| a == k).and_then(|i| args.get(i + 1)).cloned();
     let n: usize = opt("--n").map_or(500, |v| v.parse().expect("--n N"));
-    let app = app();
+    let mut app = app();
+    app.seal = Some(Arc::new(bench_seal().await));
+    // Kept to read the confirmation codes the signatories receive.
+    let mailer = Arc::new(MemoryMailer::default());
+    app.mailer = mailer.clone();
     let mut t = Timings::default();
     let dossier = json!({
-        "signataire": {"prenom": "Camille", "nom": "Martin", "qualite": "Maire", "email": "mairie@exemple.fr"},
+        "signataire": {"prenom": "Camille", "nom": "Martin", "qualite": "Maire", "email": "mairie@exemple.fr",
+                       "habilitation": {"nature": "deliberation", "date": "2026-03-28", "reference": "2026-014"}},
         "ecoles": [{"uai": "0350122T"}, {"uai": "0350165P"}],
         "referent": {"designe": true, "prenom_nom": "Jean GARCIA", "email": "jean.garcia@exemple.fr"}
     });
@@ -211,12 +269,24 @@ async fn main() {
         }
         assert_eq!(status, 201);
         let (id, jeton) = (created["id"].as_str().unwrap().to_string(), created["jeton"].as_str().unwrap().to_string());
-        let steps: [(&'static str, &str, String, Option<Value>, u16); 3] = [
+        // One address per dossier: the code quotas count per address and per day.
+        let mut dossier = dossier.clone();
+        dossier["signataire"]["email"] = json!(format!("mairie{round}@exemple.fr"));
+        let steps: [(&'static str, &str, String, Option<Value>, u16); 5] = [
             ("PATCH /api/dossiers/{id}", "PATCH", format!("/api/dossiers/{id}"), Some(dossier.clone()), 200),
+            ("POST /api/dossiers/{id}/signataire/code", "POST", format!("/api/dossiers/{id}/signataire/code"), Some(json!({})), 202),
+            ("POST /api/dossiers/{id}/signataire/confirmation", "POST", format!("/api/dossiers/{id}/signataire/confirmation"), None, 200),
             ("POST /api/dossiers/{id}/depot", "POST", format!("/api/dossiers/{id}/depot"), Some(json!({"approbation": true})), 200),
             ("GET /api/dossiers/{id}", "GET", format!("/api/dossiers/{id}"), None, 200),
         ];
         for (route, method, path, body, want) in steps {
+            // The code, as the signatory reads it in the last email (its subject carries it).
+            let body = body.or_else(|| {
+                let sent = mailer.sent.lock().unwrap();
+                let subject = &sent.last().expect("the code's email").subject;
+                let code: String = subject.chars().filter(char::is_ascii_digit).take(6).collect();
+                Some(json!({ "code": code }))
+            });
             let ev = api_event(method, &path, "", body.as_ref(), Some(&jeton));
             let s = Instant::now();
             let (status, b) = http(&app, false, &ev).await;
