@@ -52,6 +52,12 @@ pub async fn verify(app: &App, code: &str) -> ApiResult {
             "nature": conv.nature,
             // A superseded version is still the document it was; the next one replaced it.
             "remplacee_par": replaced,
+            // How to check the seal the PDF carries: the chain to trust, and the signer a PDF
+            // reader names (the leaf's commonName; null when this instance has no seal loaded).
+            "sceau": {
+                "certificat": "/api/conventions/certificat.pem",
+                "nom": app.seal.as_ref().map(|s| s.signer_name()),
+            },
         }),
     ))
 }

@@ -531,6 +531,7 @@ async function wholePath() {
   await download.saveAs(pdf);
   const head = readFileSync(pdf).subarray(0, 5).toString();
   assert.equal(head, '%PDF-', 'le téléchargement est un PDF');
+  assert.match(readFileSync(pdf).toString('latin1'), /\/SubFilter\s*\/ETSI\.CAdES\.detached/, 'la convention porte le sceau de l’académie');
   console.log(`  PDF téléchargé : ${pdf} (${statSync(pdf).size} octets, ${download.suggestedFilename()})`);
 
   step('Vérification publique de la convention, et du fichier téléchargé');
@@ -541,6 +542,30 @@ async function wholePath() {
   assert.match(await page.locator('#verif-ecoles').textContent(), /0350122T, 0350165P, 0350192U/);
   await page.locator('#verification-resultat').getByText(/a bien été signée sur ce service : déposée le \d{1,2} \S+ \d{4}.*, en attente d’instruction par l’académie\./).waitFor();
   assert.match(await page.locator('#verif-etat').textContent(), /^Déposée le .*, en attente d’instruction par l’académie\.$/);
+  // How to check the seal in a PDF reader, naming the signer the local certificate carries,
+  // and its certificate chain, downloadable from the page.
+  const sceau = page.getByRole('region', { name: 'Vérifier le sceau de l’académie dans le fichier' });
+  await sceau.waitFor();
+  assert.equal(await page.locator('#sceau-nom').textContent(), '« Sceau de l’académie de Rennes (environnement local) »');
+  const sceauTexte = await sceau.textContent();
+  for (const attendu of ['Signé et toutes les signatures sont valides', 'Préférences › Signatures › Identités et certificats approuvés › Plus… › Importer',
+    'certutil -hashfile convention.pdf SHA256', 'shasum -a 256 convention.pdf', 'sha256sum convention.pdf']) {
+    assert.ok(sceauTexte.includes(attendu), `section du sceau : « ${attendu} »`);
+  }
+  const lienCertificat = sceau.getByRole('link', { name: 'Télécharger le certificat du sceau (PEM)' });
+  assert.equal(await lienCertificat.getAttribute('href'), '/api/conventions/certificat.pem');
+  const pemUrl = new URL(await lienCertificat.getAttribute('href'), BASE).href;
+  let pem = await page.request.get(pemUrl);
+  if (pem.status() === 500 && (await pem.text()).includes('httpstatuses.com/500')) {
+    emulatorRetries++;
+    pem = await page.request.get(pemUrl);
+  }
+  assert.equal(pem.status(), 200, `certificat du sceau : ${pem.status()} ${await pem.text()}`);
+  assert.equal(pem.headers()['content-type'], 'application/x-pem-file');
+  assert.match(await pem.text(), /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n/, 'le certificat est un PEM');
+  const [pemDownload] = await Promise.all([page.waitForEvent('download'), lienCertificat.click()]);
+  assert.equal(pemDownload.suggestedFilename(), 'certificat.pem', 'le lien télécharge le certificat');
+  console.log(`  certificat du sceau : ${(await pem.text()).length} octets de PEM, téléchargé sous ${pemDownload.suggestedFilename()}`);
   await page.setInputFiles('#fichier', pdf);
   await page.getByText('est identique à la convention enregistrée').waitFor();
   await axe(page, 'vérification, fichier identique');

@@ -1452,6 +1452,10 @@ async function initVerification() {
   $('#verif-date').textContent = v.depose_le ? dateFr(v.depose_le) : '';
   $('#verif-ecoles').textContent = (v.ecoles || []).join(', ');
   $('#verif-sha256').textContent = v.sha256 || '';
+  // The seal's signer, as a PDF reader names it, and where its certificate is (older answers
+  // lack `sceau`: the page keeps its generic name and link).
+  if (v.sceau?.nom) $('#sceau-nom').textContent = `« ${v.sceau.nom} »`;
+  if (v.sceau?.certificat?.startsWith('/')) $('#sceau-certificat').setAttribute('href', v.sceau.certificat);
   $('#verification-details').hidden = false;
   $('#fichier').addEventListener('change', async (e) => {
     const file = e.target.files[0];
