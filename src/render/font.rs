@@ -1014,9 +1014,9 @@ mod tests {
         subset: &Subset,
         text: &str,
     ) -> String {
-        let python = std::env::var("FONTTOOLS_PYTHON")
-            .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python").into());
-        let install = "run `.venv/bin/pip install fonttools==4.68.0` (or set FONTTOOLS_PYTHON to a python that has fontTools)";
+        // The venv of make test, which pins fontTools (scripts/requirements.txt).
+        let python = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python");
+        let install = "run `scripts/setup-tools.sh` (it installs fontTools from scripts/requirements.txt)";
         let chars: Vec<_> = text
             .chars()
             .map(|c| {
