@@ -1016,7 +1016,8 @@ mod tests {
     ) -> String {
         // The venv of make test, which pins fontTools (scripts/requirements.txt).
         let python = concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python");
-        let install = "run `scripts/setup-tools.sh` (it installs fontTools from scripts/requirements.txt)";
+        let install =
+            "run `scripts/setup-tools.sh` (it installs fontTools from scripts/requirements.txt)";
         let chars: Vec<_> = text
             .chars()
             .map(|c| {

@@ -12,6 +12,7 @@ pub mod fonts;
 pub mod genpdf_output;
 pub mod objects;
 pub mod signature;
+pub mod tree;
 pub mod xmp;
 
 use crate::render::structure::{Elem, Kid, Role, Structure};
@@ -175,67 +176,12 @@ pub fn write(doc: Document) -> Result<Written, PdfError> {
         acroform = format!("/AcroForm<</Fields[{widget}]/SigFlags 3>>");
     }
 
-    // Structure tree and its parent tree (MCIDs of each page, then the widget).
-    let nodes = doc.structure.nodes();
-    let node_refs: Vec<Ref> = nodes.iter().map(|_| w.alloc()).collect();
-    let tree_root = w.alloc();
-    let parent_tree = w.alloc();
-    for (i, n) in nodes.iter().enumerate() {
-        let parent = n.parent.map_or(tree_root, |p| node_refs[p]);
-        let mut kids = String::new();
-        for k in &n.kids {
-            match k {
-                Kid::Node(c) => {
-                    let _ = write!(kids, "{} ", node_refs[*c]);
-                }
-                Kid::Content { page, mcid } => {
-                    let _ = write!(kids, "<</Type/MCR/Pg {}/MCID {mcid}>> ", page_refs[*page]);
-                }
-                Kid::Seal => {
-                    if let Some(wr) = widget {
-                        let _ =
-                            write!(kids, "<</Type/OBJR/Obj {wr}/Pg {}>> ", page_refs[count - 1]);
-                    }
-                }
-            }
-        }
-        let mut extra = String::new();
-        if let Some(alt) = &n.alt {
-            let _ = write!(extra, "/Alt{}", text_string(alt));
-        }
-        if n.role == Role::TH {
-            extra.push_str("/A<</O/Table/Scope/Column>>");
-        }
-        if n.role == Role::Document {
-            extra.push_str("/Lang(fr-FR)");
-        }
-        w.object(
-            node_refs[i],
-            &format!(
-                "<</Type/StructElem/S/{}/P {parent}/K[{}]{extra}>>",
-                n.role.name(),
-                kids.trim_end()
-            ),
-        );
-    }
-    let mut nums = String::new();
-    for (page, elems) in pages.parents.iter().enumerate() {
-        let refs: Vec<String> = elems.iter().map(|e| node_refs[e.0].to_string()).collect();
-        let _ = write!(nums, "{page}[{}] ", refs.join(" "));
-    }
-    if widget.is_some() {
-        if let Some(form) = nodes.iter().position(|n| n.role == Role::Form) {
-            let _ = write!(nums, "{count} {}", node_refs[form]);
-        }
-    }
-    let next_key = count + usize::from(widget.is_some());
-    w.object(parent_tree, &format!("<</Nums[{}]>>", nums.trim_end()));
-    w.object(
-        tree_root,
-        &format!(
-            "<</Type/StructTreeRoot/K[{}]/ParentTree {parent_tree}/ParentTreeNextKey {next_key}>>",
-            node_refs[0]
-        ),
+    let tree_root = tree::write(
+        &mut w,
+        &doc.structure.nodes(),
+        &page_refs,
+        &pages.parents,
+        widget,
     );
 
     // Metadata and output intent (never compressed: PDF/A readers may look for the packet).
