@@ -1029,7 +1029,7 @@ mod tests {
             "original": original, "subset": path, "chars": chars,
             "map": subset.map.iter().collect::<Vec<_>>(),
         });
-        let mut child = std::process::Command::new(&python)
+        let mut child = std::process::Command::new(python)
             .arg(concat!(
                 env!("CARGO_MANIFEST_DIR"),
                 "/scripts/check_font_subset.py"
