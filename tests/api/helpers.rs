@@ -23,6 +23,8 @@ pub const SIRET_BAULON: &str = "21350016800025";
 pub const DEV_JWT_SECRET: &str = "cle-des-tests";
 /// The webhook secret the editor is given, Standard Webhooks shaped.
 pub const WEBHOOK_SECRET: &str = "whsec_c2VjcmV0LWR1LXdlYmhvb2stZGVzLXRlc3Rz";
+/// The key the ENT editor signs its answers with (`EDITOR_ANSWER_SECRET`).
+pub const EDITOR_ANSWER_SECRET: &str = "whsec_cmVwb25zZS1kZS1sLWVkaXRldXItZGVzLXRlc3RzISE=";
 pub const UAI_BAULON: &str = "0350122T";
 pub const UAI_CARDROC: &str = "0350165P";
 
@@ -172,6 +174,7 @@ impl TestApp {
             registry_base_url: registry.url.clone(),
             webhook_url: None,
             webhook_secret: WEBHOOK_SECRET.into(),
+            editor_answer_secret: conventions_ent::config::AnswerSecret::parse(Some(EDITOR_ANSWER_SECRET.into())).unwrap(),
             dossier_retention_days: 0,
             dev_jwt_secret: Some(DEV_JWT_SECRET.into()),
             sign_in: None,
