@@ -237,7 +237,9 @@ impl TestApp {
         let lookup = is_lookup(path_and_query);
         let resp = if lookup {
             conventions_ent::http::lookup::handle(&self.app, req).await
-        } else if path_and_query.starts_with("/api/instructeur/") {
+        } else if path_and_query.starts_with("/api/instructeur/")
+            || path_and_query.starts_with("/api/editeur/")
+        {
             conventions_ent::http::instructeur::handle(&self.app, req).await
         } else {
             conventions_ent::http::handle(&self.app, req).await
@@ -682,6 +684,38 @@ pub fn editor_library_accepts(
     } else {
         Err(said)
     }
+}
+
+/// The Standard Webhooks headers the `standardwebhooks` library (PyPI) makes for a message,
+/// as the ENT editor signs its answer (at `timestamp`, epoch seconds; now when None).
+pub fn editor_library_signs(
+    secret: &str,
+    id: &str,
+    body: &str,
+    timestamp: Option<i64>,
+) -> HashMap<String, String> {
+    use std::io::Write;
+    let mut child =
+        std::process::Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python"))
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/scripts/webhook_receiver.py"
+            ))
+            .arg("--signer")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("the venv of make test");
+    let input = json!({"secret": secret, "id": id, "body": body, "timestamp": timestamp});
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "the library signs");
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// A complete, valid dossier body.
