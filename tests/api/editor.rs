@@ -73,7 +73,7 @@ async fn the_editors_signed_answer_is_recorded_per_school_and_shown() {
     assert!(view["accepte_le"].is_string());
     assert_eq!(
         waiting(&t).await,
-        [id.clone()],
+        vec![id.clone()],
         "accepted, nothing open yet"
     );
 
@@ -124,7 +124,7 @@ async fn the_editors_signed_answer_is_recorded_per_school_and_shown() {
     );
 
     // Refused is not open: still waiting for the editor.
-    assert_eq!(waiting(&t).await, [id.clone()]);
+    assert_eq!(waiting(&t).await, vec![id.clone()]);
 
     // The same answer again (another message): the same state, not even an audit line.
     let before = t.stored(&id).await.unwrap();
