@@ -76,6 +76,8 @@ EXEMPT_READS = {
     "AWS_ENDPOINT_URL": "local emulator only (make run / make test point the SDK at moto); "
     "unset on AWS, where the SDK uses the real endpoints",
     "AWS_LAMBDA_FUNCTION_NAME": "set by the Lambda runtime itself (the code uses it to choose JSON logs)",
+    "FONTTOOLS_PYTHON": "unit tests only (src/render/font.rs, the fontTools check of the font subsets); "
+    "no function reads it",
     "RUST_LOG": "optional log filter read by tracing's EnvFilter, default `info`; set it on one "
     "function by hand to debug, never in the template",
 }

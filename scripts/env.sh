@@ -27,6 +27,9 @@ export INSTRUCTEUR_CLIENT_ID="${INSTRUCTEUR_CLIENT_ID:-espace-instructeur-local}
 # The ENT editor's webhook (empty: none). Try it locally with any HTTP receiver.
 export WEBHOOK_URL="${WEBHOOK_URL:-}"
 export WEBHOOK_SECRET="${WEBHOOK_SECRET:-whsec_c2VjcmV0LWxvY2FsLWR1LXdlYmhvb2stZGUtbWFrZS1ydW4=}"
+# The key the ENT editor signs its answers with (POST /api/editeur/ecoles, Standard Webhooks);
+# scripts/webhook_receiver.py --repondre signs with it.
+export EDITOR_ANSWER_SECRET="${EDITOR_ANSWER_SECRET:-whsec_cmVwb25zZS1sb2NhbGUtZGUtbC1lZGl0ZXVyLWVudCE=}"
 # Days a refused or classé sans suite dossier is kept after the decision (0: kept; accepted
 # conventions are always kept). See README « Conservation ».
 export DOSSIER_RETENTION_DAYS="${DOSSIER_RETENTION_DAYS:-0}"
@@ -44,7 +47,7 @@ functions_env() {
   local v
   for v in TABLE_NAME BUCKET_NAME PUBLIC_BASE_URL SENDER_EMAIL CONTACT_EMAIL LINK_SECRET PRESIGN_TTL_SECONDS \
            REGISTRY_BASE_URL DEV_JWT_SECRET INSTRUCTEUR_SIGNIN_URL INSTRUCTEUR_CLIENT_ID WEBHOOK_URL \
-           WEBHOOK_SECRET DOSSIER_RETENTION_DAYS ACADEMIE_NOM DASEN_NOM DASEN_TITRE ACADEMIE_ADRESSE \
+           WEBHOOK_SECRET EDITOR_ANSWER_SECRET DOSSIER_RETENTION_DAYS ACADEMIE_NOM DASEN_NOM DASEN_TITRE ACADEMIE_ADRESSE \
            SEAL_KEY_ID SEAL_CERTIFICATE_PARAMETER \
            AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION; do
     printf '%s="%s"\n' "$v" "${!v}"

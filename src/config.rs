@@ -28,6 +28,9 @@ pub struct Config {
     pub webhook_url: Option<String>,
     /// Shared secret of the webhook's HMAC-SHA256 signature.
     pub webhook_secret: String,
+    /// `EDITOR_ANSWER_SECRET` (`whsec_…`): the key the ENT editor signs its answers with
+    /// (`POST /api/editeur/ecoles`, Standard Webhooks); None: no answer is accepted.
+    pub editor_answer_secret: Option<AnswerSecret>,
     /// Days a refused or classé sans suite dossier is kept after that decision before the
     /// table's TTL deletes it (`expire_le`); 0 keeps it. Accepted conventions are always kept.
     pub dossier_retention_days: u32,
@@ -95,6 +98,43 @@ impl SealSettings {
             key_id,
             certificate_parameter: parameter,
         }))
+    }
+}
+
+/// A Standard Webhooks secret (`whsec_<base64>`), kept as its key bytes. Its value is never
+/// printed (not even by `Debug`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct AnswerSecret(Vec<u8>);
+
+impl std::fmt::Debug for AnswerSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AnswerSecret(<{} octets>)", self.0.len())
+    }
+}
+
+impl AnswerSecret {
+    /// `whsec_` then the base64 of 24 to 64 bytes, as the Standard Webhooks libraries make
+    /// and read them; absent or empty: None.
+    pub fn parse(value: Option<String>) -> Result<Option<Self>, ConfigError> {
+        use base64::Engine;
+        let Some(v) = value else { return Ok(None) };
+        let b64 = v
+            .trim()
+            .strip_prefix("whsec_")
+            .ok_or(ConfigError::AnswerSecret("il doit commencer par whsec_"))?;
+        let key = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map_err(|_| ConfigError::AnswerSecret("après whsec_ vient du base64"))?;
+        if !(24..=64).contains(&key.len()) {
+            return Err(ConfigError::AnswerSecret(
+                "la clé fait de 24 à 64 octets (32 conseillés)",
+            ));
+        }
+        Ok(Some(AnswerSecret(key)))
+    }
+
+    pub fn key(&self) -> &[u8] {
+        &self.0
     }
 }
 
@@ -174,6 +214,8 @@ pub enum ConfigError {
     SealKeyId(String),
     #[error("configuration : SEAL_CERTIFICATE_PARAMETER = « {0} » n’est pas un nom de paramètre SSM (lettres, chiffres, / _ - .)")]
     SealParameter(String),
+    #[error("configuration : EDITOR_ANSWER_SECRET n’est pas un secret Standard Webhooks : {0}")]
+    AnswerSecret(&'static str),
 }
 
 fn optional(name: &'static str) -> Option<String> {
@@ -223,6 +265,7 @@ impl Config {
             registry_base_url: required("REGISTRY_BASE_URL")?,
             webhook_url: optional("WEBHOOK_URL"),
             webhook_secret: env::var("WEBHOOK_SECRET").unwrap_or_default(),
+            editor_answer_secret: AnswerSecret::parse(optional("EDITOR_ANSWER_SECRET"))?,
             dossier_retention_days: days("DOSSIER_RETENTION_DAYS")?,
             dev_jwt_secret: env::var("DEV_JWT_SECRET").ok().filter(|v| !v.is_empty()),
             sign_in: SignIn::parse(
@@ -301,6 +344,28 @@ mod tests {
         ] {
             let e = SealSettings::parse(key, parameter).unwrap_err().to_string();
             assert!(e.contains(needle), "{e}");
+        }
+    }
+
+    #[test]
+    fn the_answer_secret_is_a_standard_webhooks_one() {
+        let some = |v: &str| Some(v.to_string());
+        assert_eq!(AnswerSecret::parse(None).unwrap(), None);
+        let s = AnswerSecret::parse(some(" whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw "))
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.key().len(), 24);
+        assert!(!format!("{s:?}").contains("MfKQ"), "never printed");
+        for bad in [
+            "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "whsec_pas du base64",
+            "whsec_c2hvcnQ=",
+        ] {
+            let e = AnswerSecret::parse(some(bad)).unwrap_err().to_string();
+            assert!(
+                e.contains("EDITOR_ANSWER_SECRET") && !e.contains(bad),
+                "{e}"
+            );
         }
     }
 

@@ -167,6 +167,16 @@ pub trait DossierStore: Send + Sync {
         self.write(id, expect(change, |s| s == Step::RecordWebhookAttempt))
             .await
     }
+    /// `steps::record_editor_answer`: Conflict when the dossier or those schools' answers
+    /// changed since it was read.
+    async fn record_editor_answer(
+        &self,
+        id: &DossierId,
+        change: &Change,
+    ) -> Result<(), StoreError> {
+        self.write(id, expect(change, |s| s == Step::RecordEditorAnswer))
+            .await
+    }
     /// `steps::delete_draft`.
     async fn delete_draft(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
         self.delete(id, expect(change, |s| s == Step::DeleteDraft))
@@ -199,6 +209,9 @@ pub struct ListFilter {
     pub texte: Option<String>,
     /// Oldest deposit first (exports) instead of newest first (the list).
     pub chronologique: bool,
+    /// « En attente de l’éditeur »: accepted dossiers with a school the ENT editor has not
+    /// reported open (`gar=en_attente`).
+    pub gar_en_attente: bool,
 }
 
 #[derive(Debug, PartialEq, Eq)]

@@ -141,6 +141,13 @@ impl DossierStore for MemoryDossiers {
                 .filter(|r| r.depose_le.is_some())
                 .filter(|r| filter.statuts.is_empty() || filter.statuts.contains(&r.statut))
                 .filter(|r| {
+                    !filter.gar_en_attente
+                        || (r.statut == crate::domain::dossier::Statut::Accepte
+                            && r.depot.as_ref().is_some_and(|d| {
+                                crate::domain::change::gar_ouvertes(d) < d.ecoles.len() as u32
+                            }))
+                })
+                .filter(|r| {
                     let codes = || {
                         r.depot
                             .iter()

@@ -348,6 +348,7 @@ async fn bench_app(dir: Directory) -> conventions_ent::App {
             registry_base_url: "http://bench".into(),
             webhook_url: None,
             webhook_secret: String::new(),
+            editor_answer_secret: None,
             dossier_retention_days: 0,
             dev_jwt_secret: None,
             sign_in: None,

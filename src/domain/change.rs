@@ -7,6 +7,7 @@ use super::dossier::{
     Message, Statut, WebhookEtat, WebhookTentative,
 };
 use super::draft::Draft;
+use super::gar::{AccesGar, EtatGar};
 use super::life::Step;
 use super::signataire::{CodeEnvoye, Confirmation};
 
@@ -36,6 +37,13 @@ pub enum Condition {
     AcceptanceEmailFree { now_ms: i64 },
     /// The acceptance email is still due (not recorded as sent).
     AcceptanceEmailDue,
+    /// Still accepted, each of these schools still at its index of the perimeter (index, UAI),
+    /// and `ouvertes` of its schools open, as when the editor's answer was decided on: a
+    /// concurrent answer or change of the dossier makes it a conflict.
+    GarPerimeter {
+        ecoles: Vec<(usize, String)>,
+        ouvertes: u32,
+    },
 }
 
 impl Condition {
@@ -73,6 +81,15 @@ impl Condition {
                 .avis_acceptation
                 .as_ref()
                 .is_some_and(|a| a.etat == AvisEtat::AEnvoyer),
+            Condition::GarPerimeter { ecoles, ouvertes } => {
+                r.statut == Statut::Accepte
+                    && r.depot.as_ref().is_some_and(|d| {
+                        ecoles
+                            .iter()
+                            .all(|(i, uai)| d.ecoles.get(*i).is_some_and(|e| &e.uai == uai))
+                            && gar_ouvertes(d) == *ouvertes
+                    })
+            }
         }
     }
 }
@@ -105,6 +122,21 @@ pub enum Update {
     AvisAcceptation(AvisAcceptation),
     /// The acceptance email's lease (epoch ms), or none: released.
     AvisBail(Option<i64>),
+    /// The editor's answer on schools of the perimeter (index in `depot.ecoles`, access), and
+    /// how many of its schools are open afterwards (a top-level copy the list's filter « en
+    /// attente de l’éditeur » reads).
+    Gar {
+        ecoles: Vec<(usize, AccesGar)>,
+        ouvertes: u32,
+    },
+}
+
+/// How many schools of the perimeter the editor reported open.
+pub fn gar_ouvertes(d: &Depot) -> u32 {
+    d.ecoles
+        .iter()
+        .filter(|e| e.gar.as_ref().is_some_and(|g| g.etat == EtatGar::Ouverte))
+        .count() as u32
 }
 
 impl Update {
@@ -135,6 +167,15 @@ impl Update {
             Update::AvisBail(b) => {
                 if let Some(a) = r.avis_acceptation.as_mut() {
                     a.bail = *b;
+                }
+            }
+            Update::Gar { ecoles, .. } => {
+                if let Some(d) = r.depot.as_mut() {
+                    for (i, g) in ecoles {
+                        if let Some(e) = d.ecoles.get_mut(*i) {
+                            e.gar = Some(g.clone());
+                        }
+                    }
                 }
             }
         }

@@ -72,6 +72,10 @@ pub struct EcoleDeposee {
     /// shown to the instructeur.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub hors_territoire: bool,
+    /// The ENT editor's last answer on this school's GAR access (`steps::record_editor_answer`);
+    /// none until it answers. Not part of what was approved (added after the deposit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gar: Option<super::gar::AccesGar>,
 }
 
 /// Flags the schools outside `territoire` (INSEE codes), unless the collectivité runs them
@@ -249,6 +253,7 @@ pub fn validate(
                 commune: ecole.commune.clone(),
                 code_insee: ecole.code_insee.clone(),
                 hors_territoire: false,
+                gar: None,
             }),
         }
     }

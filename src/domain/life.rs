@@ -37,6 +37,7 @@
 //! | `claim_acceptance_email` | service | en_construction, en_instruction, accepte, refuse, sans_suite | (unchanged) |
 //! | `record_acceptance_email` | service | en_construction, en_instruction, accepte, refuse, sans_suite | (unchanged) |
 //! | `release_acceptance_email` | service | en_construction, en_instruction, accepte, refuse, sans_suite | (unchanged) |
+//! | `record_editor_answer` | éditeur ENT | accepte | (unchanged) |
 //! <!-- life-table:end -->
 //!
 //! The deposit pipeline (`etape`) runs beside the statut: `deposit` sets `depose`,
@@ -59,6 +60,9 @@ pub enum Actor {
         nom: Option<String>,
     },
     Service,
+    /// The ENT editor, authenticated by its Standard Webhooks signature (its answer on GAR
+    /// access).
+    Editeur,
 }
 
 /// The kind of an [`Actor`], as the life table names it.
@@ -67,16 +71,23 @@ pub enum Who {
     Collectivite,
     Instructeur,
     Service,
+    Editeur,
 }
 
 impl Who {
-    pub const ALL: [Who; 3] = [Who::Collectivite, Who::Instructeur, Who::Service];
+    pub const ALL: [Who; 4] = [
+        Who::Collectivite,
+        Who::Instructeur,
+        Who::Service,
+        Who::Editeur,
+    ];
 
     pub fn label(self) -> &'static str {
         match self {
             Who::Collectivite => "collectivité",
             Who::Instructeur => "instructeur",
             Who::Service => "service",
+            Who::Editeur => "éditeur ENT",
         }
     }
 }
@@ -87,6 +98,7 @@ impl Actor {
             Actor::Collectivite => Who::Collectivite,
             Actor::Instructeur { .. } => Who::Instructeur,
             Actor::Service => Who::Service,
+            Actor::Editeur => Who::Editeur,
         }
     }
 
@@ -96,6 +108,7 @@ impl Actor {
             Actor::Collectivite => "collectivité",
             Actor::Instructeur { email, .. } => email,
             Actor::Service => "service",
+            Actor::Editeur => "éditeur ENT",
         }
     }
 
@@ -129,11 +142,12 @@ pub enum Step {
     ClaimAcceptanceEmail,
     RecordAcceptanceEmail,
     ReleaseAcceptanceEmail,
+    RecordEditorAnswer,
 }
 
 impl Step {
     /// Every step, in the order of the life table.
-    pub const ALL: [Step; 23] = [
+    pub const ALL: [Step; 24] = [
         Step::Create,
         Step::Autosave,
         Step::SendCode,
@@ -157,6 +171,7 @@ impl Step {
         Step::ClaimAcceptanceEmail,
         Step::RecordAcceptanceEmail,
         Step::ReleaseAcceptanceEmail,
+        Step::RecordEditorAnswer,
     ];
 
     /// The step's function in `domain::steps`, with the decision for `decide`.
@@ -180,6 +195,7 @@ impl Step {
             Step::ClaimAcceptanceEmail => "claim_acceptance_email",
             Step::RecordAcceptanceEmail => "record_acceptance_email",
             Step::ReleaseAcceptanceEmail => "release_acceptance_email",
+            Step::RecordEditorAnswer => "record_editor_answer",
         };
         format!("`{f}`")
     }
@@ -231,8 +247,9 @@ pub fn next(step: Step, from: Statut, who: Who) -> Result<After, Blocked> {
         | Step::ClaimAcceptanceEmail
         | Step::RecordAcceptanceEmail
         | Step::ReleaseAcceptanceEmail => Who::Service,
+        Step::RecordEditorAnswer => Who::Editeur,
     };
-    if who != owner || (step == Step::Message && who == Who::Service) {
+    if who != owner || (step == Step::Message && matches!(who, Who::Service | Who::Editeur)) {
         return Err(Blocked::NotForWho);
     }
     let draft_step = matches!(
@@ -260,6 +277,8 @@ pub fn next(step: Step, from: Statut, who: Who) -> Result<After, Blocked> {
         Step::RequestWebhook if from != Accepte => return Err(Blocked::AcceptedOnly),
         // The académie countersigns what it accepted.
         Step::RecordCountersignature if from != Accepte => return Err(Blocked::AcceptedOnly),
+        // The editor answers on the schools of an accepted convention only.
+        Step::RecordEditorAnswer if from != Accepte => return Err(Blocked::AcceptedOnly),
         _ => After::Statut(from),
     })
 }

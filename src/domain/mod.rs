@@ -9,6 +9,7 @@ pub mod deposit;
 pub mod dossier;
 pub mod draft;
 pub mod email;
+pub mod gar;
 pub mod habilitation;
 pub mod ids;
 pub mod life;

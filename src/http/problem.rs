@@ -12,6 +12,9 @@ pub enum ApiError {
     Unauthorized,
     /// Valid credentials without the `instructeurs` group.
     Forbidden,
+    /// A signed call (the ENT editor's answer) whose Standard Webhooks signature is absent,
+    /// wrong or stale: what is wrong, in French.
+    Signature(&'static str),
     /// A request that did not come through the public address (see `http::front`).
     DirectAccess,
     /// Same answer for an unknown id and a wrong or missing jeton.
@@ -24,6 +27,8 @@ pub enum ApiError {
     NotAcceptable(String),
     Conflict(String),
     PayloadTooLarge,
+    /// Same, with the route's own limit said.
+    PayloadTooLargeWith(String),
     UnsupportedMediaType,
     Validation(Vec<FieldError>),
     /// A quota reached: `detail` says what to do and when, `retry_after` in seconds.
@@ -73,13 +78,13 @@ impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
             ApiError::BadRequest(_) => 400,
-            ApiError::Unauthorized => 401,
+            ApiError::Unauthorized | ApiError::Signature(_) => 401,
             ApiError::Forbidden | ApiError::DirectAccess => 403,
             ApiError::NotFound | ApiError::NotFoundWith(_) => 404,
             ApiError::MethodNotAllowed(_) => 405,
             ApiError::NotAcceptable(_) => 406,
             ApiError::Conflict(_) => 409,
-            ApiError::PayloadTooLarge => 413,
+            ApiError::PayloadTooLarge | ApiError::PayloadTooLargeWith(_) => 413,
             ApiError::UnsupportedMediaType => 415,
             ApiError::Validation(_) => 422,
             ApiError::TooManyRequests { .. } => 429,
@@ -95,6 +100,16 @@ impl ApiError {
                 "authentification-requise",
                 "Authentification requise",
                 "Connectez-vous avec votre compte instructeur pour accéder à cet espace.".into(),
+            ),
+            ApiError::Signature(d) => (
+                "signature-invalide",
+                "Signature refusée",
+                d.to_string(),
+            ),
+            ApiError::PayloadTooLargeWith(d) => (
+                "requete-trop-volumineuse",
+                "Requête trop volumineuse",
+                d.clone(),
             ),
             ApiError::Forbidden => (
                 "acces-refuse",
@@ -171,7 +186,7 @@ impl ApiError {
         if let ApiError::MethodNotAllowed(allow) = &self {
             builder = builder.header("allow", *allow);
         }
-        if status == 401 {
+        if matches!(self, ApiError::Unauthorized) {
             builder = builder.header("www-authenticate", "Bearer");
         }
         builder

@@ -12,15 +12,25 @@ pub const MAX_BODY: usize = 64 * 1024;
 
 /// Reads a JSON body: empty → `{}`; size, content type and syntax checked, in that order.
 pub fn json_body(req: &Request) -> Result<Value, ApiError> {
-    let bytes: &[u8] = match req.body() {
+    if body_bytes(req).len() > MAX_BODY {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    json_body_unbounded(req)
+}
+
+/// The body's bytes, as the client sent them (API Gateway's base64 already decoded).
+pub fn body_bytes(req: &Request) -> &[u8] {
+    match req.body() {
         Body::Empty => b"",
         Body::Text(t) => t.as_bytes(),
         Body::Binary(b) => b,
         _ => b"",
-    };
-    if bytes.len() > MAX_BODY {
-        return Err(ApiError::PayloadTooLarge);
     }
+}
+
+/// [`json_body`] for a route that bounds the size itself (a larger limit than [`MAX_BODY`]).
+pub fn json_body_unbounded(req: &Request) -> Result<Value, ApiError> {
+    let bytes = body_bytes(req);
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Object(Default::default()));
     }

@@ -47,6 +47,9 @@ pub fn view(app: &App, r: &DossierRecord) -> Value {
         "convention": convention,
         "conventions": conventions,
         "accuse": r.accuse.as_ref().map(|a| json!({"envoye_le": a.envoye_le})),
+        // When the convention in force was accepted (null otherwise): the pages count the
+        // days a school has waited for the ENT editor from it.
+        "accepte_le": r.accepte_le(),
     });
     match &r.depot {
         Some(d) => {
@@ -54,6 +57,12 @@ pub fn view(app: &App, r: &DossierRecord) -> Value {
             v["signataire"] = json!(d.signataire);
             v["signataire"]["email_confirme_le"] = json!(d.signature.email_confirme_le);
             v["ecoles"] = json!(d.ecoles);
+            // Each school's GAR access as the ENT editor reported it: null until it answers.
+            for e in v["ecoles"].as_array_mut().into_iter().flatten() {
+                if e.get("gar").is_none() {
+                    e["gar"] = Value::Null;
+                }
+            }
             v["referent"] = match &d.referent {
                 Some(rf) => {
                     json!({"designe": true, "prenom_nom": rf.prenom_nom, "email": rf.email})
@@ -98,6 +107,7 @@ pub fn view(app: &App, r: &DossierRecord) -> Value {
                             "nom": known.as_ref().map(|k| k.nom.clone()),
                             "commune": known.as_ref().map(|k| k.commune.clone()),
                             "code_insee": known.as_ref().map(|k| k.code_insee.clone()),
+                            "gar": null,
                         })
                     })
                     .collect(),

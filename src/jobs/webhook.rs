@@ -6,8 +6,10 @@
 
 use super::{standard_webhooks, JobError, Outcome};
 use crate::domain::dossier::{DossierRecord, WebhookEtat, WebhookTentative};
+use crate::domain::school::SchoolDirectory;
 use crate::domain::steps;
 use crate::domain::time::Now;
+use crate::domain::uai::Uai;
 use crate::App;
 use aws_lambda_events::event::dynamodb::EventRecord;
 use serde_json::{json, Value};
@@ -29,21 +31,68 @@ pub fn scheduled(record: &EventRecord) -> Option<DossierRecord> {
     serde_dynamo::from_item(record.change.new_image.clone()).ok()
 }
 
+/// The event type of an acceptance (`convention.avenant_acceptee` and `convention.resiliee`
+/// come with avenants and terminations).
+pub const ACCEPTEE: &str = "convention.acceptee";
+
+/// How many times the dossier was accepted: the event's `version` (1, then 2 after a
+/// reopening and a new acceptance…).
+fn acceptances(r: &DossierRecord) -> usize {
+    r.historique
+        .iter()
+        .filter(|e| e.action == crate::domain::dossier::Decision::Accepter.label())
+        .count()
+}
+
+/// The event's own id, the same for every delivery of it, retries and replays alike
+/// (`data.evenement_id`): an editor deduplicates events on it. `webhook-id` identifies the
+/// message ([`event_id`]).
+pub fn evenement_id(r: &DossierRecord) -> String {
+    format!("evt_{}_{ACCEPTEE}_{}", r.id, acceptances(r))
+}
+
+/// `contrat` of a school for the editor: `public` or `prive`, as the directory says today
+/// (null when it no longer lists the school).
+fn contrat(directory: &dyn SchoolDirectory, uai: &str) -> Value {
+    let statut = Uai::parse(uai)
+        .ok()
+        .and_then(|u| directory.ecole(&u).map(|k| k.statut.to_lowercase()));
+    match statut.as_deref() {
+        Some(s) if s.starts_with("pub") => json!("public"),
+        Some(s) if s.starts_with("priv") => json!("prive"),
+        _ => Value::Null,
+    }
+}
+
 /// The event of an accepted convention, Standard Webhooks shaped: `type`, `timestamp`, `data`.
-pub fn payload(r: &DossierRecord, timestamp: &str) -> Value {
+///
+/// It names the convention by its `numero` and the accepted perimeter (the schools), not by a
+/// PDF version: notify-editor runs on the acceptance while generate-convention countersigns it
+/// (version 2) in parallel, so whichever version is current at send time would race. Version
+/// specific fields (`sha256`, `code_verification`) stay in the older top-level `convention`
+/// only, for one release.
+pub fn payload(r: &DossierRecord, timestamp: &str, directory: &dyn SchoolDirectory) -> Value {
     let d = r.depot.as_ref();
+    let school = |e: &crate::domain::deposit::EcoleDeposee| json!({"uai": e.uai, "nom": e.nom, "commune": e.commune, "code_insee": e.code_insee});
     let ecoles: Vec<Value> = d
         .map(|d| {
             d.ecoles
                 .iter()
-                .map(|e| json!({"uai": e.uai, "nom": e.nom, "commune": e.commune, "code_insee": e.code_insee}))
+                .map(|e| {
+                    let mut v = school(e);
+                    v["contrat"] = contrat(directory, &e.uai);
+                    v
+                })
                 .collect()
         })
+        .unwrap_or_default();
+    let older_ecoles: Vec<Value> = d
+        .map(|d| d.ecoles.iter().map(school).collect())
         .unwrap_or_default();
     let dossier = json!({"id": r.id, "numero": r.numero, "statut": r.statut, "depose_le": r.depose_le,
                          "accepte_le": r.accepte_le()});
     let collectivite = d.map(|d| json!({"siret": d.collectivite.siret, "siren": d.collectivite.siren, "nom": d.collectivite.nom}));
-    let convention = r.convention.as_ref().map(|c| {
+    let older_convention = r.convention.as_ref().map(|c| {
         json!({
             "sha256": c.sha256,
             "code_verification": c.code_verification,
@@ -51,33 +100,42 @@ pub fn payload(r: &DossierRecord, timestamp: &str) -> Value {
         })
     });
     json!({
-        "type": "convention.acceptee",
+        "type": ACCEPTEE,
         "timestamp": timestamp,
         "data": {
-            "dossier": dossier,
+            "evenement_id": evenement_id(r),
             "numero": r.numero,
+            "version": acceptances(r),
+            "accepte_le": r.accepte_le(),
+            "dossier": dossier,
             "collectivite": collectivite,
             "ecoles": ecoles,
-            "convention": convention,
+            "convention": {
+                "version_texte": d.map(|d| d.signature.version_texte.clone()),
+                "depose_le": r.depose_le,
+            },
         },
         // The body of the older integration, beside the new one for one release (README
         // « Webhook to the ENT editor »).
         "evenement": "dossier.accepte",
         "dossier": dossier,
         "collectivite": collectivite,
-        "ecoles": ecoles,
-        "convention": convention,
+        "ecoles": older_ecoles,
+        "convention": older_convention,
     })
 }
 
-/// The message's id: the same for every retry of one delivery (the editor deduplicates on
-/// it); a later acceptance (after a reopening), or a replay the académie asks for, is another
-/// message.
+/// The message's id (`webhook-id`): the same for every retry of one delivery; a later
+/// acceptance (after a reopening), or a replay the académie asks for (`POST …/webhook`), is
+/// another message, so that an editor that lost what it received processes the replay. The
+/// event keeps its id through replays: `data.evenement_id` ([`evenement_id`]).
 pub fn event_id(r: &DossierRecord) -> String {
-    let count = |action: &str| r.historique.iter().filter(|e| e.action == action).count();
-    let acceptances = count(crate::domain::dossier::Decision::Accepter.label());
-    let replays = count(crate::domain::steps::WEBHOOK_REPLAYED);
-    format!("msg_{}_acceptee_{acceptances}_{replays}", r.id)
+    let replays = r
+        .historique
+        .iter()
+        .filter(|e| e.action == crate::domain::steps::WEBHOOK_REPLAYED)
+        .count();
+    format!("msg_{}_acceptee_{}_{replays}", r.id, acceptances(r))
 }
 
 /// Until the editors move to Standard Webhooks: `sha256=<hex>` of HMAC-SHA256(secret,
@@ -102,7 +160,7 @@ pub async fn deliver(app: &App, from_stream: DossierRecord) -> Result<Outcome, J
     }
     let now = Now::system();
     let ts = now.seconds();
-    let body = payload(&record, &now.stamp()).to_string();
+    let body = payload(&record, &now.stamp(), app.directory.as_ref()).to_string();
     let id = event_id(&record);
     let standard = standard_webhooks::signature(
         &standard_webhooks::key(&app.config.webhook_secret),

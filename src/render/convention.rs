@@ -515,6 +515,7 @@ pub fn sample(n: usize) -> ConventionData {
                     commune: communes[i % communes.len()].into(),
                     code_insee: "35016".into(),
                     hors_territoire: false,
+                    gar: None,
                 }
             })
             .collect(),

@@ -23,6 +23,8 @@ pub const SIRET_BAULON: &str = "21350016800025";
 pub const DEV_JWT_SECRET: &str = "cle-des-tests";
 /// The webhook secret the editor is given, Standard Webhooks shaped.
 pub const WEBHOOK_SECRET: &str = "whsec_c2VjcmV0LWR1LXdlYmhvb2stZGVzLXRlc3Rz";
+/// The key the ENT editor signs its answers with (`EDITOR_ANSWER_SECRET`).
+pub const EDITOR_ANSWER_SECRET: &str = "whsec_cmVwb25zZS1kZS1sLWVkaXRldXItZGVzLXRlc3RzISE=";
 pub const UAI_BAULON: &str = "0350122T";
 pub const UAI_CARDROC: &str = "0350165P";
 
@@ -172,6 +174,7 @@ impl TestApp {
             registry_base_url: registry.url.clone(),
             webhook_url: None,
             webhook_secret: WEBHOOK_SECRET.into(),
+            editor_answer_secret: conventions_ent::config::AnswerSecret::parse(Some(EDITOR_ANSWER_SECRET.into())).unwrap(),
             dossier_retention_days: 0,
             dev_jwt_secret: Some(DEV_JWT_SECRET.into()),
             sign_in: None,
@@ -234,7 +237,9 @@ impl TestApp {
         let lookup = is_lookup(path_and_query);
         let resp = if lookup {
             conventions_ent::http::lookup::handle(&self.app, req).await
-        } else if path_and_query.starts_with("/api/instructeur/") {
+        } else if path_and_query.starts_with("/api/instructeur/")
+            || path_and_query.starts_with("/api/editeur/")
+        {
             conventions_ent::http::instructeur::handle(&self.app, req).await
         } else {
             conventions_ent::http::handle(&self.app, req).await
@@ -679,6 +684,38 @@ pub fn editor_library_accepts(
     } else {
         Err(said)
     }
+}
+
+/// The Standard Webhooks headers the `standardwebhooks` library (PyPI) makes for a message,
+/// as the ENT editor signs its answer (at `timestamp`, epoch seconds; now when None).
+pub fn editor_library_signs(
+    secret: &str,
+    id: &str,
+    body: &str,
+    timestamp: Option<i64>,
+) -> HashMap<String, String> {
+    use std::io::Write;
+    let mut child =
+        std::process::Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python"))
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/scripts/webhook_receiver.py"
+            ))
+            .arg("--signer")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("the venv of make test");
+    let input = json!({"secret": secret, "id": id, "body": body, "timestamp": timestamp});
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "the library signs");
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// A complete, valid dossier body.

@@ -110,7 +110,7 @@ async fn dispatch(
 ) -> lambda_http::Response<lambda_http::Body> {
     if is_lookup(path) {
         conventions_ent::http::lookup::handle(app, req).await
-    } else if path.starts_with("/api/instructeur/") {
+    } else if path.starts_with("/api/instructeur/") || path.starts_with("/api/editeur/") {
         conventions_ent::http::instructeur::handle(app, req).await
     } else {
         conventions_ent::http::handle(app, req).await
@@ -932,6 +932,12 @@ fn corpus(app: &App, a: &Dossier, b: &Dossier) -> Vec<Case> {
             );
         }
     }
+    // The ENT editor's answer route.
+    let b_uai = full_dossier()["ecoles"][0]["uai"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    cases.extend(editor_cases(&b_uai));
     // Unknown addresses.
     for path in [
         "/api",
@@ -958,6 +964,188 @@ fn corpus(app: &App, a: &Dossier, b: &Dossier) -> Vec<Case> {
         {
             c.status = None;
         }
+    }
+    cases
+}
+
+/// Requests on the ENT editor's answer route (`POST /api/editeur/ecoles`): signed ones whose
+/// body is hostile (each reaches the parser), and hostile signatures. No convention of the
+/// table is accepted, so even a well-formed answer on B's school is refused (422).
+fn editor_cases(b_uai: &str) -> Vec<Case> {
+    use conventions_ent::jobs::standard_webhooks::{key, signature};
+    const PATH: &str = "/api/editeur/ecoles";
+    let now = chrono::Utc::now().timestamp();
+    let signed = |label: String, body: Vec<u8>| {
+        let id = format!("msg_hostile_{}", label.len());
+        let sig = signature(
+            &key(EDITOR_ANSWER_SECRET),
+            &id,
+            now,
+            &String::from_utf8_lossy(&body),
+        );
+        let mut c = case(format!("éditeur : {label}"), "POST", PATH)
+            .header("webhook-id", &id)
+            .header("webhook-timestamp", &now.to_string())
+            .header("webhook-signature", &sig)
+            .json(body);
+        // A body that is not UTF-8 cannot carry a valid signature of its lossy text.
+        if std::str::from_utf8(c.body.as_deref().unwrap_or_default()).is_err() {
+            c.status = Some(401);
+        }
+        c
+    };
+    let mut cases = Vec::new();
+    for (label, body, _) in bad_bodies() {
+        cases.push(signed(label, body));
+    }
+    let item = |k: &str, v: Value| {
+        let mut e =
+            json!({"uai": b_uai, "etat": "rejetee", "le": "2026-11-30", "motif": "inconnue"});
+        e[k] = v;
+        json!({ "ecoles": [e] })
+    };
+    let long = "a".repeat(20_000);
+    for (k, v) in [
+        ("uai", json!(350122)),
+        ("uai", json!("")),
+        ("uai", json!(long)),
+        ("uai", json!("<script>alert(1)</script>")),
+        ("uai", json!("0350122T\r\nBcc: x@exemple.fr")),
+        ("uai", Value::Null),
+        ("uai", json!(["0350122T"])),
+        ("etat", json!("OUVERTE")),
+        ("etat", json!("ouverte\u{0000}")),
+        ("etat", json!(1)),
+        ("etat", Value::Null),
+        ("le", json!("2026-02-30")),
+        ("le", json!("9999-12-31")),
+        ("le", json!("1900-01-01")),
+        ("le", json!("2026-12-01T00:00:00Z")),
+        ("le", json!("")),
+        ("le", json!(20261201)),
+        ("motif", json!("a".repeat(501))),
+        ("motif", json!("motif\u{0007}")),
+        ("motif", json!(5)),
+        ("motif", json!("   ")),
+        ("motif", json!({"texte": "x"})),
+    ] {
+        let champ = format!("ecoles[0].{k}");
+        cases.push(
+            signed(
+                format!(
+                    "{k} = {}",
+                    v.to_string().chars().take(40).collect::<String>()
+                ),
+                item(k, v).to_string().into_bytes(),
+            )
+            .naming(&champ),
+        );
+    }
+    // Well-formed, but no convention of this table is accepted.
+    let ok = json!({"ecoles": [{"uai": b_uai, "etat": "ouverte", "le": "2026-11-30"}]}).to_string();
+    cases.push(
+        signed(
+            "école d’un dossier non accepté".into(),
+            ok.clone().into_bytes(),
+        )
+        .naming("ecoles[0].uai"),
+    );
+    let dup = json!({"ecoles": [{"uai": b_uai, "etat": "ouverte", "le": "2026-11-30"}, {"uai": b_uai, "etat": "ouverte", "le": "2026-11-30"}]});
+    cases.push(
+        signed("école en double".into(), dup.to_string().into_bytes()).naming("ecoles[1].uai"),
+    );
+    for (label, body) in [
+        ("ecoles objet", json!({"ecoles": {"uai": b_uai}})),
+        ("ecoles vide", json!({"ecoles": []})),
+        ("ecoles null", json!({"ecoles": null})),
+        ("écoles en nombres", json!({"ecoles": [1, 2, 3]})),
+        (
+            "1001 écoles",
+            json!({"ecoles": vec![json!({"uai": b_uai, "etat": "ouverte", "le": "2026-11-30"}); 1001]}),
+        ),
+    ] {
+        cases.push(signed(label.into(), body.to_string().into_bytes()).expect(422));
+    }
+    let big = format!("{{\"ecoles\": [], \"x\": \"{}\"}}", "a".repeat(600 * 1024));
+    cases.push(signed("corps de 600 Kio".into(), big.into_bytes()).expect(413));
+    // Hostile signatures: each a 401, before the body is read.
+    let sig = |id: &str, ts: i64, body: &str, secret: &str| signature(&key(secret), id, ts, body);
+    let unsigned = |label: &str| case(format!("éditeur : {label}"), "POST", PATH).json(ok.clone());
+    let ts = now.to_string();
+    let good = sig("msg_1", now, &ok, EDITOR_ANSWER_SECRET);
+    cases.push(unsigned("sans signature").expect(401));
+    cases.push(
+        unsigned("signature du webhook (autre secret)")
+            .header("webhook-id", "msg_1")
+            .header("webhook-timestamp", &ts)
+            .header("webhook-signature", &sig("msg_1", now, &ok, WEBHOOK_SECRET))
+            .expect(401),
+    );
+    cases.push(
+        unsigned("signature périmée")
+            .header("webhook-id", "msg_1")
+            .header("webhook-timestamp", &(now - 301).to_string())
+            .header(
+                "webhook-signature",
+                &sig("msg_1", now - 301, &ok, EDITOR_ANSWER_SECRET),
+            )
+            .expect(401),
+    );
+    cases.push(
+        unsigned("signature du futur")
+            .header("webhook-id", "msg_1")
+            .header("webhook-timestamp", &(now + 600).to_string())
+            .header(
+                "webhook-signature",
+                &sig("msg_1", now + 600, &ok, EDITOR_ANSWER_SECRET),
+            )
+            .expect(401),
+    );
+    cases.push(
+        unsigned("autre identifiant")
+            .header("webhook-id", "msg_2")
+            .header("webhook-timestamp", &ts)
+            .header("webhook-signature", &good)
+            .expect(401),
+    );
+    for (label, value) in [
+        ("signature vide", String::new()),
+        ("signature v1, vide", "v1,".to_string()),
+        ("signature non base64", "v1,%%%".to_string()),
+        ("signature v2", good.replace("v1,", "v2,")),
+        (
+            "signature sans schéma",
+            good.trim_start_matches("v1,").to_string(),
+        ),
+        ("signature tronquée", good[..good.len() - 4].to_string()),
+        (
+            "signature de 10 000 caractères",
+            format!("v1,{}", "A".repeat(10_000)),
+        ),
+    ] {
+        cases.push(
+            unsigned(label)
+                .header("webhook-id", "msg_1")
+                .header("webhook-timestamp", &ts)
+                .header("webhook-signature", &value)
+                .expect(401),
+        );
+    }
+    for (label, value) in [
+        ("horodatage texte", "maintenant"),
+        ("horodatage négatif", "-1"),
+        ("horodatage énorme", "99999999999999999999999"),
+    ] {
+        cases.push(
+            unsigned(label)
+                .header("webhook-id", "msg_1")
+                .header("webhook-timestamp", value)
+                .header("webhook-signature", &good)
+                .expect(401),
+        );
+    }
+    for m in ["GET", "PATCH", "DELETE"] {
+        cases.push(case(format!("éditeur : {m}"), m, PATH).expect(405));
     }
     cases
 }

@@ -10,6 +10,7 @@ mod chain;
 mod convention;
 mod countersignature;
 mod deposit;
+mod editor;
 mod events;
 mod hostile;
 mod idempotency;

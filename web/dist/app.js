@@ -89,6 +89,20 @@ function dateFr(iso, withTime = true) {
   return new Date(iso).toLocaleString('fr-FR', { ...opts, timeZone: 'Europe/Paris' });
 }
 
+/**
+ * A school's GAR access as the ENT editor reported it, in words: « accès GAR ouvert le … »,
+ * « refusé par l’éditeur : motif », or, once the convention is accepted (`accepteLe`), « en
+ * attente de l’éditeur depuis N jours »; null before the acceptance.
+ */
+function garLabel(e, accepteLe) {
+  const g = e.gar;
+  if (g && g.etat === 'ouverte') return `accès GAR ouvert le ${dateFr(g.le, false)}`;
+  if (g && g.etat === 'rejetee') return `refusé par l’éditeur${g.motif ? ` : ${g.motif}` : ''}`;
+  if (!accepteLe) return null;
+  const n = Math.max(0, Math.floor((Date.now() - new Date(accepteLe).getTime()) / 86400000));
+  return `en attente de l’éditeur depuis ${n === 0 ? 'aujourd’hui' : plural(n, 'jour', 'jours')}`;
+}
+
 /** A SIRET as 3 3 3 5 digits; something else than digits is left as it is. */
 /** What one version of the convention is, as both pages name it. */
 function conventionLabel(c) {
@@ -1354,7 +1368,10 @@ function showSummary(v, merci) {
   $('#resume-signataire').textContent = `${s.prenom} ${(s.nom || '').toUpperCase()}, ${s.qualite} — ${s.email}`
     + `${s.email_confirme_le ? ` (adresse confirmée le ${dateFr(s.email_confirme_le)})` : ''}`
     + `${h ? ` — ${HABILITATIONS[h.nature] || h.nature} n° ${h.reference} du ${dateFr(h.date, false)}` : ''}`;
-  $('#resume-ecoles').replaceChildren(...(v.ecoles || []).map((e) => el('li', {}, `${e.nom}, ${e.commune} (${e.uai})`)));
+  $('#resume-ecoles').replaceChildren(...(v.ecoles || []).map((e) => {
+    const gar = garLabel(e, v.accepte_le);
+    return el('li', {}, `${e.nom}, ${e.commune} (${e.uai})`, ...(gar ? [' — ', el('span', { class: 'gar' }, gar)] : []));
+  }));
   const rf = v.referent || {};
   $('#resume-referent').textContent = rf.designe ? `${rf.prenom_nom} — ${rf.email}` : 'Aucun référent désigné';
   $('#resume-depot').textContent = v.depose_le

@@ -89,6 +89,20 @@ function dateFr(iso, withTime = true) {
   return new Date(iso).toLocaleString('fr-FR', { ...opts, timeZone: 'Europe/Paris' });
 }
 
+/**
+ * A school's GAR access as the ENT editor reported it, in words: « accès GAR ouvert le … »,
+ * « refusé par l’éditeur : motif », or, once the convention is accepted (`accepteLe`), « en
+ * attente de l’éditeur depuis N jours »; null before the acceptance.
+ */
+function garLabel(e, accepteLe) {
+  const g = e.gar;
+  if (g && g.etat === 'ouverte') return `accès GAR ouvert le ${dateFr(g.le, false)}`;
+  if (g && g.etat === 'rejetee') return `refusé par l’éditeur${g.motif ? ` : ${g.motif}` : ''}`;
+  if (!accepteLe) return null;
+  const n = Math.max(0, Math.floor((Date.now() - new Date(accepteLe).getTime()) / 86400000));
+  return `en attente de l’éditeur depuis ${n === 0 ? 'aujourd’hui' : plural(n, 'jour', 'jours')}`;
+}
+
 /** A SIRET as 3 3 3 5 digits; something else than digits is left as it is. */
 /** What one version of the convention is, as both pages name it. */
 function conventionLabel(c) {
@@ -486,7 +500,7 @@ async function route() {
 
 // ---------------------------------------------------------------- List
 
-const FILTERS = ['q', 'statut', 'departement', 'commune', 'du', 'au'];
+const FILTERS = ['q', 'statut', 'gar', 'departement', 'commune', 'du', 'au'];
 let cursors = [null]; // cursor of each page shown, for « Précédent »
 let listQuery = '';
 
@@ -599,7 +613,10 @@ function listRow(d) {
     el('td', {}, (d.communes || []).join(', ')),
     el('td', {}, String(d.ecoles)),
     el('td', {}, dateFr(d.depose_le)),
-    el('td', {}, el('span', { class: `fr-badge fr-badge--sm fr-badge--no-icon ${BADGES[d.statut] || ''}` }, STATUTS[d.statut] || d.statut)));
+    el('td', {}, el('span', { class: `fr-badge fr-badge--sm fr-badge--no-icon ${BADGES[d.statut] || ''}` }, STATUTS[d.statut] || d.statut),
+      ...(d.gar && d.gar.en_attente + d.gar.rejetees > 0
+        ? [el('br'), el('span', { class: 'fr-text--xs' }, `${plural(d.gar.en_attente + d.gar.rejetees, 'école', 'écoles')} en attente de l’éditeur`)]
+        : [])));
 }
 
 // ---------------------------------------------------------------- decisions on several dossiers
@@ -881,7 +898,8 @@ function renderDossier(v) {
     el('td', {}, e.uai), el('td', {}, e.nom || ''),
     el('td', {}, e.commune || '', ...(e.hors_territoire
       ? [' ', el('p', { class: 'fr-badge fr-badge--warning fr-badge--sm' }, 'hors du territoire de la collectivité')]
-      : [])))));
+      : [])),
+    el('td', { class: 'gar' }, garLabel(e, v.accepte_le) || '—'))));
   renderMessages(v.messages || []);
   $('#d-historique').replaceChildren(...(v.historique || []).map((h) => el('li', {},
     el('time', { datetime: h.le }, dateFr(h.le)), ` — ${h.action} — par ${h.par}`,

@@ -1163,7 +1163,10 @@ function showSummary(v, merci) {
   $('#resume-signataire').textContent = `${s.prenom} ${(s.nom || '').toUpperCase()}, ${s.qualite} — ${s.email}`
     + `${s.email_confirme_le ? ` (adresse confirmée le ${dateFr(s.email_confirme_le)})` : ''}`
     + `${h ? ` — ${HABILITATIONS[h.nature] || h.nature} n° ${h.reference} du ${dateFr(h.date, false)}` : ''}`;
-  $('#resume-ecoles').replaceChildren(...(v.ecoles || []).map((e) => el('li', {}, `${e.nom}, ${e.commune} (${e.uai})`)));
+  $('#resume-ecoles').replaceChildren(...(v.ecoles || []).map((e) => {
+    const gar = garLabel(e, v.accepte_le);
+    return el('li', {}, `${e.nom}, ${e.commune} (${e.uai})`, ...(gar ? [' — ', el('span', { class: 'gar' }, gar)] : []));
+  }));
   const rf = v.referent || {};
   $('#resume-referent').textContent = rf.designe ? `${rf.prenom_nom} — ${rf.email}` : 'Aucun référent désigné';
   $('#resume-depot').textContent = v.depose_le

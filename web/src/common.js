@@ -88,6 +88,20 @@ function dateFr(iso, withTime = true) {
   return new Date(iso).toLocaleString('fr-FR', { ...opts, timeZone: 'Europe/Paris' });
 }
 
+/**
+ * A school's GAR access as the ENT editor reported it, in words: « accès GAR ouvert le … »,
+ * « refusé par l’éditeur : motif », or, once the convention is accepted (`accepteLe`), « en
+ * attente de l’éditeur depuis N jours »; null before the acceptance.
+ */
+function garLabel(e, accepteLe) {
+  const g = e.gar;
+  if (g && g.etat === 'ouverte') return `accès GAR ouvert le ${dateFr(g.le, false)}`;
+  if (g && g.etat === 'rejetee') return `refusé par l’éditeur${g.motif ? ` : ${g.motif}` : ''}`;
+  if (!accepteLe) return null;
+  const n = Math.max(0, Math.floor((Date.now() - new Date(accepteLe).getTime()) / 86400000));
+  return `en attente de l’éditeur depuis ${n === 0 ? 'aujourd’hui' : plural(n, 'jour', 'jours')}`;
+}
+
 /** A SIRET as 3 3 3 5 digits; something else than digits is left as it is. */
 /** What one version of the convention is, as both pages name it. */
 function conventionLabel(c) {

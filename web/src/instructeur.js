@@ -295,7 +295,7 @@ async function route() {
 
 // ---------------------------------------------------------------- List
 
-const FILTERS = ['q', 'statut', 'departement', 'commune', 'du', 'au'];
+const FILTERS = ['q', 'statut', 'gar', 'departement', 'commune', 'du', 'au'];
 let cursors = [null]; // cursor of each page shown, for « Précédent »
 let listQuery = '';
 
@@ -408,7 +408,10 @@ function listRow(d) {
     el('td', {}, (d.communes || []).join(', ')),
     el('td', {}, String(d.ecoles)),
     el('td', {}, dateFr(d.depose_le)),
-    el('td', {}, el('span', { class: `fr-badge fr-badge--sm fr-badge--no-icon ${BADGES[d.statut] || ''}` }, STATUTS[d.statut] || d.statut)));
+    el('td', {}, el('span', { class: `fr-badge fr-badge--sm fr-badge--no-icon ${BADGES[d.statut] || ''}` }, STATUTS[d.statut] || d.statut),
+      ...(d.gar && d.gar.en_attente + d.gar.rejetees > 0
+        ? [el('br'), el('span', { class: 'fr-text--xs' }, `${plural(d.gar.en_attente + d.gar.rejetees, 'école', 'écoles')} en attente de l’éditeur`)]
+        : [])));
 }
 
 // ---------------------------------------------------------------- decisions on several dossiers
@@ -690,7 +693,8 @@ function renderDossier(v) {
     el('td', {}, e.uai), el('td', {}, e.nom || ''),
     el('td', {}, e.commune || '', ...(e.hors_territoire
       ? [' ', el('p', { class: 'fr-badge fr-badge--warning fr-badge--sm' }, 'hors du territoire de la collectivité')]
-      : [])))));
+      : [])),
+    el('td', { class: 'gar' }, garLabel(e, v.accepte_le) || '—'))));
   renderMessages(v.messages || []);
   $('#d-historique').replaceChildren(...(v.historique || []).map((h) => el('li', {},
     el('time', { datetime: h.le }, dateFr(h.le)), ` — ${h.action} — par ${h.par}`,

@@ -114,6 +114,7 @@ fn app() -> App {
             registry_base_url: "http://127.0.0.1:9".into(),
             webhook_url: None,
             webhook_secret: "secret-de-mesure".into(),
+            editor_answer_secret: None,
             dossier_retention_days: 0,
             dev_jwt_secret: None,
             sign_in: None,

@@ -131,6 +131,23 @@ impl Expression {
                 let a = self.value(av_etat(AvisEtat::AEnvoyer));
                 format!("avis_acceptation.etat = {a}")
             }
+            Condition::GarPerimeter { ecoles, ouvertes } => {
+                let st = self.value(s(Statut::Accepte.as_str()));
+                let mut c = format!("statut = {st}");
+                for (i, uai) in ecoles {
+                    let u = self.value(s(uai));
+                    c.push_str(&format!(" AND depot.ecoles[{i}].uai = {u}"));
+                }
+                let o = self.value(n(i64::from(*ouvertes)));
+                if *ouvertes == 0 {
+                    c.push_str(&format!(
+                        " AND (attribute_not_exists(gar_ouvertes) OR gar_ouvertes = {o})"
+                    ));
+                } else {
+                    c.push_str(&format!(" AND gar_ouvertes = {o}"));
+                }
+                c
+            }
         }
     }
 
@@ -195,6 +212,13 @@ impl Expression {
                 Update::AvisAcceptation(a) => x.set("avis_acceptation", av(a)?),
                 Update::AvisBail(Some(t)) => x.set("avis_acceptation.bail", n(*t)),
                 Update::AvisBail(None) => x.remove.push("avis_acceptation.bail"),
+                Update::Gar { ecoles, ouvertes } => {
+                    for (i, g) in ecoles {
+                        x.set(&format!("depot.ecoles[{i}].gar"), av(g)?);
+                    }
+                    // The list's filter « en attente de l’éditeur » reads this copy.
+                    x.set("gar_ouvertes", n(i64::from(*ouvertes)));
+                }
             }
         }
         x.append("historique", events);

@@ -409,6 +409,19 @@ impl DossierStore for DynamoDossiers {
             }
             filters.push(format!("statut IN ({})", names.join(", ")));
         }
+        if filter.gar_en_attente {
+            // Accepted, with fewer schools open than the perimeter has (`Update::Gar` keeps
+            // `gar_ouvertes`; none before the editor's first answer).
+            filters.push(
+                "statut = :gar_accepte AND (attribute_not_exists(gar_ouvertes) OR \
+                 gar_ouvertes < size(depot.ecoles))"
+                    .into(),
+            );
+            values.insert(
+                ":gar_accepte".into(),
+                s(crate::domain::dossier::Statut::Accepte.as_str()),
+            );
+        }
         if let Some(d) = &filter.departement {
             filters.push("contains(departements, :dep)".into());
             values.insert(":dep".into(), s(d));

@@ -3,10 +3,11 @@
 //! return; the life table and its rules are in `domain::life`. A new step goes here, with its
 //! row in [`Step`] and in [`next`](super::life::next). Files: `applicant` (the collectivité's
 //! draft and deposit), `signataire` (the code that confirms the signatory's address), `instruction` (decisions,
-//! messages, webhook replay), `pipeline` (the
+//! messages, webhook replay), `editor` (the ENT editor's answer on GAR access), `pipeline` (the
 //! stream consumers' steps).
 
 mod applicant;
+mod editor;
 mod instruction;
 mod pipeline;
 mod signataire;
@@ -14,6 +15,7 @@ mod signataire;
 pub(crate) mod tests;
 
 pub use applicant::{autosave, create, delete_draft, deposit};
+pub use editor::{record_editor_answer, EDITOR_ANSWERED};
 pub use instruction::{
     countersignature_follows, decide, message, request_webhook, WEBHOOK_REPLAYED,
 };

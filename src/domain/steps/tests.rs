@@ -57,6 +57,7 @@ fn every_step_function_agrees_with_the_state_machine() {
                 Who::Collectivite => Actor::Collectivite,
                 Who::Instructeur => instructeur(),
                 Who::Service => Actor::Service,
+                Who::Editeur => Actor::Editeur,
             };
             let now = Now::system();
             for d in [Decision::Accepter, Decision::RepasserEnConstruction] {
@@ -133,6 +134,7 @@ fn schools_of_an_arrondissement_are_in_their_commune() {
         commune: "Paris".into(),
         code_insee: code.into(),
         hors_territoire: false,
+        gar: None,
     };
     let mut ecoles = vec![ecole("75111"), ecole("75056"), ecole("92012")];
     flag_outside_territory(&mut ecoles, &["75056".to_string()], &[]);

@@ -28,6 +28,31 @@ pub(super) fn summary(r: &DossierRecord) -> Value {
         "accuse_envoye": r.accuse.is_some(),
         "messages": r.messages.len(),
         "webhook": r.webhook_etat.as_ref().map(|e| json!({"etat": e, "tentatives": r.webhook_tentatives.len()})),
+        "gar": gar_summary(r),
+    })
+}
+
+/// The ENT editor's answers on an accepted dossier's schools, counted (null otherwise).
+fn gar_summary(r: &DossierRecord) -> Value {
+    use crate::domain::gar::EtatGar;
+    let Some(d) = r
+        .depot
+        .as_ref()
+        .filter(|_| r.statut == crate::domain::dossier::Statut::Accepte)
+    else {
+        return Value::Null;
+    };
+    let count = |etat: Option<EtatGar>| {
+        d.ecoles
+            .iter()
+            .filter(|e| e.gar.as_ref().map(|g| g.etat) == etat)
+            .count()
+    };
+    json!({
+        "ouvertes": count(Some(EtatGar::Ouverte)),
+        "rejetees": count(Some(EtatGar::Rejetee)),
+        "en_attente": count(None),
+        "accepte_le": r.accepte_le(),
     })
 }
 

@@ -1,10 +1,12 @@
 //! Instructeur routes (instructeur-api), one file per concern: the dossier list and its
 //! filters, a dossier's detail, decisions (and the webhook replay), the messagerie, the export
 //! of conventioned schools for the ENT editor / AAF, and the figures. `auth` checks the token.
+//! Also the ENT editor's answer (`editor`, `POST /api/editeur/ecoles`), signed by the editor.
 
 pub mod auth;
 mod decision;
 mod dossier;
+mod editor;
 mod export;
 mod list;
 mod messages;
@@ -22,6 +24,16 @@ use lambda_http::{Body, Request, Response};
 pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, std::convert::Infallible> {
     let path = req.uri().path().trim_end_matches('/').to_string();
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    // The ENT editor's answer: signed by the editor (Standard Webhooks), not an instructeur.
+    if let ["api", "editeur", rest @ ..] = segments.as_slice() {
+        let result = match (super::front::check(app, &req), req.method().as_str(), rest) {
+            (Err(e), _, _) => Err(e),
+            (Ok(()), "POST", ["ecoles"]) => editor::answer(app, &req).await,
+            (Ok(()), _, ["ecoles"]) => Err(ApiError::MethodNotAllowed("POST")),
+            (Ok(()), _, _) => Err(ApiError::BadRequest(format!("Adresse inconnue : {path}"))),
+        };
+        return Ok(result.unwrap_or_else(ApiError::into_response));
+    }
     let result = match super::front::check(app, &req).and_then(|()| auth::authenticate(app, &req)) {
         Err(e) => Err(e),
         Ok(who) => route(app, &req, &who, req.method().as_str(), &segments).await,

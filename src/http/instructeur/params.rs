@@ -45,6 +45,21 @@ fn statut_param(req: &Request, errs: &mut Vec<FieldError>) -> Vec<Statut> {
         .collect()
 }
 
+/// `gar=en_attente`: accepted dossiers with a school the editor has not reported open.
+fn gar_param(req: &Request, errs: &mut Vec<FieldError>) -> bool {
+    match param(req, "gar") {
+        None => false,
+        Some("en_attente") => true,
+        Some(other) => {
+            errs.push(FieldError::new(
+                "gar",
+                format!("Filtre inconnu « {} » : en_attente (dossiers acceptés dont une école attend l’éditeur).", other.chars().take(50).collect::<String>()),
+            ));
+            false
+        }
+    }
+}
+
 pub(super) fn filter_from(req: &Request) -> Result<ListFilter, ApiError> {
     let mut errs = Vec::new();
     let filter = ListFilter {
@@ -56,6 +71,7 @@ pub(super) fn filter_from(req: &Request) -> Result<ListFilter, ApiError> {
         depose_au: date_param(req, "au", &mut errs),
         texte: param(req, "q").map(|q| q.chars().take(100).collect()),
         chronologique: false,
+        gar_en_attente: gar_param(req, &mut errs),
     };
     if errs.is_empty() {
         Ok(filter)

@@ -1,0 +1,128 @@
+//! `POST /api/editeur/ecoles`: the ENT editor's answer on the GAR access of conventioned
+//! schools, authenticated by its Standard Webhooks signature with the answer secret
+//! (`EDITOR_ANSWER_SECRET`), not by an instructeur's token. Served by instructeur-api beside
+//! the export: both read every accepted dossier (the `par-depot` index), the académie's
+//! back-office side, not the applicants' function.
+//!
+//! All or nothing: every school must belong to an accepted convention, else a 422 names each
+//! item at fault and nothing is written. Written dossier by dossier (one conditional write
+//! each); should one write fail midway, the answer is safe to send again: the same answer
+//! twice leaves the same state.
+
+use super::list::all_deposited;
+use crate::domain::dossier::{DossierRecord, Statut};
+use crate::domain::draft::FieldError;
+use crate::domain::gar::{capped, parse_answer, ReponseEcole};
+use crate::domain::life::Actor;
+use crate::domain::steps;
+use crate::domain::time::{paris, Now};
+use crate::http::problem::ApiError;
+use crate::http::request::{body_bytes, json_body_unbounded};
+use crate::http::response::{json, ApiResult};
+use crate::jobs::standard_webhooks;
+use crate::ports::{ListFilter, StoreError};
+use crate::App;
+use lambda_http::Request;
+use serde_json::json;
+use std::collections::HashMap;
+
+/// Largest answer body: 1 000 schools with a reason each fit.
+pub const MAX_ANSWER_BODY: usize = 512 * 1024;
+
+pub(super) async fn answer(app: &App, req: &Request) -> ApiResult {
+    let Some(secret) = &app.config.editor_answer_secret else {
+        return Err(ApiError::NotFoundWith(
+            "Ce service n’attend pas de réponse d’éditeur ENT (aucun secret de réponse configuré)."
+                .into(),
+        ));
+    };
+    let body = body_bytes(req);
+    if body.len() > MAX_ANSWER_BODY {
+        return Err(ApiError::PayloadTooLargeWith(format!(
+            "Le corps de la réponse dépasse {} Kio : envoyez les écoles en plusieurs fois.",
+            MAX_ANSWER_BODY / 1024
+        )));
+    }
+    let header = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok());
+    let now = Now::system();
+    standard_webhooks::verify(
+        secret.key(),
+        header("webhook-id"),
+        header("webhook-timestamp"),
+        header("webhook-signature"),
+        body,
+        now.seconds(),
+    )
+    .map_err(|r| ApiError::Signature(r.detail()))?;
+    let value = json_body_unbounded(req)?;
+    let today = paris(now.utc()).date_naive();
+    let answers = parse_answer(&value, today).map_err(ApiError::Validation)?;
+
+    // The accepted dossiers holding each school (usually one).
+    let filter = ListFilter {
+        statuts: vec![Statut::Accepte],
+        chronologique: true,
+        ..ListFilter::default()
+    };
+    let accepted = all_deposited(app, &filter).await?;
+    let mut holders: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (k, r) in accepted.iter().enumerate() {
+        for e in r.depot.iter().flat_map(|d| &d.ecoles) {
+            let list = holders.entry(e.uai.as_str()).or_default();
+            if list.last() != Some(&k) {
+                list.push(k);
+            }
+        }
+    }
+    let mut errors = Vec::new();
+    let mut per_dossier: HashMap<usize, Vec<ReponseEcole>> = HashMap::new();
+    for a in &answers {
+        match holders.get(a.uai.as_str()) {
+            None => errors.push(FieldError::new(
+                format!("ecoles[{}].uai", a.index),
+                format!(
+                    "L’école {} ne figure dans aucune convention acceptée par l’académie.",
+                    a.uai
+                ),
+            )),
+            Some(ks) => {
+                for k in ks {
+                    per_dossier.entry(*k).or_default().push(a.clone());
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(capped(errors)));
+    }
+    let mut order: Vec<usize> = per_dossier.keys().copied().collect();
+    order.sort_unstable();
+    for k in order {
+        record(app, accepted[k].clone(), &per_dossier[&k]).await?;
+    }
+    Ok(json(200, &json!({ "enregistrees": answers.len() })))
+}
+
+/// The step on one dossier, written; read again and decided again when the dossier changed
+/// meanwhile (another answer, a decision).
+async fn record(app: &App, mut r: DossierRecord, answers: &[ReponseEcole]) -> Result<(), ApiError> {
+    for _ in 0..3 {
+        let Some(change) =
+            steps::record_editor_answer(&r, answers, &Actor::Editeur, &Now::system())?
+        else {
+            return Ok(());
+        };
+        match app.dossiers.record_editor_answer(&r.id, &change).await {
+            Ok(()) => return Ok(()),
+            Err(StoreError::Conflict) => match app.dossiers.get(&r.id).await? {
+                Some(fresh) => r = fresh,
+                None => return Ok(()),
+            },
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::Conflict(format!(
+        "Le dossier {} a changé pendant l’enregistrement : renvoyez la même réponse.",
+        r.numero
+    )))
+}
