@@ -653,31 +653,50 @@ pub async fn http_get(url: String) -> (u16, HashMap<String, String>, Vec<u8>) {
     .unwrap()
 }
 
-/// Whether the `standardwebhooks` library (PyPI), as the editor runs it, accepts this call.
-pub fn editor_library_accepts(
-    headers: &HashMap<String, String>,
-    body: &str,
-) -> Result<String, String> {
+/// A command of a script of make test's venv (`scripts/<script>`).
+fn venv_script(script: &str) -> std::process::Command {
+    let mut cmd =
+        std::process::Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python"));
+    cmd.arg(format!("{}/scripts/{script}", env!("CARGO_MANIFEST_DIR")));
+    cmd
+}
+
+/// scripts/webhook_receiver.py in `mode` (`--verifier`, `--signer`), `input` on its stdin.
+fn webhook_receiver(mode: &str, input: &Value) -> std::process::Output {
     use std::io::Write;
-    let mut child =
-        std::process::Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python"))
-            .arg(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/scripts/webhook_receiver.py"
-            ))
-            .arg("--verifier")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("the venv of make test");
-    let input = json!({"secret": WEBHOOK_SECRET, "headers": headers, "body": body});
+    let mut child = venv_script("webhook_receiver.py")
+        .arg(mode)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the venv of make test");
     child
         .stdin
         .take()
         .unwrap()
         .write_all(input.to_string().as_bytes())
         .unwrap();
-    let out = child.wait_with_output().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// A validator script's verdict: (exit status 0, what it printed).
+fn report(mut cmd: std::process::Command) -> (bool, String) {
+    let out = cmd.output().expect("the venv of make test");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), report)
+}
+
+/// Whether the `standardwebhooks` library (PyPI), as the editor runs it, accepts this call.
+pub fn editor_library_accepts(
+    headers: &HashMap<String, String>,
+    body: &str,
+) -> Result<String, String> {
+    let input = json!({"secret": WEBHOOK_SECRET, "headers": headers, "body": body});
+    let out = webhook_receiver("--verifier", &input);
     let said = String::from_utf8_lossy(&out.stdout).trim().to_string();
     if out.status.success() {
         Ok(said)
@@ -694,26 +713,8 @@ pub fn editor_library_signs(
     body: &str,
     timestamp: Option<i64>,
 ) -> HashMap<String, String> {
-    use std::io::Write;
-    let mut child =
-        std::process::Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python"))
-            .arg(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/scripts/webhook_receiver.py"
-            ))
-            .arg("--signer")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("the venv of make test");
     let input = json!({"secret": secret, "id": id, "body": body, "timestamp": timestamp});
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = webhook_receiver("--signer", &input);
     assert!(out.status.success(), "the library signs");
     serde_json::from_slice(&out.stdout).unwrap()
 }
@@ -730,7 +731,6 @@ pub fn full_dossier() -> Value {
     })
 }
 
-/// pdftotext of a PDF (poppler-utils, installed by `make test`).
 /// A seal of its own for each test app, made as `admin setup-local` makes the local one: an
 /// ECC P-256 key in KMS (moto) and its self-signed certificate in SSM.
 pub async fn test_seal(sdk: &aws_config::SdkConfig) -> conventions_ent::config::SealSettings {
@@ -764,42 +764,24 @@ pub fn check_seal(chain_pem: &str, pdfs: &[&[u8]]) -> (bool, String) {
     let dir = tempfile::tempdir().unwrap();
     let cert = dir.path().join("certificat.pem");
     std::fs::write(&cert, chain_pem).unwrap();
-    let mut cmd =
-        std::process::Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python"));
-    cmd.arg(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/scripts/check_seal.py"
-    ))
-    .arg(&cert);
+    let mut cmd = venv_script("check_seal.py");
+    cmd.arg(&cert);
     for (i, pdf) in pdfs.iter().enumerate() {
         let path = dir.path().join(format!("c{i}.pdf"));
         std::fs::write(&path, pdf).unwrap();
         cmd.arg(path);
     }
-    let out = cmd.output().expect("the venv of make test (pyHanko)");
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), report)
+    report(cmd)
 }
 
 /// Runs scripts/check_pdf.py (PDF/A-2b and PDF/UA-1) on the files: (all conformant, report).
 pub fn check_pdf(paths: &[std::path::PathBuf]) -> (bool, String) {
-    let out = std::process::Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/python"))
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/check_pdf.py"))
-        .args(paths)
-        .output()
-        .expect("the venv of make test (page-validation)");
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), report)
+    let mut cmd = venv_script("check_pdf.py");
+    cmd.args(paths);
+    report(cmd)
 }
 
+/// pdftotext of a PDF (poppler-utils, installed by `make test`).
 pub fn pdf_text(pdf: &[u8]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.pdf");
