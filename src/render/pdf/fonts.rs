@@ -12,7 +12,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 /// One face as the content streams address it: character → glyph id in the subset.
 pub struct Encoder {
-    glyphs: BTreeMap<char, u16>,
+    /// The cached subset's own map (shared, not copied per document).
+    prepared: Arc<Prepared>,
 }
 
 impl Encoder {
@@ -22,7 +23,7 @@ impl Encoder {
         const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
         out.push(b'<');
         for c in text {
-            let g = self.glyphs.get(&c).copied().unwrap_or(0);
+            let g = self.prepared.glyphs.get(&c).copied().unwrap_or(0);
             out.extend([12, 8, 4, 0].map(|shift| DIGITS[usize::from((g >> shift) & 0xf)]));
         }
         out.push(b'>');
@@ -190,12 +191,7 @@ pub fn embed(
         &p.font,
     );
     w.stream_as_is(to_unicode, "/Filter/FlateDecode", &p.to_unicode);
-    Ok((
-        type0,
-        Encoder {
-            glyphs: p.glyphs.clone(),
-        },
-    ))
+    Ok((type0, Encoder { prepared: p }))
 }
 
 fn subset_tag(glyphs: &[u16]) -> String {

@@ -80,12 +80,13 @@ pub fn write(doc: Document) -> Result<Written, PdfError> {
 
     // Fonts: the characters each face draws, the page count's digits included.
     let mut chars: [BTreeSet<char>; 4] = Default::default();
+    let count_text = count.to_string();
     for line in doc.lines {
         for run in &line.runs {
             let set = chars
                 .get_mut(run.font)
                 .ok_or(PdfError::Layout("police inconnue"))?;
-            set.extend(content::expand_page_count(&run.text, &count.to_string()));
+            set.extend(content::expand_page_count(&run.text, &count_text));
         }
     }
     let mut encoders: [Option<Encoder>; 4] = Default::default();
