@@ -97,7 +97,7 @@ pub fn email_of(
             to_address(app, &referent.email, rendered)
         }
         (Notice::Collectivite { sujet, paragraphes }, Some(depot)) => {
-            let jeton = link_jeton(app.config.link_secret.as_bytes(), &r.id);
+            let jeton = link_jeton(app.config.link_secret.as_bytes(), &r.id, r.acces_generation);
             let salutation = format!(
                 "Bonjour {} {},",
                 depot.signataire.prenom, depot.signataire.nom
@@ -122,7 +122,7 @@ pub fn email_of(
             },
             Some(depot),
         ) => {
-            let jeton = link_jeton(app.config.link_secret.as_bytes(), &r.id);
+            let jeton = link_jeton(app.config.link_secret.as_bytes(), &r.id, r.acces_generation);
             let salutation = format!(
                 "Bonjour {} {},",
                 depot.signataire.prenom, depot.signataire.nom

@@ -177,6 +177,11 @@ pub trait DossierStore: Send + Sync {
         self.write(id, expect(change, |s| s == Step::RecordEditorAnswer))
             .await
     }
+    /// `steps::renew_access`: Conflict when renewed meanwhile.
+    async fn renew_access(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
+        self.write(id, expect(change, |s| s == Step::RenewAccess))
+            .await
+    }
     /// `steps::delete_draft`.
     async fn delete_draft(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
         self.delete(id, expect(change, |s| s == Step::DeleteDraft))
@@ -212,6 +217,9 @@ pub struct ListFilter {
     /// « En attente de l’éditeur »: accepted dossiers with a school the ENT editor has not
     /// reported open (`gar=en_attente`).
     pub gar_en_attente: bool,
+    /// « À corriger »: sent back to the collectivité for correction, not deposited again yet
+    /// (`correction=demandee`).
+    pub correction_demandee: bool,
 }
 
 #[derive(Debug, PartialEq, Eq)]

@@ -140,6 +140,7 @@ impl DossierStore for MemoryDossiers {
                 .into_iter()
                 .filter(|r| r.depose_le.is_some())
                 .filter(|r| filter.statuts.is_empty() || filter.statuts.contains(&r.statut))
+                .filter(|r| !filter.correction_demandee || r.correction_demandee.is_some())
                 .filter(|r| {
                     !filter.gar_en_attente
                         || (r.statut == crate::domain::dossier::Statut::Accepte

@@ -3,8 +3,8 @@
 
 use super::deposit::Depot;
 use super::dossier::{
-    AccuseRecord, AvisAcceptation, AvisEtat, ConventionRecord, DossierRecord, Etape, Evenement,
-    Message, Statut, WebhookEtat, WebhookTentative,
+    AccuseRecord, AvisAcceptation, AvisEtat, ConventionRecord, CorrectionDemandee, DossierRecord,
+    Etape, Evenement, Message, Statut, WebhookEtat, WebhookTentative,
 };
 use super::draft::Draft;
 use super::gar::{AccesGar, EtatGar};
@@ -17,19 +17,26 @@ use super::signataire::{CodeEnvoye, Confirmation};
 pub enum Condition {
     /// Still in this statut (every person's step: what was decided on has not moved).
     Statut(Statut),
-    /// At `depose` with no convention recorded (a replay finds it recorded).
-    ConventionDue,
+    /// At `depose` and the current convention still this version (none: no convention yet):
+    /// a replay finds the new one recorded.
+    ConventionDue { current: Option<u32> },
+    /// Sent back for correction and not deposited again.
+    CorrectionPending,
     /// At `convention_enregistree`, not acknowledged, and no lease alive at `now_ms`.
     LeaseFree { now_ms: i64 },
     /// Not acknowledged yet.
     NotAcknowledged,
     /// The dossier exists (appends).
     Exists,
-    /// Still a draft, with this pending code at this count of wrong tries: concurrent tries
-    /// cannot both count as the same one.
+    /// Still edited by the collectivité (a draft, or sent back for correction), with this
+    /// pending code at this count of wrong tries: concurrent tries cannot both count as the
+    /// same one.
     PendingCode { code_sha256: String, essais: u8 },
-    /// Still a draft, and the last code sent is still this one (none: no code yet).
+    /// Still edited by the collectivité, and the last code sent is still this one (none: no
+    /// code yet).
     CodeUnchanged { envoye_le: Option<String> },
+    /// The dossier's access is still at this generation (a concurrent renewal: conflict).
+    AccessGeneration(u32),
     /// The current convention is still this version (a convention recorded before versions
     /// existed is version 1): a replay finds the next one recorded.
     CurrentVersion(u32),
@@ -50,7 +57,13 @@ impl Condition {
     pub fn holds(&self, r: &DossierRecord) -> bool {
         match self {
             Condition::Statut(s) => r.statut == *s,
-            Condition::ConventionDue => r.etape == Etape::Depose && r.convention.is_none(),
+            Condition::ConventionDue { current } => {
+                r.etape == Etape::Depose && r.convention.as_ref().map(|c| c.version) == *current
+            }
+            Condition::CorrectionPending => {
+                r.statut == Statut::EnConstruction && r.correction_demandee.is_some()
+            }
+            Condition::AccessGeneration(g) => r.acces_generation == *g,
             Condition::LeaseFree { now_ms } => {
                 r.etape == Etape::ConventionEnregistree
                     && r.accuse.is_none()
@@ -59,14 +72,14 @@ impl Condition {
             Condition::NotAcknowledged => r.accuse.is_none(),
             Condition::Exists => true,
             Condition::CodeUnchanged { envoye_le } => {
-                r.statut == Statut::Brouillon
+                editable(r)
                     && r.code_signataire.as_ref().map(|c| &c.envoye_le) == envoye_le.as_ref()
             }
             Condition::PendingCode {
                 code_sha256,
                 essais,
             } => {
-                r.statut == Statut::Brouillon
+                editable(r)
                     && r.code_signataire
                         .as_ref()
                         .is_some_and(|c| &c.code_sha256 == code_sha256 && c.essais == *essais)
@@ -94,6 +107,12 @@ impl Condition {
     }
 }
 
+/// Edited by the collectivité: a draft, or a dossier sent back for correction (the stores'
+/// conditions read the same two attributes).
+fn editable(r: &DossierRecord) -> bool {
+    r.statut == Statut::Brouillon || r.correction_demandee.is_some()
+}
+
 /// One field a step writes.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Update {
@@ -110,6 +129,15 @@ pub enum Update {
     /// reads; the stores keep the codes of the others findable.
     Conventions(Vec<ConventionRecord>),
     Accuse(AccuseRecord),
+    /// The acknowledgement forgotten: a dossier deposited again is acknowledged again (the
+    /// audit trail keeps the first deposit).
+    ClearAccuse,
+    /// The correction asked for, or none: deposited again (or taken back into instruction).
+    Correction(Option<CorrectionDemandee>),
+    /// The hash of the applicant's jeton ("" opens nothing: the access was renewed).
+    JetonSha256(String),
+    /// The access generation email links carry.
+    AccesGeneration(u32),
     /// The acknowledgement lease (epoch ms), or none: released.
     Lease(Option<i64>),
     WebhookEtat(WebhookEtat),
@@ -155,6 +183,10 @@ impl Update {
                 r.conventions = all.clone();
             }
             Update::Accuse(a) => r.accuse = Some(a.clone()),
+            Update::ClearAccuse => r.accuse = None,
+            Update::Correction(c) => r.correction_demandee = c.clone(),
+            Update::JetonSha256(h) => r.jeton_sha256 = h.clone(),
+            Update::AccesGeneration(g) => r.acces_generation = *g,
             Update::Lease(l) => r.accuse_bail = *l,
             Update::WebhookEtat(e) => r.webhook_etat = Some(*e),
             Update::AppendEvent(e) => r.historique.push(e.clone()),
@@ -251,7 +283,8 @@ mod tests {
     fn conditions_read_the_record_as_the_store_checks_it() {
         let mut r = crate::domain::steps::tests::draft_record();
         assert!(Condition::Statut(Statut::Brouillon).holds(&r));
-        assert!(!Condition::ConventionDue.holds(&r));
+        assert!(!Condition::ConventionDue { current: None }.holds(&r));
+        assert!(!Condition::CorrectionPending.holds(&r));
         r.etape = Etape::ConventionEnregistree;
         r.accuse_bail = Some(1_000);
         assert!(!Condition::LeaseFree { now_ms: 999 }.holds(&r));

@@ -131,6 +131,9 @@ pub enum NatureConvention {
     Depot,
     /// Rendered on acceptance with the académie's countersignature.
     Contresignature,
+    /// Rendered when the collectivité deposits again the dossier the académie sent back for
+    /// correction: signed anew by the collectivité.
+    Correction,
 }
 
 impl NatureConvention {
@@ -138,12 +141,21 @@ impl NatureConvention {
         match self {
             NatureConvention::Depot => "depot",
             NatureConvention::Contresignature => "contresignature",
+            NatureConvention::Correction => "correction",
         }
     }
 }
 
 fn first_version() -> u32 {
     1
+}
+
+/// The académie sent the dossier back to the collectivité for correction: when, and why (the
+/// private page shows it; the collectivité edits and deposits again).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CorrectionDemandee {
+    pub le: String,
+    pub motif: String,
 }
 
 /// One generated convention PDF, as recorded on the dossier. Conventions recorded before
@@ -285,9 +297,13 @@ impl Decision {
         }
     }
 
-    /// A refusal and a classement sans suite must say why.
+    /// A refusal, a classement sans suite and a request for correction must say why (the
+    /// collectivité reads what to correct).
     pub fn needs_motif(self) -> bool {
-        matches!(self, Decision::Refuser | Decision::ClasserSansSuite)
+        matches!(
+            self,
+            Decision::Refuser | Decision::ClasserSansSuite | Decision::RepasserEnConstruction
+        )
     }
 
     /// As written in the audit trail and the email.
@@ -387,6 +403,17 @@ pub struct DossierRecord {
     /// change, refused or closed dossiers per the retention setting (`retention_expiry`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expire_le: Option<i64>,
+    /// The correction the académie asked for, until the collectivité deposits again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correction_demandee: Option<CorrectionDemandee>,
+    /// How many times the académie renewed the dossier's access: email links carry it (see
+    /// `ids::link_jeton`), so that renewing voids every earlier link.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub acces_generation: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl DossierRecord {
@@ -443,11 +470,12 @@ impl DossierRecord {
         self.versions().iter().find(|c| c.version > v.version)
     }
 
-    /// Whether the académie has countersigned a version.
+    /// Whether the current version is the académie's countersigned one (a correction deposited
+    /// after a countersignature is signed by the collectivité only, until accepted again).
     pub fn countersigned(&self) -> bool {
-        self.versions()
-            .iter()
-            .any(|c| c.nature == NatureConvention::Contresignature)
+        self.convention
+            .as_ref()
+            .is_some_and(|c| c.nature == NatureConvention::Contresignature)
     }
 
     /// Whether the dossier was accepted at some point, as its audit trail says (a convention
@@ -520,6 +548,7 @@ mod tests {
         }
         assert!(!EnConstruction.can_become(Accepter.target()));
         assert!(Refuser.needs_motif() && ClasserSansSuite.needs_motif() && !Accepter.needs_motif());
+        assert!(RepasserEnConstruction.needs_motif());
         assert_eq!(Decision::parse("accepter"), Some(Accepter));
         assert_eq!(Decision::parse("supprimer"), None);
     }
@@ -532,7 +561,11 @@ mod tests {
         for e in [AvisEtat::AEnvoyer, AvisEtat::Envoye] {
             assert_eq!(serde_json::to_value(e).unwrap(), e.as_str());
         }
-        for n in [NatureConvention::Depot, NatureConvention::Contresignature] {
+        for n in [
+            NatureConvention::Depot,
+            NatureConvention::Contresignature,
+            NatureConvention::Correction,
+        ] {
             assert_eq!(serde_json::to_value(n).unwrap(), n.as_str());
         }
     }

@@ -163,20 +163,31 @@ mod tests {
 
 /// The capability carried by email links. The stream consumer that sends the email never sees
 /// the applicant's jeton (only its hash is stored), so links carry HMAC-SHA256(secret, id)
-/// instead: recomputable by the server, useless without the secret, revoked by rotating it.
-pub fn link_jeton(secret: &[u8], id: &DossierId) -> String {
+/// instead: recomputable by the server, useless without the secret, revoked for every dossier
+/// by rotating it, for one dossier by moving its access `generation` on (the académie's
+/// « Renouveler l’accès »). Generation 0 is the link of before generations existed.
+pub fn link_jeton(secret: &[u8], id: &DossierId, generation: u32) -> String {
     use hmac::{Hmac, Mac};
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC accepts any key length");
     mac.update(b"dossier:");
     mac.update(id.as_str().as_bytes());
+    if generation > 0 {
+        mac.update(format!(":acces:{generation}").as_bytes());
+    }
     URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
 }
 
-/// Access check for a presented jeton: the applicant's own (by hash) or an email link's
-/// (by HMAC), both compared in constant time.
-pub fn access_granted(presented: &str, stored_hash: &str, secret: &[u8], id: &DossierId) -> bool {
+/// Access check for a presented jeton: the applicant's own (by hash) or an email link's of
+/// the dossier's current access generation (by HMAC), both compared in constant time.
+pub fn access_granted(
+    presented: &str,
+    stored_hash: &str,
+    secret: &[u8],
+    id: &DossierId,
+    generation: u32,
+) -> bool {
     let by_hash = jeton_matches(presented, stored_hash);
-    let by_link: bool = link_jeton(secret, id)
+    let by_link: bool = link_jeton(secret, id, generation)
         .as_bytes()
         .ct_eq(presented.as_bytes())
         .into();
@@ -191,9 +202,16 @@ mod link_tests {
     fn link_jeton_is_per_dossier_and_per_secret() {
         let id = DossierId::generate();
         let other = DossierId::generate();
-        let l = link_jeton(b"s1", &id);
-        assert!(access_granted(&l, "00", b"s1", &id));
-        assert!(!access_granted(&l, "00", b"s2", &id));
-        assert!(!access_granted(&l, "00", b"s1", &other));
+        let l = link_jeton(b"s1", &id, 0);
+        assert!(access_granted(&l, "00", b"s1", &id, 0));
+        assert!(!access_granted(&l, "00", b"s2", &id, 0));
+        assert!(!access_granted(&l, "00", b"s1", &other, 0));
+        // Renewed: the earlier link opens nothing, the new one does.
+        let renewed = link_jeton(b"s1", &id, 1);
+        assert_ne!(renewed, l);
+        assert!(!access_granted(&l, "00", b"s1", &id, 1));
+        assert!(access_granted(&renewed, "00", b"s1", &id, 1));
+        // A voided jeton (empty hash) matches nothing, not even an empty one.
+        assert!(!access_granted("", "", b"s1", &id, 1));
     }
 }

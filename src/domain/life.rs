@@ -15,29 +15,34 @@
 //! |---|---|---|---|
 //! | `create` | collectivité | — | brouillon |
 //! | `autosave` | collectivité | brouillon | brouillon |
+//! | `autosave` | collectivité | en_construction (correction demandée) | (unchanged) |
 //! | `send_code` | collectivité | brouillon | brouillon |
+//! | `send_code` | collectivité | en_construction (correction demandée) | (unchanged) |
 //! | `confirm_code` | collectivité | brouillon | brouillon |
+//! | `confirm_code` | collectivité | en_construction (correction demandée) | (unchanged) |
 //! | `deposit` | collectivité | brouillon | en_construction |
+//! | `deposit` | collectivité | en_construction (correction demandée) | (unchanged) |
 //! | `delete_draft` | collectivité | brouillon | (deleted) |
-//! | `record_convention` | service | en_construction, en_instruction, accepte, refuse, sans_suite | (unchanged) |
-//! | `claim_acknowledgement` | service | en_construction, en_instruction, accepte, refuse, sans_suite | (unchanged) |
-//! | `record_acknowledgement` | service | en_construction, en_instruction, accepte, refuse, sans_suite | (unchanged) |
-//! | `release_acknowledgement` | service | en_construction, en_instruction, accepte, refuse, sans_suite | (unchanged) |
-//! | `decide` passer_en_instruction | instructeur | en_construction, accepte, refuse, sans_suite | en_instruction |
+//! | `record_convention` | service | en_construction, en_construction (correction demandée), en_instruction, accepte, refuse, sans_suite | (unchanged) |
+//! | `claim_acknowledgement` | service | en_construction, en_construction (correction demandée), en_instruction, accepte, refuse, sans_suite | (unchanged) |
+//! | `record_acknowledgement` | service | en_construction, en_construction (correction demandée), en_instruction, accepte, refuse, sans_suite | (unchanged) |
+//! | `release_acknowledgement` | service | en_construction, en_construction (correction demandée), en_instruction, accepte, refuse, sans_suite | (unchanged) |
+//! | `decide` passer_en_instruction | instructeur | en_construction, en_construction (correction demandée), accepte, refuse, sans_suite | en_instruction |
 //! | `decide` accepter | instructeur | en_instruction | accepte |
 //! | `decide` refuser | instructeur | en_instruction | refuse |
 //! | `decide` classer_sans_suite | instructeur | en_instruction | sans_suite |
-//! | `decide` repasser_en_instruction | instructeur | en_construction, accepte, refuse, sans_suite | en_instruction |
+//! | `decide` repasser_en_instruction | instructeur | en_construction, en_construction (correction demandée), accepte, refuse, sans_suite | en_instruction |
 //! | `decide` repasser_en_construction | instructeur | en_instruction | en_construction |
-//! | `message` | collectivité | en_construction, en_instruction, accepte, refuse, sans_suite | (unchanged) |
-//! | `message` | instructeur | en_construction, en_instruction, accepte, refuse, sans_suite | (unchanged) |
+//! | `message` | collectivité | en_construction, en_construction (correction demandée), en_instruction, accepte, refuse, sans_suite | (unchanged) |
+//! | `message` | instructeur | en_construction, en_construction (correction demandée), en_instruction, accepte, refuse, sans_suite | (unchanged) |
 //! | `request_webhook` | instructeur | accepte | (unchanged) |
-//! | `record_webhook_attempt` | service | en_construction, en_instruction, accepte, refuse, sans_suite | (unchanged) |
+//! | `record_webhook_attempt` | service | en_construction, en_construction (correction demandée), en_instruction, accepte, refuse, sans_suite | (unchanged) |
 //! | `record_countersignature` | service | accepte | (unchanged) |
-//! | `claim_acceptance_email` | service | en_construction, en_instruction, accepte, refuse, sans_suite | (unchanged) |
-//! | `record_acceptance_email` | service | en_construction, en_instruction, accepte, refuse, sans_suite | (unchanged) |
-//! | `release_acceptance_email` | service | en_construction, en_instruction, accepte, refuse, sans_suite | (unchanged) |
+//! | `claim_acceptance_email` | service | en_construction, en_construction (correction demandée), en_instruction, accepte, refuse, sans_suite | (unchanged) |
+//! | `record_acceptance_email` | service | en_construction, en_construction (correction demandée), en_instruction, accepte, refuse, sans_suite | (unchanged) |
+//! | `release_acceptance_email` | service | en_construction, en_construction (correction demandée), en_instruction, accepte, refuse, sans_suite | (unchanged) |
 //! | `record_editor_answer` | éditeur ENT | accepte | (unchanged) |
+//! | `renew_access` | instructeur | en_construction, en_construction (correction demandée), en_instruction, accepte, refuse, sans_suite | (unchanged) |
 //! <!-- life-table:end -->
 //!
 //! The deposit pipeline (`etape`) runs beside the statut: `deposit` sets `depose`,
@@ -46,8 +51,57 @@
 //! académie's version of the convention and schedules the email announcing it
 //! (`avis_acceptation`), which the acceptance-email steps send once.
 
-use super::dossier::{Decision, Statut};
+use super::dossier::{Decision, DossierRecord, Statut};
 use super::draft::FieldError;
+
+/// Where a dossier stands for [`next`]: its statut, or `en_construction` with a correction the
+/// académie asked for (`correction_demandee`), where the collectivité edits and deposits again
+/// as it did its draft.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    Statut(Statut),
+    Correction,
+}
+
+impl Phase {
+    /// Every phase, in the order of the procedure (the life table's columns).
+    pub const ALL: [Phase; 7] = [
+        Phase::Statut(Statut::Brouillon),
+        Phase::Statut(Statut::EnConstruction),
+        Phase::Correction,
+        Phase::Statut(Statut::EnInstruction),
+        Phase::Statut(Statut::Accepte),
+        Phase::Statut(Statut::Refuse),
+        Phase::Statut(Statut::SansSuite),
+    ];
+
+    pub fn of(r: &DossierRecord) -> Phase {
+        match (r.statut, &r.correction_demandee) {
+            (Statut::EnConstruction, Some(_)) => Phase::Correction,
+            (s, _) => Phase::Statut(s),
+        }
+    }
+
+    /// The statut the API shows in this phase.
+    pub fn statut(self) -> Statut {
+        match self {
+            Phase::Statut(s) => s,
+            Phase::Correction => Statut::EnConstruction,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Phase::Statut(s) => s.as_str(),
+            Phase::Correction => "en_construction (correction demandée)",
+        }
+    }
+
+    /// Edited by the collectivité: its draft, or its dossier sent back for correction.
+    pub fn editable(self) -> bool {
+        matches!(self, Phase::Statut(Statut::Brouillon) | Phase::Correction)
+    }
+}
 
 /// Who takes a step: the collectivité (holder of the dossier's jeton), an instructeur of the
 /// académie (signed in), or the service itself (stream consumers).
@@ -143,11 +197,12 @@ pub enum Step {
     RecordAcceptanceEmail,
     ReleaseAcceptanceEmail,
     RecordEditorAnswer,
+    RenewAccess,
 }
 
 impl Step {
     /// Every step, in the order of the life table.
-    pub const ALL: [Step; 24] = [
+    pub const ALL: [Step; 25] = [
         Step::Create,
         Step::Autosave,
         Step::SendCode,
@@ -172,6 +227,7 @@ impl Step {
         Step::RecordAcceptanceEmail,
         Step::ReleaseAcceptanceEmail,
         Step::RecordEditorAnswer,
+        Step::RenewAccess,
     ];
 
     /// The step's function in `domain::steps`, with the decision for `decide`.
@@ -196,6 +252,7 @@ impl Step {
             Step::RecordAcceptanceEmail => "record_acceptance_email",
             Step::ReleaseAcceptanceEmail => "release_acceptance_email",
             Step::RecordEditorAnswer => "record_editor_answer",
+            Step::RenewAccess => "renew_access",
         };
         format!("`{f}`")
     }
@@ -227,7 +284,7 @@ pub enum Blocked {
 
 /// The state machine: whether `who` may take `step` on a dossier in `from`, and the statut it
 /// leaves. [`Step::Create`] has no `from` (see `steps::create`) and is refused here.
-pub fn next(step: Step, from: Statut, who: Who) -> Result<After, Blocked> {
+pub fn next(step: Step, from: Phase, who: Who) -> Result<After, Blocked> {
     use Statut::*;
     let owner = match step {
         Step::Create
@@ -236,7 +293,7 @@ pub fn next(step: Step, from: Statut, who: Who) -> Result<After, Blocked> {
         | Step::ConfirmCode
         | Step::Deposit
         | Step::DeleteDraft => Who::Collectivite,
-        Step::Decide(_) | Step::RequestWebhook => Who::Instructeur,
+        Step::Decide(_) | Step::RequestWebhook | Step::RenewAccess => Who::Instructeur,
         Step::Message => who, // both sides of the messagerie
         Step::RecordConvention
         | Step::ClaimAcknowledgement
@@ -252,34 +309,36 @@ pub fn next(step: Step, from: Statut, who: Who) -> Result<After, Blocked> {
     if who != owner || (step == Step::Message && matches!(who, Who::Service | Who::Editeur)) {
         return Err(Blocked::NotForWho);
     }
-    let draft_step = matches!(
+    let draft = from == Phase::Statut(Brouillon);
+    // The collectivité edits, confirms its signatory and deposits its draft, or its dossier
+    // sent back for correction (a new signature, a new version of the convention).
+    let editing_step = matches!(
         step,
-        Step::Autosave | Step::SendCode | Step::ConfirmCode | Step::Deposit | Step::DeleteDraft
+        Step::Autosave | Step::SendCode | Step::ConfirmCode | Step::Deposit
     );
-    match (draft_step, from == Brouillon) {
-        (true, false) => return Err(Blocked::DraftOnly),
-        (false, true) if !matches!(step, Step::Decide(_) | Step::Create) => {
-            return Err(Blocked::DepositedOnly)
-        }
-        _ => {}
+    if (editing_step && !from.editable()) || (step == Step::DeleteDraft && !draft) {
+        return Err(Blocked::DraftOnly);
     }
+    if draft && !editing_step && !matches!(step, Step::Decide(_) | Step::Create | Step::DeleteDraft)
+    {
+        return Err(Blocked::DepositedOnly);
+    }
+    let statut = from.statut();
     Ok(match step {
         Step::Create => return Err(Blocked::NotForWho),
-        Step::Autosave | Step::SendCode | Step::ConfirmCode => After::Statut(Brouillon),
+        Step::Autosave | Step::SendCode | Step::ConfirmCode => After::Statut(statut),
         Step::Deposit => After::Statut(EnConstruction),
         Step::DeleteDraft => After::Deleted,
         // A draft is the applicant's until deposited: no decision moves it (the statut graph
         // has Brouillon → EnConstruction for the deposit only).
-        Step::Decide(d) if from != Brouillon && from.can_become(d.target()) => {
-            After::Statut(d.target())
-        }
+        Step::Decide(d) if !draft && statut.can_become(d.target()) => After::Statut(d.target()),
         Step::Decide(d) => return Err(Blocked::Move(d.target())),
-        Step::RequestWebhook if from != Accepte => return Err(Blocked::AcceptedOnly),
+        Step::RequestWebhook if statut != Accepte => return Err(Blocked::AcceptedOnly),
         // The académie countersigns what it accepted.
-        Step::RecordCountersignature if from != Accepte => return Err(Blocked::AcceptedOnly),
+        Step::RecordCountersignature if statut != Accepte => return Err(Blocked::AcceptedOnly),
         // The editor answers on the schools of an accepted convention only.
-        Step::RecordEditorAnswer if from != Accepte => return Err(Blocked::AcceptedOnly),
-        _ => After::Statut(from),
+        Step::RecordEditorAnswer if statut != Accepte => return Err(Blocked::AcceptedOnly),
+        _ => After::Statut(statut),
     })
 }
 
@@ -293,20 +352,20 @@ pub fn life_table() -> String {
         for who in Who::ALL {
             // Rows by resulting statut ("unchanged" when the step keeps it).
             let mut rows: Vec<(String, Vec<&str>)> = Vec::new();
-            for from in Statut::ALL {
+            for from in Phase::ALL {
                 let Ok(after) = next(step, from, who) else {
                     continue;
                 };
                 let to = match after {
-                    After::Statut(s) if s == from && s != Statut::Brouillon => {
+                    After::Statut(s) if s == from.statut() && s != Statut::Brouillon => {
                         "(unchanged)".to_string()
                     }
                     After::Statut(s) => s.as_str().to_string(),
                     After::Deleted => "(deleted)".to_string(),
                 };
                 match rows.iter_mut().find(|(t, _)| *t == to) {
-                    Some((_, froms)) => froms.push(from.as_str()),
-                    None => rows.push((to, vec![from.as_str()])),
+                    Some((_, froms)) => froms.push(from.label()),
+                    None => rows.push((to, vec![from.label()])),
                 }
             }
             for (to, froms) in rows {
@@ -393,21 +452,48 @@ mod tests {
         for d in Step::ALL.iter().filter(|s| matches!(s, Step::Decide(_))) {
             for who in Who::ALL {
                 assert!(
-                    next(*d, Statut::Brouillon, who).is_err(),
+                    next(*d, Phase::Statut(Statut::Brouillon), who).is_err(),
                     "{d:?} by {who:?}"
                 );
             }
         }
         assert_eq!(
-            next(Step::Deposit, Statut::Brouillon, Who::Collectivite),
+            next(
+                Step::Deposit,
+                Phase::Statut(Statut::Brouillon),
+                Who::Collectivite
+            ),
             Ok(After::Statut(Statut::EnConstruction))
         );
         assert_eq!(
-            next(Step::Deposit, Statut::Brouillon, Who::Instructeur),
+            next(
+                Step::Deposit,
+                Phase::Statut(Statut::Brouillon),
+                Who::Instructeur
+            ),
             Err(Blocked::NotForWho)
         );
         assert_eq!(
-            next(Step::Autosave, Statut::EnInstruction, Who::Collectivite),
+            next(
+                Step::Autosave,
+                Phase::Statut(Statut::EnInstruction),
+                Who::Collectivite
+            ),
+            Err(Blocked::DraftOnly)
+        );
+        // Sent back for correction, the dossier is edited and deposited again; never deleted.
+        for step in [Step::Autosave, Step::SendCode, Step::ConfirmCode] {
+            assert_eq!(
+                next(step, Phase::Correction, Who::Collectivite),
+                Ok(After::Statut(Statut::EnConstruction))
+            );
+        }
+        assert_eq!(
+            next(Step::Deposit, Phase::Correction, Who::Collectivite),
+            Ok(After::Statut(Statut::EnConstruction))
+        );
+        assert_eq!(
+            next(Step::DeleteDraft, Phase::Correction, Who::Collectivite),
             Err(Blocked::DraftOnly)
         );
     }

@@ -140,6 +140,23 @@ pub fn address_quota(email: &str, now_seconds: i64, confirmed_before: bool) -> Q
     }
 }
 
+/// Requests « J’ai perdu le lien de mon dossier » an address may make in a Paris day, whatever
+/// the SIRETs typed and whether any dossier matched (the answer is the same either way).
+pub const LOST_LINK_REQUESTS_PER_ADDRESS_PER_DAY: u32 = 3;
+
+/// The address quota of lost-link requests, in windows of a Paris day.
+pub fn lost_link_quota(email: &str, now_seconds: i64) -> Quota {
+    let (day, end) = paris_day(now_seconds);
+    Quota {
+        key: format!(
+            "lien-perdu#{}#{day}",
+            hex::encode(Sha256::digest(quota_address(email)))
+        ),
+        limit: LOST_LINK_REQUESTS_PER_ADDRESS_PER_DAY,
+        window_end: end,
+    }
+}
+
 /// What the store remembers of an address that a signatory confirmed (a year): codes to it
 /// are wanted by its owner, so only the per-dossier quota bounds them.
 pub fn confirmed_address_key(email: &str) -> String {

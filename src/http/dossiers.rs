@@ -50,7 +50,7 @@ pub(crate) async fn authorize(
     let presented = presented_jeton(req).unwrap_or_default();
     let secret = app.config.link_secret.as_bytes();
     let Some(id) = DossierId::parse(id) else {
-        let _ = access_granted(&presented, "", secret, &DossierId::generate());
+        let _ = access_granted(&presented, "", secret, &DossierId::generate(), 0);
         return Err(ApiError::NotFound);
     };
     let record = app.dossiers.get(&id).await?;
@@ -58,7 +58,8 @@ pub(crate) async fn authorize(
         .as_ref()
         .map(|r| r.jeton_sha256.as_str())
         .unwrap_or("");
-    if access_granted(&presented, stored, secret, &id) && !presented.is_empty() {
+    let generation = record.as_ref().map_or(0, |r| r.acces_generation);
+    if access_granted(&presented, stored, secret, &id, generation) && !presented.is_empty() {
         record.ok_or(ApiError::NotFound)
     } else {
         Err(ApiError::NotFound)

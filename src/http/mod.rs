@@ -2,6 +2,7 @@
 //! are those of `openapi.yaml`. `handle` never fails: every
 //! error becomes a problem+json answer.
 
+pub mod access;
 pub mod dossiers;
 pub mod front;
 pub mod instructeur;
@@ -52,6 +53,8 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, std::conv
             verification::verify(app, code).await
         }
         ("GET", ["api", "conventions", "certificat.pem"]) => seal::certificate_chain(app),
+        ("POST", ["api", "acces", "lien"]) => access::lost_link(app, &req).await,
+        (_, ["api", "acces", "lien"]) => Err(ApiError::MethodNotAllowed("POST")),
         (_, ["api", "dossiers"]) => Err(ApiError::MethodNotAllowed("POST")),
         (_, ["api", "dossiers", _]) => Err(ApiError::MethodNotAllowed("GET, PATCH, DELETE")),
         (_, ["api", "dossiers", _, "depot"]) => Err(ApiError::MethodNotAllowed("POST")),

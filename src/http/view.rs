@@ -1,6 +1,7 @@
 //! The dossier as the API shows it to its collectivité (and, with more, to instructeurs).
 
 use crate::domain::dossier::DossierRecord;
+use crate::domain::life::Phase;
 use crate::domain::school::SchoolDirectory;
 use crate::domain::siret::Siret;
 use crate::domain::uai::Uai;
@@ -8,8 +9,19 @@ use crate::links;
 use crate::App;
 use serde_json::{json, Value};
 
-/// The dossier view of the API (`Dossier` in openapi.yaml).
+/// The dossier view of the API (`Dossier` in openapi.yaml), as its collectivité reads it: while
+/// it edits (a draft, or the dossier sent back for correction) its draft as saved, else what
+/// it deposited.
 pub fn view(app: &App, r: &DossierRecord) -> Value {
+    build(app, r, Phase::of(r).editable())
+}
+
+/// The dossier as deposited, edits under way aside (the instructeur's pages).
+pub fn deposited_view(app: &App, r: &DossierRecord) -> Value {
+    build(app, r, r.depot.is_none())
+}
+
+fn build(app: &App, r: &DossierRecord, editing: bool) -> Value {
     let convention = r.convention.as_ref().map(|c| {
         json!({
             "version": c.version,
@@ -50,8 +62,12 @@ pub fn view(app: &App, r: &DossierRecord) -> Value {
         // When the convention in force was accepted (null otherwise): the pages count the
         // days a school has waited for the ENT editor from it.
         "accepte_le": r.accepte_le(),
+        // Every dossier is a convention until avenants and renewals exist.
+        "nature": "convention",
+        // What the académie asked the collectivité to correct, until it deposits again.
+        "correction_demandee": r.correction_demandee,
     });
-    match &r.depot {
+    match r.depot.as_ref().filter(|_| !editing) {
         Some(d) => {
             v["collectivite"] = json!(d.collectivite);
             v["signataire"] = json!(d.signataire);

@@ -65,7 +65,11 @@ pub fn build_email(app: &App, record: &DossierRecord) -> Result<OutgoingEmail, J
         .convention
         .as_ref()
         .ok_or_else(|| incoherent("pas de convention enregistrée"))?;
-    let jeton = link_jeton(app.config.link_secret.as_bytes(), &record.id);
+    let jeton = link_jeton(
+        app.config.link_secret.as_bytes(),
+        &record.id,
+        record.acces_generation,
+    );
     let c = &depot.collectivite;
     let rendered = accuse(&AccuseData {
         numero: &record.numero,

@@ -1,12 +1,12 @@
-//! generate-convention: the deposited dossier → the convention PDF in S3 → recorded on the
-//! dossier (key, SHA-256, time, verification code); the accepted dossier → the académie's
+//! generate-convention: the deposited dossier (deposited again after a correction) → the
+//! convention PDF in S3 → recorded on the dossier (key, SHA-256, time, verification code); the accepted dossier → the académie's
 //! countersigned version, recorded as the current one; and, when the retention removes a
 //! dossier (DynamoDB TTL), its conventions erased from S3.
 
 use super::stream::{became, dossier_at, expired_dossier, process_selected};
 use super::{JobError, Outcome};
 use crate::domain::dossier::{ConventionRecord, DossierRecord, Etape, NatureConvention, Statut};
-use crate::domain::ids::{verification_code, version_verification_code, DossierId};
+use crate::domain::ids::{version_verification_code, DossierId};
 use crate::domain::steps;
 use crate::domain::time::paris;
 use crate::domain::time::Now;
@@ -156,17 +156,21 @@ pub async fn generate(app: &App, from_stream: DossierRecord) -> Result<Outcome, 
     let Some(record) = app.dossiers.get(&from_stream.id).await? else {
         return Ok(Outcome::Skipped);
     };
-    // Whether a convention is due, before rendering one.
-    if let Err(pass) = steps::convention_due(&record) {
-        return Ok(pass.into());
-    }
-    let code = verification_code(app.config.link_secret.as_bytes(), &record.id);
-    let data = convention_data(app, &record, &code)?;
-    let key = convention_key(&record);
+    // Whether a convention is due, before rendering one: version 1 at the first deposit, the
+    // next at a deposit after a correction (its own code and key, as a countersigned one).
+    let due = match steps::convention_due(&record) {
+        Ok(due) => due,
+        Err(pass) => return Ok(pass.into()),
+    };
+    let code =
+        version_verification_code(app.config.link_secret.as_bytes(), &record.id, due.version);
+    let mut data = convention_data(app, &record, &code)?;
+    data.version = due.version;
+    let key = version_key(&record, due.version);
     let (sha256, size) = render_and_store(app, &record, &data, &key).await?;
     let convention = ConventionRecord {
-        version: 1,
-        nature: NatureConvention::Depot,
+        version: due.version,
+        nature: due.nature,
         cle: key,
         sha256,
         genere_le: Now::system().stamp(),

@@ -33,20 +33,22 @@ pub fn became(record: &EventRecord, statut: Statut) -> Option<DossierRecord> {
 }
 
 /// The dossier in a record's NewImage, when a step just scheduled something on it: `field`
-/// (a map) has `etat` = `value` in the NewImage and is absent from the OldImage (the
-/// template's filter; later writes on it, a lease, do not match).
+/// (a map) has `etat` = `value` in the NewImage and not in the OldImage (absent, or at another
+/// state: an acceptance email sent, then due again after a correction; the template's
+/// filters). Later writes on it, a lease, do not match.
 pub fn scheduled_now(record: &EventRecord, field: &str, value: &str) -> Option<DossierRecord> {
-    if record.event_name != "MODIFY" || record.change.old_image.contains_key(field) {
-        return None;
-    }
-    let etat = match record.change.new_image.get(field) {
-        Some(serde_dynamo::AttributeValue::M(m)) => m.get("etat"),
+    let etat = |image: &serde_dynamo::Item| match image.get(field) {
+        Some(serde_dynamo::AttributeValue::M(m)) => match m.get("etat") {
+            Some(serde_dynamo::AttributeValue::S(s)) => Some(s.clone()),
+            _ => None,
+        },
         _ => None,
     };
-    match etat {
-        Some(serde_dynamo::AttributeValue::S(s)) if s == value => {
-            dossier_in(record, &record.change.new_image)
-        }
+    if record.event_name != "MODIFY" || etat(&record.change.old_image).as_deref() == Some(value) {
+        return None;
+    }
+    match etat(&record.change.new_image) {
+        Some(s) if s == value => dossier_in(record, &record.change.new_image),
         _ => None,
     }
 }

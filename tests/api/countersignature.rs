@@ -69,18 +69,6 @@ fn folded(pdf: &[u8]) -> String {
         .join(" ")
 }
 
-/// The first link of an email's text that starts with `prefix`.
-fn link_in(email: &Value, prefix: &str) -> String {
-    let body = email["body"].as_str().unwrap_or_default().to_string();
-    let start = body
-        .find(prefix)
-        .unwrap_or_else(|| panic!("no {prefix} in {body}"));
-    body[start..]
-        .chars()
-        .take_while(|c| !c.is_whitespace() && *c != '"' && *c != '<' && *c != '\\')
-        .collect()
-}
-
 /// The emails telling the signatory of the acceptance.
 fn acceptances_to_signatory(emails: &[Value]) -> Vec<&Value> {
     emails

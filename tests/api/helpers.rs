@@ -719,6 +719,18 @@ pub fn editor_library_signs(
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// The first link of an email's text that starts with `prefix`.
+pub fn link_in(email: &Value, prefix: &str) -> String {
+    let body = email["body"].as_str().unwrap_or_default().to_string();
+    let start = body
+        .find(prefix)
+        .unwrap_or_else(|| panic!("no {prefix} in {body}"));
+    body[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '"' && *c != '<' && *c != '\\')
+        .collect()
+}
+
 /// A complete, valid dossier body.
 pub fn full_dossier() -> Value {
     json!({

@@ -546,7 +546,7 @@ struct Dossier {
 fn corpus(app: &App, a: &Dossier, b: &Dossier) -> Vec<Case> {
     let mut cases = Vec::new();
     let secret = app.config.link_secret.as_bytes();
-    let link_b = link_jeton(secret, &DossierId::parse(&b.id).unwrap());
+    let link_b = link_jeton(secret, &DossierId::parse(&b.id).unwrap(), 0);
     let routes_with_body = [
         ("POST", "/api/dossiers".to_string(), None),
         (
@@ -692,7 +692,7 @@ fn corpus(app: &App, a: &Dossier, b: &Dossier) -> Vec<Case> {
             "jeton de lien de A avec un autre secret".into(),
             Some(format!(
                 "Bearer {}",
-                link_jeton(b"autre-secret", &DossierId::parse(&a.id).unwrap())
+                link_jeton(b"autre-secret", &DossierId::parse(&a.id).unwrap(), 0)
             )),
         ),
     ];
@@ -1492,6 +1492,7 @@ async fn download_route_links_resist_tampering_expiry_and_other_keys() {
     let link0 = link_jeton(
         app.config.link_secret.as_bytes(),
         &DossierId::parse(id0).unwrap(),
+        0,
     );
     let r = send(
         &app,

@@ -534,7 +534,11 @@ async fn an_instructeur_cannot_move_or_write_on_a_draft() {
         "accepter",
     ] {
         let r = t
-            .as_instructeur("POST", &path, Some(&json!({"action": action})))
+            .as_instructeur(
+                "POST",
+                &path,
+                Some(&json!({"action": action, "motif": "Pièce manquante."})),
+            )
             .await;
         assert_eq!(r.status, 409, "{action}: {}", r.json());
         assert!(

@@ -16,6 +16,7 @@ mod hostile;
 mod idempotency;
 mod instructeur;
 mod layers;
+mod life;
 mod presign;
 mod reference;
 mod seal;

@@ -912,7 +912,7 @@ async function academie() {
   await axe(page, 'instructeur, refus sans motif');
   await shot(page, 'instructeur-refus-sans-motif', false);
   // Another instructeur sends the dossier back meanwhile: this page still shows « En instruction ».
-  const other = await call('POST', `/api/instructeur/dossiers/${chavagne.id}/decision`, { action: 'repasser_en_construction' }, TOKEN);
+  const other = await call('POST', `/api/instructeur/dossiers/${chavagne.id}/decision`, { action: 'repasser_en_construction', motif: 'Le SIRET est celui de l’ancienne communauté de communes.' }, TOKEN);
   assert.equal(other.status, 200);
   await page.fill('#motif', 'Les écoles de Chavagne relèvent d’une convention déjà signée.');
   await page.getByRole('button', { name: 'Refuser' }).click();

@@ -212,7 +212,11 @@ const SAVE_DELAY_MS = 1000;
 const POLL_MS = 1500;
 const POLL_MAX = 160; // ~4 minutes
 
-const dossier = { id: null, jeton: null, numero: null };
+const dossier = { id: null, jeton: null, numero: null, correction: null };
+
+/** Whether the collectivité edits the dossier: its draft, or the dossier the académie sent back
+ * for correction (then deposited again). */
+const editable = (v) => v.statut === 'brouillon' || !!v.correction_demandee;
 
 // ---------------------------------------------------------------- API
 
@@ -251,12 +255,13 @@ async function init() {
     return;
   }
   dossier.numero = r.data.numero;
-  if (r.data.statut !== 'brouillon') {
+  if (!editable(r.data)) {
     showSummary(r.data, false);
     return;
   }
   await restore(r.data);
   showPrivateLink();
+  showCorrection(r.data.correction_demandee);
   show('formulaire');
   setSaved(r.data.modifie_le);
   refreshApercu();
@@ -903,7 +908,7 @@ async function checkCode() {
  * shown, true); otherwise the answer's detail is shown (false). */
 async function reloadIfDeposited(r) {
   const v = await api('GET', `/dossiers/${dossier.id}`);
-  if (v.ok && v.data.statut !== 'brouillon') { showSummary(v.data, false); return true; }
+  if (v.ok && !editable(v.data)) { showSummary(v.data, false); return true; }
   setSendError(r.data?.detail || 'Le dossier a changé entre-temps : rechargez la page.');
   return false;
 }
@@ -962,7 +967,7 @@ async function doSave() {
   }
   if (r.status === 409) {
     const v = await api('GET', `/dossiers/${dossier.id}`);
-    if (v.ok && v.data.statut !== 'brouillon') { showSummary(v.data, false); return true; }
+    if (v.ok && !editable(v.data)) { showSummary(v.data, false); return true; }
   }
   dirty = true;
   setSaveError(r);
@@ -982,7 +987,9 @@ function setSaved(iso) {
   retryDelay = RETRY_FIRST_MS;
   $('#autosave').classList.remove('autosave--erreur');
   $('#autosave-erreur').replaceChildren();
-  $('#autosave-etat').textContent = `Brouillon enregistré à ${hhmm(iso)}.`;
+  $('#autosave-etat').textContent = dossier.correction
+    ? `Corrections enregistrées à ${hhmm(iso)} ; déposez à nouveau le dossier pour les transmettre.`
+    : `Brouillon enregistré à ${hhmm(iso)}.`;
 }
 
 function setSaveError(r) {
@@ -1009,6 +1016,18 @@ function setSaveError(r) {
   }
 }
 
+/** The académie's request for correction, above the form; the deposit becomes a new deposit
+ * and the draft cannot be deleted (the dossier is deposited). */
+function showCorrection(c) {
+  dossier.correction = c || null;
+  $('#correction').hidden = !c;
+  if (!c) return;
+  $('#correction-motif').textContent = `Demande du ${dateFr(c.le)} : ${c.motif}`;
+  $('#deposer').textContent = 'Déposer à nouveau le dossier';
+  $('#suppression').hidden = true;
+  $('#autosave-etat').textContent = 'Vos corrections sont enregistrées automatiquement ; elles sont transmises à l’académie au nouveau dépôt.';
+}
+
 function showPrivateLink() {
   if (!dossier.id) return;
   const url = `${location.origin}/dossiers/${dossier.id}?jeton=${encodeURIComponent(dossier.jeton)}`;
@@ -1018,7 +1037,7 @@ function showPrivateLink() {
   $('#lien-prive-numero').textContent = dossier.numero ? `n° ${dossier.numero}` : '';
   $('#lien-prive').hidden = false;
   $('#suppression-numero').textContent = dossier.numero ? `n° ${dossier.numero}` : '';
-  $('#suppression').hidden = false;
+  $('#suppression').hidden = !!dossier.correction;
 }
 
 // ---------------------------------------------------------------- Draft deletion
@@ -1069,7 +1088,7 @@ async function deleteDraft() {
   }
   if (r.status === 409) {
     const v = await api('GET', `/dossiers/${dossier.id}`);
-    if (v.ok && v.data.statut !== 'brouillon') { showSummary(v.data, false); return; }
+    if (v.ok && !editable(v.data)) { showSummary(v.data, false); return; }
   }
   $('#suppression-erreur').replaceChildren(alertBox('error', 'Le brouillon n’a pas été supprimé',
     `${r.data?.detail || 'Le service est momentanément indisponible.'} Réessayez dans quelques instants.`, 'h3', 'fr-mt-2w'));
@@ -1338,7 +1357,7 @@ async function deposit() {
       showErrors(`${r.data?.detail || ''} Corrigez-les puis déposez à nouveau le dossier.`, r.data?.errors || []);
     } else if (r.status === 409) {
       const v = await api('GET', `/dossiers/${dossier.id}`);
-      if (v.ok && v.data.statut !== 'brouillon') showSummary(v.data, false);
+      if (v.ok && !editable(v.data)) showSummary(v.data, false);
       else showErrors(r.data?.detail || 'Le dossier a changé entre-temps.', []);
     } else {
       showErrors(`${r.data?.detail || 'Le dépôt a échoué.'} Rien n’a été perdu : réessayez.`, []);
@@ -1346,7 +1365,7 @@ async function deposit() {
   } finally {
     depositing = false;
     button.disabled = false;
-    button.textContent = 'Déposer le dossier';
+    button.textContent = dossier.correction ? 'Déposer à nouveau le dossier' : 'Déposer le dossier';
   }
 }
 
@@ -1487,7 +1506,43 @@ async function initVerification() {
   });
 }
 
+// ---------------------------------------------------------------- Lost link (start page)
+
+function initLostLink() {
+  const form = $('#lien-perdu');
+  if (!form) return;
+  const fields = { siret: ['#groupe-lien-siret', '#lien-siret-messages', '#lien-siret'], email: ['#groupe-lien-email', '#lien-email-messages', '#lien-email'] };
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const button = $('#lien-envoyer');
+    button.disabled = true;
+    for (const [g, m, i] of Object.values(fields)) setMessage($(g), $(m), null, '', $(i));
+    try {
+      const r = await api('POST', '/acces/lien', {
+        siret: $('#lien-siret').value.replace(/\s+/g, ''),
+        email: $('#lien-email').value.trim(),
+      });
+      if (r.ok) {
+        $('#lien-resultat').replaceChildren(alertBox('info', 'Demande enregistrée', r.data.detail, 'h3', 'fr-mt-2w'));
+        return;
+      }
+      const errors = r.data?.errors || [];
+      for (const err of errors) {
+        const f = fields[err.champ];
+        if (f) setMessage($(f[0]), $(f[1]), 'error', err.message, $(f[2]));
+      }
+      const first = errors.map((err) => fields[err.champ]).find(Boolean);
+      if (first) $(first[2]).focus();
+      $('#lien-resultat').replaceChildren(errors.length ? '' : alertBox('error', 'La demande n’a pas abouti',
+        problemMessage(r.data, 'Le service est momentanément indisponible : réessayez dans quelques instants.'), 'h3', 'fr-mt-2w'));
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
 // Started last: every binding above is initialised by then.
+if (document.body.dataset.page === 'start') initLostLink();
 if (document.body.dataset.page === 'verification') initVerification();
 if (document.body.dataset.page === 'form') {
   init().catch((e) => {

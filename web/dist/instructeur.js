@@ -229,7 +229,7 @@ const WITH_MOTIF = ['refuser', 'classer_sans_suite', 'repasser_en_construction',
 // Audit-trail actions whose detail is the instructeur's motif (Decision::label).
 const DECISION_LABELS = ['dossier refusé', 'dossier classé sans suite', 'dossier renvoyé à la collectivité pour modification',
   'dossier repassé en instruction', 'dossier accepté', 'dossier passé en instruction'];
-const NEEDS_MOTIF = { refuser: 'du refus', classer_sans_suite: 'du classement sans suite' };
+const NEEDS_MOTIF = { refuser: 'du refus', classer_sans_suite: 'du classement sans suite', repasser_en_construction: 'de la demande de correction' };
 
 // ---------------------------------------------------------------- helpers
 
@@ -500,7 +500,7 @@ async function route() {
 
 // ---------------------------------------------------------------- List
 
-const FILTERS = ['q', 'statut', 'gar', 'departement', 'commune', 'du', 'au'];
+const FILTERS = ['q', 'statut', 'gar', 'correction', 'departement', 'commune', 'du', 'au'];
 let cursors = [null]; // cursor of each page shown, for « Précédent »
 let listQuery = '';
 
@@ -873,6 +873,12 @@ function renderDossier(v) {
   exp.textContent = !v.expire_le ? ''
     : past ? `La durée de conservation de ce dossier a pris fin le ${dateFr(v.expire_le, false)} : il va être supprimé automatiquement dans les prochains jours.`
     : `Ce dossier sera supprimé automatiquement le ${dateFr(v.expire_le, false)} (durée de conservation des dossiers refusés ou classés sans suite).`;
+  const corr = v.correction_demandee;
+  $('#d-correction').hidden = !corr;
+  $('#d-correction-detail').textContent = corr
+    ? `Demandée le ${dateFr(corr.le)} : ${corr.motif} Le dossier ci-dessous est celui déposé ; la collectivité le corrige et le dépose à nouveau.`
+    : '';
+  $('#acces-resultat').replaceChildren();
   const c = v.collectivite || {};
   $('#d-collectivite').replaceChildren(
     `${c.nom || `Collectivité de SIREN ${c.siren || '?'}`} — SIRET ${formatSiret(c.siret)}${c.nature ? ` — ${c.nature}` : ''}${c.adresse ? ` — ${c.adresse}` : ''}`,
@@ -992,6 +998,30 @@ function setupDossier() {
         return;
       }
       result.replaceChildren(alertBox('error', 'Décision non enregistrée', r.data?.detail || 'Le service est momentanément indisponible : réessayez.'));
+    } catch (err) {
+      if (!(err instanceof SessionEnded)) throw err;
+    } finally {
+      busy = false;
+    }
+  });
+
+  $('#acces-renouveler').addEventListener('click', async () => {
+    if (busy || !current) return;
+    busy = true;
+    const result = $('#acces-resultat');
+    result.replaceChildren();
+    try {
+      const r = await api('POST', `/dossiers/${encodeURIComponent(current.id)}/acces`, { action: 'renouveler' });
+      if (r.ok) {
+        renderDossier(r.data);
+        result.replaceChildren(alertBox('success', 'Accès renouvelé', r.data.email_envoye
+          ? 'Les anciens liens ne fonctionnent plus ; le nouveau lien a été envoyé au signataire par courriel.'
+          : 'Les anciens liens ne fonctionnent plus, mais le courriel au signataire n’a pas pu partir : renouvelez à nouveau dans quelques instants.'));
+      } else {
+        result.replaceChildren(alertBox('error', 'Accès non renouvelé', problemMessage(r.data, 'Le service est momentanément indisponible : réessayez.')));
+      }
+      result.setAttribute('tabindex', '-1');
+      result.focus();
     } catch (err) {
       if (!(err instanceof SessionEnded)) throw err;
     } finally {

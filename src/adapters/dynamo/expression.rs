@@ -65,15 +65,39 @@ impl Expression {
         ));
     }
 
+    /// Edited by the collectivité: a draft, or sent back for correction (`change::editable`).
+    fn editable(&mut self) -> String {
+        let st = self.value(s(Statut::Brouillon.as_str()));
+        format!("(statut = {st} OR attribute_exists(correction_demandee))")
+    }
+
     pub(super) fn condition(&mut self, c: &Condition) -> String {
         match c {
             Condition::Statut(st) => {
                 let v = self.value(s(st.as_str()));
                 format!("statut = {v}")
             }
-            Condition::ConventionDue => {
+            Condition::ConventionDue { current } => {
                 let v = self.value(s(Etape::Depose.as_str()));
-                format!("etape = {v} AND attribute_not_exists(convention)")
+                match current {
+                    None => format!("etape = {v} AND attribute_not_exists(convention)"),
+                    Some(c) => {
+                        let current = self.condition(&Condition::CurrentVersion(*c));
+                        format!("etape = {v} AND {current}")
+                    }
+                }
+            }
+            Condition::CorrectionPending => {
+                let st = self.value(s(Statut::EnConstruction.as_str()));
+                format!("statut = {st} AND attribute_exists(correction_demandee)")
+            }
+            Condition::AccessGeneration(g) => {
+                let v = self.value(n(i64::from(*g)));
+                if *g == 0 {
+                    format!("(attribute_not_exists(acces_generation) OR acces_generation = {v})")
+                } else {
+                    format!("acces_generation = {v}")
+                }
             }
             Condition::LeaseFree { now_ms } => {
                 let e = self.value(s(Etape::ConventionEnregistree.as_str()));
@@ -86,12 +110,12 @@ impl Expression {
             Condition::NotAcknowledged => "attribute_not_exists(accuse)".into(),
             Condition::Exists => "attribute_exists(id)".into(),
             Condition::CodeUnchanged { envoye_le } => {
-                let st = self.value(s(Statut::Brouillon.as_str()));
+                let editable = self.editable();
                 match envoye_le {
-                    None => format!("statut = {st} AND attribute_not_exists(code_signataire)"),
+                    None => format!("{editable} AND attribute_not_exists(code_signataire)"),
                     Some(t) => {
                         let t = self.value(s(t));
-                        format!("statut = {st} AND code_signataire.envoye_le = {t}")
+                        format!("{editable} AND code_signataire.envoye_le = {t}")
                     }
                 }
             }
@@ -99,11 +123,11 @@ impl Expression {
                 code_sha256,
                 essais,
             } => {
-                let st = self.value(s(Statut::Brouillon.as_str()));
+                let editable = self.editable();
                 let h = self.value(s(code_sha256));
                 let e = self.value(n(i64::from(*essais)));
                 format!(
-                    "statut = {st} AND code_signataire.code_sha256 = {h} AND code_signataire.essais = {e}"
+                    "{editable} AND code_signataire.code_sha256 = {h} AND code_signataire.essais = {e}"
                 )
             }
             Condition::CurrentVersion(v) => {
@@ -198,6 +222,11 @@ impl Expression {
                     );
                 }
                 Update::Accuse(a) => x.set("accuse", av(a)?),
+                Update::ClearAccuse => x.remove.push("accuse"),
+                Update::Correction(Some(c)) => x.set("correction_demandee", av(c)?),
+                Update::Correction(None) => x.remove.push("correction_demandee"),
+                Update::JetonSha256(h) => x.set("jeton_sha256", s(h)),
+                Update::AccesGeneration(g) => x.set("acces_generation", n(i64::from(*g))),
                 Update::Lease(Some(t)) => x.set("accuse_bail", n(*t)),
                 Update::Lease(None) => x.remove.push("accuse_bail"),
                 Update::WebhookEtat(e) => x.set("webhook_etat", av(e)?),

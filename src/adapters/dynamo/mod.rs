@@ -422,6 +422,9 @@ impl DossierStore for DynamoDossiers {
                 s(crate::domain::dossier::Statut::Accepte.as_str()),
             );
         }
+        if filter.correction_demandee {
+            filters.push("attribute_exists(correction_demandee)".into());
+        }
         if let Some(d) = &filter.departement {
             filters.push("contains(departements, :dep)".into());
             values.insert(":dep".into(), s(d));

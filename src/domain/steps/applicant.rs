@@ -1,4 +1,5 @@
-//! The collectivité's steps on its draft: create, autosave, deposit, delete.
+//! The collectivité's steps on its draft: create, autosave, deposit, delete; and on its
+//! dossier sent back for correction: autosave and deposit again.
 
 use super::{allowed, draft_expiry, event, DEPOSITED};
 use crate::domain::change::{Change, Condition, Update};
@@ -42,6 +43,22 @@ pub fn create(
         webhook_etat: None,
         webhook_tentatives: Vec::new(),
         expire_le: Some(draft_expiry(now)),
+        correction_demandee: None,
+        acces_generation: 0,
+    }
+}
+
+/// The audit wording of a deposit after a correction (a new signature).
+pub const DEPOSITED_AGAIN: &str =
+    "dossier corrigé et déposé à nouveau, convention signée à nouveau";
+
+/// What the collectivité's edits must still find: its draft, or its dossier still sent back
+/// for correction.
+fn still_editable(r: &DossierRecord) -> Condition {
+    if r.correction_demandee.is_some() {
+        Condition::CorrectionPending
+    } else {
+        Condition::Statut(Statut::Brouillon)
     }
 }
 
@@ -70,21 +87,24 @@ pub fn autosave(
     {
         updates.push(Update::CodeSignataire(None));
     }
-    updates.extend([
-        Update::Brouillon(brouillon),
-        Update::ModifieLe(now.stamp()),
-        Update::ExpireLe(Some(draft_expiry(now))),
-    ]);
+    updates.extend([Update::Brouillon(brouillon), Update::ModifieLe(now.stamp())]);
+    // A draft untouched for 90 days goes; a deposited dossier under correction is kept.
+    if r.statut == Statut::Brouillon {
+        updates.push(Update::ExpireLe(Some(draft_expiry(now))));
+    }
     Ok(Change {
         step: Step::Autosave,
-        condition: Condition::Statut(Statut::Brouillon),
+        condition: still_editable(r),
         updates,
         notices: Vec::new(),
     })
 }
 
 /// The deposit of a validated dossier (`deposit::validate`, then identified): the
-/// collectivité's signature. The dossier is kept from then on (no TTL).
+/// collectivité's signature. The dossier is kept from then on (no TTL). Deposited again after
+/// a correction, it is signed again: a new convention version follows (generate-convention,
+/// on `etape` back at `depose`), then a new acknowledgement; `depose_le` stays the first
+/// deposit's, the audit trail has both.
 pub fn deposit(
     r: &DossierRecord,
     brouillon: Draft,
@@ -94,19 +114,30 @@ pub fn deposit(
 ) -> Result<Change, Refusal> {
     allowed(Step::Deposit, r, actor)?;
     let detail = format!("{} école(s)", depot.ecoles.len());
+    let mut updates = vec![
+        Update::Brouillon(brouillon),
+        Update::Depot(Box::new(depot)),
+        Update::Statut(Statut::EnConstruction),
+        Update::Etape(Etape::Depose),
+        Update::ModifieLe(now.stamp()),
+        Update::ExpireLe(None),
+    ];
+    if r.correction_demandee.is_some() {
+        updates.extend([
+            Update::Correction(None),
+            Update::ClearAccuse,
+            event(now, actor, DEPOSITED_AGAIN, Some(detail)),
+        ]);
+    } else {
+        updates.extend([
+            Update::DeposeLe(now.stamp()),
+            event(now, actor, DEPOSITED, Some(detail)),
+        ]);
+    }
     Ok(Change {
         step: Step::Deposit,
-        condition: Condition::Statut(Statut::Brouillon),
-        updates: vec![
-            Update::Brouillon(brouillon),
-            Update::Depot(Box::new(depot)),
-            Update::Statut(Statut::EnConstruction),
-            Update::Etape(Etape::Depose),
-            Update::DeposeLe(now.stamp()),
-            Update::ModifieLe(now.stamp()),
-            Update::ExpireLe(None),
-            event(now, actor, DEPOSITED, Some(detail)),
-        ],
+        condition: still_editable(r),
+        updates,
         notices: Vec::new(),
     })
 }

@@ -4,7 +4,8 @@
 use super::{allowed, event, refusal};
 use crate::domain::change::{Change, Condition, Notice, Update};
 use crate::domain::dossier::{
-    retention_expiry, Auteur, Decision, DossierRecord, Message, Statut, WebhookEtat,
+    retention_expiry, Auteur, CorrectionDemandee, Decision, DossierRecord, Message, Statut,
+    WebhookEtat,
 };
 use crate::domain::life::{Actor, Blocked, Policy, Refusal, Step};
 use crate::domain::text::LongText;
@@ -35,6 +36,22 @@ pub fn decide(
         Update::ExpireLe(expire_le),
         event(now, actor, decision.label(), motif.clone()),
     ];
+    // Sent back for correction: the collectivité edits and signs again, so the confirmation
+    // of its signatory's address is asked again (a new signature) and any pending code voided.
+    if decision == Decision::RepasserEnConstruction {
+        updates.extend([
+            Update::Correction(Some(CorrectionDemandee {
+                le: now.stamp(),
+                motif: motif.clone().unwrap_or_default(),
+            })),
+            Update::ConfirmationSignataire(None),
+            Update::CodeSignataire(None),
+        ]);
+    } else if r.correction_demandee.is_some() {
+        // Taken back before the collectivité deposited again: its unsent edits stay in its
+        // draft, the deposited dossier is what is instructed.
+        updates.push(Update::Correction(None));
+    }
     if decision == Decision::Accepter && policy.webhook {
         updates.push(Update::WebhookEtat(WebhookEtat::AEnvoyer));
         updates.push(event(
@@ -51,6 +68,14 @@ pub fn decide(
     )];
     if let Some(m) = &motif {
         paragraphes.push(format!("Motif : {m}"));
+    }
+    if decision == Decision::RepasserEnConstruction {
+        paragraphes.push(
+            "Ouvrez le dossier par le lien ci-dessous, corrigez-le, puis déposez-le à nouveau : \
+             le signataire confirme son adresse par un code comme au premier dépôt, et une \
+             nouvelle version de la convention est éditée (la précédente reste disponible)."
+                .into(),
+        );
     }
     // A first acceptance is told once the académie's countersigned convention exists, with
     // the link to it (send-acknowledgement, after `record_countersignature`): one email for
@@ -100,7 +125,12 @@ pub fn decide(
     }
     Ok(Change {
         step,
-        condition: Condition::Statut(r.statut),
+        // A decision on a dossier under correction must still find it so (not deposited
+        // again meanwhile: that deposit would be instructed unseen).
+        condition: match r.correction_demandee {
+            Some(_) => Condition::CorrectionPending,
+            None => Condition::Statut(r.statut),
+        },
         updates,
         notices,
     })

@@ -2,10 +2,12 @@
 //! the [`Change`] to write, or why not. Handlers and jobs call these and write what they
 //! return; the life table and its rules are in `domain::life`. A new step goes here, with its
 //! row in [`Step`] and in [`next`](super::life::next). Files: `applicant` (the collectivité's
-//! draft and deposit), `signataire` (the code that confirms the signatory's address), `instruction` (decisions,
+//! draft, its deposit and its deposit again after a correction), `access` (the académie
+//! renews a dossier's access), `signataire` (the code that confirms the signatory's address), `instruction` (decisions,
 //! messages, webhook replay), `editor` (the ENT editor's answer on GAR access), `pipeline` (the
 //! stream consumers' steps).
 
+mod access;
 mod applicant;
 mod editor;
 mod instruction;
@@ -14,7 +16,8 @@ mod signataire;
 #[cfg(test)]
 pub(crate) mod tests;
 
-pub use applicant::{autosave, create, delete_draft, deposit};
+pub use access::{lost_link, renew_access, ACCESS_RENEWED};
+pub use applicant::{autosave, create, delete_draft, deposit, DEPOSITED_AGAIN};
 pub use editor::{record_editor_answer, EDITOR_ANSWERED};
 pub use instruction::{
     countersignature_follows, decide, message, request_webhook, WEBHOOK_REPLAYED,
@@ -29,7 +32,7 @@ pub use signataire::{confirm_code, send_code, CodeChecked};
 
 use super::change::Update;
 use super::dossier::{DossierRecord, Evenement};
-use super::life::{next, Actor, Blocked, Pass, Refusal, Step};
+use super::life::{next, Actor, Blocked, Pass, Phase, Refusal, Step};
 use super::time::{french_datetime_str, Now};
 
 /// Drafts untouched for 90 days are deleted by the table's TTL.
@@ -54,7 +57,7 @@ pub(super) fn event(now: &Now, actor: &Actor, action: &str, detail: Option<Strin
 
 /// Whether `actor` may take `step` on `r` now; the refusal says why, in the dossier's terms.
 pub fn allowed(step: Step, r: &DossierRecord, actor: &Actor) -> Result<(), Refusal> {
-    next(step, r.statut, actor.who())
+    next(step, Phase::of(r), actor.who())
         .map(|_| ())
         .map_err(|b| refusal(b, r))
 }
@@ -70,7 +73,11 @@ pub(super) fn refusal(blocked: Blocked, r: &DossierRecord) -> Refusal {
                 .unwrap_or_default();
             format!("Ce dossier a déjà été déposé le {quand} : il ne peut plus être modifié.")
         }
-        Blocked::DepositedOnly => "La messagerie s’ouvre une fois le dossier déposé.".into(),
+        Blocked::DepositedOnly => {
+            "Le dossier n’est pas encore déposé : la messagerie et le suivi du dossier s’ouvrent \
+             une fois le dossier déposé."
+                .into()
+        }
         Blocked::Move(to) => format!(
             "Action impossible : le dossier est « {} » et ne peut pas devenir « {} ».",
             r.statut.as_str(),
@@ -81,7 +88,7 @@ pub(super) fn refusal(blocked: Blocked, r: &DossierRecord) -> Refusal {
 }
 
 pub(super) fn service(step: Step, r: &DossierRecord) -> Result<(), Pass> {
-    next(step, r.statut, Actor::Service.who())
+    next(step, Phase::of(r), Actor::Service.who())
         .map(|_| ())
         .map_err(|_| Pass::NotHere)
 }

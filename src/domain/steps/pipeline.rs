@@ -14,30 +14,53 @@ use crate::domain::time::Now;
 /// How long an acknowledgement send may take before another delivery may try again.
 pub const LEASE_SECONDS: i64 = 120;
 
-/// Whether the dossier's convention is still to be generated.
-pub fn convention_due(r: &DossierRecord) -> Result<(), Pass> {
-    service(Step::RecordConvention, r)?;
-    if r.convention.is_some() {
-        return Err(Pass::AlreadyDone);
-    }
-    if r.etape != Etape::Depose {
-        return Err(Pass::NotHere);
-    }
-    Ok(())
+/// A convention version due at deposit: version 1 at the first deposit, the next one (nature
+/// `correction`) when the collectivité deposits again after a correction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConventionDue {
+    pub version: u32,
+    pub nature: NatureConvention,
 }
 
-/// The generated convention recorded on a deposited dossier.
+/// Whether a convention is still to be generated for the dossier's (latest) deposit.
+pub fn convention_due(r: &DossierRecord) -> Result<ConventionDue, Pass> {
+    service(Step::RecordConvention, r)?;
+    if r.etape != Etape::Depose {
+        return Err(if r.convention.is_some() {
+            Pass::AlreadyDone
+        } else {
+            Pass::NotHere
+        });
+    }
+    Ok(match &r.convention {
+        None => ConventionDue {
+            version: 1,
+            nature: NatureConvention::Depot,
+        },
+        Some(c) => ConventionDue {
+            version: c.version + 1,
+            nature: NatureConvention::Correction,
+        },
+    })
+}
+
+/// The generated convention recorded on a deposited dossier, as the version its deposit is
+/// due (earlier versions kept).
 pub fn record_convention(r: &DossierRecord, convention: ConventionRecord) -> Result<Change, Pass> {
-    convention_due(r)?;
+    let due = convention_due(r)?;
+    let mut all = r.versions().to_vec();
+    all.push(ConventionRecord {
+        version: due.version,
+        nature: due.nature,
+        ..convention
+    });
     Ok(Change {
         step: Step::RecordConvention,
-        condition: Condition::ConventionDue,
+        condition: Condition::ConventionDue {
+            current: r.convention.as_ref().map(|c| c.version),
+        },
         updates: vec![
-            Update::Conventions(vec![ConventionRecord {
-                version: 1,
-                nature: NatureConvention::Depot,
-                ..convention
-            }]),
+            Update::Conventions(all),
             Update::Etape(Etape::ConventionEnregistree),
         ],
         notices: Vec::new(),
@@ -140,14 +163,14 @@ pub struct Countersignature {
 }
 
 /// Whether the académie's countersignature is due: the dossier is accepted and its current
-/// convention is still the deposit's. Who and when come from the acceptance as the audit
+/// convention is still the collectivité's (the deposit's, or a correction's). Who and when come from the acceptance as the audit
 /// trail holds it, so that every attempt (a replay, a retry) renders the same document.
 pub fn countersignature_due(r: &DossierRecord) -> Result<Countersignature, Pass> {
     service(Step::RecordCountersignature, r)?;
     // The deposit's convention comes first (generated on the deposit's record, which the
     // stream delivers before the acceptance's).
     let current = r.convention.as_ref().ok_or(Pass::NotHere)?;
-    if current.nature != NatureConvention::Depot {
+    if current.nature == NatureConvention::Contresignature {
         return Err(Pass::AlreadyDone);
     }
     let acceptance = r.acceptance().ok_or(Pass::NotHere)?;
@@ -162,7 +185,7 @@ pub fn countersignature_due(r: &DossierRecord) -> Result<Countersignature, Pass>
 }
 
 /// The countersigned convention recorded as the new current version, if the current one is
-/// still the deposit's (a replay or a concurrent delivery finds it recorded: Conflict), and
+/// still the collectivité's (a replay or a concurrent delivery finds it recorded: Conflict), and
 /// the email announcing it scheduled in the same write.
 pub fn record_countersignature(
     r: &DossierRecord,

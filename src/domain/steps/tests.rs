@@ -2,10 +2,11 @@
 
 use super::*;
 use crate::domain::change::{Condition, Notice, Update};
+use crate::domain::dossier::CorrectionDemandee;
 use crate::domain::dossier::{Decision, Statut, WebhookEtat};
 use crate::domain::draft::Draft;
 use crate::domain::ids::DossierId;
-use crate::domain::life::{After, Policy, Who};
+use crate::domain::life::{After, Phase, Policy, Who};
 use crate::domain::text::LongText;
 
 pub(crate) fn draft_record() -> DossierRecord {
@@ -50,8 +51,12 @@ fn every_step_function_agrees_with_the_state_machine() {
     // For every statut and actor, the decision step succeeds exactly when `next` says so.
     let mut r = draft_record();
     r.depot = None;
-    for from in Statut::DEPOSITED.into_iter().chain([Statut::Brouillon]) {
-        r.statut = from;
+    for from in Phase::ALL {
+        r.statut = from.statut();
+        r.correction_demandee = (from == Phase::Correction).then(|| CorrectionDemandee {
+            le: "2026-12-01T09:00:00Z".into(),
+            motif: "SIRET".into(),
+        });
         for who in Who::ALL {
             let actor = match who {
                 Who::Collectivite => Actor::Collectivite,

@@ -2,14 +2,21 @@
 //! messages, the webhook attempts, the signature evidence and the retention date.
 
 use super::load;
+use crate::domain::dossier::DossierRecord;
 use crate::http::response::{json, ApiResult};
-use crate::http::view::view;
+use crate::http::view::deposited_view;
 use crate::App;
-use serde_json::json;
+use serde_json::{json, Value};
 
 pub(super) async fn detail(app: &App, id: &str) -> ApiResult {
     let r = load(app, id).await?;
-    let mut v = view(app, &r);
+    Ok(json(200, &detail_view(app, &r)))
+}
+
+/// The instructeur's view of `r`: what was deposited (not the collectivité's edits under way
+/// during a correction), with the audit trail and everything support needs.
+pub(super) fn detail_view(app: &App, r: &DossierRecord) -> Value {
+    let mut v = deposited_view(app, r);
     v["historique"] = json!(r.historique);
     v["messages"] = json!(r.messages);
     v["webhook"] = json!({"etat": r.webhook_etat, "tentatives": r.webhook_tentatives});
@@ -21,5 +28,5 @@ pub(super) async fn detail(app: &App, id: &str) -> ApiResult {
     if let Some(d) = &r.depot {
         v["signature"] = json!(d.signature);
     }
-    Ok(json(200, &v))
+    v
 }

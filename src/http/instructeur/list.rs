@@ -29,6 +29,7 @@ pub(super) fn summary(r: &DossierRecord) -> Value {
         "messages": r.messages.len(),
         "webhook": r.webhook_etat.as_ref().map(|e| json!({"etat": e, "tentatives": r.webhook_tentatives.len()})),
         "gar": gar_summary(r),
+        "correction_demandee": r.correction_demandee,
     })
 }
 

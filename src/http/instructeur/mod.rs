@@ -1,8 +1,10 @@
 //! Instructeur routes (instructeur-api), one file per concern: the dossier list and its
 //! filters, a dossier's detail, decisions (and the webhook replay), the messagerie, the export
-//! of conventioned schools for the ENT editor / AAF, and the figures. `auth` checks the token.
+//! of conventioned schools for the ENT editor / AAF, the figures, and the renewal of a
+//! dossier's access (`access`). `auth` checks the token.
 //! Also the ENT editor's answer (`editor`, `POST /api/editeur/ecoles`), signed by the editor.
 
+mod access;
 pub mod auth;
 mod decision;
 mod dossier;
@@ -59,6 +61,9 @@ async fn route(
         }
         ("POST", ["api", "instructeur", "dossiers", id, "webhook"]) => {
             decision::replay_webhook(app, who, id).await
+        }
+        ("POST", ["api", "instructeur", "dossiers", id, "acces"]) => {
+            access::renew(app, req, who, id).await
         }
         ("GET", ["api", "instructeur", "export", file]) => export::export(app, req, file).await,
         ("GET", ["api", "instructeur", "statistiques"]) => statistics::statistics(app, req).await,

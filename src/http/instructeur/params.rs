@@ -60,6 +60,21 @@ fn gar_param(req: &Request, errs: &mut Vec<FieldError>) -> bool {
     }
 }
 
+/// `correction=demandee`: dossiers sent back for correction, not deposited again yet.
+fn correction_param(req: &Request, errs: &mut Vec<FieldError>) -> bool {
+    match param(req, "correction") {
+        None => false,
+        Some("demandee") => true,
+        Some(other) => {
+            errs.push(FieldError::new(
+                "correction",
+                format!("Filtre inconnu « {} » : demandee (dossiers renvoyés à la collectivité pour correction).", other.chars().take(50).collect::<String>()),
+            ));
+            false
+        }
+    }
+}
+
 pub(super) fn filter_from(req: &Request) -> Result<ListFilter, ApiError> {
     let mut errs = Vec::new();
     let filter = ListFilter {
@@ -72,6 +87,7 @@ pub(super) fn filter_from(req: &Request) -> Result<ListFilter, ApiError> {
         texte: param(req, "q").map(|q| q.chars().take(100).collect()),
         chronologique: false,
         gar_en_attente: gar_param(req, &mut errs),
+        correction_demandee: correction_param(req, &mut errs),
     };
     if errs.is_empty() {
         Ok(filter)
