@@ -46,6 +46,9 @@ pub fn decide(
             })),
             Update::ConfirmationSignataire(None),
             Update::CodeSignataire(None),
+            // The dossier's hourly code quota starts again with the new signature (the
+            // request is the académie's, not something a third party can repeat).
+            Update::CodesEnvoyes(Vec::new()),
         ]);
     } else if r.correction_demandee.is_some() {
         // Taken back before the collectivité deposited again: its unsent edits stay in its
