@@ -1,5 +1,5 @@
 # The two commands of the README. Both install what they lack on a fresh machine.
-.PHONY: run test check invoke import-annuaire instructeur-token package bench-convention bench-reference docs-sample
+.PHONY: run test check invoke daily import-annuaire instructeur-token package bench-convention bench-reference docs-sample
 
 run:
 	@scripts/run.sh
@@ -16,6 +16,11 @@ check:
 #   make invoke FUNCTION=school-lookup EVENT=school-lookup/ecole.json
 invoke:
 	@scripts/invoke.sh "$(FUNCTION)" "$(EVENT)"
+
+# The daily scheduled function, once, against the running local stack as if it were DATE:
+#   make daily DATE=2031-09-03   (terminations taking effect, term reminders, draft warnings)
+daily:
+	@scripts/daily.sh "$(DATE)"
 
 # Loads an annuaire export into the running local stack: make import-annuaire FILE=path.csv
 import-annuaire:

@@ -72,6 +72,27 @@ pub fn email_of(
             })?;
             to_address(app, to, rendered)
         }
+        (
+            Notice::Brouillon {
+                to,
+                sujet,
+                paragraphes,
+            },
+            _,
+        ) => {
+            let jeton = link_jeton(app.config.link_secret.as_bytes(), &r.id, r.acces_generation);
+            let rendered = notification(&NotificationData {
+                sujet,
+                salutation: "Bonjour,",
+                paragraphes: paragraphes.clone(),
+                lien_libelle: "Ouvrir le brouillon",
+                lien: &links::private_page(&app.config, &r.id, &jeton),
+                lien2_libelle: "",
+                lien2: None,
+                signature: &app.config.academie.nom,
+            })?;
+            to_address(app, to, rendered)
+        }
         (_, None) => return Ok(None),
         (Notice::Referent { sujet, paragraphes }, Some(depot)) => {
             let Some(referent) = &depot.referent else {

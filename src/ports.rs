@@ -182,6 +182,29 @@ pub trait DossierStore: Send + Sync {
         self.write(id, expect(change, |s| s == Step::RenewAccess))
             .await
     }
+    /// `steps::terminate`: Conflict when a termination was asked meanwhile.
+    async fn terminate(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
+        self.write(id, expect(change, |s| s == Step::Terminate))
+            .await
+    }
+    /// `steps::apply_termination`.
+    async fn apply_termination(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
+        self.write(id, expect(change, |s| s == Step::ApplyTermination))
+            .await
+    }
+    /// `steps::remind_term`: Conflict when another run sent it.
+    async fn remind_term(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
+        self.write(id, expect(change, |s| s == Step::RemindTerm))
+            .await
+    }
+    /// `steps::warn_draft_expiry`: Conflict when the draft changed or was warned meanwhile.
+    async fn warn_draft_expiry(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
+        self.write(id, expect(change, |s| s == Step::WarnDraftExpiry))
+            .await
+    }
+    /// Drafts whose TTL falls before `before` (epoch seconds) and whose signatory's address
+    /// was confirmed: the daily function warns them.
+    async fn drafts_expiring(&self, before: i64) -> Result<Vec<DossierRecord>, StoreError>;
     /// `steps::delete_draft`.
     async fn delete_draft(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
         self.delete(id, expect(change, |s| s == Step::DeleteDraft))
@@ -220,6 +243,9 @@ pub struct ListFilter {
     /// « À corriger »: sent back to the collectivité for correction, not deposited again yet
     /// (`correction=demandee`).
     pub correction_demandee: bool,
+    /// « Échéance dans N jours »: accepted conventions whose term ends by this day
+    /// ("YYYY-MM-DD", `echeance=90` computes it).
+    pub fin_avant: Option<String>,
 }
 
 #[derive(Debug, PartialEq, Eq)]

@@ -113,6 +113,18 @@ impl DossierStore for MemoryDossiers {
             .contains_key(&format!("souvenir#{key}")))
     }
 
+    async fn drafts_expiring(&self, before: i64) -> Result<Vec<DossierRecord>, StoreError> {
+        Ok(self
+            .all()?
+            .into_iter()
+            .filter(|r| {
+                r.statut == crate::domain::dossier::Statut::Brouillon
+                    && r.expire_le.is_some_and(|t| t < before)
+                    && r.confirmation_signataire.is_some()
+            })
+            .collect())
+    }
+
     async fn find_by_verification_code(
         &self,
         code: &str,
@@ -141,6 +153,13 @@ impl DossierStore for MemoryDossiers {
                 .filter(|r| r.depose_le.is_some())
                 .filter(|r| filter.statuts.is_empty() || filter.statuts.contains(&r.statut))
                 .filter(|r| !filter.correction_demandee || r.correction_demandee.is_some())
+                .filter(|r| {
+                    filter.fin_avant.as_ref().is_none_or(|d| {
+                        r.statut == crate::domain::dossier::Statut::Accepte
+                            && r.resiliation.is_none()
+                            && r.echeance().is_some_and(|e| &e.fin_le <= d)
+                    })
+                })
                 .filter(|r| {
                     !filter.gar_en_attente
                         || (r.statut == crate::domain::dossier::Statut::Accepte

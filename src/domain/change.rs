@@ -37,6 +37,14 @@ pub enum Condition {
     CodeUnchanged { envoye_le: Option<String> },
     /// The dossier's access is still at this generation (a concurrent renewal: conflict).
     AccessGeneration(u32),
+    /// Accepted, and no termination asked for yet (two requests cannot both be the first).
+    NotTerminated,
+    /// Accepted, with a termination asked for (the daily function applies it).
+    Terminated,
+    /// Accepted, with exactly these term reminders sent (a concurrent run: conflict).
+    Reminders(Vec<u32>),
+    /// Still a draft expiring at this time (epoch seconds) whose signatory was not warned of it.
+    DraftExpiring { expire_le: i64 },
     /// The current convention is still this version (a convention recorded before versions
     /// existed is version 1): a replay finds the next one recorded.
     CurrentVersion(u32),
@@ -64,6 +72,14 @@ impl Condition {
                 r.statut == Statut::EnConstruction && r.correction_demandee.is_some()
             }
             Condition::AccessGeneration(g) => r.acces_generation == *g,
+            Condition::NotTerminated => r.statut == Statut::Accepte && r.resiliation.is_none(),
+            Condition::Terminated => r.statut == Statut::Accepte && r.resiliation.is_some(),
+            Condition::Reminders(v) => r.statut == Statut::Accepte && &r.rappels_echeance == v,
+            Condition::DraftExpiring { expire_le } => {
+                r.statut == Statut::Brouillon
+                    && r.expire_le == Some(*expire_le)
+                    && r.avertissement_expiration != Some(*expire_le)
+            }
             Condition::LeaseFree { now_ms } => {
                 r.etape == Etape::ConventionEnregistree
                     && r.accuse.is_none()
@@ -138,6 +154,11 @@ pub enum Update {
     JetonSha256(String),
     /// The access generation email links carry.
     AccesGeneration(u32),
+    Resiliation(crate::domain::term::Resiliation),
+    Echeance(crate::domain::term::Echeance),
+    RappelsEcheance(Vec<u32>),
+    /// The draft expiry its signatory was warned of.
+    AvertissementExpiration(i64),
     /// The acknowledgement lease (epoch ms), or none: released.
     Lease(Option<i64>),
     WebhookEtat(WebhookEtat),
@@ -187,6 +208,10 @@ impl Update {
             Update::Correction(c) => r.correction_demandee = c.clone(),
             Update::JetonSha256(h) => r.jeton_sha256 = h.clone(),
             Update::AccesGeneration(g) => r.acces_generation = *g,
+            Update::Resiliation(t) => r.resiliation = Some(t.clone()),
+            Update::Echeance(e) => r.echeance = Some(e.clone()),
+            Update::RappelsEcheance(v) => r.rappels_echeance = v.clone(),
+            Update::AvertissementExpiration(t) => r.avertissement_expiration = Some(*t),
             Update::Lease(l) => r.accuse_bail = *l,
             Update::WebhookEtat(e) => r.webhook_etat = Some(*e),
             Update::AppendEvent(e) => r.historique.push(e.clone()),
@@ -230,6 +255,13 @@ pub enum Notice {
     /// The one-time code, to the address typed for the signatory (the only email sent to an
     /// address nobody confirmed: bounded by the quotas of `domain::signataire`).
     Code {
+        to: String,
+        sujet: String,
+        paragraphes: Vec<String>,
+    },
+    /// To the address confirmed for a draft's signatory (no deposit yet), with the link to the
+    /// draft.
+    Brouillon {
         to: String,
         sujet: String,
         paragraphes: Vec<String>,

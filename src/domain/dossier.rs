@@ -6,7 +6,7 @@ use super::ids::DossierId;
 use super::signataire::{CodeEnvoye, Confirmation};
 use serde::{Deserialize, Serialize};
 
-/// The six states of the API (`statut` in openapi.yaml).
+/// The states of the API (`statut` in openapi.yaml).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Statut {
@@ -16,26 +16,30 @@ pub enum Statut {
     Accepte,
     Refuse,
     SansSuite,
+    /// An accepted convention whose termination took effect (the daily function).
+    Resilie,
 }
 
 impl Statut {
     /// Every state, in the order of the procedure.
-    pub const ALL: [Statut; 6] = [
+    pub const ALL: [Statut; 7] = [
         Statut::Brouillon,
         Statut::EnConstruction,
         Statut::EnInstruction,
         Statut::Accepte,
         Statut::Refuse,
         Statut::SansSuite,
+        Statut::Resilie,
     ];
 
     /// The states of a deposited dossier, in the order of the procedure.
-    pub const DEPOSITED: [Statut; 5] = [
+    pub const DEPOSITED: [Statut; 6] = [
         Statut::EnConstruction,
         Statut::EnInstruction,
         Statut::Accepte,
         Statut::Refuse,
         Statut::SansSuite,
+        Statut::Resilie,
     ];
 
     /// Deposited, signed, and neither refused nor closed: its schools are counted as
@@ -55,6 +59,7 @@ impl Statut {
             Statut::Accepte => "accepte",
             Statut::Refuse => "refuse",
             Statut::SansSuite => "sans_suite",
+            Statut::Resilie => "resilie",
         }
     }
 
@@ -74,6 +79,7 @@ impl Statut {
                 | (Accepte, EnInstruction)
                 | (Refuse, EnInstruction)
                 | (SansSuite, EnInstruction)
+                | (Accepte, Resilie)
         )
     }
 }
@@ -406,6 +412,19 @@ pub struct DossierRecord {
     /// The correction the académie asked for, until the collectivité deposits again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correction_demandee: Option<CorrectionDemandee>,
+    /// The termination asked for (by either party), until and after it takes effect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resiliation: Option<crate::domain::term::Resiliation>,
+    /// The term, set at the first deposit (dossiers deposited before it read it through
+    /// [`DossierRecord::echeance`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub echeance: Option<crate::domain::term::Echeance>,
+    /// The term reminders sent (days before `fin_le`: 90, 30).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rappels_echeance: Vec<u32>,
+    /// The draft's expiry (epoch seconds) its confirmed signatory was warned of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avertissement_expiration: Option<i64>,
     /// How many times the académie renewed the dossier's access: email links carry it (see
     /// `ids::link_jeton`), so that renewing voids every earlier link.
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -478,6 +497,15 @@ impl DossierRecord {
             .is_some_and(|c| c.nature == NatureConvention::Contresignature)
     }
 
+    /// The convention's term: as recorded at the first deposit, or computed from it for a
+    /// dossier deposited before terms were recorded.
+    pub fn echeance(&self) -> Option<crate::domain::term::Echeance> {
+        self.echeance.clone().or_else(|| {
+            let d = self.depot.as_ref()?;
+            crate::domain::term::echeance(self.depose_le.as_deref()?, &d.signature.version_texte)
+        })
+    }
+
     /// Whether the dossier was accepted at some point, as its audit trail says (a convention
     /// that was in force; see [`retention_expiry`]).
     pub fn once_accepted(&self) -> bool {
@@ -513,7 +541,7 @@ mod tests {
         }
     }
 
-    const ALL: [Statut; 6] = Statut::ALL;
+    const ALL: [Statut; 7] = Statut::ALL;
 
     #[test]
     fn only_legal_transitions() {
@@ -522,7 +550,8 @@ mod tests {
             .flat_map(|a| ALL.iter().map(move |b| (*a, *b)))
             .filter(|(a, b)| a.can_become(*b))
             .collect();
-        assert_eq!(legal.len(), 9);
+        assert_eq!(legal.len(), 10);
+        assert!(Accepte.can_become(Resilie) && !Resilie.can_become(Accepte));
         assert!(Brouillon.can_become(EnConstruction));
         assert!(!Brouillon.can_become(Accepte));
         assert!(!EnConstruction.can_become(Accepte));

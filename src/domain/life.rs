@@ -23,26 +23,31 @@
 //! | `deposit` | collectivité | brouillon | en_construction |
 //! | `deposit` | collectivité | en_construction (correction demandée) | (unchanged) |
 //! | `delete_draft` | collectivité | brouillon | (deleted) |
-//! | `record_convention` | service | en_construction, en_construction (correction demandée), en_instruction, accepte, refuse, sans_suite | (unchanged) |
-//! | `claim_acknowledgement` | service | en_construction, en_construction (correction demandée), en_instruction, accepte, refuse, sans_suite | (unchanged) |
-//! | `record_acknowledgement` | service | en_construction, en_construction (correction demandée), en_instruction, accepte, refuse, sans_suite | (unchanged) |
-//! | `release_acknowledgement` | service | en_construction, en_construction (correction demandée), en_instruction, accepte, refuse, sans_suite | (unchanged) |
+//! | `record_convention` | service | en_construction, en_construction (correction demandée), en_instruction, accepte, refuse, sans_suite, resilie | (unchanged) |
+//! | `claim_acknowledgement` | service | en_construction, en_construction (correction demandée), en_instruction, accepte, refuse, sans_suite, resilie | (unchanged) |
+//! | `record_acknowledgement` | service | en_construction, en_construction (correction demandée), en_instruction, accepte, refuse, sans_suite, resilie | (unchanged) |
+//! | `release_acknowledgement` | service | en_construction, en_construction (correction demandée), en_instruction, accepte, refuse, sans_suite, resilie | (unchanged) |
 //! | `decide` passer_en_instruction | instructeur | en_construction, en_construction (correction demandée), accepte, refuse, sans_suite | en_instruction |
 //! | `decide` accepter | instructeur | en_instruction | accepte |
 //! | `decide` refuser | instructeur | en_instruction | refuse |
 //! | `decide` classer_sans_suite | instructeur | en_instruction | sans_suite |
 //! | `decide` repasser_en_instruction | instructeur | en_construction, en_construction (correction demandée), accepte, refuse, sans_suite | en_instruction |
 //! | `decide` repasser_en_construction | instructeur | en_instruction | en_construction |
-//! | `message` | collectivité | en_construction, en_construction (correction demandée), en_instruction, accepte, refuse, sans_suite | (unchanged) |
-//! | `message` | instructeur | en_construction, en_construction (correction demandée), en_instruction, accepte, refuse, sans_suite | (unchanged) |
+//! | `message` | collectivité | en_construction, en_construction (correction demandée), en_instruction, accepte, refuse, sans_suite, resilie | (unchanged) |
+//! | `message` | instructeur | en_construction, en_construction (correction demandée), en_instruction, accepte, refuse, sans_suite, resilie | (unchanged) |
 //! | `request_webhook` | instructeur | accepte | (unchanged) |
-//! | `record_webhook_attempt` | service | en_construction, en_construction (correction demandée), en_instruction, accepte, refuse, sans_suite | (unchanged) |
+//! | `record_webhook_attempt` | service | en_construction, en_construction (correction demandée), en_instruction, accepte, refuse, sans_suite, resilie | (unchanged) |
 //! | `record_countersignature` | service | accepte | (unchanged) |
-//! | `claim_acceptance_email` | service | en_construction, en_construction (correction demandée), en_instruction, accepte, refuse, sans_suite | (unchanged) |
-//! | `record_acceptance_email` | service | en_construction, en_construction (correction demandée), en_instruction, accepte, refuse, sans_suite | (unchanged) |
-//! | `release_acceptance_email` | service | en_construction, en_construction (correction demandée), en_instruction, accepte, refuse, sans_suite | (unchanged) |
+//! | `claim_acceptance_email` | service | en_construction, en_construction (correction demandée), en_instruction, accepte, refuse, sans_suite, resilie | (unchanged) |
+//! | `record_acceptance_email` | service | en_construction, en_construction (correction demandée), en_instruction, accepte, refuse, sans_suite, resilie | (unchanged) |
+//! | `release_acceptance_email` | service | en_construction, en_construction (correction demandée), en_instruction, accepte, refuse, sans_suite, resilie | (unchanged) |
 //! | `record_editor_answer` | éditeur ENT | accepte | (unchanged) |
-//! | `renew_access` | instructeur | en_construction, en_construction (correction demandée), en_instruction, accepte, refuse, sans_suite | (unchanged) |
+//! | `renew_access` | instructeur | en_construction, en_construction (correction demandée), en_instruction, accepte, refuse, sans_suite, resilie | (unchanged) |
+//! | `terminate` | collectivité | accepte | (unchanged) |
+//! | `terminate` | instructeur | accepte | (unchanged) |
+//! | `apply_termination` | service | accepte | resilie |
+//! | `remind_term` | service | accepte | (unchanged) |
+//! | `warn_draft_expiry` | service | brouillon | brouillon |
 //! <!-- life-table:end -->
 //!
 //! The deposit pipeline (`etape`) runs beside the statut: `deposit` sets `depose`,
@@ -65,7 +70,7 @@ pub enum Phase {
 
 impl Phase {
     /// Every phase, in the order of the procedure (the life table's columns).
-    pub const ALL: [Phase; 7] = [
+    pub const ALL: [Phase; 8] = [
         Phase::Statut(Statut::Brouillon),
         Phase::Statut(Statut::EnConstruction),
         Phase::Correction,
@@ -73,6 +78,7 @@ impl Phase {
         Phase::Statut(Statut::Accepte),
         Phase::Statut(Statut::Refuse),
         Phase::Statut(Statut::SansSuite),
+        Phase::Statut(Statut::Resilie),
     ];
 
     pub fn of(r: &DossierRecord) -> Phase {
@@ -198,11 +204,15 @@ pub enum Step {
     ReleaseAcceptanceEmail,
     RecordEditorAnswer,
     RenewAccess,
+    Terminate,
+    ApplyTermination,
+    RemindTerm,
+    WarnDraftExpiry,
 }
 
 impl Step {
     /// Every step, in the order of the life table.
-    pub const ALL: [Step; 25] = [
+    pub const ALL: [Step; 29] = [
         Step::Create,
         Step::Autosave,
         Step::SendCode,
@@ -228,6 +238,10 @@ impl Step {
         Step::ReleaseAcceptanceEmail,
         Step::RecordEditorAnswer,
         Step::RenewAccess,
+        Step::Terminate,
+        Step::ApplyTermination,
+        Step::RemindTerm,
+        Step::WarnDraftExpiry,
     ];
 
     /// The step's function in `domain::steps`, with the decision for `decide`.
@@ -253,6 +267,10 @@ impl Step {
             Step::ReleaseAcceptanceEmail => "release_acceptance_email",
             Step::RecordEditorAnswer => "record_editor_answer",
             Step::RenewAccess => "renew_access",
+            Step::Terminate => "terminate",
+            Step::ApplyTermination => "apply_termination",
+            Step::RemindTerm => "remind_term",
+            Step::WarnDraftExpiry => "warn_draft_expiry",
         };
         format!("`{f}`")
     }
@@ -280,6 +298,8 @@ pub enum Blocked {
     Move(Statut),
     /// Only an accepted dossier is handed to the ENT editor.
     AcceptedOnly,
+    /// Only a convention in force (accepted) is terminated, or reminded of its term.
+    InForceOnly,
 }
 
 /// The state machine: whether `who` may take `step` on a dossier in `from`, and the statut it
@@ -294,7 +314,10 @@ pub fn next(step: Step, from: Phase, who: Who) -> Result<After, Blocked> {
         | Step::Deposit
         | Step::DeleteDraft => Who::Collectivite,
         Step::Decide(_) | Step::RequestWebhook | Step::RenewAccess => Who::Instructeur,
-        Step::Message => who, // both sides of the messagerie
+        // Both sides of the messagerie; either party terminates.
+        Step::Message => who,
+        Step::Terminate if matches!(who, Who::Collectivite | Who::Instructeur) => who,
+        Step::Terminate => Who::Collectivite,
         Step::RecordConvention
         | Step::ClaimAcknowledgement
         | Step::RecordAcknowledgement
@@ -303,7 +326,10 @@ pub fn next(step: Step, from: Phase, who: Who) -> Result<After, Blocked> {
         | Step::RecordCountersignature
         | Step::ClaimAcceptanceEmail
         | Step::RecordAcceptanceEmail
-        | Step::ReleaseAcceptanceEmail => Who::Service,
+        | Step::ReleaseAcceptanceEmail
+        | Step::ApplyTermination
+        | Step::RemindTerm
+        | Step::WarnDraftExpiry => Who::Service,
         Step::RecordEditorAnswer => Who::Editeur,
     };
     if who != owner || (step == Step::Message && matches!(who, Who::Service | Who::Editeur)) {
@@ -316,17 +342,19 @@ pub fn next(step: Step, from: Phase, who: Who) -> Result<After, Blocked> {
         step,
         Step::Autosave | Step::SendCode | Step::ConfirmCode | Step::Deposit
     );
-    if (editing_step && !from.editable()) || (step == Step::DeleteDraft && !draft) {
+    let draft_only = matches!(step, Step::DeleteDraft | Step::WarnDraftExpiry);
+    if (editing_step && !from.editable()) || (draft_only && !draft) {
         return Err(Blocked::DraftOnly);
     }
-    if draft && !editing_step && !matches!(step, Step::Decide(_) | Step::Create | Step::DeleteDraft)
-    {
+    if draft && !editing_step && !draft_only && !matches!(step, Step::Decide(_) | Step::Create) {
         return Err(Blocked::DepositedOnly);
     }
     let statut = from.statut();
     Ok(match step {
         Step::Create => return Err(Blocked::NotForWho),
-        Step::Autosave | Step::SendCode | Step::ConfirmCode => After::Statut(statut),
+        Step::Autosave | Step::SendCode | Step::ConfirmCode | Step::WarnDraftExpiry => {
+            After::Statut(statut)
+        }
         Step::Deposit => After::Statut(EnConstruction),
         Step::DeleteDraft => After::Deleted,
         // A draft is the applicant's until deposited: no decision moves it (the statut graph
@@ -338,6 +366,12 @@ pub fn next(step: Step, from: Phase, who: Who) -> Result<After, Blocked> {
         Step::RecordCountersignature if statut != Accepte => return Err(Blocked::AcceptedOnly),
         // The editor answers on the schools of an accepted convention only.
         Step::RecordEditorAnswer if statut != Accepte => return Err(Blocked::AcceptedOnly),
+        // A convention in force is terminated, reminded of its term, and ends on the day its
+        // termination takes effect (the daily function).
+        Step::Terminate | Step::RemindTerm | Step::ApplyTermination if statut != Accepte => {
+            return Err(Blocked::InForceOnly)
+        }
+        Step::ApplyTermination => After::Statut(Resilie),
         _ => After::Statut(statut),
     })
 }

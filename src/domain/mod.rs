@@ -2,7 +2,8 @@
 //!
 //! The dossier's life (who takes which step from which statut, and what each step changes) is
 //! `life` (the state machine and its table), `steps` (one function per step) and `change`
-//! (what a step writes).
+//! (what a step writes); `term` holds what article 7 sets (term, reminders, notice of a
+//! termination).
 
 pub mod change;
 pub mod deposit;
@@ -17,6 +18,7 @@ pub mod school;
 pub mod signataire;
 pub mod siret;
 pub mod steps;
+pub mod term;
 pub mod text;
 pub mod time;
 pub mod uai;

@@ -205,6 +205,50 @@ pub async fn download(app: &App, req: &Request, id: &str) -> ApiResult {
         .expect("presigned URLs are valid header values"))
 }
 
+/// `POST /api/dossiers/{id}/resiliation` `{"motif"}`: the collectivité terminates its convention
+/// (three months' notice); both sides are told.
+pub async fn terminate(app: &App, req: &Request, id: &str) -> ApiResult {
+    let mut record = authorize(app, req, id).await?;
+    let body = json_body(req)?;
+    let mut errors = Vec::new();
+    let motif = crate::http::request::long_text(
+        &body,
+        "motif",
+        true,
+        "Indiquez le motif de la résiliation : il est transmis à l’académie.",
+    )
+    .map_err(|e| errors.push(e))
+    .ok()
+    .flatten();
+    if let Some(o) = body.as_object() {
+        for k in o.keys().filter(|k| k.as_str() != "motif") {
+            errors.push(FieldError::new(
+                k.chars().take(60).collect::<String>(),
+                "Champ inconnu : le seul champ accepté est motif.",
+            ));
+        }
+    }
+    let Some(motif) = motif.filter(|_| errors.is_empty()) else {
+        return Err(ApiError::Validation(errors));
+    };
+    let change = steps::terminate(&record, motif, &Actor::Collectivite, &Now::system())?;
+    match app.dossiers.terminate(&record.id, &change).await {
+        Err(StoreError::Conflict) => {
+            return Err(ApiError::Conflict(
+                "La convention a changé entre-temps (résiliation déjà demandée, ou décision de \
+                 l’académie) : rechargez la page."
+                    .into(),
+            ))
+        }
+        r => r?,
+    }
+    change.apply(&mut record);
+    let email_envoye = crate::mail::send_notices(app, &record, &change.notices).await;
+    let mut v = view(app, &record);
+    v["email_envoye"] = json!(email_envoye);
+    Ok(json(200, &v))
+}
+
 /// The applicant deletes a draft (a deposited dossier is kept: 409).
 pub async fn delete(app: &App, req: &Request, id: &str) -> ApiResult {
     let record = authorize(app, req, id).await?;

@@ -53,6 +53,10 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, std::conv
             verification::verify(app, code).await
         }
         ("GET", ["api", "conventions", "certificat.pem"]) => seal::certificate_chain(app),
+        ("POST", ["api", "dossiers", id, "resiliation"]) => {
+            dossiers::terminate(app, &req, id).await
+        }
+        (_, ["api", "dossiers", _, "resiliation"]) => Err(ApiError::MethodNotAllowed("POST")),
         ("POST", ["api", "acces", "lien"]) => access::lost_link(app, &req).await,
         (_, ["api", "acces", "lien"]) => Err(ApiError::MethodNotAllowed("POST")),
         (_, ["api", "dossiers"]) => Err(ApiError::MethodNotAllowed("POST")),

@@ -66,6 +66,10 @@ fn build(app: &App, r: &DossierRecord, editing: bool) -> Value {
         "nature": "convention",
         // What the académie asked the collectivité to correct, until it deposits again.
         "correction_demandee": r.correction_demandee,
+        // Once deposited: when it took effect, when it ends at the latest (article 7).
+        "echeance": r.echeance(),
+        // A termination asked by either party (it takes effect on `effet_le`).
+        "resiliation": r.resiliation,
     });
     match r.depot.as_ref().filter(|_| !editing) {
         Some(d) => {

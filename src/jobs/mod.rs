@@ -1,7 +1,9 @@
 //! Stream consumers: each step is idempotent (conditional writes), reports partial batch
-//! failures, and ends in the dead-letter queue after its bounded retries (see infra/).
+//! failures, and ends in the dead-letter queue after its bounded retries (see infra/). And the
+//! daily scheduled run (`daily`).
 
 pub mod acknowledge;
+pub mod daily;
 pub mod generate;
 pub mod standard_webhooks;
 pub mod stream;

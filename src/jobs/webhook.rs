@@ -31,9 +31,20 @@ pub fn scheduled(record: &EventRecord) -> Option<DossierRecord> {
     serde_dynamo::from_item(record.change.new_image.clone()).ok()
 }
 
-/// The event type of an acceptance (`convention.avenant_acceptee` and `convention.resiliee`
-/// come with avenants and terminations).
+/// The event type of an acceptance (`convention.avenant_acceptee` comes with avenants).
 pub const ACCEPTEE: &str = "convention.acceptee";
+/// The event type of a termination that took effect: `data.ecoles` are the schools to withdraw.
+pub const RESILIEE: &str = "convention.resiliee";
+
+/// The event a delivery carries: the termination once the dossier is `resilie`, else the
+/// acceptance.
+fn kind(r: &DossierRecord) -> &'static str {
+    if r.statut == crate::domain::dossier::Statut::Resilie {
+        RESILIEE
+    } else {
+        ACCEPTEE
+    }
+}
 
 /// How many times the dossier was accepted: the event's `version` (1, then 2 after a
 /// reopening and a new acceptance…).
@@ -48,7 +59,7 @@ fn acceptances(r: &DossierRecord) -> usize {
 /// (`data.evenement_id`): an editor deduplicates events on it. `webhook-id` identifies the
 /// message ([`event_id`]).
 pub fn evenement_id(r: &DossierRecord) -> String {
-    format!("evt_{}_{ACCEPTEE}_{}", r.id, acceptances(r))
+    format!("evt_{}_{}_{}", r.id, kind(r), acceptances(r))
 }
 
 /// `contrat` of a school for the editor: `public` or `prive`, as the directory says today
@@ -100,9 +111,11 @@ pub fn payload(r: &DossierRecord, timestamp: &str, directory: &dyn SchoolDirecto
         })
     });
     json!({
-        "type": ACCEPTEE,
+        "type": kind(r),
         "timestamp": timestamp,
         "data": {
+            // For `convention.resiliee`: who asked, why, and the day access ends.
+            "resiliation": r.resiliation,
             "evenement_id": evenement_id(r),
             "numero": r.numero,
             "version": acceptances(r),
@@ -117,7 +130,7 @@ pub fn payload(r: &DossierRecord, timestamp: &str, directory: &dyn SchoolDirecto
         },
         // The body of the older integration, beside the new one for one release (README
         // « Webhook to the ENT editor »).
-        "evenement": "dossier.accepte",
+        "evenement": if kind(r) == RESILIEE { "dossier.resilie" } else { "dossier.accepte" },
         "dossier": dossier,
         "collectivite": collectivite,
         "ecoles": older_ecoles,
@@ -135,7 +148,8 @@ pub fn event_id(r: &DossierRecord) -> String {
         .iter()
         .filter(|e| e.action == crate::domain::steps::WEBHOOK_REPLAYED)
         .count();
-    format!("msg_{}_acceptee_{}_{replays}", r.id, acceptances(r))
+    let what = kind(r).trim_start_matches("convention.");
+    format!("msg_{}_{what}_{}_{replays}", r.id, acceptances(r))
 }
 
 /// Until the editors move to Standard Webhooks: `sha256=<hex>` of HMAC-SHA256(secret,

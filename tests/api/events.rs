@@ -164,3 +164,27 @@ fn webhook_events_fire_on_the_transition_only() {
         "recording an attempt does not send again"
     );
 }
+
+#[tokio::test]
+async fn daily_events_run_as_of_their_day() {
+    use conventions_ent::jobs::daily::{run, DailyEvent};
+    let t = TestApp::spawn().await;
+    for (file, day) in [
+        ("daily/aujourdhui.json", None),
+        ("daily/date.json", Some("2031-09-03")),
+    ] {
+        let event: DailyEvent = serde_json::from_str(&load(file)).unwrap();
+        let now = event.now().unwrap();
+        let report = run(&t.app, &now).await.unwrap();
+        if let Some(day) = day {
+            assert_eq!(report.date, day, "{file}");
+        }
+        assert_eq!(
+            (report.resiliations, report.rappels_echeance),
+            (0, 0),
+            "{file}: nothing to do in an empty table"
+        );
+    }
+    let bad: DailyEvent = serde_json::from_str(r#"{"date": "03/09/2031"}"#).unwrap();
+    assert!(bad.now().unwrap_err().contains("AAAA-MM-JJ"));
+}

@@ -713,15 +713,15 @@ async fn export_of_a_thousand_dossiers_for_the_ent_editor() {
 
 /// A stand-in for the ENT editor: records each call and answers the given statuses in turn.
 /// (headers, body) of each call.
-type Calls =
+pub(crate) type Calls =
     std::sync::Arc<std::sync::Mutex<Vec<(std::collections::HashMap<String, String>, String)>>>;
 
-struct Receiver {
-    url: String,
-    calls: Calls,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
+    pub(crate) calls: Calls,
 }
 
-fn receiver(statuses: Vec<u16>) -> Receiver {
+pub(crate) fn receiver(statuses: Vec<u16>) -> Receiver {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/webhook", listener.local_addr().unwrap());

@@ -21,6 +21,7 @@ mod presign;
 mod reference;
 mod seal;
 mod signataire;
+mod term;
 
 /// A file of `tests/api/` that no `mod` declares is never compiled, its tests never run.
 #[test]

@@ -91,6 +91,33 @@ impl Expression {
                 let st = self.value(s(Statut::EnConstruction.as_str()));
                 format!("statut = {st} AND attribute_exists(correction_demandee)")
             }
+            Condition::NotTerminated => {
+                let st = self.value(s(Statut::Accepte.as_str()));
+                format!("statut = {st} AND attribute_not_exists(resiliation)")
+            }
+            Condition::Terminated => {
+                let st = self.value(s(Statut::Accepte.as_str()));
+                format!("statut = {st} AND attribute_exists(resiliation)")
+            }
+            Condition::Reminders(v) => {
+                let st = self.value(s(Statut::Accepte.as_str()));
+                if v.is_empty() {
+                    format!("statut = {st} AND attribute_not_exists(rappels_echeance)")
+                } else {
+                    let list = self.value(AttributeValue::L(
+                        v.iter().map(|d| n(i64::from(*d))).collect(),
+                    ));
+                    format!("statut = {st} AND rappels_echeance = {list}")
+                }
+            }
+            Condition::DraftExpiring { expire_le } => {
+                let st = self.value(s(Statut::Brouillon.as_str()));
+                let t = self.value(n(*expire_le));
+                format!(
+                    "statut = {st} AND expire_le = {t} AND \
+                     (attribute_not_exists(avertissement_expiration) OR avertissement_expiration <> {t})"
+                )
+            }
             Condition::AccessGeneration(g) => {
                 let v = self.value(n(i64::from(*g)));
                 if *g == 0 {
@@ -227,6 +254,10 @@ impl Expression {
                 Update::Correction(None) => x.remove.push("correction_demandee"),
                 Update::JetonSha256(h) => x.set("jeton_sha256", s(h)),
                 Update::AccesGeneration(g) => x.set("acces_generation", n(i64::from(*g))),
+                Update::Resiliation(t) => x.set("resiliation", av(t)?),
+                Update::Echeance(e) => x.set("echeance", av(e)?),
+                Update::RappelsEcheance(v) => x.set("rappels_echeance", av(v)?),
+                Update::AvertissementExpiration(t) => x.set("avertissement_expiration", n(*t)),
                 Update::Lease(Some(t)) => x.set("accuse_bail", n(*t)),
                 Update::Lease(None) => x.remove.push("accuse_bail"),
                 Update::WebhookEtat(e) => x.set("webhook_etat", av(e)?),

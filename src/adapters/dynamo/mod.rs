@@ -374,6 +374,44 @@ impl DossierStore for DynamoDossiers {
         }
     }
 
+    /// A scan of the table, once a day: drafts are on no index (the list index holds deposited
+    /// dossiers), and the confirmed ones due for a warning are few.
+    async fn drafts_expiring(&self, before: i64) -> Result<Vec<DossierRecord>, StoreError> {
+        let values = HashMap::from([
+            (
+                ":b".to_string(),
+                s(crate::domain::dossier::Statut::Brouillon.as_str()),
+            ),
+            (":t".to_string(), n(before)),
+        ]);
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression(
+                    "statut = :b AND expire_le < :t AND attribute_exists(confirmation_signataire)",
+                )
+                .set_expression_attribute_values(Some(values.clone()))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(map_err)?;
+            for item in page.items() {
+                out.push(
+                    serde_dynamo::from_item(item.clone())
+                        .map_err(|e| StoreError::Unavailable(format!("dossier illisible : {e}")))?,
+                );
+            }
+            match page.last_evaluated_key() {
+                Some(k) => start = Some(k.clone()),
+                None => return Ok(out),
+            }
+        }
+    }
+
     async fn list_deposited(
         &self,
         filter: &ListFilter,
@@ -424,6 +462,19 @@ impl DossierStore for DynamoDossiers {
         }
         if filter.correction_demandee {
             filters.push("attribute_exists(correction_demandee)".into());
+        }
+        if let Some(d) = &filter.fin_avant {
+            // Accepted conventions in force whose term ends by that day (`Update::Echeance`).
+            filters.push(
+                "statut = :fin_accepte AND echeance.fin_le <= :fin AND \
+                 attribute_not_exists(resiliation)"
+                    .into(),
+            );
+            values.insert(":fin".into(), s(d));
+            values.insert(
+                ":fin_accepte".into(),
+                s(crate::domain::dossier::Statut::Accepte.as_str()),
+            );
         }
         if let Some(d) = &filter.departement {
             filters.push("contains(departements, :dep)".into());

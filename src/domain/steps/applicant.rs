@@ -44,6 +44,10 @@ pub fn create(
         webhook_tentatives: Vec::new(),
         expire_le: Some(draft_expiry(now)),
         correction_demandee: None,
+        resiliation: None,
+        echeance: None,
+        rappels_echeance: Vec::new(),
+        avertissement_expiration: None,
         acces_generation: 0,
     }
 }
@@ -114,6 +118,7 @@ pub fn deposit(
 ) -> Result<Change, Refusal> {
     allowed(Step::Deposit, r, actor)?;
     let detail = format!("{} école(s)", depot.ecoles.len());
+    let depot_version = depot.signature.version_texte.clone();
     let mut updates = vec![
         Update::Brouillon(brouillon),
         Update::Depot(Box::new(depot)),
@@ -129,6 +134,9 @@ pub fn deposit(
             event(now, actor, DEPOSITED_AGAIN, Some(detail)),
         ]);
     } else {
+        if let Some(e) = crate::domain::term::echeance(&now.stamp(), &depot_version) {
+            updates.push(Update::Echeance(e));
+        }
         updates.extend([
             Update::DeposeLe(now.stamp()),
             event(now, actor, DEPOSITED, Some(detail)),

@@ -5,7 +5,8 @@
 //! draft, its deposit and its deposit again after a correction), `access` (the académie
 //! renews a dossier's access), `signataire` (the code that confirms the signatory's address), `instruction` (decisions,
 //! messages, webhook replay), `editor` (the ENT editor's answer on GAR access), `pipeline` (the
-//! stream consumers' steps).
+//! stream consumers' steps), `term` (termination, term reminders, draft-expiry warnings: the
+//! daily function's steps and the termination asked by either party).
 
 mod access;
 mod applicant;
@@ -13,6 +14,7 @@ mod editor;
 mod instruction;
 mod pipeline;
 mod signataire;
+mod term;
 #[cfg(test)]
 pub(crate) mod tests;
 
@@ -29,6 +31,9 @@ pub use pipeline::{
     release_acknowledgement, webhook_due, Countersignature, COUNTERSIGNED, LEASE_SECONDS,
 };
 pub use signataire::{confirm_code, send_code, CodeChecked};
+pub use term::{
+    apply_termination, release_reminder, remind_term, terminate, warn_draft_expiry, TERMINATED,
+};
 
 use super::change::Update;
 use super::dossier::{DossierRecord, Evenement};
@@ -84,6 +89,14 @@ pub(super) fn refusal(blocked: Blocked, r: &DossierRecord) -> Refusal {
             to.as_str()
         ),
         Blocked::AcceptedOnly => "Seul un dossier accepté est transmis à l’éditeur ENT.".into(),
+        Blocked::InForceOnly => match r.statut {
+            crate::domain::dossier::Statut::Resilie => {
+                "Cette convention est déjà résiliée.".to_string()
+            }
+            _ => "Seule une convention acceptée par l’académie, donc en vigueur, peut être \
+                  résiliée."
+                .into(),
+        },
     })
 }
 

@@ -33,6 +33,11 @@ pub(super) fn actor(who: &Instructeur) -> Actor {
 
 pub(super) async fn decide(app: &App, req: &Request, who: &Instructeur, id: &str) -> ApiResult {
     let body = json_body(req)?;
+    // The académie's termination is asked here too (`resilier`), though it moves no statut
+    // now: it takes effect after the notice.
+    if body.get("action").and_then(Value::as_str) == Some("resilier") {
+        return terminate(app, &body, who, id).await;
+    }
     let mut errs = Vec::new();
     let decision = match body
         .get("action")
@@ -43,7 +48,7 @@ pub(super) async fn decide(app: &App, req: &Request, who: &Instructeur, id: &str
         _ => {
             errs.push(FieldError::new(
                 "action",
-                "Action attendue : passer_en_instruction, accepter, refuser, classer_sans_suite, repasser_en_instruction ou repasser_en_construction.",
+                "Action attendue : passer_en_instruction, accepter, refuser, classer_sans_suite, repasser_en_instruction, repasser_en_construction ou resilier.",
             ));
             None
         }
@@ -90,6 +95,52 @@ pub(super) async fn decide(app: &App, req: &Request, who: &Instructeur, id: &str
     v["email_envoye"] = json!(email_envoye);
     // A first acceptance is mailed with the countersigned convention, being rendered now.
     v["contresignature_en_cours"] = json!(steps::countersignature_follows(&r, decision));
+    Ok(json(200, &v))
+}
+
+/// `{"action": "resilier", "motif"}`: the académie terminates an accepted convention.
+async fn terminate(app: &App, body: &Value, who: &Instructeur, id: &str) -> ApiResult {
+    let mut errs = Vec::new();
+    let motif = long_text(
+        body,
+        "motif",
+        true,
+        "Indiquez le motif de la résiliation : il est envoyé à la collectivité.",
+    )
+    .map_err(|e| errs.push(e))
+    .ok()
+    .flatten();
+    if let Some(o) = body.as_object() {
+        for k in o
+            .keys()
+            .filter(|k| !["action", "motif"].contains(&k.as_str()))
+        {
+            errs.push(FieldError::new(
+                k.chars().take(60).collect::<String>(),
+                "Champ inconnu : les champs acceptés sont action et motif.",
+            ));
+        }
+    }
+    let Some(motif) = motif.filter(|_| errs.is_empty()) else {
+        return Err(ApiError::Validation(errs));
+    };
+    let r = load(app, id).await?;
+    let change = steps::terminate(&r, motif, &actor(who), &Now::system())?;
+    match app.dossiers.terminate(&r.id, &change).await {
+        Err(StoreError::Conflict) => {
+            return Err(ApiError::Conflict(
+                "Le dossier a changé entre-temps : rechargez-le.".into(),
+            ))
+        }
+        other => other?,
+    }
+    let mut after = r.clone();
+    change.apply(&mut after);
+    let email_envoye = crate::mail::send_notices(app, &after, &change.notices).await;
+    let mut v = summary(&after);
+    v["email_envoye"] = json!(email_envoye);
+    v["resiliation"] = json!(after.resiliation);
+    v["contresignature_en_cours"] = json!(false);
     Ok(json(200, &v))
 }
 

@@ -37,7 +37,7 @@ fn statut_param(req: &Request, errs: &mut Vec<FieldError>) -> Vec<Statut> {
             Err(_) => {
                 errs.push(FieldError::new(
                     "statut",
-                    format!("Statut inconnu « {} » : brouillon, en_construction, en_instruction, accepte, refuse, sans_suite.", s.trim()),
+                    format!("Statut inconnu « {} » : brouillon, en_construction, en_instruction, accepte, refuse, sans_suite, resilie.", s.trim()),
                 ));
                 None
             }
@@ -75,6 +75,29 @@ fn correction_param(req: &Request, errs: &mut Vec<FieldError>) -> bool {
     }
 }
 
+/// `echeance=N`: conventions in force whose term ends within N days (1 to 3 650).
+fn echeance_param(req: &Request, errs: &mut Vec<FieldError>) -> Option<String> {
+    let v = param(req, "echeance")?;
+    match v.parse::<i64>() {
+        Ok(days) if (1..=3650).contains(&days) => {
+            let today = crate::domain::term::today(&crate::domain::time::Now::system());
+            Some(
+                (today + chrono::Duration::days(days))
+                    .format("%Y-%m-%d")
+                    .to_string(),
+            )
+        }
+        _ => {
+            errs.push(FieldError::new(
+                "echeance",
+                "Nombre de jours attendu, de 1 à 3650 (ex. : echeance=90 pour les conventions \
+                 qui arrivent à échéance dans 90 jours).",
+            ));
+            None
+        }
+    }
+}
+
 pub(super) fn filter_from(req: &Request) -> Result<ListFilter, ApiError> {
     let mut errs = Vec::new();
     let filter = ListFilter {
@@ -88,6 +111,7 @@ pub(super) fn filter_from(req: &Request) -> Result<ListFilter, ApiError> {
         chronologique: false,
         gar_en_attente: gar_param(req, &mut errs),
         correction_demandee: correction_param(req, &mut errs),
+        fin_avant: echeance_param(req, &mut errs),
     };
     if errs.is_empty() {
         Ok(filter)

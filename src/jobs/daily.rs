@@ -1,0 +1,151 @@
+//! daily: once a day (EventBridge Scheduler; `make daily DATE=…` locally), as of that day:
+//! terminations taking effect, term reminders (90 and 30 days before the end), warnings to the
+//! confirmed signatories of drafts the TTL deletes within 14 days.
+//!
+//! Each dossier's step is written first (conditional: a concurrent or repeated run finds it
+//! done and sends nothing), then its emails are sent. A reminder or warning whose email fails
+//! is given back (its record undone) so that the next run sends it; a termination's state
+//! stays (its emails are logged as failed, the académie sees the dossier `resilie`).
+
+use crate::domain::change::Change;
+use crate::domain::dossier::{DossierRecord, Statut};
+use crate::domain::life::{Pass, Policy};
+use crate::domain::steps;
+use crate::domain::term::DRAFT_WARNING_DAYS;
+use crate::domain::time::Now;
+use crate::ports::{ListFilter, StoreError};
+use crate::App;
+use serde::{Deserialize, Serialize};
+
+/// What the scheduler sends (`{}`: today), or `{"date": "YYYY-MM-DD"}` to run as of that day
+/// (`make daily DATE=…`; on AWS, an operator's replay of a missed day).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DailyEvent {
+    #[serde(default)]
+    pub date: Option<String>,
+}
+
+impl DailyEvent {
+    /// The run's clock: now, or 06:00 UTC of the day asked (that day in Paris).
+    pub fn now(&self) -> Result<Now, String> {
+        match &self.date {
+            None => Ok(Now::system()),
+            Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(6, 0, 0))
+                .map(|t| Now::at(t.and_utc()))
+                .ok_or_else(|| format!("date « {d} » : attendue au format AAAA-MM-JJ")),
+        }
+    }
+}
+
+/// What one run did, as the function answers and logs it.
+#[derive(Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub date: String,
+    pub resiliations: u32,
+    pub rappels_echeance: u32,
+    pub avertissements_brouillon: u32,
+    /// Emails that could not be sent (retried on the next run where the step allows it).
+    pub echecs_courriel: u32,
+}
+
+/// The daily run as of `now` (the scheduled time, or the `date` asked for locally).
+pub async fn run(app: &App, now: &Now) -> Result<Report, StoreError> {
+    let policy = Policy {
+        retention_days: app.config.dossier_retention_days,
+        webhook: app.config.webhook_url.is_some(),
+    };
+    let mut report = Report {
+        date: crate::domain::term::today(now)
+            .format("%Y-%m-%d")
+            .to_string(),
+        ..Report::default()
+    };
+    let filter = ListFilter {
+        statuts: vec![Statut::Accepte],
+        chronologique: true,
+        ..ListFilter::default()
+    };
+    let mut cursor: Option<String> = None;
+    loop {
+        let (page, next) = app
+            .dossiers
+            .list_deposited(&filter, cursor.as_deref(), 100)
+            .await?;
+        for r in &page {
+            if let Ok(change) = steps::apply_termination(r, now, &policy) {
+                if write(app, r, &change).await? {
+                    report.resiliations += 1;
+                    if !send(app, r, &change).await {
+                        report.echecs_courriel += 1;
+                    }
+                }
+                continue;
+            }
+            if let Ok(change) = steps::remind_term(r, now) {
+                if write(app, r, &change).await? {
+                    report.rappels_echeance += 1;
+                    if !send(app, r, &change).await {
+                        report.echecs_courriel += 1;
+                        give_back_reminder(app, r, &change).await;
+                    }
+                }
+            }
+        }
+        match next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    let horizon = now.seconds() + DRAFT_WARNING_DAYS * 86_400;
+    for r in app.dossiers.drafts_expiring(horizon).await? {
+        match steps::warn_draft_expiry(&r, now) {
+            Ok(change) => {
+                if write(app, &r, &change).await? {
+                    report.avertissements_brouillon += 1;
+                    if !send(app, &r, &change).await {
+                        report.echecs_courriel += 1;
+                    }
+                }
+            }
+            Err(Pass::AlreadyDone | Pass::NotHere) => {}
+        }
+    }
+    tracing::info!(?report, "daily run done");
+    Ok(report)
+}
+
+/// The step written; false when another run (or a person) changed the dossier meanwhile.
+async fn write(app: &App, r: &DossierRecord, change: &Change) -> Result<bool, StoreError> {
+    let written = match change.step {
+        crate::domain::life::Step::ApplyTermination => {
+            app.dossiers.apply_termination(&r.id, change).await
+        }
+        crate::domain::life::Step::RemindTerm => app.dossiers.remind_term(&r.id, change).await,
+        _ => app.dossiers.warn_draft_expiry(&r.id, change).await,
+    };
+    match written {
+        Ok(()) => Ok(true),
+        Err(StoreError::Conflict) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// The change's emails, rendered from the dossier as written.
+async fn send(app: &App, r: &DossierRecord, change: &Change) -> bool {
+    let mut after = r.clone();
+    change.apply(&mut after);
+    crate::mail::send_notices(app, &after, &change.notices).await
+}
+
+/// A reminder whose email failed is recorded as not sent, for the next run to send it.
+async fn give_back_reminder(app: &App, r: &DossierRecord, change: &Change) {
+    let Some(undo) = steps::release_reminder(r, change) else {
+        return;
+    };
+    if let Err(e) = app.dossiers.remind_term(&r.id, &undo).await {
+        tracing::warn!(dossier = %r.id, error = %e, "reminder not given back: it will not be resent");
+    }
+}
