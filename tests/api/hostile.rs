@@ -955,6 +955,141 @@ fn corpus(app: &App, a: &Dossier, b: &Dossier) -> Vec<Case> {
                 .expect(400),
         );
     }
+    // The convention's life: the lost link (only refused requests here: an accepted one
+    // takes from its address's quota), the termination of a dossier that is not in force.
+    for (label, body, champ) in [
+        ("racine tableau", "[]".to_string(), ""),
+        ("sans rien", "{}".to_string(), "siret"),
+        (
+            "SIRET faux",
+            r#"{"siret": "21350016800026", "email": "a@b.fr"}"#.to_string(),
+            "siret",
+        ),
+        (
+            "SIRET nombre",
+            r#"{"siret": 21350016800025, "email": "a@b.fr"}"#.to_string(),
+            "siret",
+        ),
+        (
+            "adresse fausse",
+            r#"{"siret": "21350016800025", "email": "pas une adresse"}"#.to_string(),
+            "email",
+        ),
+        (
+            "adresse sur deux lignes",
+            "{\"siret\": \"21350016800025\", \"email\": \"a@b.fr\\r\\nBcc: x@y.fr\"}".to_string(),
+            "email",
+        ),
+        (
+            "champ en plus",
+            r#"{"siret": "21350016800025", "email": "a@b.fr", "dossier": "x"}"#.to_string(),
+            "dossier",
+        ),
+        (
+            "adresse de 300 caractères",
+            json!({"siret": "21350016800025", "email": format!("{}@b.fr", "a".repeat(300))})
+                .to_string(),
+            "email",
+        ),
+    ] {
+        let mut c = case(
+            format!("POST /api/acces/lien : {label}"),
+            "POST",
+            "/api/acces/lien",
+        )
+        .json(body)
+        .expect(422);
+        if !champ.is_empty() {
+            c = c.naming(champ);
+        }
+        cases.push(c);
+    }
+    cases.push(
+        case(
+            "POST /api/acces/lien : text/plain",
+            "POST",
+            "/api/acces/lien",
+        )
+        .header("content-type", "text/plain")
+        .raw(r#"{"siret": "21350016800025", "email": "mairie@exemple.fr"}"#)
+        .expect(415),
+    );
+    cases.push(case("GET /api/acces/lien", "GET", "/api/acces/lien").expect(405));
+    let motif = r#"{"motif": "Fin du contrat"}"#;
+    for (label, path, jeton, body, status) in [
+        (
+            "brouillon",
+            format!("/api/dossiers/{}/resiliation", a.id),
+            a.jeton.as_str(),
+            motif,
+            409,
+        ),
+        (
+            "déposé, pas accepté",
+            format!("/api/dossiers/{}/resiliation", b.id),
+            b.jeton.as_str(),
+            motif,
+            409,
+        ),
+        (
+            "lien de l’email, pas accepté",
+            format!("/api/dossiers/{}/resiliation", b.id),
+            link_b.as_str(),
+            motif,
+            409,
+        ),
+        (
+            "jeton d’un autre dossier",
+            format!("/api/dossiers/{}/resiliation", b.id),
+            a.jeton.as_str(),
+            motif,
+            404,
+        ),
+        (
+            "sans motif",
+            format!("/api/dossiers/{}/resiliation", b.id),
+            b.jeton.as_str(),
+            "{}",
+            422,
+        ),
+        (
+            "motif vide",
+            format!("/api/dossiers/{}/resiliation", b.id),
+            b.jeton.as_str(),
+            r#"{"motif": "  "}"#,
+            422,
+        ),
+        (
+            "motif nombre",
+            format!("/api/dossiers/{}/resiliation", b.id),
+            b.jeton.as_str(),
+            r#"{"motif": 3}"#,
+            422,
+        ),
+        (
+            "statut imposé",
+            format!("/api/dossiers/{}/resiliation", b.id),
+            b.jeton.as_str(),
+            r#"{"motif": "x", "statut": "resilie"}"#,
+            422,
+        ),
+    ] {
+        cases.push(
+            case(format!("POST {path} : {label}"), "POST", path.clone())
+                .bearer(jeton)
+                .json(body)
+                .expect(status),
+        );
+    }
+    cases.push(
+        case(
+            "GET …/resiliation",
+            "GET",
+            format!("/api/dossiers/{}/resiliation", b.id),
+        )
+        .bearer(&b.jeton)
+        .expect(405),
+    );
     // A dot segment is resolved by the URI parser: the request reaches another (unknown)
     // address, any 4xx will do.
     for c in &mut cases {

@@ -174,6 +174,26 @@ async function codesSentTo(email, count) {
   throw new Error(`aucun code envoyé à ${email} (${count} attendus)`);
 }
 
+/// The private-page link of the last email to `email` whose subject contains `subject`.
+async function linkSentTo(email, subject) {
+  for (let i = 0; i < 100; i++) {
+    const data = await (await fetch(`${MOTO}/moto-api/data.json`)).json();
+    let link = null;
+    for (const list of Object.values(data.ses || {})) {
+      for (const m of list) {
+        const to = m.destinations?.ToAddresses || [];
+        if (to.includes(email) && (m.subject || '').includes(subject)) {
+          const found = (m.body || '').match(/https?:\/\/[^\s"<]+\/dossiers\/[^\s"<]+/);
+          if (found) link = found[0].replace(/&amp;/g, '&');
+        }
+      }
+    }
+    if (link) return link;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`aucun courriel « ${subject} » envoyé à ${email}`);
+}
+
 /// Another six digits than `code`.
 const wrongCode = (code) => String((Number(code) + 1) % 1e6).padStart(6, '0');
 
@@ -1030,6 +1050,82 @@ async function academie() {
   await page.getByRole('heading', { name: `Dossier n° ${ordre[1]}` }).waitFor();
   await page.getByRole('link', { name: `Dossier précédent (${ordre[0]})` }).waitFor();
   await axe(page, 'instructeur, dossier entre précédent et suivant');
+
+  step('Vie de la convention : correction demandée, liste « à corriger », accès renouvelé');
+  const corr = await depositVia('21350016800025', ['0350122T'], 'Dominique');
+  await verificationCode(corr);
+  const taken = await call('POST', `/api/instructeur/dossiers/${corr.id}/decision`, { action: 'passer_en_instruction' }, TOKEN);
+  assert.equal(taken.status, 200, JSON.stringify(taken.data));
+  await goto(page, `${BASE}/instructeur/dossiers/${corr.id}`);
+  await page.getByRole('heading', { name: `Dossier n° ${corr.numero}` }).waitFor();
+  const renvoyer = page.getByRole('button', { name: 'Renvoyer à la collectivité pour modification' });
+  await renvoyer.click();
+  await page.locator('#motif-messages').getByText(/motif de la demande de correction/).waitFor();
+  await page.fill('#motif', 'Ajoutez l’école de Cardroc, qui utilise aussi l’ENT.');
+  await renvoyer.click();
+  await page.locator('#d-correction').getByText(/Ajoutez l’école de Cardroc/).waitFor();
+  await axe(page, 'instructeur, correction demandée');
+  await shot(page, 'instructeur-correction-demandee', false);
+  await goto(page, `${BASE}/instructeur?correction=demandee`);
+  await page.locator('#liste-corps').getByRole('link', { name: corr.numero, exact: true }).waitFor();
+  assert.equal(await page.locator('#f-correction').inputValue(), 'demandee');
+  await axe(page, 'instructeur, liste à corriger');
+  await goto(page, `${BASE}/instructeur/dossiers/${corr.id}`);
+  await page.getByRole('heading', { name: `Dossier n° ${corr.numero}` }).waitFor();
+  await page.getByRole('button', { name: 'Renouveler l’accès' }).click();
+  await page.locator('#acces-resultat').getByText('Accès renouvelé').waitFor();
+  await axe(page, 'instructeur, accès renouvelé');
+  assert.equal((await call('GET', `/api/dossiers/${corr.id}`, undefined, corr.jeton)).status, 404, 'l’ancien lien ne s’ouvre plus');
+
+  step('Collectivité : le nouveau lien ouvre le dossier à corriger, bandeau du motif');
+  const renewed = await linkSentTo('dominique@exemple.fr', 'nouveau lien d’accès');
+  await goto(page, renewed);
+  await page.locator('#correction').getByText(/Ajoutez l’école de Cardroc/).waitFor();
+  assert.equal(await page.locator('#deposer').textContent(), 'Déposer à nouveau le dossier');
+  assert.ok(await page.locator('#suppression').isHidden(), 'un dossier déposé ne se supprime pas');
+  assert.ok(await page.locator('#signataire-email').inputValue(), 'le formulaire est rempli');
+  await axe(page, 'collectivité, correction demandée');
+  await shot(page, 'collectivite-correction-demandee', false);
+
+  step('Collectivité : durée de la convention, résiliation avec motif');
+  const fin = await depositVia('21350076200025', ['0351817K'], 'Claude');
+  await verificationCode(fin);
+  for (const action of ['passer_en_instruction', 'accepter']) {
+    const r = await call('POST', `/api/instructeur/dossiers/${fin.id}/decision`, { action }, TOKEN);
+    assert.equal(r.status, 200, JSON.stringify(r.data));
+  }
+  await goto(page, `${BASE}/dossiers/${fin.id}?jeton=${encodeURIComponent(fin.jeton)}`);
+  await page.locator('#resume-echeance').getByText(/renouvelée tacitement jusqu’au/).waitFor();
+  const demander = page.getByRole('button', { name: 'Demander la résiliation' });
+  await demander.click();
+  await page.locator('#resiliation-motif-messages').getByText(/Indiquez le motif/).waitFor();
+  assert.ok(await page.locator('#resiliation-motif').evaluate((e) => e === document.activeElement), 'le focus est sur le motif');
+  await axe(page, 'collectivité, résiliation sans motif');
+  await page.fill('#resiliation-motif', 'La commune rejoint l’ENT du département à la rentrée.');
+  await demander.click();
+  await page.locator('#resume-echeance').getByText(/Résiliation demandée par la collectivité/).waitFor();
+  assert.ok(await page.locator('#resiliation').isHidden(), 'une seule demande');
+  await axe(page, 'collectivité, résiliation demandée');
+  await shot(page, 'collectivite-resiliation', false);
+
+  step('Instructeur : la résiliation et l’échéance sur la page du dossier');
+  await goto(page, `${BASE}/instructeur/dossiers/${fin.id}`);
+  await page.locator('#d-echeance').getByText(/prend effet le/).waitFor();
+  assert.ok(!(await page.getByRole('button', { name: /Résilier la convention/ }).isVisible()), 'déjà demandée');
+  await axe(page, 'instructeur, résiliation demandée');
+
+  step('Accueil : « J’ai perdu le lien de mon dossier »');
+  await goto(page, `${BASE}/`);
+  await page.getByRole('button', { name: 'Recevoir le lien' }).click();
+  await page.locator('#lien-siret-messages').getByText(/SIRET/).waitFor();
+  await axe(page, 'accueil, lien perdu sans SIRET');
+  await page.fill('#lien-siret', '213 500 768 00025');
+  await page.fill('#lien-email', 'claude@exemple.fr');
+  await page.getByRole('button', { name: 'Recevoir le lien' }).click();
+  await page.locator('#lien-resultat').getByText('Demande enregistrée').waitFor();
+  await axe(page, 'accueil, lien perdu demandé');
+  const back = await linkSentTo('claude@exemple.fr', 'lien d’accès à votre dossier');
+  assert.ok(back.includes(fin.id), 'le lien du dossier de cette collectivité');
 
   step('Instructeur : déconnexion, ici et sur la page de connexion de l’académie');
   const logout = page.waitForRequest((r) => new URL(r.url()).pathname === '/logout');

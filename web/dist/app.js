@@ -13,6 +13,7 @@ const STATUTS = {
   accepte: 'Accepté',
   refuse: 'Refusé',
   sans_suite: 'Classé sans suite',
+  resilie: 'Résilié',
 };
 
 // ---------------------------------------------------------------- DOM
@@ -106,9 +107,20 @@ function garLabel(e, accepteLe) {
 /** A SIRET as 3 3 3 5 digits; something else than digits is left as it is. */
 /** What one version of the convention is, as both pages name it. */
 function conventionLabel(c) {
-  return c.nature === 'contresignature'
-    ? `Convention contresignée par l’académie (version ${c.version})`
-    : `Convention signée par la collectivité au dépôt (version ${c.version || 1})`;
+  if (c.nature === 'contresignature') return `Convention contresignée par l’académie (version ${c.version})`;
+  if (c.nature === 'correction') return `Convention corrigée, signée à nouveau par la collectivité (version ${c.version})`;
+  return `Convention signée par la collectivité au dépôt (version ${c.version || 1})`;
+}
+
+/** The convention's term and its termination, in one sentence (`echeance`, `resiliation` of the
+ * view). */
+function termLabel(v) {
+  const e = v.echeance;
+  const r = v.resiliation;
+  if (v.statut === 'resilie' && r) return `Résiliée depuis le ${dateFr(r.effet_le, false)} (résiliation demandée ${r.par === 'academie' ? 'par l’académie' : 'par la collectivité'}).`;
+  const term = e ? `Prend effet le ${dateFr(e.prend_effet_le, false)} pour un an, renouvelée tacitement jusqu’au ${dateFr(e.fin_le, false)} au plus tard.` : '';
+  if (!r) return term;
+  return `${term} Résiliation demandée ${r.par === 'academie' ? 'par l’académie' : 'par la collectivité'} le ${dateFr(r.demandee_le)} : elle prend effet le ${dateFr(r.effet_le, false)}. Motif : ${r.motif}`;
 }
 
 function formatSiret(v) {
@@ -236,6 +248,7 @@ async function init() {
   setupForm();
   setupDeletion();
   setupMessages();
+  setupTermination();
   const m = location.pathname.match(/^\/dossiers\/([^/]+)\/?$/);
   if (!m) {
     addRow();
@@ -1396,6 +1409,9 @@ function showSummary(v, merci) {
   $('#resume-depot').textContent = v.depose_le
     ? `Déposé et signé le ${dateFr(v.depose_le)}${v.signature ? ` (texte de la convention version ${v.signature.version_texte})` : ''}.`
     : '';
+  $('#resume-echeance').textContent = termLabel(v) || 'Fixée au dépôt.';
+  // A convention in force can be terminated by the collectivité, once.
+  $('#resiliation').hidden = !(v.statut === 'accepte' && !v.resiliation);
   showAttestation(v);
   loadMessages();
   show('vue-dossier');
@@ -1503,6 +1519,45 @@ async function initVerification() {
     setMessage(group, $('#fichier-messages'), same ? 'valid' : 'error',
       same ? `Le fichier « ${file.name} » est identique à la convention enregistrée.`
         : `Le fichier « ${file.name} » diffère de la convention enregistrée (empreinte ${hex}) : ce n’est pas ce document, ou il a été modifié.`);
+  });
+}
+
+// ---------------------------------------------------------------- Termination
+
+function setupTermination() {
+  const form = $('#resiliation-form');
+  if (!form) return;
+  const motif = $('#resiliation-motif');
+  const group = $('#groupe-resiliation-motif');
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const button = $('#resiliation-envoyer');
+    const result = $('#resiliation-resultat');
+    setMessage(group, $('#resiliation-motif-messages'), null, '', motif);
+    result.replaceChildren();
+    if (!motif.value.trim()) {
+      setMessage(group, $('#resiliation-motif-messages'), 'error', 'Indiquez le motif de la résiliation : il est transmis à l’académie.', motif);
+      motif.focus();
+      return;
+    }
+    button.disabled = true;
+    try {
+      const r = await api('POST', `/dossiers/${dossier.id}/resiliation`, { motif: motif.value.trim() });
+      if (r.ok) {
+        showSummary(r.data, false);
+        announce(`Résiliation enregistrée : elle prend effet le ${dateFr(r.data.resiliation.effet_le, false)}.`);
+        return;
+      }
+      const err = (r.data?.errors || []).find((x) => x.champ === 'motif');
+      if (err) {
+        setMessage(group, $('#resiliation-motif-messages'), 'error', err.message, motif);
+        motif.focus();
+      } else {
+        result.replaceChildren(alertBox('error', 'Résiliation non enregistrée', problemMessage(r.data, 'Le service est momentanément indisponible : réessayez.'), 'h3', 'fr-mt-2w'));
+      }
+    } finally {
+      button.disabled = false;
+    }
   });
 }
 

@@ -31,6 +31,7 @@ async function init() {
   setupForm();
   setupDeletion();
   setupMessages();
+  setupTermination();
   const m = location.pathname.match(/^\/dossiers\/([^/]+)\/?$/);
   if (!m) {
     addRow();
@@ -1191,6 +1192,9 @@ function showSummary(v, merci) {
   $('#resume-depot').textContent = v.depose_le
     ? `Déposé et signé le ${dateFr(v.depose_le)}${v.signature ? ` (texte de la convention version ${v.signature.version_texte})` : ''}.`
     : '';
+  $('#resume-echeance').textContent = termLabel(v) || 'Fixée au dépôt.';
+  // A convention in force can be terminated by the collectivité, once.
+  $('#resiliation').hidden = !(v.statut === 'accepte' && !v.resiliation);
   showAttestation(v);
   loadMessages();
   show('vue-dossier');
@@ -1298,6 +1302,45 @@ async function initVerification() {
     setMessage(group, $('#fichier-messages'), same ? 'valid' : 'error',
       same ? `Le fichier « ${file.name} » est identique à la convention enregistrée.`
         : `Le fichier « ${file.name} » diffère de la convention enregistrée (empreinte ${hex}) : ce n’est pas ce document, ou il a été modifié.`);
+  });
+}
+
+// ---------------------------------------------------------------- Termination
+
+function setupTermination() {
+  const form = $('#resiliation-form');
+  if (!form) return;
+  const motif = $('#resiliation-motif');
+  const group = $('#groupe-resiliation-motif');
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const button = $('#resiliation-envoyer');
+    const result = $('#resiliation-resultat');
+    setMessage(group, $('#resiliation-motif-messages'), null, '', motif);
+    result.replaceChildren();
+    if (!motif.value.trim()) {
+      setMessage(group, $('#resiliation-motif-messages'), 'error', 'Indiquez le motif de la résiliation : il est transmis à l’académie.', motif);
+      motif.focus();
+      return;
+    }
+    button.disabled = true;
+    try {
+      const r = await api('POST', `/dossiers/${dossier.id}/resiliation`, { motif: motif.value.trim() });
+      if (r.ok) {
+        showSummary(r.data, false);
+        announce(`Résiliation enregistrée : elle prend effet le ${dateFr(r.data.resiliation.effet_le, false)}.`);
+        return;
+      }
+      const err = (r.data?.errors || []).find((x) => x.champ === 'motif');
+      if (err) {
+        setMessage(group, $('#resiliation-motif-messages'), 'error', err.message, motif);
+        motif.focus();
+      } else {
+        result.replaceChildren(alertBox('error', 'Résiliation non enregistrée', problemMessage(r.data, 'Le service est momentanément indisponible : réessayez.'), 'h3', 'fr-mt-2w'));
+      }
+    } finally {
+      button.disabled = false;
+    }
   });
 }
 

@@ -12,6 +12,7 @@ const STATUTS = {
   accepte: 'Accepté',
   refuse: 'Refusé',
   sans_suite: 'Classé sans suite',
+  resilie: 'Résilié',
 };
 
 // ---------------------------------------------------------------- DOM
@@ -105,9 +106,20 @@ function garLabel(e, accepteLe) {
 /** A SIRET as 3 3 3 5 digits; something else than digits is left as it is. */
 /** What one version of the convention is, as both pages name it. */
 function conventionLabel(c) {
-  return c.nature === 'contresignature'
-    ? `Convention contresignée par l’académie (version ${c.version})`
-    : `Convention signée par la collectivité au dépôt (version ${c.version || 1})`;
+  if (c.nature === 'contresignature') return `Convention contresignée par l’académie (version ${c.version})`;
+  if (c.nature === 'correction') return `Convention corrigée, signée à nouveau par la collectivité (version ${c.version})`;
+  return `Convention signée par la collectivité au dépôt (version ${c.version || 1})`;
+}
+
+/** The convention's term and its termination, in one sentence (`echeance`, `resiliation` of the
+ * view). */
+function termLabel(v) {
+  const e = v.echeance;
+  const r = v.resiliation;
+  if (v.statut === 'resilie' && r) return `Résiliée depuis le ${dateFr(r.effet_le, false)} (résiliation demandée ${r.par === 'academie' ? 'par l’académie' : 'par la collectivité'}).`;
+  const term = e ? `Prend effet le ${dateFr(e.prend_effet_le, false)} pour un an, renouvelée tacitement jusqu’au ${dateFr(e.fin_le, false)} au plus tard.` : '';
+  if (!r) return term;
+  return `${term} Résiliation demandée ${r.par === 'academie' ? 'par l’académie' : 'par la collectivité'} le ${dateFr(r.demandee_le)} : elle prend effet le ${dateFr(r.effet_le, false)}. Motif : ${r.motif}`;
 }
 
 function formatSiret(v) {

@@ -9,22 +9,23 @@ const PAGE_SIZE = 20;
 
 const BADGES = {
   en_construction: 'fr-badge--new', en_instruction: 'fr-badge--info', accepte: 'fr-badge--success',
-  refuse: 'fr-badge--error', sans_suite: 'fr-badge--warning',
+  refuse: 'fr-badge--error', sans_suite: 'fr-badge--warning', resilie: 'fr-badge--warning',
 };
 // The legal moves of Statut::can_become (src/domain/dossier.rs), by action.
 const ACTIONS = {
   en_construction: ['passer_en_instruction'],
   en_instruction: ['accepter', 'refuser', 'classer_sans_suite', 'repasser_en_construction'],
-  accepte: ['repasser_en_instruction'],
+  accepte: ['repasser_en_instruction', 'resilier'],
   refuse: ['repasser_en_instruction'],
   sans_suite: ['repasser_en_instruction'],
 };
 // Actions sent with the motif field when it is filled (the others ignore it).
-const WITH_MOTIF = ['refuser', 'classer_sans_suite', 'repasser_en_construction', 'repasser_en_instruction'];
+const WITH_MOTIF = ['refuser', 'classer_sans_suite', 'repasser_en_construction', 'repasser_en_instruction', 'resilier'];
 // Audit-trail actions whose detail is the instructeur's motif (Decision::label).
 const DECISION_LABELS = ['dossier refusé', 'dossier classé sans suite', 'dossier renvoyé à la collectivité pour modification',
   'dossier repassé en instruction', 'dossier accepté', 'dossier passé en instruction'];
-const NEEDS_MOTIF = { refuser: 'du refus', classer_sans_suite: 'du classement sans suite', repasser_en_construction: 'de la demande de correction' };
+// (Termination lines carry their motif and date in their detail, shown as it is.)
+const NEEDS_MOTIF = { refuser: 'du refus', classer_sans_suite: 'du classement sans suite', repasser_en_construction: 'de la demande de correction', resilier: 'de la résiliation' };
 
 // ---------------------------------------------------------------- helpers
 
@@ -295,7 +296,7 @@ async function route() {
 
 // ---------------------------------------------------------------- List
 
-const FILTERS = ['q', 'statut', 'gar', 'correction', 'departement', 'commune', 'du', 'au'];
+const FILTERS = ['q', 'statut', 'gar', 'echeance', 'correction', 'departement', 'commune', 'du', 'au'];
 let cursors = [null]; // cursor of each page shown, for « Précédent »
 let listQuery = '';
 
@@ -705,7 +706,9 @@ function renderDossier(v) {
   $('#d-historique').replaceChildren(...(v.historique || []).map((h) => el('li', {},
     el('time', { datetime: h.le }, dateFr(h.le)), ` — ${h.action} — par ${h.par}`,
     ...(h.detail ? [el('br'), el('span', { class: 'motif' }, DECISION_LABELS.includes(h.action) ? `Motif : ${h.detail}` : h.detail)] : []))));
-  const legal = ACTIONS[v.statut] || [];
+  $('#d-echeance').textContent = termLabel(v) || '—';
+  // A termination is asked once; repassing in instruction stays open until it takes effect.
+  const legal = (ACTIONS[v.statut] || []).filter((a) => a !== 'resilier' || !v.resiliation);
   for (const b of $$('#decision-boutons button')) b.closest('li').hidden = !legal.includes(b.value);
   $('#decision-form').hidden = legal.length === 0;
 }
@@ -768,8 +771,11 @@ function setupDossier() {
       if (r.ok) {
         motif.value = '';
         await showDossier(current.id, false);
+        const status = r.data.resiliation && action === 'resilier'
+          ? `La résiliation prend effet le ${dateFr(r.data.resiliation.effet_le, false)} ; d’ici là, la convention reste en vigueur.`
+          : `Le dossier est maintenant « ${STATUTS[r.data.statut] || r.data.statut} ».`;
         result.replaceChildren(alertBox('success', 'Décision enregistrée',
-          `Le dossier est maintenant « ${STATUTS[r.data.statut] || r.data.statut} ».${r.data.contresignature_en_cours
+          `${status}${r.data.contresignature_en_cours
             ? ' La convention contresignée par l’académie est en cours d’édition : le signataire la recevra par courriel.'
             : r.data.email_envoye ? ' Le signataire en est informé par courriel.' : ' Le courriel au signataire n’a pas pu être envoyé : prévenez-le par la messagerie.'}`));
         $('#dossier-titre').focus();
