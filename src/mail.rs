@@ -11,11 +11,20 @@ use crate::ports::OutgoingEmail;
 use crate::render::email::{notification, NotificationData, Rendered};
 use crate::App;
 
-/// To the signatory, whose address was confirmed by a code before the deposit (the référent,
-/// whose address nobody confirmed, is told once, on acceptance: [`Notice::Referent`]); replies
-/// go to the académie's contact address.
-pub fn to_collectivite(app: &App, depot: &Depot, rendered: Rendered) -> OutgoingEmail {
-    to_address(app, &depot.signataire.email, rendered)
+/// To the signatory in office (confirmed by a code: before the deposit, or at a change of
+/// signatory; the référent, whose address nobody confirmed, is told once, on acceptance:
+/// [`Notice::Referent`]); replies go to the académie's contact address.
+pub fn to_collectivite(app: &App, r: &DossierRecord, rendered: Rendered) -> Option<OutgoingEmail> {
+    r.contact()
+        .map(|(_, _, email)| to_address(app, email, rendered))
+}
+
+/// « Bonjour Camille Martin, » for the signatory in office.
+fn greeting(r: &DossierRecord) -> String {
+    match r.contact() {
+        Some((prenom, nom, _)) => format!("Bonjour {prenom} {nom},"),
+        None => "Bonjour,".into(),
+    }
 }
 
 /// To one address; replies go to the académie's contact address.
@@ -31,13 +40,20 @@ fn to_address(app: &App, to: &str, rendered: Rendered) -> OutgoingEmail {
     }
 }
 
-/// To the académie's contact address; replies go to the signatory.
-pub fn to_academie(app: &App, depot: &Depot, rendered: Rendered) -> OutgoingEmail {
+/// To the académie's contact address; replies go to the signatory in office.
+pub fn to_academie(
+    app: &App,
+    r: &DossierRecord,
+    depot: &Depot,
+    rendered: Rendered,
+) -> OutgoingEmail {
     OutgoingEmail {
         from: app.config.sender_email.clone(),
         to: vec![app.config.contact_email.clone()],
         cc: Vec::new(),
-        reply_to: depot.signataire.email.clone(),
+        reply_to: r
+            .contact()
+            .map_or_else(|| depot.signataire.email.clone(), |(_, _, e)| e.to_string()),
         subject: rendered.subject,
         text: rendered.text,
         html: rendered.html,
@@ -117,12 +133,9 @@ pub fn email_of(
             })?;
             to_address(app, &referent.email, rendered)
         }
-        (Notice::Collectivite { sujet, paragraphes }, Some(depot)) => {
+        (Notice::Collectivite { sujet, paragraphes }, Some(_)) => {
             let jeton = link_jeton(app.config.link_secret.as_bytes(), &r.id, r.acces_generation);
-            let salutation = format!(
-                "Bonjour {} {},",
-                depot.signataire.prenom, depot.signataire.nom
-            );
+            let salutation = greeting(r);
             let rendered = notification(&NotificationData {
                 sujet,
                 salutation: &salutation,
@@ -133,7 +146,7 @@ pub fn email_of(
                 lien2: None,
                 signature: &app.config.academie.nom,
             })?;
-            to_collectivite(app, depot, rendered)
+            return Ok(to_collectivite(app, r, rendered));
         }
         (
             Notice::Contresignature {
@@ -141,13 +154,10 @@ pub fn email_of(
                 paragraphes,
                 version,
             },
-            Some(depot),
+            Some(_),
         ) => {
             let jeton = link_jeton(app.config.link_secret.as_bytes(), &r.id, r.acces_generation);
-            let salutation = format!(
-                "Bonjour {} {},",
-                depot.signataire.prenom, depot.signataire.nom
-            );
+            let salutation = greeting(r);
             let page = links::private_page(&app.config, &r.id, &jeton);
             let rendered = notification(&NotificationData {
                 sujet,
@@ -159,7 +169,7 @@ pub fn email_of(
                 lien2: Some(&page),
                 signature: &app.config.academie.nom,
             })?;
-            to_collectivite(app, depot, rendered)
+            return Ok(to_collectivite(app, r, rendered));
         }
         (Notice::Academie { sujet, paragraphes }, Some(depot)) => {
             let rendered = notification(&NotificationData {
@@ -172,7 +182,7 @@ pub fn email_of(
                 lien2: None,
                 signature: "Conventions ENT école / GAR",
             })?;
-            to_academie(app, depot, rendered)
+            to_academie(app, r, depot, rendered)
         }
     }))
 }

@@ -182,6 +182,20 @@ pub trait DossierStore: Send + Sync {
         self.write(id, expect(change, |s| s == Step::RenewAccess))
             .await
     }
+    /// `steps::propose_signataire`: Conflict when another code was sent meanwhile.
+    async fn propose_signataire(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
+        self.write(id, expect(change, |s| s == Step::ProposeSignataire))
+            .await
+    }
+    /// `steps::confirm_new_signataire`: Conflict when another try was counted meanwhile.
+    async fn confirm_new_signataire(
+        &self,
+        id: &DossierId,
+        change: &Change,
+    ) -> Result<(), StoreError> {
+        self.write(id, expect(change, |s| s == Step::ConfirmNewSignataire))
+            .await
+    }
     /// `steps::terminate`: Conflict when a termination was asked meanwhile.
     async fn terminate(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
         self.write(id, expect(change, |s| s == Step::Terminate))

@@ -28,13 +28,15 @@ pub enum Condition {
     NotAcknowledged,
     /// The dossier exists (appends).
     Exists,
-    /// Still edited by the collectivité (a draft, or sent back for correction), with this
-    /// pending code at this count of wrong tries: concurrent tries cannot both count as the
+    /// Still edited by the collectivité (a draft, or sent back for correction) or waiting for a
+    /// new signatory's code, with this pending code at this count of wrong tries: concurrent tries cannot both count as the
     /// same one.
     PendingCode { code_sha256: String, essais: u8 },
     /// Still edited by the collectivité, and the last code sent is still this one (none: no
     /// code yet).
     CodeUnchanged { envoye_le: Option<String> },
+    /// Deposited (not under correction), and the last code sent is still this one.
+    DepositedCodeUnchanged { envoye_le: Option<String> },
     /// The dossier's access is still at this generation (a concurrent renewal: conflict).
     AccessGeneration(u32),
     /// Accepted, and no termination asked for yet (two requests cannot both be the first).
@@ -72,6 +74,11 @@ impl Condition {
                 r.statut == Statut::EnConstruction && r.correction_demandee.is_some()
             }
             Condition::AccessGeneration(g) => r.acces_generation == *g,
+            Condition::DepositedCodeUnchanged { envoye_le } => {
+                r.depot.is_some()
+                    && r.correction_demandee.is_none()
+                    && r.code_signataire.as_ref().map(|c| &c.envoye_le) == envoye_le.as_ref()
+            }
             Condition::NotTerminated => r.statut == Statut::Accepte && r.resiliation.is_none(),
             Condition::Terminated => r.statut == Statut::Accepte && r.resiliation.is_some(),
             Condition::Reminders(v) => r.statut == Statut::Accepte && &r.rappels_echeance == v,
@@ -95,7 +102,7 @@ impl Condition {
                 code_sha256,
                 essais,
             } => {
-                editable(r)
+                (editable(r) || r.nouveau_signataire.is_some())
                     && r.code_signataire
                         .as_ref()
                         .is_some_and(|c| &c.code_sha256 == code_sha256 && c.essais == *essais)
@@ -155,6 +162,10 @@ pub enum Update {
     /// The access generation email links carry.
     AccesGeneration(u32),
     Resiliation(crate::domain::term::Resiliation),
+    /// The change of signatory waiting for its code, or none.
+    NouveauSignataire(Option<crate::domain::dossier::NouveauSignataire>),
+    /// The signatory in office after a change.
+    SignataireActuel(crate::domain::dossier::NouveauSignataire),
     Echeance(crate::domain::term::Echeance),
     RappelsEcheance(Vec<u32>),
     /// The draft expiry its signatory was warned of.
@@ -209,6 +220,8 @@ impl Update {
             Update::JetonSha256(h) => r.jeton_sha256 = h.clone(),
             Update::AccesGeneration(g) => r.acces_generation = *g,
             Update::Resiliation(t) => r.resiliation = Some(t.clone()),
+            Update::NouveauSignataire(n) => r.nouveau_signataire = n.clone(),
+            Update::SignataireActuel(s) => r.signataire_actuel = Some(s.clone()),
             Update::Echeance(e) => r.echeance = Some(e.clone()),
             Update::RappelsEcheance(v) => r.rappels_echeance = v.clone(),
             Update::AvertissementExpiration(t) => r.avertissement_expiration = Some(*t),

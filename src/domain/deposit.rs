@@ -139,6 +139,51 @@ const MAX_NAME: usize = 100;
 const MAX_QUALITE: usize = 100;
 
 /// Checks every field of the merged draft and returns every error at once.
+/// The signatory's names and address as typed, checked: (prénom, nom, qualité, address); each
+/// error named `{prefix}prenom`… in `errs`.
+pub fn signataire_fields(
+    s: &super::draft::DraftSignataire,
+    prefix: &str,
+    errs: &mut Vec<FieldError>,
+) -> (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<Email>,
+) {
+    let mut name = |champ: &str, label: &str, v: Option<String>, max: usize| -> Option<String> {
+        match Name::parse(v.as_deref().unwrap_or(""), max) {
+            Ok(n) => Some(n.into_string()),
+            Err(m) => {
+                let m = if m == "Ce champ est obligatoire." {
+                    format!("{label} est obligatoire.")
+                } else {
+                    m
+                };
+                errs.push(FieldError::new(format!("{prefix}{champ}"), m));
+                None
+            }
+        }
+    };
+    let prenom = name(
+        "prenom",
+        "Le prénom du signataire",
+        s.prenom.clone(),
+        MAX_NAME,
+    );
+    let nom = name("nom", "Le nom du signataire", s.nom.clone(), MAX_NAME);
+    let qualite = name(
+        "qualite",
+        "La qualité du signataire (maire, président…)",
+        s.qualite.clone(),
+        MAX_QUALITE,
+    );
+    let email = Email::parse(s.email.as_deref().unwrap_or(""))
+        .map_err(|m| errs.push(FieldError::new(format!("{prefix}email"), m)))
+        .ok();
+    (prenom, nom, qualite, email)
+}
+
 pub fn validate(
     draft: &Draft,
     directory: &dyn SchoolDirectory,
@@ -163,36 +208,7 @@ pub fn validate(
     };
 
     let s = draft.signataire.clone().unwrap_or_default();
-    let mut name = |champ: &str, label: &str, v: Option<String>, max: usize| -> Option<String> {
-        match Name::parse(v.as_deref().unwrap_or(""), max) {
-            Ok(n) => Some(n.into_string()),
-            Err(m) => {
-                let m = if m == "Ce champ est obligatoire." {
-                    format!("{label} est obligatoire.")
-                } else {
-                    m
-                };
-                errs.push(FieldError::new(champ, m));
-                None
-            }
-        }
-    };
-    let prenom = name(
-        "signataire.prenom",
-        "Le prénom du signataire",
-        s.prenom,
-        MAX_NAME,
-    );
-    let nom = name("signataire.nom", "Le nom du signataire", s.nom, MAX_NAME);
-    let qualite = name(
-        "signataire.qualite",
-        "La qualité du signataire (maire, président…)",
-        s.qualite,
-        MAX_QUALITE,
-    );
-    let email = Email::parse(s.email.as_deref().unwrap_or(""))
-        .map_err(|m| errs.push(FieldError::new("signataire.email", m)))
-        .ok();
+    let (prenom, nom, qualite, email) = signataire_fields(&s, "signataire.", &mut errs);
     let confirmed = match (&email, &ctx.confirmation) {
         (Some(e), Some(c)) if c.email == e.as_str() => Some(c.clone()),
         (Some(_), _) => {

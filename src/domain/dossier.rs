@@ -156,6 +156,18 @@ fn first_version() -> u32 {
     1
 }
 
+/// A person for the signatory's role after the deposit (after elections): named by the
+/// collectivité, in effect once that address confirms the code sent to it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NouveauSignataire {
+    pub prenom: String,
+    pub nom: String,
+    pub qualite: String,
+    pub email: String,
+    /// When the change was asked (RFC 3339); when it took effect, once in effect.
+    pub le: String,
+}
+
 /// The académie sent the dossier back to the collectivité for correction: when, and why (the
 /// private page shows it; the collectivité edits and deposits again).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -412,6 +424,13 @@ pub struct DossierRecord {
     /// The correction the académie asked for, until the collectivité deposits again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correction_demandee: Option<CorrectionDemandee>,
+    /// A change of signatory waiting for the new address's code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nouveau_signataire: Option<NouveauSignataire>,
+    /// The signatory in office since a change (`le`: when it took effect); the deposit's
+    /// `depot.signataire` stays who signed. Emails go to this person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signataire_actuel: Option<NouveauSignataire>,
     /// The termination asked for (by either party), until and after it takes effect.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resiliation: Option<crate::domain::term::Resiliation>,
@@ -495,6 +514,21 @@ impl DossierRecord {
         self.convention
             .as_ref()
             .is_some_and(|c| c.nature == NatureConvention::Contresignature)
+    }
+
+    /// Who the collectivité's emails go to: the signatory in office (after a change), else the
+    /// one who signed: (prénom, nom, address).
+    pub fn contact(&self) -> Option<(&str, &str, &str)> {
+        if let Some(s) = &self.signataire_actuel {
+            return Some((&s.prenom, &s.nom, &s.email));
+        }
+        self.depot.as_ref().map(|d| {
+            (
+                d.signataire.prenom.as_str(),
+                d.signataire.nom.as_str(),
+                d.signataire.email.as_str(),
+            )
+        })
     }
 
     /// The convention's term: as recorded at the first deposit, or computed from it for a

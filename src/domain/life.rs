@@ -48,6 +48,8 @@
 //! | `apply_termination` | service | accepte | resilie |
 //! | `remind_term` | service | accepte | (unchanged) |
 //! | `warn_draft_expiry` | service | brouillon | brouillon |
+//! | `propose_signataire` | collectivité | en_construction, en_instruction, accepte, refuse, sans_suite | (unchanged) |
+//! | `confirm_new_signataire` | collectivité | en_construction, en_instruction, accepte, refuse, sans_suite | (unchanged) |
 //! <!-- life-table:end -->
 //!
 //! The deposit pipeline (`etape`) runs beside the statut: `deposit` sets `depose`,
@@ -208,11 +210,13 @@ pub enum Step {
     ApplyTermination,
     RemindTerm,
     WarnDraftExpiry,
+    ProposeSignataire,
+    ConfirmNewSignataire,
 }
 
 impl Step {
     /// Every step, in the order of the life table.
-    pub const ALL: [Step; 29] = [
+    pub const ALL: [Step; 31] = [
         Step::Create,
         Step::Autosave,
         Step::SendCode,
@@ -242,6 +246,8 @@ impl Step {
         Step::ApplyTermination,
         Step::RemindTerm,
         Step::WarnDraftExpiry,
+        Step::ProposeSignataire,
+        Step::ConfirmNewSignataire,
     ];
 
     /// The step's function in `domain::steps`, with the decision for `decide`.
@@ -271,6 +277,8 @@ impl Step {
             Step::ApplyTermination => "apply_termination",
             Step::RemindTerm => "remind_term",
             Step::WarnDraftExpiry => "warn_draft_expiry",
+            Step::ProposeSignataire => "propose_signataire",
+            Step::ConfirmNewSignataire => "confirm_new_signataire",
         };
         format!("`{f}`")
     }
@@ -312,7 +320,9 @@ pub fn next(step: Step, from: Phase, who: Who) -> Result<After, Blocked> {
         | Step::SendCode
         | Step::ConfirmCode
         | Step::Deposit
-        | Step::DeleteDraft => Who::Collectivite,
+        | Step::DeleteDraft
+        | Step::ProposeSignataire
+        | Step::ConfirmNewSignataire => Who::Collectivite,
         Step::Decide(_) | Step::RequestWebhook | Step::RenewAccess => Who::Instructeur,
         // Both sides of the messagerie; either party terminates.
         Step::Message => who,
@@ -372,6 +382,13 @@ pub fn next(step: Step, from: Phase, who: Who) -> Result<After, Blocked> {
             return Err(Blocked::InForceOnly)
         }
         Step::ApplyTermination => After::Statut(Resilie),
+        // The signatory of a dossier under correction is the draft's (it signs again); a
+        // terminated convention has nobody left to sign for.
+        Step::ProposeSignataire | Step::ConfirmNewSignataire
+            if from == Phase::Correction || statut == Resilie =>
+        {
+            return Err(Blocked::InForceOnly)
+        }
         _ => After::Statut(statut),
     })
 }

@@ -44,6 +44,8 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, std::conv
         ("POST", ["api", "dossiers", id, "signataire", "confirmation"]) => {
             signataire::confirm(app, &req, id).await
         }
+        ("POST", ["api", "dossiers", id, "signataire"]) => signataire::propose(app, &req, id).await,
+        (_, ["api", "dossiers", _, "signataire"]) => Err(ApiError::MethodNotAllowed("POST")),
         (_, ["api", "dossiers", _, "signataire", "code" | "confirmation"]) => {
             Err(ApiError::MethodNotAllowed("POST"))
         }

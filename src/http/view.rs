@@ -70,6 +70,13 @@ fn build(app: &App, r: &DossierRecord, editing: bool) -> Value {
         "echeance": r.echeance(),
         // A termination asked by either party (it takes effect on `effet_le`).
         "resiliation": r.resiliation,
+        // After a change of signatory: who is in office (emails go there) and since when; and
+        // a change waiting for the new address's code.
+        "signataire_actuel": r.signataire_actuel,
+        "nouveau_signataire": r.nouveau_signataire.as_ref().map(|n| json!({
+            "prenom": n.prenom, "nom": n.nom, "qualite": n.qualite,
+            "envoye_a": crate::domain::signataire::masked(&n.email), "demande_le": n.le,
+        })),
     });
     match r.depot.as_ref().filter(|_| !editing) {
         Some(d) => {

@@ -85,7 +85,8 @@ pub fn build_email(app: &App, record: &DossierRecord) -> Result<OutgoingEmail, J
         code_verification: &convention.code_verification,
         academie: &app.config.academie.nom,
     })?;
-    Ok(crate::mail::to_collectivite(app, depot, rendered))
+    crate::mail::to_collectivite(app, record, rendered)
+        .ok_or_else(|| incoherent("pas de signataire"))
 }
 
 pub async fn acknowledge(app: &App, from_stream: DossierRecord) -> Result<Outcome, JobError> {

@@ -372,3 +372,139 @@ async fn renewing_the_access_voids_every_earlier_link_and_mails_a_new_one() {
         .await;
     assert_eq!(r.status, 409, "{}", r.body);
 }
+
+#[tokio::test]
+async fn a_new_signatory_takes_office_once_their_address_confirms_the_code() {
+    let t = TestApp::spawn().await;
+    let (id, jeton) = in_instruction(&t).await;
+    let page = format!("/api/dossiers/{id}");
+    let path = format!("{page}/signataire");
+    let maire = json!({"prenom": "Dominique", "nom": "Bernard", "qualite": "Maire",
+                       "email": "d.bernard@exemple.fr"});
+
+    // Bad input names its fields; a draft has no signatory to change (its form does that).
+    let r = t
+        .post_json(
+            &path,
+            &json!({"prenom": "", "email": "x", "age": 3}),
+            Some(&jeton),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    for champ in ["prenom", "nom", "qualite", "email", "age"] {
+        assert!(r.error_on(champ).is_some(), "{champ}: {}", r.body);
+    }
+    let (draft, draft_jeton) = t.create_draft(&full_dossier()).await;
+    let r = t
+        .post_json(
+            &format!("/api/dossiers/{draft}/signataire"),
+            &maire,
+            Some(&draft_jeton),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+
+    // Named: a code to the new address; nothing changes until it is given back.
+    let r = t.post_json(&path, &maire, Some(&jeton)).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert!(r.json()["envoye_a"]
+        .as_str()
+        .unwrap()
+        .ends_with("@exemple.fr"));
+    let codes = t.sent_codes().await;
+    let last = codes.last().unwrap();
+    assert!(last["destinations"]
+        .to_string()
+        .contains("d.bernard@exemple.fr"));
+    assert!(last["body"].to_string().contains("nouveau signataire"));
+    let v = t.get(&page, Some(&jeton)).await.json();
+    assert_eq!(v["nouveau_signataire"]["nom"], "Bernard");
+    assert_eq!(v["signataire_actuel"], Value::Null);
+    assert_eq!(v["signataire"]["nom"], "Martin", "who signed stays");
+
+    // A wrong code counts a try; the right one puts the new signatory in office.
+    let confirm = format!("{page}/signataire/confirmation");
+    let code = t.last_code().await;
+    let wrong = format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
+    let r = t
+        .post_json(&confirm, &json!({"code": wrong}), Some(&jeton))
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.error_on("code").unwrap().contains("essais"));
+    let before = t.sent_emails().await.len();
+    let r = t
+        .post_json(&confirm, &json!({"code": code}), Some(&jeton))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = r.json();
+    assert_eq!(v["signataire_actuel"]["email"], "d.bernard@exemple.fr");
+    assert_eq!(v["nouveau_signataire"], Value::Null);
+    assert_eq!(
+        v["signataire"]["nom"], "Martin",
+        "the convention is unchanged"
+    );
+    let stored = t.stored(&id).await.unwrap();
+    assert!(stored
+        .historique
+        .iter()
+        .any(|e| e.action == "signataire changé"
+            && e.detail
+                .as_deref()
+                .unwrap_or("")
+                .contains("Dominique Bernard")));
+    // The académie and the new signatory are told.
+    let emails = t.sent_emails().await;
+    let told: Vec<String> = emails[before..]
+        .iter()
+        .map(|e| e["destinations"].to_string())
+        .collect();
+    assert!(
+        told.iter().any(|d| d.contains("d.bernard@exemple.fr")),
+        "{told:?}"
+    );
+    assert!(
+        told.iter().any(|d| d.contains(&t.app.config.contact_email)),
+        "{told:?}"
+    );
+
+    // Later emails go to the new person: a message of the académie.
+    let r = t
+        .as_instructeur(
+            "POST",
+            &format!("/api/instructeur/dossiers/{id}/messages"),
+            Some(&json!({"texte": "Bienvenue."})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let emails = t.sent_emails().await;
+    let message = emails
+        .iter()
+        .rev()
+        .find(|e| {
+            e["subject"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("nouveau message")
+        })
+        .unwrap();
+    assert!(message["destinations"]
+        .to_string()
+        .contains("d.bernard@exemple.fr"));
+    assert!(message["body"]
+        .to_string()
+        .contains("Bonjour Dominique Bernard"));
+    // And a lost link is given to the new signatory's address, no longer to the old one.
+    let ask = |email: &str| json!({"siret": SIRET_BAULON, "email": email});
+    let before = t.sent_emails().await.len();
+    for email in ["mairie@exemple.fr", "d.bernard@exemple.fr"] {
+        let r = t.post_json("/api/acces/lien", &ask(email), None).await;
+        assert_eq!(r.status, 202);
+    }
+    let emails = t.sent_emails().await;
+    let links: Vec<String> = emails[before..]
+        .iter()
+        .map(|e| e["destinations"].to_string())
+        .collect();
+    assert_eq!(links.len(), 1, "{links:?}");
+    assert!(links[0].contains("d.bernard@exemple.fr"));
+}

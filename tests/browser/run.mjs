@@ -1119,7 +1119,7 @@ async function academie() {
   await page.getByRole('button', { name: 'Recevoir le lien' }).click();
   await page.locator('#lien-siret-messages').getByText(/SIRET/).waitFor();
   await axe(page, 'accueil, lien perdu sans SIRET');
-  await page.fill('#lien-siret', '213 500 768 00025');
+  await page.fill('#lien-siret', '213 500 762 00025');
   await page.fill('#lien-email', 'claude@exemple.fr');
   await page.getByRole('button', { name: 'Recevoir le lien' }).click();
   await page.locator('#lien-resultat').getByText('Demande enregistrée').waitFor();

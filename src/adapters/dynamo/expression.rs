@@ -91,6 +91,16 @@ impl Expression {
                 let st = self.value(s(Statut::EnConstruction.as_str()));
                 format!("statut = {st} AND attribute_exists(correction_demandee)")
             }
+            Condition::DepositedCodeUnchanged { envoye_le } => {
+                let base = "attribute_exists(depot) AND attribute_not_exists(correction_demandee)";
+                match envoye_le {
+                    None => format!("{base} AND attribute_not_exists(code_signataire)"),
+                    Some(t) => {
+                        let t = self.value(s(t));
+                        format!("{base} AND code_signataire.envoye_le = {t}")
+                    }
+                }
+            }
             Condition::NotTerminated => {
                 let st = self.value(s(Statut::Accepte.as_str()));
                 format!("statut = {st} AND attribute_not_exists(resiliation)")
@@ -154,7 +164,8 @@ impl Expression {
                 let h = self.value(s(code_sha256));
                 let e = self.value(n(i64::from(*essais)));
                 format!(
-                    "{editable} AND code_signataire.code_sha256 = {h} AND code_signataire.essais = {e}"
+                    "({editable} OR attribute_exists(nouveau_signataire)) AND \
+                     code_signataire.code_sha256 = {h} AND code_signataire.essais = {e}"
                 )
             }
             Condition::CurrentVersion(v) => {
@@ -255,6 +266,9 @@ impl Expression {
                 Update::JetonSha256(h) => x.set("jeton_sha256", s(h)),
                 Update::AccesGeneration(g) => x.set("acces_generation", n(i64::from(*g))),
                 Update::Resiliation(t) => x.set("resiliation", av(t)?),
+                Update::NouveauSignataire(Some(n)) => x.set("nouveau_signataire", av(n)?),
+                Update::NouveauSignataire(None) => x.remove.push("nouveau_signataire"),
+                Update::SignataireActuel(a) => x.set("signataire_actuel", av(a)?),
                 Update::Echeance(e) => x.set("echeance", av(e)?),
                 Update::RappelsEcheance(v) => x.set("rappels_echeance", av(v)?),
                 Update::AvertissementExpiration(t) => x.set("avertissement_expiration", n(*t)),

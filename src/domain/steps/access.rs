@@ -15,11 +15,17 @@ use crate::domain::time::Now;
 /// confirmed address receives it: the link opens the dossier and its messagerie.
 pub fn lost_link(r: &DossierRecord, siret: &Siret, email: &str) -> Option<Notice> {
     let depot = r.depot.as_ref()?;
-    let confirmed = depot.signature.email_confirme.as_deref()?;
     let same = |a: &str, b: &str| a.trim().eq_ignore_ascii_case(b.trim());
+    // The signatory in office, whose address was confirmed by code: at the deposit, or at the
+    // change of signatory that put them in office.
+    let (_, _, in_office) = r.contact()?;
+    let confirmed = match &r.signataire_actuel {
+        Some(s) => Some(s.email.as_str()),
+        None => depot.signature.email_confirme.as_deref(),
+    }?;
     if depot.collectivite.siret != siret.as_str()
         || !same(confirmed, email)
-        || !same(&depot.signataire.email, email)
+        || !same(in_office, email)
     {
         return None;
     }
@@ -50,7 +56,7 @@ pub const ACCESS_RENEWED: &str = "accès au dossier renouvelé, anciens liens r�
 /// the change leaves it (its link carries the new generation).
 pub fn renew_access(r: &DossierRecord, actor: &Actor, now: &Now) -> Result<Change, Refusal> {
     allowed(Step::RenewAccess, r, actor)?;
-    let Some(depot) = &r.depot else {
+    let Some((_, _, to)) = r.contact() else {
         return Err(Refusal::Conflict(
             "Ce dossier n’est pas déposé : son accès ne se renouvelle pas.".into(),
         ));
@@ -66,7 +72,7 @@ pub fn renew_access(r: &DossierRecord, actor: &Actor, now: &Now) -> Result<Chang
                 now,
                 actor,
                 ACCESS_RENEWED,
-                Some(format!("nouveau lien envoyé à {}", depot.signataire.email)),
+                Some(format!("nouveau lien envoyé à {to}")),
             ),
         ],
         notices: vec![Notice::Collectivite {

@@ -44,6 +44,8 @@ pub fn create(
         webhook_tentatives: Vec::new(),
         expire_le: Some(draft_expiry(now)),
         correction_demandee: None,
+        nouveau_signataire: None,
+        signataire_actuel: None,
         resiliation: None,
         echeance: None,
         rappels_echeance: Vec::new(),
@@ -126,6 +128,9 @@ pub fn deposit(
         Update::Etape(Etape::Depose),
         Update::ModifieLe(now.stamp()),
         Update::ExpireLe(None),
+        // The draft's codes are spent: a later code (a new signatory) starts the dossier's
+        // quota again; the address's own quota still bounds it.
+        Update::CodesEnvoyes(Vec::new()),
     ];
     if r.correction_demandee.is_some() {
         updates.extend([

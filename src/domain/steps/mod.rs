@@ -30,7 +30,10 @@ pub use pipeline::{
     record_countersignature, record_webhook_attempt, release_acceptance_email,
     release_acknowledgement, webhook_due, Countersignature, COUNTERSIGNED, LEASE_SECONDS,
 };
-pub use signataire::{confirm_code, send_code, CodeChecked};
+pub use signataire::{
+    confirm_code, confirm_new_signataire, propose_signataire, send_code, CodeChecked,
+    SIGNATORY_CHANGED,
+};
 pub use term::{
     apply_termination, release_reminder, remind_term, terminate, warn_draft_expiry, TERMINATED,
 };
