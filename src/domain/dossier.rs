@@ -156,6 +156,29 @@ fn first_version() -> u32 {
     1
 }
 
+/// What a dossier is: a convention, an avenant to one, or the renewal of one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NatureDossier {
+    #[default]
+    Convention,
+    Avenant,
+    Renouvellement,
+}
+
+impl NatureDossier {
+    fn is_convention(&self) -> bool {
+        *self == NatureDossier::Convention
+    }
+}
+
+/// The convention an avenant amends or a renewal follows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConventionInitiale {
+    pub id: DossierId,
+    pub numero: String,
+}
+
 /// A person for the signatory's role after the deposit (after elections): named by the
 /// collectivité, in effect once that address confirms the code sent to it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -424,6 +447,11 @@ pub struct DossierRecord {
     /// The correction the académie asked for, until the collectivité deposits again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correction_demandee: Option<CorrectionDemandee>,
+    #[serde(default, skip_serializing_if = "NatureDossier::is_convention")]
+    pub nature: NatureDossier,
+    /// For an avenant or a renewal: the convention it follows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub convention_initiale: Option<ConventionInitiale>,
     /// A change of signatory waiting for the new address's code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nouveau_signataire: Option<NouveauSignataire>,

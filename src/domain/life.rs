@@ -50,6 +50,7 @@
 //! | `warn_draft_expiry` | service | brouillon | brouillon |
 //! | `propose_signataire` | collectivité | en_construction, en_instruction, accepte, refuse, sans_suite | (unchanged) |
 //! | `confirm_new_signataire` | collectivité | en_construction, en_instruction, accepte, refuse, sans_suite | (unchanged) |
+//! | `renew` | collectivité | accepte, resilie | (unchanged) |
 //! <!-- life-table:end -->
 //!
 //! The deposit pipeline (`etape`) runs beside the statut: `deposit` sets `depose`,
@@ -212,11 +213,12 @@ pub enum Step {
     WarnDraftExpiry,
     ProposeSignataire,
     ConfirmNewSignataire,
+    Renew,
 }
 
 impl Step {
     /// Every step, in the order of the life table.
-    pub const ALL: [Step; 31] = [
+    pub const ALL: [Step; 32] = [
         Step::Create,
         Step::Autosave,
         Step::SendCode,
@@ -248,6 +250,7 @@ impl Step {
         Step::WarnDraftExpiry,
         Step::ProposeSignataire,
         Step::ConfirmNewSignataire,
+        Step::Renew,
     ];
 
     /// The step's function in `domain::steps`, with the decision for `decide`.
@@ -279,6 +282,7 @@ impl Step {
             Step::WarnDraftExpiry => "warn_draft_expiry",
             Step::ProposeSignataire => "propose_signataire",
             Step::ConfirmNewSignataire => "confirm_new_signataire",
+            Step::Renew => "renew",
         };
         format!("`{f}`")
     }
@@ -322,7 +326,8 @@ pub fn next(step: Step, from: Phase, who: Who) -> Result<After, Blocked> {
         | Step::Deposit
         | Step::DeleteDraft
         | Step::ProposeSignataire
-        | Step::ConfirmNewSignataire => Who::Collectivite,
+        | Step::ConfirmNewSignataire
+        | Step::Renew => Who::Collectivite,
         Step::Decide(_) | Step::RequestWebhook | Step::RenewAccess => Who::Instructeur,
         // Both sides of the messagerie; either party terminates.
         Step::Message => who,
@@ -382,6 +387,8 @@ pub fn next(step: Step, from: Phase, who: Who) -> Result<After, Blocked> {
             return Err(Blocked::InForceOnly)
         }
         Step::ApplyTermination => After::Statut(Resilie),
+        // A convention that was in force is renewed (a new dossier; this one is unchanged).
+        Step::Renew if !matches!(statut, Accepte | Resilie) => return Err(Blocked::InForceOnly),
         // The signatory of a dossier under correction is the draft's (it signs again); a
         // terminated convention has nobody left to sign for.
         Step::ProposeSignataire | Step::ConfirmNewSignataire

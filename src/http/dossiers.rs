@@ -205,6 +205,43 @@ pub async fn download(app: &App, req: &Request, id: &str) -> ApiResult {
         .expect("presigned URLs are valid header values"))
 }
 
+/// `POST /api/dossiers/{id}/renouvellement` (body `{}`): a new draft of nature
+/// `renouvellement`, pre-filled from this convention; 201 as for a created draft, with the new
+/// dossier's own jeton.
+pub async fn renew(app: &App, req: &Request, id: &str) -> ApiResult {
+    let record = authorize(app, req, id).await?;
+    let body = json_body(req)?;
+    if body.as_object().is_none_or(|o| !o.is_empty()) {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "",
+            "Le corps est un objet vide {} : le nouveau dossier est prérempli à partir de la \
+             convention.",
+        )]));
+    }
+    let n = app.dossiers.next_numero().await?;
+    let new_id = DossierId::generate();
+    let jeton = Jeton::generate();
+    let draft = steps::renew(
+        &record,
+        new_id.clone(),
+        n,
+        jeton.hash(),
+        &Actor::Collectivite,
+        &Now::system(),
+    )?;
+    app.dossiers.create(&draft).await?;
+    tracing::info!(dossier = %new_id, initiale = %record.numero, "renewal draft created");
+    Ok(json(
+        201,
+        &json!({
+            "id": draft.id,
+            "numero": draft.numero,
+            "jeton": jeton.as_str(),
+            "url": links::private_page(&app.config, &new_id, jeton.as_str()),
+        }),
+    ))
+}
+
 /// `POST /api/dossiers/{id}/resiliation` `{"motif"}`: the collectivité terminates its convention
 /// (three months' notice); both sides are told.
 pub async fn terminate(app: &App, req: &Request, id: &str) -> ApiResult {

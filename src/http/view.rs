@@ -62,8 +62,9 @@ fn build(app: &App, r: &DossierRecord, editing: bool) -> Value {
         // When the convention in force was accepted (null otherwise): the pages count the
         // days a school has waited for the ENT editor from it.
         "accepte_le": r.accepte_le(),
-        // Every dossier is a convention until avenants and renewals exist.
-        "nature": "convention",
+        // A convention, or the renewal of one (`convention_initiale`: the numero it follows).
+        "nature": r.nature,
+        "convention_initiale": r.convention_initiale.as_ref().map(|c| &c.numero),
         // What the académie asked the collectivité to correct, until it deposits again.
         "correction_demandee": r.correction_demandee,
         // Once deposited: when it took effect, when it ends at the latest (article 7).

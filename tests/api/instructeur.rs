@@ -1168,7 +1168,7 @@ async fn statistics_count_what_the_filters_select() {
     let path = "/api/instructeur/statistiques";
     let expected = json!({
         "dossiers": 3,
-        "par_statut": {"en_construction": 1, "en_instruction": 0, "accepte": 1, "refuse": 1, "sans_suite": 0},
+        "par_statut": {"en_construction": 1, "en_instruction": 0, "accepte": 1, "refuse": 1, "sans_suite": 0, "resilie": 0},
         "collectivites": 1,
         "ecoles": {"conventionnees": 2, "acceptees": 1},
     });

@@ -363,3 +363,86 @@ async fn a_confirmed_draft_is_warned_fourteen_days_before_its_deletion_once() {
         "warned once for this expiry"
     );
 }
+
+#[tokio::test]
+async fn a_convention_is_renewed_by_a_new_dossier_prefilled_from_it() {
+    let t = TestApp::spawn().await;
+    let (pending, pending_jeton) = t.deposit_new(&full_dossier()).await;
+    let r = t
+        .post_json(
+            &format!("/api/dossiers/{pending}/renouvellement"),
+            &json!({}),
+            Some(&pending_jeton),
+        )
+        .await;
+    assert_eq!(r.status, 409, "not in force yet: {}", r.body);
+    let (id, jeton) = accepted(&t).await;
+    let path = format!("/api/dossiers/{id}/renouvellement");
+    let r = t
+        .post_json(&path, &json!({"ecoles": []}), Some(&jeton))
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    let r = t.post_json(&path, &json!({}), Some(&jeton)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let created = r.json();
+    let new_id = created["id"].as_str().unwrap().to_string();
+    let new_jeton = created["jeton"].as_str().unwrap().to_string();
+    assert_ne!(new_id, id);
+    assert!(created["url"].as_str().unwrap().contains(&new_id));
+    // A draft of nature renouvellement, pre-filled; the signatory confirms again.
+    let v = t
+        .get(&format!("/api/dossiers/{new_id}"), Some(&new_jeton))
+        .await
+        .json();
+    let original = t
+        .get(&format!("/api/dossiers/{id}"), Some(&jeton))
+        .await
+        .json();
+    assert_eq!(v["statut"], "brouillon");
+    assert_eq!(v["nature"], "renouvellement");
+    assert_eq!(v["convention_initiale"], original["numero"]);
+    assert_eq!(v["collectivite"]["siret"], SIRET_BAULON);
+    assert_eq!(v["signataire"]["email"], "mairie@exemple.fr");
+    assert_eq!(v["signataire"]["email_confirme_le"], Value::Null);
+    let uais: Vec<&str> = v["ecoles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["uai"].as_str().unwrap())
+        .collect();
+    assert_eq!(uais, [UAI_BAULON, UAI_CARDROC]);
+    assert_eq!(v["referent"]["prenom_nom"], "Jean GARCIA");
+    // The original's jeton does not open the new dossier; the convention itself is unchanged.
+    assert_eq!(
+        t.get(&format!("/api/dossiers/{new_id}"), Some(&jeton))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(original["statut"], "accepte");
+    // It deposits as a convention once the signatory confirms the address again and gives the
+    // act that authorises this new signature.
+    t.confirm_signataire(&new_id, &new_jeton).await;
+    let r = t
+        .post_json(
+            &format!("/api/dossiers/{new_id}/depot"),
+            &json!({"approbation": true}),
+            Some(&new_jeton),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(
+        r.error_on("signataire.habilitation.nature").is_some(),
+        "{}",
+        r.body
+    );
+    let r = t
+        .post_json(
+            &format!("/api/dossiers/{new_id}/depot"),
+            &json!({"approbation": true, "signataire": {"habilitation": full_dossier()["signataire"]["habilitation"]}}),
+            Some(&new_jeton),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["nature"], "renouvellement");
+}

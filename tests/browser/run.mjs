@@ -1096,6 +1096,27 @@ async function academie() {
   }
   await goto(page, `${BASE}/dossiers/${fin.id}?jeton=${encodeURIComponent(fin.jeton)}`);
   await page.locator('#resume-echeance').getByText(/renouvelée tacitement jusqu’au/).waitFor();
+  await axe(page, 'collectivité, convention en vigueur');
+  // After the elections: a new signatory, in office once their code is given back.
+  await page.getByRole('button', { name: 'Envoyer le code au nouveau signataire' }).click();
+  await page.locator('#nouveau-prenom-messages').getByText(/prénom du signataire est obligatoire/).waitFor();
+  await page.fill('#nouveau-prenom', 'Ange');
+  await page.fill('#nouveau-nom', 'Lebrun');
+  await page.fill('#nouveau-qualite', 'Maire');
+  await page.fill('#nouveau-email', 'ange@exemple.fr');
+  await page.getByRole('button', { name: 'Envoyer le code au nouveau signataire' }).click();
+  await page.locator('#changement-resultat').getByText('Code envoyé').waitFor();
+  const [nouveauCode] = await codesSentTo('ange@exemple.fr', 1);
+  await page.fill('#changement-code', wrongCode(nouveauCode));
+  await page.getByRole('button', { name: 'Confirmer le changement de signataire' }).click();
+  await page.locator('#changement-code-messages').getByText(/Code erroné/).waitFor();
+  await axe(page, 'collectivité, changement de signataire, code erroné');
+  await page.fill('#changement-code', nouveauCode);
+  await page.getByRole('button', { name: 'Confirmer le changement de signataire' }).click();
+  await page.locator('#changement-resultat').getByText('Signataire changé').waitFor();
+  await page.locator('#changement-actuel').getByText(/Ange LEBRUN, Maire/).waitFor();
+  await axe(page, 'collectivité, signataire changé');
+  await shot(page, 'collectivite-signataire-change', false);
   const demander = page.getByRole('button', { name: 'Demander la résiliation' });
   await demander.click();
   await page.locator('#resiliation-motif-messages').getByText(/Indiquez le motif/).waitFor();
@@ -1120,12 +1141,16 @@ async function academie() {
   await page.locator('#lien-siret-messages').getByText(/SIRET/).waitFor();
   await axe(page, 'accueil, lien perdu sans SIRET');
   await page.fill('#lien-siret', '213 500 762 00025');
-  await page.fill('#lien-email', 'claude@exemple.fr');
+  await page.fill('#lien-email', 'ange@exemple.fr');
   await page.getByRole('button', { name: 'Recevoir le lien' }).click();
   await page.locator('#lien-resultat').getByText('Demande enregistrée').waitFor();
   await axe(page, 'accueil, lien perdu demandé');
-  const back = await linkSentTo('claude@exemple.fr', 'lien d’accès à votre dossier');
+  const back = await linkSentTo('ange@exemple.fr', 'lien d’accès à votre dossier');
   assert.ok(back.includes(fin.id), 'le lien du dossier de cette collectivité');
+  // Back to the list, fully loaded (a page still loading would write after the sign-out).
+  await goto(page, `${BASE}/instructeur`);
+  await page.locator('#liste-corps').getByRole('link', { name: fin.numero, exact: true }).waitFor();
+  await page.waitForLoadState('networkidle');
 
   step('Instructeur : déconnexion, ici et sur la page de connexion de l’académie');
   const logout = page.waitForRequest((r) => new URL(r.url()).pathname === '/logout');

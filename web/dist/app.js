@@ -249,6 +249,8 @@ async function init() {
   setupDeletion();
   setupMessages();
   setupTermination();
+  setupSignatoryChange();
+  setupRenewal();
   const m = location.pathname.match(/^\/dossiers\/([^/]+)\/?$/);
   if (!m) {
     addRow();
@@ -275,6 +277,10 @@ async function init() {
   await restore(r.data);
   showPrivateLink();
   showCorrection(r.data.correction_demandee);
+  if (r.data.nature === 'renouvellement' && r.data.convention_initiale) {
+    $('#nature-dossier-texte').textContent = `Ce dossier renouvelle la convention n° ${r.data.convention_initiale} : il est prérempli avec ses éléments. Vérifiez-les, confirmez l’adresse du signataire par un code, puis déposez-le.`;
+    $('#nature-dossier').hidden = false;
+  }
   show('formulaire');
   setSaved(r.data.modifie_le);
   refreshApercu();
@@ -1412,6 +1418,11 @@ function showSummary(v, merci) {
   $('#resume-echeance').textContent = termLabel(v) || 'Fixée au dépôt.';
   // A convention in force can be terminated by the collectivité, once.
   $('#resiliation').hidden = !(v.statut === 'accepte' && !v.resiliation);
+  showSignatoryChange(v);
+  // Renewal: offered when the term is near (six months) or once terminated.
+  const fin = v.echeance?.fin_le ? Date.parse(v.echeance.fin_le) : NaN;
+  const near = v.statut === 'accepte' && fin - Date.now() < 183 * 86400e3;
+  $('#renouvellement').hidden = !(near || v.statut === 'resilie');
   showAttestation(v);
   loadMessages();
   show('vue-dossier');
@@ -1555,6 +1566,97 @@ function setupTermination() {
       } else {
         result.replaceChildren(alertBox('error', 'Résiliation non enregistrée', problemMessage(r.data, 'Le service est momentanément indisponible : réessayez.'), 'h3', 'fr-mt-2w'));
       }
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
+// ---------------------------------------------------------------- Renewal
+
+function setupRenewal() {
+  const button = $('#renouveler');
+  if (!button) return;
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    try {
+      const r = await api('POST', `/dossiers/${dossier.id}/renouvellement`, {});
+      if (r.ok) {
+        // The new dossier's private page: its own link, to keep.
+        location.assign(r.data.url);
+        return;
+      }
+      $('#renouvellement-resultat').replaceChildren(alertBox('error', 'Le dossier de renouvellement n’a pas été créé',
+        problemMessage(r.data, 'Le service est momentanément indisponible : réessayez.'), 'h3', 'fr-mt-2w'));
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
+// ---------------------------------------------------------------- Change of signatory
+
+function showSignatoryChange(v) {
+  $('#changement-signataire').hidden = v.statut === 'resilie' || !v.depose_le;
+  const a = v.signataire_actuel;
+  $('#changement-actuel').textContent = a
+    ? `Signataire en fonction depuis le ${dateFr(a.le)} : ${a.prenom} ${a.nom.toUpperCase()}, ${a.qualite} — ${a.email}.`
+    : '';
+  const n = v.nouveau_signataire;
+  $('#changement-code-form').hidden = !n;
+  if (n) $('#changement-code-aide').textContent = `6 chiffres, envoyés à ${n.prenom} ${n.nom} (${n.envoye_a})`;
+}
+
+const CHANGE_FIELDS = ['prenom', 'nom', 'qualite', 'email'];
+
+function setupSignatoryChange() {
+  const form = $('#changement-form');
+  if (!form) return;
+  const clear = () => {
+    for (const f of CHANGE_FIELDS) setMessage($(`#groupe-nouveau-${f}`), $(`#nouveau-${f}-messages`), null, '', $(`#nouveau-${f}`));
+    setMessage($('#groupe-changement-code'), $('#changement-code-messages'), null, '', $('#changement-code'));
+    $('#changement-resultat').replaceChildren();
+  };
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clear();
+    const body = Object.fromEntries(CHANGE_FIELDS.map((f) => [f, $(`#nouveau-${f}`).value.trim()]));
+    const button = $('#changement-envoyer');
+    button.disabled = true;
+    try {
+      const r = await api('POST', `/dossiers/${dossier.id}/signataire`, body);
+      if (r.ok) {
+        const v = await api('GET', `/dossiers/${dossier.id}`);
+        if (v.ok) showSignatoryChange(v.data);
+        $('#changement-resultat').replaceChildren(alertBox('info', 'Code envoyé', `Un code a été envoyé à ${r.data.envoye_a} : saisissez-le ci-dessous pour confirmer le changement.`, 'h3', 'fr-mt-2w'));
+        $('#changement-code').focus();
+        return;
+      }
+      const errors = r.data?.errors || [];
+      for (const err of errors) {
+        if (CHANGE_FIELDS.includes(err.champ)) setMessage($(`#groupe-nouveau-${err.champ}`), $(`#nouveau-${err.champ}-messages`), 'error', err.message, $(`#nouveau-${err.champ}`));
+      }
+      const first = errors.find((x) => CHANGE_FIELDS.includes(x.champ));
+      if (first) $(`#nouveau-${first.champ}`).focus();
+      else $('#changement-resultat').replaceChildren(alertBox('error', 'Code non envoyé', problemMessage(r.data, 'Le service est momentanément indisponible : réessayez.'), 'h3', 'fr-mt-2w'));
+    } finally {
+      button.disabled = false;
+    }
+  });
+  $('#changement-code-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clear();
+    const button = $('#changement-confirmer');
+    button.disabled = true;
+    try {
+      const r = await api('POST', `/dossiers/${dossier.id}/signataire/confirmation`, { code: $('#changement-code').value.trim() });
+      if (r.ok) {
+        showSummary(r.data, false);
+        $('#changement-resultat').replaceChildren(alertBox('success', 'Signataire changé', `${r.data.signataire_actuel.prenom} ${r.data.signataire_actuel.nom} est désormais le signataire de contact du dossier.`, 'h3', 'fr-mt-2w'));
+        return;
+      }
+      setMessage($('#groupe-changement-code'), $('#changement-code-messages'), 'error', problemMessage(r.data, 'Le code n’a pas pu être vérifié : réessayez.'), $('#changement-code'));
+      $('#changement-code').focus();
     } finally {
       button.disabled = false;
     }

@@ -44,6 +44,8 @@ pub fn create(
         webhook_tentatives: Vec::new(),
         expire_le: Some(draft_expiry(now)),
         correction_demandee: None,
+        nature: Default::default(),
+        convention_initiale: None,
         nouveau_signataire: None,
         signataire_actuel: None,
         resiliation: None,
@@ -52,6 +54,79 @@ pub fn create(
         avertissement_expiration: None,
         acces_generation: 0,
     }
+}
+
+/// The renewal of the convention `r` (accepted, or terminated): a new draft of nature
+/// `renouvellement`, pre-filled from it (the collectivité, the signatory in office to confirm
+/// again by code, the schools, the référent), to be signed and deposited as a convention.
+pub fn renew(
+    r: &DossierRecord,
+    id: DossierId,
+    n: u64,
+    jeton_sha256: String,
+    actor: &Actor,
+    now: &Now,
+) -> Result<DossierRecord, Refusal> {
+    allowed(Step::Renew, r, actor)?;
+    let depot = r
+        .depot
+        .as_ref()
+        .ok_or_else(|| Refusal::Conflict("Seule une convention déposée se renouvelle.".into()))?;
+    let (prenom, nom, email) = r
+        .contact()
+        .map(|(p, n, e)| (p.to_string(), n.to_string(), e.to_string()))
+        .unwrap_or_default();
+    let qualite = r
+        .signataire_actuel
+        .as_ref()
+        .map_or_else(|| depot.signataire.qualite.clone(), |s| s.qualite.clone());
+    let brouillon = Draft {
+        collectivite: Some(crate::domain::draft::DraftCollectivite {
+            siret: Some(depot.collectivite.siret.clone()),
+        }),
+        signataire: Some(crate::domain::draft::DraftSignataire {
+            prenom: Some(prenom),
+            nom: Some(nom),
+            qualite: Some(qualite),
+            email: Some(email),
+            habilitation: None,
+        }),
+        ecoles: Some(
+            depot
+                .ecoles
+                .iter()
+                .map(|e| crate::domain::draft::DraftEcole {
+                    uai: Some(e.uai.clone()),
+                })
+                .collect(),
+        ),
+        referent: Some(match &depot.referent {
+            Some(rf) => crate::domain::draft::DraftReferent {
+                designe: Some(true),
+                prenom_nom: Some(rf.prenom_nom.clone()),
+                email: Some(rf.email.clone()),
+            },
+            None => crate::domain::draft::DraftReferent {
+                designe: Some(false),
+                ..Default::default()
+            },
+        }),
+        approbation: None,
+    };
+    let mut draft = create(id, n, jeton_sha256, brouillon, now);
+    draft.nature = crate::domain::dossier::NatureDossier::Renouvellement;
+    draft.convention_initiale = Some(crate::domain::dossier::ConventionInitiale {
+        id: r.id.clone(),
+        numero: r.numero.clone(),
+    });
+    draft.historique.push(crate::domain::dossier::Evenement {
+        le: now.stamp(),
+        par: actor.signature().to_string(),
+        nom: None,
+        action: "dossier ouvert pour renouveler une convention".into(),
+        detail: Some(format!("convention n° {}", r.numero)),
+    });
+    Ok(draft)
 }
 
 /// The audit wording of a deposit after a correction (a new signature).

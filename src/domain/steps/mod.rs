@@ -19,7 +19,7 @@ mod term;
 pub(crate) mod tests;
 
 pub use access::{lost_link, renew_access, ACCESS_RENEWED};
-pub use applicant::{autosave, create, delete_draft, deposit, DEPOSITED_AGAIN};
+pub use applicant::{autosave, create, delete_draft, deposit, renew, DEPOSITED_AGAIN};
 pub use editor::{record_editor_answer, EDITOR_ANSWERED};
 pub use instruction::{
     countersignature_follows, decide, message, request_webhook, WEBHOOK_REPLAYED,
@@ -96,8 +96,8 @@ pub(super) fn refusal(blocked: Blocked, r: &DossierRecord) -> Refusal {
             crate::domain::dossier::Statut::Resilie => {
                 "Cette convention est déjà résiliée.".to_string()
             }
-            _ => "Seule une convention acceptée par l’académie, donc en vigueur, peut être \
-                  résiliée."
+            _ => "Cette action n’est ouverte que sur une convention acceptée par l’académie, donc \
+                  en vigueur."
                 .into(),
         },
     })
