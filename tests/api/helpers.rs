@@ -679,6 +679,22 @@ fn webhook_receiver(mode: &str, input: &Value) -> std::process::Output {
     child.wait_with_output().unwrap()
 }
 
+/// An XLSX file as openpyxl (PyPI) reads it: `{"feuilles": [{"nom", "lignes", "types",
+/// "filtre", "figee"}]}` (scripts/read_xlsx.py); Err with the reader's words when it does not
+/// open.
+pub fn read_xlsx(bytes: &[u8]) -> Result<Value, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("export.xlsx");
+    std::fs::write(&path, bytes).unwrap();
+    let out = venv_script("read_xlsx.py").arg(&path).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).to_string();
+    if out.status.success() {
+        Ok(serde_json::from_str(&said).unwrap())
+    } else {
+        Err(said)
+    }
+}
+
 /// A validator script's verdict: (exit status 0, what it printed).
 fn report(mut cmd: std::process::Command) -> (bool, String) {
     let out = cmd.output().expect("the venv of make test");

@@ -704,11 +704,59 @@ async fn export_of_a_thousand_dossiers_for_the_ent_editor() {
     assert_eq!(since[0]["version_convention"], "2026-11");
     assert_eq!(since[0]["date_acceptation"], "", "not accepted");
     assert_eq!(
-        t.as_instructeur("GET", "/api/instructeur/export/ecoles.xlsx", None)
+        t.as_instructeur("GET", "/api/instructeur/export/ecoles.ods", None)
             .await
             .status,
         404
     );
+}
+
+#[tokio::test]
+async fn the_export_opens_as_a_spreadsheet_with_the_same_rows_as_the_json() {
+    let t = TestApp::spawn().await;
+    let (a, _) = deposit(&t, SIRET_BAULON, &[UAI_BAULON, UAI_CARDROC]).await;
+    let (b, _) = deposit(&t, SIRET_BAULON, &[UAI_BAULON]).await;
+    for id in [&a, &b] {
+        decide(&t, id.clone(), "passer_en_instruction").await;
+        decide(&t, id.clone(), "accepter").await;
+    }
+    let json = t
+        .as_instructeur("GET", "/api/instructeur/export/ecoles.json", None)
+        .await
+        .json();
+    let r = t
+        .as_instructeur("GET", "/api/instructeur/export/ecoles.xlsx", None)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.header("content-type"),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    assert!(r.header("content-disposition").contains(".xlsx"));
+    let book = read_xlsx(&r.bytes).unwrap_or_else(|e| panic!("openpyxl: {e}"));
+    let sheet = &book["feuilles"][0];
+    assert_eq!(sheet["nom"], "Écoles conventionnées");
+    let rows = sheet["lignes"].as_array().unwrap();
+    let header: Vec<&str> = rows[0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(header[..3], ["uai", "nom_ecole", "commune"]);
+    assert_eq!(rows.len(), 1 + json.as_array().unwrap().len(), "{sheet}");
+    for (row, item) in rows[1..].iter().zip(json.as_array().unwrap()) {
+        for (k, v) in header.iter().zip(row.as_array().unwrap()) {
+            let expected = item[*k].as_str().unwrap();
+            // An empty cell reads as nothing.
+            assert_eq!(v.as_str().unwrap_or(""), expected, "{k}");
+        }
+    }
+    // UAIs and SIRETs stay text (no number, no formula); the header is frozen and filtered.
+    assert_eq!(sheet["types"], json!(["s"]), "{sheet}");
+    assert_eq!(rows[1][0], UAI_BAULON);
+    assert_eq!(sheet["figee"], "A2");
+    assert_eq!(sheet["filtre"], format!("A1:M{}", rows.len()));
 }
 
 /// A stand-in for the ENT editor: records each call and answers the given statuses in turn.

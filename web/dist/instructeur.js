@@ -817,15 +817,18 @@ async function exportFile(format) {
   }
   const blob = await r.resp.blob();
   const name = (r.resp.headers.get('content-disposition') || '').match(/filename="([^"]+)"/)?.[1] || `ecoles.${format}`;
-  const text = await blob.text();
-  const count = format === 'csv' ? text.split('\r\n').filter(Boolean).length - 1 : JSON.parse(text).length;
+  // The spreadsheet's rows are not counted here (it is a ZIP): its size is said instead.
+  const text = format === 'xlsx' ? '' : await blob.text();
+  const count = format === 'csv' ? text.split('\r\n').filter(Boolean).length - 1 : format === 'json' ? JSON.parse(text).length : null;
   const url = URL.createObjectURL(blob);
   const a = el('a', { href: url, download: name, hidden: '' });
   document.body.append(a);
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10000);
-  $('#export-etat').textContent = `Export téléchargé : ${name} (${count} école${count > 1 ? 's' : ''}).`;
+  $('#export-etat').textContent = count === null
+    ? `Export téléchargé : ${name} (${Math.max(1, Math.round(blob.size / 1024))} Ko).`
+    : `Export téléchargé : ${name} (${count} école${count > 1 ? 's' : ''}).`;
 }
 
 // ---------------------------------------------------------------- Dossier

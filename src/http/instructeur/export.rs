@@ -1,4 +1,5 @@
-//! The export of conventioned schools for the ENT editor / AAF, as CSV or JSON.
+//! The export of conventioned schools for the ENT editor / AAF, as CSV, JSON or XLSX (a
+//! spreadsheet, `render::xlsx`).
 
 use super::list::all_deposited;
 use super::params::filter_from;
@@ -42,13 +43,22 @@ const EXPORT_COLUMNS: [&str; 13] = [
     "date_acceptation",
 ];
 
+/// The export's formats.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Csv,
+    Json,
+    Xlsx,
+}
+
 pub(super) async fn export(app: &App, req: &Request, file: &str) -> ApiResult {
-    let csv = match file {
-        "ecoles.csv" => true,
-        "ecoles.json" => false,
+    let format = match file {
+        "ecoles.csv" => Format::Csv,
+        "ecoles.json" => Format::Json,
+        "ecoles.xlsx" => Format::Xlsx,
         _ => {
             return Err(ApiError::NotFoundWith(
-                "Exports disponibles : ecoles.csv et ecoles.json.".into(),
+                "Exports disponibles : ecoles.csv, ecoles.json et ecoles.xlsx.".into(),
             ))
         }
     };
@@ -96,7 +106,24 @@ pub(super) async fn export(app: &App, req: &Request, file: &str) -> ApiResult {
         "ecoles-conventionnees-{}",
         chrono::Utc::now().format("%Y-%m-%d")
     );
-    let (content_type, body, ext) = if csv {
+    if format == Format::Xlsx {
+        let rows: Vec<Vec<String>> = rows.into_iter().map(Vec::from).collect();
+        let bytes = crate::render::xlsx::workbook("Écoles conventionnées", &EXPORT_COLUMNS, &rows);
+        return Ok(Response::builder()
+            .status(200)
+            .header(
+                "content-type",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            )
+            .header(
+                "content-disposition",
+                format!("attachment; filename=\"{name}.xlsx\""),
+            )
+            .header("cache-control", "no-store")
+            .body(Body::Binary(bytes))
+            .expect("static headers are valid"));
+    }
+    let (content_type, body, ext) = if format == Format::Csv {
         let mut out = String::with_capacity(rows.len() * 160 + 200);
         out.push('\u{feff}'); // BOM: spreadsheet software then reads UTF-8 accents right
         out.push_str(&EXPORT_COLUMNS.join(";"));
