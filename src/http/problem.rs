@@ -176,6 +176,7 @@ impl ApiError {
         let mut builder = Response::builder()
             .status(status)
             .header("content-type", "application/problem+json; charset=utf-8")
+            .header("x-content-type-options", "nosniff")
             .header("cache-control", "no-store");
         if status == 503 {
             builder = builder.header("retry-after", "5");

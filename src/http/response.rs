@@ -10,6 +10,8 @@ pub fn json(status: u16, value: &Value) -> Response<Body> {
     Response::builder()
         .status(status)
         .header("content-type", "application/json; charset=utf-8")
+        // A browser never reads an answer as anything but its declared type.
+        .header("x-content-type-options", "nosniff")
         .header("cache-control", "no-store")
         .body(Body::Text(value.to_string()))
         .expect("static headers are valid")

@@ -208,6 +208,43 @@ async fn list_filters_and_pages() {
         .await
         .json();
     assert_eq!(ids(&p2), [baulon]);
+    // The cursor continues these filters only: with others, or edited, it is refused (400),
+    // never another list's page.
+    for forged in [
+        format!("/api/instructeur/dossiers?limite=2&statut=refuse&curseur={cursor}"),
+        format!("/api/instructeur/dossiers?limite=3&curseur={cursor}x"),
+        format!(
+            "/api/instructeur/dossiers?limite=2&curseur={}",
+            cursor.split('.').next().unwrap()
+        ),
+    ] {
+        let r = t.as_instructeur("GET", &forged, None).await;
+        assert_eq!(r.status, 400, "{forged}: {}", r.body);
+        assert!(r.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("première page"));
+    }
+    // Every JSON and problem answer says its type is not to be sniffed.
+    assert_eq!(p2_headers(&t).await, "nosniff");
+    let twice = t
+        .as_instructeur(
+            "GET",
+            "/api/instructeur/dossiers?statut=accepte,accepte",
+            None,
+        )
+        .await;
+    assert_eq!(twice.status, 422, "{}", twice.body);
+    assert_eq!(twice.header("x-content-type-options"), "nosniff");
+    let reversed = t
+        .as_instructeur(
+            "GET",
+            "/api/instructeur/dossiers?du=2026-10-01&au=2026-09-01",
+            None,
+        )
+        .await;
+    assert_eq!(reversed.status, 422, "{}", reversed.body);
+    assert!(reversed.error_on("au").unwrap().contains("précède"));
 
     let bad = t
         .as_instructeur(
@@ -224,6 +261,14 @@ async fn list_filters_and_pages() {
             .status,
         400
     );
+}
+
+/// The `X-Content-Type-Options` of a JSON answer of the list.
+async fn p2_headers(t: &TestApp) -> String {
+    t.as_instructeur("GET", "/api/instructeur/dossiers?limite=1", None)
+        .await
+        .header("x-content-type-options")
+        .to_string()
 }
 
 #[tokio::test]

@@ -14,8 +14,16 @@ use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
 
 /// One CSV field, quoted when needed (`;` separator, as spreadsheet software in France expects).
+/// A field a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab or carriage return
+/// first) gets a leading apostrophe, which spreadsheets show as text; the JSON keeps the raw
+/// value, and the XLSX's cells are text whatever they hold.
 fn csv_field(s: &str) -> String {
     let s = crate::domain::text::single_line(s);
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s
+    };
     if s.contains([';', '"']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
@@ -188,6 +196,7 @@ fn deliver(
     let b = Response::builder()
         .status(200)
         .header("content-type", content_type)
+        .header("x-content-type-options", "nosniff")
         .header(
             "content-disposition",
             format!("attachment; filename=\"{file_name}\""),
@@ -200,6 +209,18 @@ fn deliver(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_field_a_spreadsheet_would_compute_is_text() {
+        for f in ["=HYPERLINK(\"x\")", "+33 1", "-1", "@SUM(A1)"] {
+            assert!(
+                csv_field(f).trim_start_matches('"').starts_with('\''),
+                "{f}"
+            );
+        }
+        assert_eq!(csv_field("École des Lucioles"), "École des Lucioles");
+        assert_eq!(csv_field("a;b"), "\"a;b\"");
+    }
 
     #[test]
     fn a_large_export_goes_compressed_or_says_how_to_get_it() {

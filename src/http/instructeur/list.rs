@@ -57,24 +57,58 @@ fn gar_summary(r: &DossierRecord) -> Value {
     })
 }
 
+/// The store's cursor, tied to the filters it continues: `<cursor>.<HMAC(secret, filters,
+/// cursor)>`, so that a cursor edited, or given with other filters, is refused (400) instead
+/// of listing another page of another list.
+fn seal_cursor(secret: &[u8], filter: &crate::ports::ListFilter, cursor: &str) -> String {
+    format!("{cursor}.{}", cursor_mac(secret, filter, cursor))
+}
+
+fn open_cursor(secret: &[u8], filter: &crate::ports::ListFilter, sealed: &str) -> Option<String> {
+    use subtle::ConstantTimeEq;
+    let (cursor, mac) = sealed.rsplit_once('.')?;
+    let expected = cursor_mac(secret, filter, cursor);
+    bool::from(expected.as_bytes().ct_eq(mac.as_bytes())).then(|| cursor.to_string())
+}
+
+fn cursor_mac(secret: &[u8], filter: &crate::ports::ListFilter, cursor: &str) -> String {
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    let mut mac =
+        Hmac::<sha2::Sha256>::new_from_slice(secret).expect("HMAC accepts any key length");
+    mac.update(b"curseur:");
+    mac.update(format!("{filter:?}").as_bytes());
+    mac.update(b":");
+    mac.update(cursor.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&mac.finalize().into_bytes()[..16])
+}
+
 pub(super) async fn list(app: &App, req: &Request) -> ApiResult {
     let filter = filter_from(req)?;
     let limit = param(req, "limite")
         .and_then(|l| l.parse::<usize>().ok())
         .unwrap_or(50)
         .clamp(1, 200);
+    let secret = app.config.link_secret.as_bytes();
+    let bad_cursor = || {
+        ApiError::BadRequest(
+            "Curseur de pagination invalide pour ces filtres : repartez de la première page."
+                .into(),
+        )
+    };
+    let cursor = match param(req, "curseur") {
+        None => None,
+        Some(c) => Some(open_cursor(secret, &filter, c).ok_or_else(bad_cursor)?),
+    };
     let (records, next) = match app
         .dossiers
-        .list_deposited(&filter, param(req, "curseur"), limit)
+        .list_deposited(&filter, cursor.as_deref(), limit)
         .await
     {
-        Err(StoreError::Conflict) => {
-            return Err(ApiError::BadRequest(
-                "Curseur de pagination invalide.".into(),
-            ))
-        }
+        Err(StoreError::Conflict) => return Err(bad_cursor()),
         r => r?,
     };
+    let next = next.map(|n| seal_cursor(secret, &filter, &n));
     Ok(json(
         200,
         &json!({"dossiers": records.iter().map(summary).collect::<Vec<_>>(), "curseur_suivant": next}),

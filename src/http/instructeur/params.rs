@@ -31,18 +31,21 @@ fn statut_param(req: &Request, errs: &mut Vec<FieldError>) -> Vec<Statut> {
     let Some(v) = param(req, "statut") else {
         return Vec::new();
     };
-    v.split(',')
-        .filter_map(|s| match serde_json::from_value::<Statut>(json!(s.trim())) {
-            Ok(st) => Some(st),
-            Err(_) => {
-                errs.push(FieldError::new(
-                    "statut",
-                    format!("Statut inconnu « {} » : brouillon, en_construction, en_instruction, accepte, refuse, sans_suite, resilie.", s.trim()),
-                ));
-                None
-            }
-        })
-        .collect()
+    let mut out: Vec<Statut> = Vec::new();
+    for s in v.split(',') {
+        match serde_json::from_value::<Statut>(json!(s.trim())) {
+            Ok(st) if out.contains(&st) => errs.push(FieldError::new(
+                "statut",
+                format!("Le statut « {} » est donné deux fois.", st.as_str()),
+            )),
+            Ok(st) => out.push(st),
+            Err(_) => errs.push(FieldError::new(
+                "statut",
+                format!("Statut inconnu « {} » : brouillon, en_construction, en_instruction, accepte, refuse, sans_suite, resilie.", s.trim().chars().take(50).collect::<String>()),
+            )),
+        }
+    }
+    out
 }
 
 /// `gar=en_attente`: accepted dossiers with a school the editor has not reported open.
@@ -113,6 +116,14 @@ pub(super) fn filter_from(req: &Request) -> Result<ListFilter, ApiError> {
         correction_demandee: correction_param(req, &mut errs),
         fin_avant: echeance_param(req, &mut errs),
     };
+    if let (Some(du), Some(au)) = (&filter.depose_du, &filter.depose_au) {
+        if du > au {
+            errs.push(FieldError::new(
+                "au",
+                format!("La date de fin ({au}) précède la date de début ({du}) : inversez-les."),
+            ));
+        }
+    }
     if errs.is_empty() {
         Ok(filter)
     } else {
