@@ -1,12 +1,20 @@
-//! Embeds every convention text version found in templates/convention/, so that adding a
-//! version is adding a file.
+//! Embeds every convention text version found in templates/convention/ (and every avenant text
+//! of templates/avenant/), so that adding a version is adding a file.
 use std::{env, fs, path::Path};
 
 fn main() {
-    let dir = Path::new(&env::var("CARGO_MANIFEST_DIR").unwrap()).join("templates/convention");
+    let out = Path::new(&env::var("OUT_DIR").unwrap()).join("convention_texts.rs");
+    let mut code = texts("templates/convention", "CONVENTION_TEXTS");
+    code.push_str(&texts("templates/avenant", "AVENANT_TEXTS"));
+    fs::write(out, code).unwrap();
+}
+
+/// `pub static {name}: &[(version, text)]` of the `.j2` files of `folder`, oldest first.
+fn texts(folder: &str, name: &str) -> String {
+    let dir = Path::new(&env::var("CARGO_MANIFEST_DIR").unwrap()).join(folder);
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut versions: Vec<(String, String)> = fs::read_dir(&dir)
-        .expect("templates/convention")
+        .expect(folder)
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "j2"))
         .map(|p| {
@@ -22,6 +30,5 @@ fn main() {
         .iter()
         .map(|(v, p)| format!("    ({v:?}, include_str!({p:?})),\n"))
         .collect();
-    let out = Path::new(&env::var("OUT_DIR").unwrap()).join("convention_texts.rs");
-    fs::write(out, format!("/// (version id, text), oldest first.\npub static CONVENTION_TEXTS: &[(&str, &str)] = &[\n{body}];\n")).unwrap();
+    format!("/// (version id, text), oldest first.\npub static {name}: &[(&str, &str)] = &[\n{body}];\n")
 }

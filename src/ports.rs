@@ -32,6 +32,14 @@ pub trait DossierStore: Send + Sync {
     async fn get(&self, id: &DossierId) -> Result<Option<DossierRecord>, StoreError>;
     /// Writes `change` if its condition holds on the stored dossier, else Conflict.
     async fn write(&self, id: &DossierId, change: &Change) -> Result<(), StoreError>;
+    /// Writes two dossiers' changes in one transaction: both conditions hold and both are
+    /// written, or Conflict and neither is (an avenant's acceptance and its convention's new
+    /// perimeter).
+    async fn write_both(
+        &self,
+        first: (&DossierId, &Change),
+        second: (&DossierId, &Change),
+    ) -> Result<(), StoreError>;
     /// Deletes the dossier if the change's condition holds, else Conflict.
     async fn delete(&self, id: &DossierId, change: &Change) -> Result<(), StoreError>;
     /// The dossier one of whose convention versions has this code (current or superseded).
@@ -176,6 +184,17 @@ pub trait DossierStore: Send + Sync {
     ) -> Result<(), StoreError> {
         self.write(id, expect(change, |s| s == Step::RecordEditorAnswer))
             .await
+    }
+    /// `steps::decide` accepting an avenant, with `steps::apply_avenant` on its convention: one
+    /// transaction.
+    async fn accept_avenant(
+        &self,
+        avenant: (&DossierId, &Change),
+        convention: (&DossierId, &Change),
+    ) -> Result<(), StoreError> {
+        debug_assert!(matches!(avenant.1.step, Step::Decide(_)));
+        debug_assert!(convention.1.step == Step::ApplyAvenant);
+        self.write_both(avenant, convention).await
     }
     /// `steps::renew_access`: Conflict when renewed meanwhile.
     async fn renew_access(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {

@@ -76,6 +76,28 @@ impl DossierStore for MemoryDossiers {
         Ok(())
     }
 
+    async fn write_both(
+        &self,
+        first: (&DossierId, &Change),
+        second: (&DossierId, &Change),
+    ) -> Result<(), StoreError> {
+        let mut items = self.items.lock().expect("lock");
+        let mut written = Vec::new();
+        for (id, change) in [first, second] {
+            let Some(stored) = items.get(id) else {
+                return Err(StoreError::Conflict);
+            };
+            let mut r = read(stored)?;
+            if !change.condition.holds(&r) {
+                return Err(StoreError::Conflict);
+            }
+            change.apply(&mut r);
+            written.push((id.clone(), item(&r)?));
+        }
+        items.extend(written);
+        Ok(())
+    }
+
     async fn delete(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
         let mut items = self.items.lock().expect("lock");
         match items.get(id).map(read).transpose()? {

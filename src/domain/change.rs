@@ -162,6 +162,9 @@ pub enum Update {
     /// The access generation email links carry.
     AccesGeneration(u32),
     Resiliation(crate::domain::term::Resiliation),
+    /// The convention's perimeter after an accepted avenant, and its accepted avenants.
+    Perimetre(Vec<crate::domain::deposit::EcoleDeposee>),
+    Avenants(Vec<crate::domain::dossier::AvenantAccepte>),
     /// The change of signatory waiting for its code, or none.
     NouveauSignataire(Option<crate::domain::dossier::NouveauSignataire>),
     /// The signatory in office after a change.
@@ -220,6 +223,8 @@ impl Update {
             Update::JetonSha256(h) => r.jeton_sha256 = h.clone(),
             Update::AccesGeneration(g) => r.acces_generation = *g,
             Update::Resiliation(t) => r.resiliation = Some(t.clone()),
+            Update::Perimetre(p) => r.perimetre = Some(p.clone()),
+            Update::Avenants(a) => r.avenants = a.clone(),
             Update::NouveauSignataire(n) => r.nouveau_signataire = n.clone(),
             Update::SignataireActuel(s) => r.signataire_actuel = Some(s.clone()),
             Update::Echeance(e) => r.echeance = Some(e.clone()),

@@ -179,6 +179,23 @@ pub struct ConventionInitiale {
     pub numero: String,
 }
 
+/// An avenant's place: its number among the convention's avenants, and the perimeter it
+/// amends (the convention's as the avenant was opened).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AvenantDe {
+    pub rang: u32,
+    pub perimetre: Vec<super::deposit::EcoleDeposee>,
+}
+
+/// An avenant accepted on a convention, as the convention records it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AvenantAccepte {
+    pub id: DossierId,
+    pub numero: String,
+    pub rang: u32,
+    pub accepte_le: String,
+}
+
 /// A person for the signatory's role after the deposit (after elections): named by the
 /// collectivité, in effect once that address confirms the code sent to it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -452,6 +469,15 @@ pub struct DossierRecord {
     /// For an avenant or a renewal: the convention it follows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub convention_initiale: Option<ConventionInitiale>,
+    /// For an avenant: its number and the perimeter it amends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avenant: Option<AvenantDe>,
+    /// For a convention: its current perimeter once an avenant was accepted (the deposit's
+    /// `depot.ecoles` until then), and its accepted avenants.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub perimetre: Option<Vec<super::deposit::EcoleDeposee>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub avenants: Vec<AvenantAccepte>,
     /// A change of signatory waiting for the new address's code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nouveau_signataire: Option<NouveauSignataire>,
@@ -542,6 +568,15 @@ impl DossierRecord {
         self.convention
             .as_ref()
             .is_some_and(|c| c.nature == NatureConvention::Contresignature)
+    }
+
+    /// The convention's schools now: the last accepted avenant's perimeter, else the deposit's.
+    pub fn current_perimeter(&self) -> &[super::deposit::EcoleDeposee] {
+        match (&self.perimetre, &self.depot) {
+            (Some(p), _) => p,
+            (None, Some(d)) => &d.ecoles,
+            (None, None) => &[],
+        }
     }
 
     /// Who the collectivité's emails go to: the signatory in office (after a change), else the

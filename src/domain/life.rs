@@ -51,6 +51,8 @@
 //! | `propose_signataire` | collectivité | en_construction, en_instruction, accepte, refuse, sans_suite | (unchanged) |
 //! | `confirm_new_signataire` | collectivité | en_construction, en_instruction, accepte, refuse, sans_suite | (unchanged) |
 //! | `renew` | collectivité | accepte, resilie | (unchanged) |
+//! | `open_avenant` | collectivité | accepte | (unchanged) |
+//! | `apply_avenant` | instructeur | accepte | (unchanged) |
 //! <!-- life-table:end -->
 //!
 //! The deposit pipeline (`etape`) runs beside the statut: `deposit` sets `depose`,
@@ -214,11 +216,13 @@ pub enum Step {
     ProposeSignataire,
     ConfirmNewSignataire,
     Renew,
+    OpenAvenant,
+    ApplyAvenant,
 }
 
 impl Step {
     /// Every step, in the order of the life table.
-    pub const ALL: [Step; 32] = [
+    pub const ALL: [Step; 34] = [
         Step::Create,
         Step::Autosave,
         Step::SendCode,
@@ -251,6 +255,8 @@ impl Step {
         Step::ProposeSignataire,
         Step::ConfirmNewSignataire,
         Step::Renew,
+        Step::OpenAvenant,
+        Step::ApplyAvenant,
     ];
 
     /// The step's function in `domain::steps`, with the decision for `decide`.
@@ -283,6 +289,8 @@ impl Step {
             Step::ProposeSignataire => "propose_signataire",
             Step::ConfirmNewSignataire => "confirm_new_signataire",
             Step::Renew => "renew",
+            Step::OpenAvenant => "open_avenant",
+            Step::ApplyAvenant => "apply_avenant",
         };
         format!("`{f}`")
     }
@@ -327,8 +335,11 @@ pub fn next(step: Step, from: Phase, who: Who) -> Result<After, Blocked> {
         | Step::DeleteDraft
         | Step::ProposeSignataire
         | Step::ConfirmNewSignataire
-        | Step::Renew => Who::Collectivite,
-        Step::Decide(_) | Step::RequestWebhook | Step::RenewAccess => Who::Instructeur,
+        | Step::Renew
+        | Step::OpenAvenant => Who::Collectivite,
+        Step::Decide(_) | Step::RequestWebhook | Step::RenewAccess | Step::ApplyAvenant => {
+            Who::Instructeur
+        }
         // Both sides of the messagerie; either party terminates.
         Step::Message => who,
         Step::Terminate if matches!(who, Who::Collectivite | Who::Instructeur) => who,
@@ -389,6 +400,10 @@ pub fn next(step: Step, from: Phase, who: Who) -> Result<After, Blocked> {
         Step::ApplyTermination => After::Statut(Resilie),
         // A convention that was in force is renewed (a new dossier; this one is unchanged).
         Step::Renew if !matches!(statut, Accepte | Resilie) => return Err(Blocked::InForceOnly),
+        // An avenant amends a convention in force, which takes its perimeter on acceptance.
+        Step::OpenAvenant | Step::ApplyAvenant if statut != Accepte => {
+            return Err(Blocked::InForceOnly)
+        }
         // The signatory of a dossier under correction is the draft's (it signs again); a
         // terminated convention has nobody left to sign for.
         Step::ProposeSignataire | Step::ConfirmNewSignataire

@@ -209,6 +209,27 @@ pub async fn download(app: &App, req: &Request, id: &str) -> ApiResult {
 /// `renouvellement`, pre-filled from this convention; 201 as for a created draft, with the new
 /// dossier's own jeton.
 pub async fn renew(app: &App, req: &Request, id: &str) -> ApiResult {
+    follow_up(app, req, id, steps::renew).await
+}
+
+/// `POST /api/dossiers/{id}/avenant` (body `{}`): a new draft of nature `avenant`, pre-filled
+/// with the convention's current perimeter.
+pub async fn open_avenant(app: &App, req: &Request, id: &str) -> ApiResult {
+    follow_up(app, req, id, steps::open_avenant).await
+}
+
+/// The step that makes a new dossier from a convention (`steps::renew`, `steps::open_avenant`).
+type FollowUp = fn(
+    &DossierRecord,
+    DossierId,
+    u64,
+    String,
+    &Actor,
+    &Now,
+) -> Result<DossierRecord, crate::domain::life::Refusal>;
+
+/// A new draft following the convention `id`: created with its own number and jeton, 201.
+async fn follow_up(app: &App, req: &Request, id: &str, step: FollowUp) -> ApiResult {
     let record = authorize(app, req, id).await?;
     let body = json_body(req)?;
     if body.as_object().is_none_or(|o| !o.is_empty()) {
@@ -218,10 +239,19 @@ pub async fn renew(app: &App, req: &Request, id: &str) -> ApiResult {
              convention.",
         )]));
     }
+    // Refused before a number is taken.
+    step(
+        &record,
+        DossierId::generate(),
+        0,
+        String::new(),
+        &Actor::Collectivite,
+        &Now::system(),
+    )?;
     let n = app.dossiers.next_numero().await?;
     let new_id = DossierId::generate();
     let jeton = Jeton::generate();
-    let draft = steps::renew(
+    let draft = step(
         &record,
         new_id.clone(),
         n,
@@ -230,7 +260,7 @@ pub async fn renew(app: &App, req: &Request, id: &str) -> ApiResult {
         &Now::system(),
     )?;
     app.dossiers.create(&draft).await?;
-    tracing::info!(dossier = %new_id, initiale = %record.numero, "renewal draft created");
+    tracing::info!(dossier = %new_id, initiale = %record.numero, nature = ?draft.nature, "follow-up draft created");
     Ok(json(
         201,
         &json!({

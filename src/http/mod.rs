@@ -61,6 +61,8 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, std::conv
         (_, ["api", "dossiers", _, "resiliation"]) => Err(ApiError::MethodNotAllowed("POST")),
         ("POST", ["api", "dossiers", id, "renouvellement"]) => dossiers::renew(app, &req, id).await,
         (_, ["api", "dossiers", _, "renouvellement"]) => Err(ApiError::MethodNotAllowed("POST")),
+        ("POST", ["api", "dossiers", id, "avenant"]) => dossiers::open_avenant(app, &req, id).await,
+        (_, ["api", "dossiers", _, "avenant"]) => Err(ApiError::MethodNotAllowed("POST")),
         ("POST", ["api", "acces", "lien"]) => access::lost_link(app, &req).await,
         (_, ["api", "acces", "lien"]) => Err(ApiError::MethodNotAllowed("POST")),
         (_, ["api", "dossiers"]) => Err(ApiError::MethodNotAllowed("POST")),

@@ -65,6 +65,16 @@ fn build(app: &App, r: &DossierRecord, editing: bool) -> Value {
         // A convention, or the renewal of one (`convention_initiale`: the numero it follows).
         "nature": r.nature,
         "convention_initiale": r.convention_initiale.as_ref().map(|c| &c.numero),
+        // An avenant: its number and the perimeter it amends; a convention: its accepted
+        // avenants and the perimeter they leave (the deposit's schools until one is accepted).
+        "avenant": r.avenant.as_ref().map(|a| json!({
+            "rang": a.rang,
+            "perimetre_initial": a.perimetre.iter().map(|e| &e.uai).collect::<Vec<_>>(),
+        })),
+        "avenants": r.avenants,
+        "perimetre_actuel": r.depot.as_ref().map(|_| r.current_perimeter().iter().map(|e| json!({
+            "uai": e.uai, "nom": e.nom, "commune": e.commune,
+        })).collect::<Vec<_>>()),
         // What the académie asked the collectivité to correct, until it deposits again.
         "correction_demandee": r.correction_demandee,
         // Once deposited: when it took effect, when it ends at the latest (article 7).

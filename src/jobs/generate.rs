@@ -126,6 +126,24 @@ pub fn convention_data(
         code_verification: code.to_string(),
         url_verification: links::verification_page(&app.config, code),
         contresignature: None,
+        avenant: avenant_view(record, depot),
+    })
+}
+
+/// What an avenant changes, from the perimeter it amended (as the avenant's draft was opened)
+/// to the one deposited.
+fn avenant_view(
+    record: &DossierRecord,
+    depot: &crate::domain::deposit::Depot,
+) -> Option<crate::render::convention::AvenantView> {
+    let a = record.avenant.as_ref()?;
+    let initiale = record.convention_initiale.as_ref()?;
+    let (ajouts, retraits) = crate::domain::steps::perimeter_change(&a.perimetre, &depot.ecoles);
+    Some(crate::render::convention::AvenantView {
+        rang: a.rang,
+        numero_initial: initiale.numero.clone(),
+        ajouts,
+        retraits,
     })
 }
 

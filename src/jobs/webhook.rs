@@ -31,8 +31,11 @@ pub fn scheduled(record: &EventRecord) -> Option<DossierRecord> {
     serde_dynamo::from_item(record.change.new_image.clone()).ok()
 }
 
-/// The event type of an acceptance (`convention.avenant_acceptee` comes with avenants).
+/// The event type of an acceptance.
 pub const ACCEPTEE: &str = "convention.acceptee";
+/// The event type of an avenant's acceptance: `data.ecoles` is the resulting perimeter,
+/// `data.avenant` says the schools to open (`ajouts`) and to withdraw (`retraits`).
+pub const AVENANT_ACCEPTEE: &str = "convention.avenant_acceptee";
 /// The event type of a termination that took effect: `data.ecoles` are the schools to withdraw.
 pub const RESILIEE: &str = "convention.resiliee";
 
@@ -41,6 +44,8 @@ pub const RESILIEE: &str = "convention.resiliee";
 fn kind(r: &DossierRecord) -> &'static str {
     if r.statut == crate::domain::dossier::Statut::Resilie {
         RESILIEE
+    } else if r.avenant.is_some() {
+        AVENANT_ACCEPTEE
     } else {
         ACCEPTEE
     }
@@ -116,6 +121,8 @@ pub fn payload(r: &DossierRecord, timestamp: &str, directory: &dyn SchoolDirecto
         "data": {
             // For `convention.resiliee`: who asked, why, and the day access ends.
             "resiliation": r.resiliation,
+            // For `convention.avenant_acceptee`: the convention it amends and what changes.
+            "avenant": avenant_change(r),
             "evenement_id": evenement_id(r),
             "numero": r.numero,
             "version": acceptances(r),
@@ -136,6 +143,20 @@ pub fn payload(r: &DossierRecord, timestamp: &str, directory: &dyn SchoolDirecto
         "ecoles": older_ecoles,
         "convention": older_convention,
     })
+}
+
+/// An avenant's number, its convention, and the schools it adds and withdraws (UAI, name).
+fn avenant_change(r: &DossierRecord) -> Value {
+    let (Some(a), Some(initiale), Some(d)) = (&r.avenant, &r.convention_initiale, &r.depot) else {
+        return Value::Null;
+    };
+    let (ajouts, retraits) = crate::domain::steps::perimeter_change(&a.perimetre, &d.ecoles);
+    let list = |l: &[crate::domain::deposit::EcoleDeposee]| {
+        l.iter()
+            .map(|e| json!({"uai": e.uai, "nom": e.nom, "commune": e.commune, "code_insee": e.code_insee}))
+            .collect::<Vec<_>>()
+    };
+    json!({"rang": a.rang, "convention_initiale": initiale.numero, "ajouts": list(&ajouts), "retraits": list(&retraits)})
 }
 
 /// The message's id (`webhook-id`): the same for every retry of one delivery; a later

@@ -42,6 +42,18 @@ pub struct ConventionData {
     /// The académie's countersignature (the version rendered on acceptance), none on the
     /// deposit's version.
     pub contresignature: Option<ContresignatureView>,
+    /// For an avenant: its number and the schools it adds and withdraws (`ecoles` is then the
+    /// resulting perimeter); the avenant's text is printed instead of the convention's.
+    pub avenant: Option<AvenantView>,
+}
+
+/// What an avenant changes in the convention it amends.
+#[derive(Clone, Debug, Serialize)]
+pub struct AvenantView {
+    pub rang: u32,
+    pub numero_initial: String,
+    pub ajouts: Vec<EcoleDeposee>,
+    pub retraits: Vec<EcoleDeposee>,
 }
 
 /// Who countersigned for the académie, by delegation of the IA-DASEN, and when.
@@ -154,8 +166,11 @@ fn render_with(
     data: &ConventionData,
     seal: Option<SealSlot>,
 ) -> Result<(Written, Vec<char>), RenderError> {
-    let text = convention_text(&data.version_texte)
-        .ok_or_else(|| RenderError::UnknownVersion(data.version_texte.clone()))?;
+    let text = match data.avenant {
+        Some(_) => super::avenant_text(&data.version_texte),
+        None => convention_text(&data.version_texte),
+    }
+    .ok_or_else(|| RenderError::UnknownVersion(data.version_texte.clone()))?;
     let filled = fill(text, data)?;
     let mut replaced = Vec::new();
     // One layout pass: the footer prints a placeholder for the page count, set by `pdf`.
@@ -173,7 +188,10 @@ fn render_with(
     let qr = parts.qr;
     replaced.sort_unstable();
     replaced.dedup();
-    let title = format!("Convention {}", data.numero);
+    let title = match &data.avenant {
+        Some(a) => format!("Avenant n° {} à la convention {}", a.rang, a.numero_initial),
+        None => format!("Convention {}", data.numero),
+    };
     // The time of the last signature the document carries.
     let signed_at = data
         .contresignature
@@ -528,5 +546,6 @@ pub fn sample(n: usize) -> ConventionData {
         code_verification: "K7QM-4TZX-9HCR".into(),
         url_verification: "https://conventions-ent.ac-rennes.fr/verification/K7QM-4TZX-9HCR".into(),
         contresignature: None,
+        avenant: None,
     }
 }

@@ -20,6 +20,15 @@ pub fn current_version() -> &'static str {
         .0
 }
 
+/// The avenant text of `version` (the convention's text version it amends under).
+pub fn avenant_text(version: &str) -> Option<&'static str> {
+    AVENANT_TEXTS
+        .iter()
+        .find(|(v, _)| *v == version)
+        .or(AVENANT_TEXTS.last())
+        .map(|(_, t)| *t)
+}
+
 pub fn convention_text(version: &str) -> Option<&'static str> {
     CONVENTION_TEXTS
         .iter()

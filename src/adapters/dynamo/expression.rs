@@ -266,6 +266,8 @@ impl Expression {
                 Update::JetonSha256(h) => x.set("jeton_sha256", s(h)),
                 Update::AccesGeneration(g) => x.set("acces_generation", n(i64::from(*g))),
                 Update::Resiliation(t) => x.set("resiliation", av(t)?),
+                Update::Perimetre(p) => x.set("perimetre", av(p)?),
+                Update::Avenants(a) => x.set("avenants", av(a)?),
                 Update::NouveauSignataire(Some(n)) => x.set("nouveau_signataire", av(n)?),
                 Update::NouveauSignataire(None) => x.remove.push("nouveau_signataire"),
                 Update::SignataireActuel(a) => x.set("signataire_actuel", av(a)?),

@@ -223,6 +223,34 @@ impl DossierStore for DynamoDossiers {
         Ok(())
     }
 
+    async fn write_both(
+        &self,
+        first: (&DossierId, &Change),
+        second: (&DossierId, &Change),
+    ) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::{TransactWriteItem, Update as UpdateItem};
+        let mut items = Vec::new();
+        for (id, change) in [first, second] {
+            let (condition, x) = Expression::of(change)?;
+            let update = UpdateItem::builder()
+                .table_name(&self.table)
+                .key("id", s(id.as_str()))
+                .update_expression(x.update_expression())
+                .condition_expression(condition)
+                .set_expression_attribute_values(Some(x.values.clone()).filter(|v| !v.is_empty()))
+                .build()
+                .map_err(|e| StoreError::Unavailable(format!("transaction : {e}")))?;
+            items.push(TransactWriteItem::builder().update(update).build());
+        }
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map_err(map_transaction_err)?;
+        Ok(())
+    }
+
     async fn delete(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
         let mut x = Expression::default();
         let condition = x.condition(&change.condition);

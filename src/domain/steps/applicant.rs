@@ -46,6 +46,9 @@ pub fn create(
         correction_demandee: None,
         nature: Default::default(),
         convention_initiale: None,
+        avenant: None,
+        perimetre: None,
+        avenants: Vec::new(),
         nouveau_signataire: None,
         signataire_actuel: None,
         resiliation: None,
@@ -54,6 +57,124 @@ pub fn create(
         avertissement_expiration: None,
         acces_generation: 0,
     }
+}
+
+/// A new draft's content from the convention `r`: the collectivité, the signatory in office
+/// (without the act that authorises them: a new signature needs its own), `ecoles`, the
+/// référent.
+fn prefilled(
+    r: &DossierRecord,
+    depot: &Depot,
+    ecoles: &[crate::domain::deposit::EcoleDeposee],
+) -> Draft {
+    use crate::domain::draft::{DraftCollectivite, DraftEcole, DraftReferent, DraftSignataire};
+    let (prenom, nom, email) = r
+        .contact()
+        .map(|(p, n, e)| (p.to_string(), n.to_string(), e.to_string()))
+        .unwrap_or_default();
+    let qualite = r
+        .signataire_actuel
+        .as_ref()
+        .map_or_else(|| depot.signataire.qualite.clone(), |s| s.qualite.clone());
+    Draft {
+        collectivite: Some(DraftCollectivite {
+            siret: Some(depot.collectivite.siret.clone()),
+        }),
+        signataire: Some(DraftSignataire {
+            prenom: Some(prenom),
+            nom: Some(nom),
+            qualite: Some(qualite),
+            email: Some(email),
+            habilitation: None,
+        }),
+        ecoles: Some(
+            ecoles
+                .iter()
+                .map(|e| DraftEcole {
+                    uai: Some(e.uai.clone()),
+                })
+                .collect(),
+        ),
+        referent: Some(match &depot.referent {
+            Some(rf) => DraftReferent {
+                designe: Some(true),
+                prenom_nom: Some(rf.prenom_nom.clone()),
+                email: Some(rf.email.clone()),
+            },
+            None => DraftReferent {
+                designe: Some(false),
+                ..Default::default()
+            },
+        }),
+        approbation: None,
+    }
+}
+
+/// An avenant to the convention `r` (accepted): a new draft of nature `avenant`, pre-filled
+/// with the convention's current perimeter for the collectivité to add or withdraw schools,
+/// signed and instructed as a convention; once accepted, its perimeter becomes the
+/// convention's (`apply_avenant`).
+pub fn open_avenant(
+    r: &DossierRecord,
+    id: DossierId,
+    n: u64,
+    jeton_sha256: String,
+    actor: &Actor,
+    now: &Now,
+) -> Result<DossierRecord, Refusal> {
+    allowed(Step::OpenAvenant, r, actor)?;
+    let depot = r.depot.as_ref().ok_or_else(|| {
+        Refusal::Conflict("Seule une convention déposée reçoit un avenant.".into())
+    })?;
+    if r.nature == crate::domain::dossier::NatureDossier::Avenant {
+        return Err(Refusal::Conflict(
+            "Un avenant se rattache à la convention elle-même : ouvrez-le depuis la page de la \
+             convention."
+                .into(),
+        ));
+    }
+    let perimetre = r.current_perimeter().to_vec();
+    let brouillon = prefilled(r, depot, &perimetre);
+    let mut draft = create(id, n, jeton_sha256, brouillon, now);
+    let rang = r.avenants.len() as u32 + 1;
+    draft.nature = crate::domain::dossier::NatureDossier::Avenant;
+    draft.convention_initiale = Some(crate::domain::dossier::ConventionInitiale {
+        id: r.id.clone(),
+        numero: r.numero.clone(),
+    });
+    draft.avenant = Some(crate::domain::dossier::AvenantDe { rang, perimetre });
+    draft.historique.push(crate::domain::dossier::Evenement {
+        le: now.stamp(),
+        par: actor.signature().to_string(),
+        nom: None,
+        action: "avenant ouvert".into(),
+        detail: Some(format!("avenant n° {rang} à la convention n° {}", r.numero)),
+    });
+    Ok(draft)
+}
+
+/// The schools `after` adds to `before`, and those it withdraws, by UAI, in their order.
+pub fn perimeter_change(
+    before: &[crate::domain::deposit::EcoleDeposee],
+    after: &[crate::domain::deposit::EcoleDeposee],
+) -> (
+    Vec<crate::domain::deposit::EcoleDeposee>,
+    Vec<crate::domain::deposit::EcoleDeposee>,
+) {
+    let has = |list: &[crate::domain::deposit::EcoleDeposee], uai: &str| {
+        list.iter().any(|e| e.uai == uai)
+    };
+    let ajouts = after
+        .iter()
+        .filter(|e| !has(before, &e.uai))
+        .cloned()
+        .collect();
+    let retraits = before
+        .iter()
+        .filter(|e| !has(after, &e.uai))
+        .cloned()
+        .collect();
+    (ajouts, retraits)
 }
 
 /// The renewal of the convention `r` (accepted, or terminated): a new draft of nature
@@ -72,47 +193,7 @@ pub fn renew(
         .depot
         .as_ref()
         .ok_or_else(|| Refusal::Conflict("Seule une convention déposée se renouvelle.".into()))?;
-    let (prenom, nom, email) = r
-        .contact()
-        .map(|(p, n, e)| (p.to_string(), n.to_string(), e.to_string()))
-        .unwrap_or_default();
-    let qualite = r
-        .signataire_actuel
-        .as_ref()
-        .map_or_else(|| depot.signataire.qualite.clone(), |s| s.qualite.clone());
-    let brouillon = Draft {
-        collectivite: Some(crate::domain::draft::DraftCollectivite {
-            siret: Some(depot.collectivite.siret.clone()),
-        }),
-        signataire: Some(crate::domain::draft::DraftSignataire {
-            prenom: Some(prenom),
-            nom: Some(nom),
-            qualite: Some(qualite),
-            email: Some(email),
-            habilitation: None,
-        }),
-        ecoles: Some(
-            depot
-                .ecoles
-                .iter()
-                .map(|e| crate::domain::draft::DraftEcole {
-                    uai: Some(e.uai.clone()),
-                })
-                .collect(),
-        ),
-        referent: Some(match &depot.referent {
-            Some(rf) => crate::domain::draft::DraftReferent {
-                designe: Some(true),
-                prenom_nom: Some(rf.prenom_nom.clone()),
-                email: Some(rf.email.clone()),
-            },
-            None => crate::domain::draft::DraftReferent {
-                designe: Some(false),
-                ..Default::default()
-            },
-        }),
-        approbation: None,
-    };
+    let brouillon = prefilled(r, depot, &depot.ecoles);
     let mut draft = create(id, n, jeton_sha256, brouillon, now);
     draft.nature = crate::domain::dossier::NatureDossier::Renouvellement;
     draft.convention_initiale = Some(crate::domain::dossier::ConventionInitiale {
@@ -194,6 +275,16 @@ pub fn deposit(
     now: &Now,
 ) -> Result<Change, Refusal> {
     allowed(Step::Deposit, r, actor)?;
+    if let Some(a) = &r.avenant {
+        let (ajouts, retraits) = perimeter_change(&a.perimetre, &depot.ecoles);
+        if ajouts.is_empty() && retraits.is_empty() {
+            return Err(Refusal::Field(crate::domain::draft::FieldError::new(
+                "ecoles",
+                "Ces écoles sont celles de la convention : ajoutez ou retirez au moins une école \
+                 pour que l’avenant ait un objet.",
+            )));
+        }
+    }
     let detail = format!("{} école(s)", depot.ecoles.len());
     let depot_version = depot.signature.version_texte.clone();
     let mut updates = vec![

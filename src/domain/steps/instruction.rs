@@ -139,6 +139,62 @@ pub fn decide(
     })
 }
 
+/// The avenant `a`, accepted now, on the convention `r` it amends: `r` takes its perimeter and
+/// records it among its avenants (written with the avenant's acceptance, in one transaction).
+pub fn apply_avenant(
+    r: &DossierRecord,
+    a: &DossierRecord,
+    actor: &Actor,
+    now: &Now,
+) -> Result<Change, Refusal> {
+    allowed(crate::domain::life::Step::ApplyAvenant, r, actor).map_err(|_| {
+        Refusal::Conflict(format!(
+            "La convention n° {} n’est plus en vigueur : cet avenant ne peut pas être accepté.",
+            r.numero
+        ))
+    })?;
+    let (Some(depot), Some(de)) = (&a.depot, &a.avenant) else {
+        return Err(Refusal::Conflict(
+            "Ce dossier n’est pas un avenant déposé.".into(),
+        ));
+    };
+    let (ajouts, retraits) = super::perimeter_change(r.current_perimeter(), &depot.ecoles);
+    let mut avenants: Vec<_> = r
+        .avenants
+        .iter()
+        .filter(|x| x.id != a.id)
+        .cloned()
+        .collect();
+    avenants.push(crate::domain::dossier::AvenantAccepte {
+        id: a.id.clone(),
+        numero: a.numero.clone(),
+        rang: de.rang,
+        accepte_le: now.stamp(),
+    });
+    Ok(Change {
+        step: crate::domain::life::Step::ApplyAvenant,
+        condition: Condition::Statut(Statut::Accepte),
+        updates: vec![
+            Update::Perimetre(depot.ecoles.clone()),
+            Update::Avenants(avenants),
+            Update::ModifieLe(now.stamp()),
+            event(
+                now,
+                actor,
+                "avenant accepté, périmètre modifié",
+                Some(format!(
+                    "avenant n° {} ({}) : {} école(s) ajoutée(s), {} retirée(s)",
+                    de.rang,
+                    a.numero,
+                    ajouts.len(),
+                    retraits.len()
+                )),
+            ),
+        ],
+        notices: Vec::new(),
+    })
+}
+
 /// Whether `decision` on `r` is a first acceptance, which the académie's countersigned
 /// convention follows (generate-convention) and whose email goes with it.
 pub fn countersignature_follows(r: &DossierRecord, decision: Decision) -> bool {

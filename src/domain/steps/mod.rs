@@ -19,10 +19,12 @@ mod term;
 pub(crate) mod tests;
 
 pub use access::{lost_link, renew_access, ACCESS_RENEWED};
-pub use applicant::{autosave, create, delete_draft, deposit, renew, DEPOSITED_AGAIN};
+pub use applicant::{
+    autosave, create, delete_draft, deposit, open_avenant, perimeter_change, renew, DEPOSITED_AGAIN,
+};
 pub use editor::{record_editor_answer, EDITOR_ANSWERED};
 pub use instruction::{
-    countersignature_follows, decide, message, request_webhook, WEBHOOK_REPLAYED,
+    apply_avenant, countersignature_follows, decide, message, request_webhook, WEBHOOK_REPLAYED,
 };
 pub use pipeline::{
     claim_acceptance_email, claim_acknowledgement, convention_due, countersignature_due,

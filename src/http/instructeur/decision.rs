@@ -81,7 +81,20 @@ pub(super) async fn decide(app: &App, req: &Request, who: &Instructeur, id: &str
         &Now::system(),
         &policy(app),
     )?;
-    match app.dossiers.decide(&r.id, &change).await {
+    // An avenant accepted: its convention takes its perimeter in the same transaction.
+    let written = match (&r.convention_initiale, r.avenant.is_some(), decision) {
+        (Some(initiale), true, Decision::Accepter) => {
+            let convention = load(app, initiale.id.as_str()).await?;
+            let mut accepted = r.clone();
+            change.apply(&mut accepted);
+            let apply = steps::apply_avenant(&convention, &accepted, &actor(who), &Now::system())?;
+            app.dossiers
+                .accept_avenant((&r.id, &change), (&convention.id, &apply))
+                .await
+        }
+        _ => app.dossiers.decide(&r.id, &change).await,
+    };
+    match written {
         Err(StoreError::Conflict) => {
             return Err(ApiError::Conflict(
                 "Le dossier a changé d’état entre-temps : rechargez-le.".into(),

@@ -80,6 +80,10 @@ pub(super) async fn export(app: &App, req: &Request, file: &str) -> ApiResult {
     let mut rows: Vec<[String; 13]> = Vec::new();
     for r in &all_deposited(app, &filter).await? {
         let Some(d) = &r.depot else { continue };
+        // An avenant's schools are its convention's current perimeter, listed with it.
+        if r.avenant.is_some() {
+            continue;
+        }
         let date = r
             .convention
             .as_ref()
@@ -87,7 +91,7 @@ pub(super) async fn export(app: &App, req: &Request, file: &str) -> ApiResult {
             .or_else(|| r.depose_le.clone())
             .unwrap_or_default();
         let accepte_le: String = r.accepte_le().unwrap_or("").chars().take(10).collect();
-        for e in &d.ecoles {
+        for e in r.current_perimeter() {
             // "Public" / "Privé" as the directory says today; empty when it no longer lists it.
             let secteur = Uai::parse(&e.uai)
                 .ok()

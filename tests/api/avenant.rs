@@ -1,0 +1,205 @@
+//! The avenant (issue 14): « Modifier les écoles de la convention » opens a pre-filled draft of
+//! nature `avenant`, signed and deposited with its own PDF (« Avenant n° 1 à la convention
+//! n° … »: schools added, withdrawn, the resulting perimeter), instructed as a convention; once
+//! accepted, the convention's perimeter is the avenant's (one transaction) and the export lists
+//! it.
+
+use crate::helpers::*;
+use serde_json::{json, Value};
+
+async fn decide(t: &TestApp, id: &str, action: &str) {
+    let r = t
+        .as_instructeur(
+            "POST",
+            &format!("/api/instructeur/dossiers/{id}/decision"),
+            Some(&json!({ "action": action })),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{action}: {}", r.body);
+}
+
+async fn generate(t: &TestApp) {
+    let ev = t.stream_event().await;
+    assert!(t.run_generate(&ev).await.batch_item_failures.is_empty());
+}
+
+#[tokio::test]
+async fn an_avenant_withdraws_a_school_and_its_acceptance_changes_the_convention() {
+    let t = TestApp::spawn().await;
+    let (pending, pending_jeton) = t.deposit_new(&full_dossier()).await;
+    let r = t
+        .post_json(
+            &format!("/api/dossiers/{pending}/avenant"),
+            &json!({}),
+            Some(&pending_jeton),
+        )
+        .await;
+    assert_eq!(r.status, 409, "not in force: {}", r.body);
+
+    let (id, jeton) = t.deposit_new(&full_dossier()).await;
+    generate(&t).await;
+    decide(&t, &id, "passer_en_instruction").await;
+    decide(&t, &id, "accepter").await;
+    let convention = t
+        .get(&format!("/api/dossiers/{id}"), Some(&jeton))
+        .await
+        .json();
+
+    // « Modifier les écoles de la convention »: a draft pre-filled with the current perimeter.
+    let r = t
+        .post_json(
+            &format!("/api/dossiers/{id}/avenant"),
+            &json!({}),
+            Some(&jeton),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let av_id = r.json()["id"].as_str().unwrap().to_string();
+    let av_jeton = r.json()["jeton"].as_str().unwrap().to_string();
+    let page = format!("/api/dossiers/{av_id}");
+    let v = t.get(&page, Some(&av_jeton)).await.json();
+    assert_eq!(v["nature"], "avenant");
+    assert_eq!(v["convention_initiale"], convention["numero"]);
+    assert_eq!(v["avenant"]["rang"], 1);
+    assert_eq!(
+        v["avenant"]["perimetre_initial"],
+        json!([UAI_BAULON, UAI_CARDROC])
+    );
+    assert_eq!(v["signataire"]["email_confirme_le"], Value::Null);
+
+    // The same schools: nothing to amend.
+    t.confirm_signataire(&av_id, &av_jeton).await;
+    let habilitation = full_dossier()["signataire"]["habilitation"].clone();
+    let same = t
+        .post_json(
+            &format!("{page}/depot"),
+            &json!({"approbation": true, "signataire": {"habilitation": habilitation}}),
+            Some(&av_jeton),
+        )
+        .await;
+    assert_eq!(same.status, 422, "{}", same.body);
+    assert!(same
+        .error_on("ecoles")
+        .unwrap()
+        .contains("ajoutez ou retirez"));
+    // Cardroc withdrawn: deposited, its own PDF.
+    let r = t
+        .post_json(
+            &format!("{page}/depot"),
+            &json!({"approbation": true, "ecoles": [{"uai": UAI_BAULON}],
+                    "signataire": {"habilitation": habilitation}}),
+            Some(&av_jeton),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    generate(&t).await;
+    let r = t.get(&format!("{page}/convention"), Some(&av_jeton)).await;
+    assert_eq!(r.status, 302, "{}", r.body);
+    let (_, _, pdf) = http_get(r.header("location").to_string()).await;
+    let text = pdf_text(&pdf)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let numero = convention["numero"].as_str().unwrap();
+    for needle in [
+        format!("Avenant n° 1 à la convention n° {numero}"),
+        "Article 2 — Écoles ajoutées Aucune école n’est ajoutée.".to_string(),
+        format!("(UAI {UAI_CARDROC})"),
+        "Annexe — Écoles du périmètre de la collectivité après l’avenant".to_string(),
+        "1 école concernée".to_string(),
+    ] {
+        assert!(
+            text.contains(&needle),
+            "the avenant lacks {needle:?}:\n{text}"
+        );
+    }
+    // An archival, accessible PDF like the convention's.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("avenant.pdf");
+    std::fs::write(&path, &pdf).unwrap();
+    let (ok, report) = check_pdf(&[path]);
+    assert!(ok, "{report}");
+
+    // Accepted: the convention's perimeter is the avenant's, in the same write.
+    let before = t.stored(&id).await.unwrap();
+    assert_eq!(before.current_perimeter().len(), 2);
+    decide(&t, &av_id, "passer_en_instruction").await;
+    decide(&t, &av_id, "accepter").await;
+    let after = t.stored(&id).await.unwrap();
+    let uais: Vec<&str> = after
+        .current_perimeter()
+        .iter()
+        .map(|e| e.uai.as_str())
+        .collect();
+    assert_eq!(uais, [UAI_BAULON]);
+    assert_eq!(after.avenants.len(), 1);
+    assert_eq!(after.avenants[0].id.as_str(), av_id);
+    let v = t
+        .get(&format!("/api/dossiers/{id}"), Some(&jeton))
+        .await
+        .json();
+    assert_eq!(v["perimetre_actuel"][0]["uai"], UAI_BAULON);
+    assert_eq!(v["perimetre_actuel"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        v["ecoles"].as_array().unwrap().len(),
+        2,
+        "the signed convention's schools"
+    );
+    // The export lists the convention's current perimeter once (not the avenant besides).
+    let rows = t
+        .as_instructeur("GET", "/api/instructeur/export/ecoles.json", None)
+        .await
+        .json();
+    let exported: Vec<(&str, &str)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["uai"].as_str().unwrap(),
+                r["numero_dossier"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(exported, [(UAI_BAULON, numero)]);
+    // The ENT editor's event says what to withdraw.
+    let stored = t.stored(&av_id).await.unwrap();
+    let event = conventions_ent::jobs::webhook::payload(
+        &stored,
+        "2026-12-02T08:00:00Z",
+        t.app.directory.as_ref(),
+    );
+    assert_eq!(event["type"], "convention.avenant_acceptee");
+    assert_eq!(event["data"]["avenant"]["convention_initiale"], numero);
+    assert_eq!(event["data"]["avenant"]["retraits"][0]["uai"], UAI_CARDROC);
+    assert_eq!(event["data"]["avenant"]["ajouts"], json!([]));
+
+    // A second avenant is n° 2, from the new perimeter.
+    let r = t
+        .post_json(
+            &format!("/api/dossiers/{id}/avenant"),
+            &json!({}),
+            Some(&jeton),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let second = r.json();
+    let v = t
+        .get(
+            &format!("/api/dossiers/{}", second["id"].as_str().unwrap()),
+            Some(second["jeton"].as_str().unwrap()),
+        )
+        .await
+        .json();
+    assert_eq!(v["avenant"]["rang"], 2);
+    assert_eq!(v["avenant"]["perimetre_initial"], json!([UAI_BAULON]));
+    // An avenant itself takes no avenant.
+    let r = t
+        .post_json(
+            &format!("/api/dossiers/{av_id}/avenant"),
+            &json!({}),
+            Some(&av_jeton),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+}
