@@ -279,6 +279,8 @@ pub struct ListFilter {
     /// « Échéance dans N jours »: accepted conventions whose term ends by this day
     /// ("YYYY-MM-DD", `echeance=90` computes it).
     pub fin_avant: Option<String>,
+    /// « Avenant », « renouvellement »: dossiers of that nature (`nature=`).
+    pub nature: Option<crate::domain::dossier::NatureDossier>,
 }
 
 #[derive(Debug, PartialEq, Eq)]

@@ -175,6 +175,7 @@ impl DossierStore for MemoryDossiers {
                 .filter(|r| r.depose_le.is_some())
                 .filter(|r| filter.statuts.is_empty() || filter.statuts.contains(&r.statut))
                 .filter(|r| !filter.correction_demandee || r.correction_demandee.is_some())
+                .filter(|r| filter.nature.is_none_or(|n| r.nature == n))
                 .filter(|r| {
                     filter.fin_avant.as_ref().is_none_or(|d| {
                         r.statut == crate::domain::dossier::Statut::Accepte

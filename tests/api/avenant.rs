@@ -162,6 +162,23 @@ async fn an_avenant_withdraws_a_school_and_its_acceptance_changes_the_convention
         })
         .collect();
     assert_eq!(exported, [(UAI_BAULON, numero)]);
+    // The instructeur's list finds avenants by their nature.
+    let listed = t
+        .as_instructeur("GET", "/api/instructeur/dossiers?nature=avenant", None)
+        .await
+        .json();
+    let ids: Vec<&str> = listed["dossiers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [av_id.as_str()]);
+    let conventions = t
+        .as_instructeur("GET", "/api/instructeur/dossiers?nature=convention", None)
+        .await
+        .json();
+    assert_eq!(conventions["dossiers"].as_array().unwrap().len(), 2);
     // The ENT editor's event says what to withdraw.
     let stored = t.stored(&av_id).await.unwrap();
     let event = conventions_ent::jobs::webhook::payload(

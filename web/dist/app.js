@@ -281,6 +281,11 @@ async function init() {
     $('#nature-dossier-texte').textContent = `Ce dossier renouvelle la convention n° ${r.data.convention_initiale} : il est prérempli avec ses éléments. Vérifiez-les, confirmez l’adresse du signataire par un code, puis déposez-le.`;
     $('#nature-dossier').hidden = false;
   }
+  if (r.data.nature === 'avenant' && r.data.convention_initiale) {
+    $('#nature-dossier-texte').textContent = `Avenant n° ${r.data.avenant?.rang || 1} à la convention n° ${r.data.convention_initiale} : les écoles ci-dessous sont celles de la convention. Ajoutez ou retirez des écoles (section 2), confirmez l’adresse du signataire par un code, puis déposez l’avenant.`;
+    $('#nature-dossier').hidden = false;
+    $('#deposer').textContent = 'Déposer l’avenant';
+  }
   show('formulaire');
   setSaved(r.data.modifie_le);
   refreshApercu();
@@ -1419,6 +1424,12 @@ function showSummary(v, merci) {
   // A convention in force can be terminated by the collectivité, once.
   $('#resiliation').hidden = !(v.statut === 'accepte' && !v.resiliation);
   showSignatoryChange(v);
+  // An avenant: from a convention in force (not from an avenant).
+  $('#modifier-ecoles').hidden = !(v.statut === 'accepte' && v.nature !== 'avenant' && !v.resiliation);
+  const current = v.perimetre_actuel || [];
+  $('#perimetre-actuel').textContent = (v.avenants || []).length
+    ? `Écoles de la convention après ${v.avenants.length === 1 ? 'l’avenant' : `${v.avenants.length} avenants`} : ${current.map((e) => `${e.nom} (${e.uai})`).join(', ')}.`
+    : '';
   // Renewal: offered when the term is near (six months) or once terminated.
   const fin = v.echeance?.fin_le ? Date.parse(v.echeance.fin_le) : NaN;
   const near = v.statut === 'accepte' && fin - Date.now() < 183 * 86400e3;
@@ -1574,24 +1585,30 @@ function setupTermination() {
 
 // ---------------------------------------------------------------- Renewal
 
-function setupRenewal() {
-  const button = $('#renouveler');
+/** A button that opens a new dossier from this convention (`route`: renouvellement, avenant)
+ * and goes to its private page, its own link to keep. */
+function setupFollowUp(buttonId, route, resultId, what) {
+  const button = $(buttonId);
   if (!button) return;
   button.addEventListener('click', async () => {
     button.disabled = true;
     try {
-      const r = await api('POST', `/dossiers/${dossier.id}/renouvellement`, {});
+      const r = await api('POST', `/dossiers/${dossier.id}/${route}`, {});
       if (r.ok) {
-        // The new dossier's private page: its own link, to keep.
         location.assign(r.data.url);
         return;
       }
-      $('#renouvellement-resultat').replaceChildren(alertBox('error', 'Le dossier de renouvellement n’a pas été créé',
+      $(resultId).replaceChildren(alertBox('error', `${what} n’a pas été créé`,
         problemMessage(r.data, 'Le service est momentanément indisponible : réessayez.'), 'h3', 'fr-mt-2w'));
     } finally {
       button.disabled = false;
     }
   });
+}
+
+function setupRenewal() {
+  setupFollowUp('#renouveler', 'renouvellement', '#renouvellement-resultat', 'Le dossier de renouvellement');
+  setupFollowUp('#ouvrir-avenant', 'avenant', '#avenant-resultat', 'L’avenant');
 }
 
 // ---------------------------------------------------------------- Change of signatory

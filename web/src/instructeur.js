@@ -296,7 +296,7 @@ async function route() {
 
 // ---------------------------------------------------------------- List
 
-const FILTERS = ['q', 'statut', 'gar', 'echeance', 'correction', 'departement', 'commune', 'du', 'au'];
+const FILTERS = ['q', 'statut', 'gar', 'echeance', 'nature', 'correction', 'departement', 'commune', 'du', 'au'];
 let cursors = [null]; // cursor of each page shown, for « Précédent »
 let listQuery = '';
 
@@ -710,6 +710,11 @@ function renderDossier(v) {
     el('time', { datetime: h.le }, dateFr(h.le)), ` — ${h.action} — par ${h.par}`,
     ...(h.detail ? [el('br'), el('span', { class: 'motif' }, DECISION_LABELS.includes(h.action) ? `Motif : ${h.detail}` : h.detail)] : []))));
   $('#d-echeance').textContent = termLabel(v) || '—';
+  const nature = v.nature === 'avenant'
+    ? `Avenant n° ${v.avenant?.rang || 1} à la convention n° ${v.convention_initiale} : une fois accepté, la convention porte sur les écoles ci-dessous.`
+    : v.nature === 'renouvellement' ? `Renouvellement de la convention n° ${v.convention_initiale}.`
+      : (v.avenants || []).length ? `Convention modifiée par ${v.avenants.map((a) => `l’avenant n° ${a.rang} (${a.numero})`).join(', ')} : écoles actuelles ${(v.perimetre_actuel || []).map((e) => e.uai).join(', ')}.` : 'Convention.';
+  $('#d-nature').textContent = nature;
   // A termination is asked once; repassing in instruction stays open until it takes effect.
   const legal = (ACTIONS[v.statut] || []).filter((a) => a !== 'resilier' || !v.resiliation);
   for (const b of $$('#decision-boutons button')) b.closest('li').hidden = !legal.includes(b.value);

@@ -491,6 +491,17 @@ impl DossierStore for DynamoDossiers {
         if filter.correction_demandee {
             filters.push("attribute_exists(correction_demandee)".into());
         }
+        match filter.nature {
+            // A convention's record has no `nature` (the default is not written).
+            Some(crate::domain::dossier::NatureDossier::Convention) => {
+                filters.push("attribute_not_exists(nature)".into())
+            }
+            Some(n) => {
+                filters.push("nature = :nature".into());
+                values.insert(":nature".into(), av(&n)?);
+            }
+            None => {}
+        }
         if let Some(d) = &filter.fin_avant {
             // Accepted conventions in force whose term ends by that day (`Update::Echeance`).
             filters.push(

@@ -101,6 +101,27 @@ fn echeance_param(req: &Request, errs: &mut Vec<FieldError>) -> Option<String> {
     }
 }
 
+/// `nature=convention|avenant|renouvellement`.
+fn nature_param(
+    req: &Request,
+    errs: &mut Vec<FieldError>,
+) -> Option<crate::domain::dossier::NatureDossier> {
+    let v = param(req, "nature")?;
+    match serde_json::from_value(json!(v)) {
+        Ok(n) => Some(n),
+        Err(_) => {
+            errs.push(FieldError::new(
+                "nature",
+                format!(
+                    "Nature inconnue « {} » : convention, avenant ou renouvellement.",
+                    v.chars().take(50).collect::<String>()
+                ),
+            ));
+            None
+        }
+    }
+}
+
 pub(super) fn filter_from(req: &Request) -> Result<ListFilter, ApiError> {
     let mut errs = Vec::new();
     let filter = ListFilter {
@@ -115,6 +136,7 @@ pub(super) fn filter_from(req: &Request) -> Result<ListFilter, ApiError> {
         gar_en_attente: gar_param(req, &mut errs),
         correction_demandee: correction_param(req, &mut errs),
         fin_avant: echeance_param(req, &mut errs),
+        nature: nature_param(req, &mut errs),
     };
     if let (Some(du), Some(au)) = (&filter.depose_du, &filter.depose_au) {
         if du > au {
