@@ -188,12 +188,17 @@ pub struct AvenantDe {
 }
 
 /// An avenant accepted on a convention, as the convention records it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AvenantAccepte {
     pub id: DossierId,
     pub numero: String,
     pub rang: u32,
     pub accepte_le: String,
+    /// The schools it added to the perimeter and withdrew from it (the export's `depuis=`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ajouts: Vec<super::deposit::EcoleDeposee>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retraits: Vec<super::deposit::EcoleDeposee>,
 }
 
 /// A person for the signatory's role after the deposit (after elections): named by the

@@ -162,6 +162,59 @@ async fn an_avenant_withdraws_a_school_and_its_acceptance_changes_the_convention
         })
         .collect();
     assert_eq!(exported, [(UAI_BAULON, numero)]);
+    // `depuis=` tells additions and withdrawals apart. Today, the convention itself is new:
+    // its current perimeter is an addition. For a convention deposited last year (its
+    // deposit date set so in the store, as an older dossier has it), only the avenant's change.
+    let since = |rows: Value| -> Vec<(String, String)> {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["uai"].as_str().unwrap().to_string(),
+                    r["action"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let path = format!("/api/instructeur/export/ecoles.json?depuis={today}");
+    let new = since(t.as_instructeur("GET", &path, None).await.json());
+    assert_eq!(new, [(UAI_BAULON.to_string(), "ajout".to_string())]);
+    let older = conventions_ent::domain::change::Change {
+        step: conventions_ent::domain::life::Step::Autosave,
+        condition: conventions_ent::domain::change::Condition::Exists,
+        updates: vec![conventions_ent::domain::change::Update::DeposeLe(
+            "2025-09-01T08:00:00.000Z".into(),
+        )],
+        notices: Vec::new(),
+    };
+    t.app
+        .dossiers
+        .write(
+            &conventions_ent::domain::ids::DossierId::parse(&id).unwrap(),
+            &older,
+        )
+        .await
+        .unwrap();
+    let changed = since(t.as_instructeur("GET", &path, None).await.json());
+    assert_eq!(changed, [(UAI_CARDROC.to_string(), "retrait".to_string())]);
+    let csv = t
+        .as_instructeur(
+            "GET",
+            &format!("/api/instructeur/export/ecoles.csv?depuis={today}"),
+            None,
+        )
+        .await
+        .body;
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .ends_with(";date_acceptation;action"),
+        "{csv}"
+    );
+    assert!(csv.lines().nth(1).unwrap().ends_with(";retrait"), "{csv}");
     // The instructeur's list finds avenants by their nature.
     let listed = t
         .as_instructeur("GET", "/api/instructeur/dossiers?nature=avenant", None)

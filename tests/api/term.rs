@@ -164,8 +164,27 @@ async fn a_termination_by_the_collectivite_takes_effect_after_three_months() {
     );
     let v = t.get(&page, Some(&jeton)).await.json();
     assert_eq!(v["statut"], "resilie");
-    // Its schools leave the export; the list finds it by its statut.
+    // Its schools leave the export; `depuis=` lists them as withdrawn; the list finds it by
+    // its statut.
     assert!(export_uais(&t).await.is_empty());
+    let since = t
+        .as_instructeur(
+            "GET",
+            &format!("/api/instructeur/export/ecoles.json?depuis={effet}"),
+            None,
+        )
+        .await
+        .json();
+    let withdrawn: Vec<(&str, &str)> = since
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["uai"].as_str().unwrap(), r["action"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        withdrawn,
+        [(UAI_BAULON, "retrait"), (UAI_CARDROC, "retrait")]
+    );
     let listed = t
         .as_instructeur("GET", "/api/instructeur/dossiers?statut=resilie", None)
         .await

@@ -170,6 +170,8 @@ pub fn apply_avenant(
         numero: a.numero.clone(),
         rang: de.rang,
         accepte_le: now.stamp(),
+        ajouts: ajouts.clone(),
+        retraits: retraits.clone(),
     });
     Ok(Change {
         step: crate::domain::life::Step::ApplyAvenant,

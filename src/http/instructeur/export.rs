@@ -2,7 +2,7 @@
 //! spreadsheet, `render::xlsx`).
 
 use super::list::all_deposited;
-use super::params::filter_from;
+use super::params::{filter_from, param};
 use crate::domain::dossier::Statut;
 use crate::domain::school::SchoolDirectory;
 use crate::domain::uai::Uai;
@@ -72,12 +72,27 @@ pub(super) async fn export(app: &App, req: &Request, file: &str) -> ApiResult {
     };
     let mut filter = filter_from(req)?;
     filter.chronologique = true;
+    // `depuis=`: what changed since that day, each row with its `action` (`ajout`, `retrait`):
+    // the conventions deposited since, the schools avenants accepted since added or withdrew,
+    // the perimeters of terminations that took effect since. (`du`/`au` stay deposit dates.)
+    let depuis = match (param(req, "depuis"), param(req, "du")) {
+        (Some(_), None) => filter.depose_du.take(),
+        _ => None,
+    };
     // Handing schools over is the académie's act: by default, accepted conventions only
-    // (others on request with `statut=`).
+    // (others on request with `statut=`), and with `depuis=` the terminated ones withdrawn.
     if filter.statuts.is_empty() {
         filter.statuts = vec![Statut::Accepte];
+        if depuis.is_some() {
+            filter.statuts.push(Statut::Resilie);
+        }
     }
-    let mut rows: Vec<[String; 13]> = Vec::new();
+    let since = |t: &str| {
+        depuis
+            .as_deref()
+            .is_none_or(|d| t.get(..10).unwrap_or(t) >= d)
+    };
+    let mut rows: Vec<Vec<String>> = Vec::new();
     for r in &all_deposited(app, &filter).await? {
         let Some(d) = &r.depot else { continue };
         // An avenant's schools are its convention's current perimeter, listed with it.
@@ -91,13 +106,13 @@ pub(super) async fn export(app: &App, req: &Request, file: &str) -> ApiResult {
             .or_else(|| r.depose_le.clone())
             .unwrap_or_default();
         let accepte_le: String = r.accepte_le().unwrap_or("").chars().take(10).collect();
-        for e in r.current_perimeter() {
+        let mut push = |e: &crate::domain::deposit::EcoleDeposee, action: Option<&str>| {
             // "Public" / "Privé" as the directory says today; empty when it no longer lists it.
             let secteur = Uai::parse(&e.uai)
                 .ok()
                 .and_then(|u| app.directory.ecole(&u).map(|k| k.statut.clone()))
                 .unwrap_or_default();
-            rows.push([
+            let mut row = vec![
                 e.uai.clone(),
                 e.nom.clone(),
                 e.commune.clone(),
@@ -111,16 +126,51 @@ pub(super) async fn export(app: &App, req: &Request, file: &str) -> ApiResult {
                 d.collectivite.siren.clone(),
                 d.signature.version_texte.clone(),
                 accepte_le.clone(),
-            ]);
+            ];
+            if let Some(a) = action {
+                row.push(a.to_string());
+            }
+            rows.push(row);
+        };
+        let Some(_) = &depuis else {
+            for e in r.current_perimeter() {
+                push(e, None);
+            }
+            continue;
+        };
+        let terminated = r.statut == Statut::Resilie;
+        if terminated {
+            if r.resiliation.as_ref().is_some_and(|t| since(&t.effet_le)) {
+                for e in r.current_perimeter() {
+                    push(e, Some("retrait"));
+                }
+            }
+        } else if r.depose_le.as_deref().is_some_and(since) {
+            for e in r.current_perimeter() {
+                push(e, Some("ajout"));
+            }
+        } else {
+            for a in r.avenants.iter().filter(|a| since(&a.accepte_le)) {
+                for e in &a.ajouts {
+                    push(e, Some("ajout"));
+                }
+                for e in &a.retraits {
+                    push(e, Some("retrait"));
+                }
+            }
         }
     }
+    let columns: Vec<&str> = EXPORT_COLUMNS
+        .iter()
+        .copied()
+        .chain(depuis.is_some().then_some("action"))
+        .collect();
     let name = format!(
         "ecoles-conventionnees-{}",
         chrono::Utc::now().format("%Y-%m-%d")
     );
     if format == Format::Xlsx {
-        let rows: Vec<Vec<String>> = rows.into_iter().map(Vec::from).collect();
-        let bytes = crate::render::xlsx::workbook("Écoles conventionnées", &EXPORT_COLUMNS, &rows);
+        let bytes = crate::render::xlsx::workbook("Écoles conventionnées", &columns, &rows);
         return Ok(Response::builder()
             .status(200)
             .header(
@@ -138,7 +188,7 @@ pub(super) async fn export(app: &App, req: &Request, file: &str) -> ApiResult {
     let (content_type, body, ext) = if format == Format::Csv {
         let mut out = String::with_capacity(rows.len() * 160 + 200);
         out.push('\u{feff}'); // BOM: spreadsheet software then reads UTF-8 accents right
-        out.push_str(&EXPORT_COLUMNS.join(";"));
+        out.push_str(&columns.join(";"));
         out.push_str("\r\n");
         for r in &rows {
             out.push_str(&r.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(";"));
@@ -150,7 +200,7 @@ pub(super) async fn export(app: &App, req: &Request, file: &str) -> ApiResult {
             .iter()
             .map(|r| {
                 Value::Object(
-                    EXPORT_COLUMNS
+                    columns
                         .iter()
                         .zip(r)
                         .map(|(k, v)| (k.to_string(), json!(v)))
