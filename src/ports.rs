@@ -230,6 +230,11 @@ pub trait DossierStore: Send + Sync {
         self.write(id, expect(change, |s| s == Step::RemindTerm))
             .await
     }
+    /// `steps::flag_closed_schools`: Conflict when another run flagged meanwhile.
+    async fn flag_closed_schools(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
+        self.write(id, expect(change, |s| s == Step::FlagClosedSchools))
+            .await
+    }
     /// `steps::warn_draft_expiry`: Conflict when the draft changed or was warned meanwhile.
     async fn warn_draft_expiry(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
         self.write(id, expect(change, |s| s == Step::WarnDraftExpiry))

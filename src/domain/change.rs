@@ -43,6 +43,8 @@ pub enum Condition {
     NotTerminated,
     /// Accepted, with a termination asked for (the daily function applies it).
     Terminated,
+    /// Accepted, with exactly these closed schools flagged (a concurrent run: conflict).
+    ClosedSchools(Vec<String>),
     /// Accepted, with exactly these term reminders sent (a concurrent run: conflict).
     Reminders(Vec<u32>),
     /// Still a draft expiring at this time (epoch seconds) whose signatory was not warned of it.
@@ -82,6 +84,9 @@ impl Condition {
             Condition::NotTerminated => r.statut == Statut::Accepte && r.resiliation.is_none(),
             Condition::Terminated => r.statut == Statut::Accepte && r.resiliation.is_some(),
             Condition::Reminders(v) => r.statut == Statut::Accepte && &r.rappels_echeance == v,
+            Condition::ClosedSchools(v) => {
+                r.statut == Statut::Accepte && r.ecoles_fermees.iter().map(|e| &e.uai).eq(v.iter())
+            }
             Condition::DraftExpiring { expire_le } => {
                 r.statut == Statut::Brouillon
                     && r.expire_le == Some(*expire_le)
@@ -165,6 +170,7 @@ pub enum Update {
     /// The convention's perimeter after an accepted avenant, and its accepted avenants.
     Perimetre(Vec<crate::domain::deposit::EcoleDeposee>),
     Avenants(Vec<crate::domain::dossier::AvenantAccepte>),
+    EcolesFermees(Vec<crate::domain::dossier::EcoleFermee>),
     /// The change of signatory waiting for its code, or none.
     NouveauSignataire(Option<crate::domain::dossier::NouveauSignataire>),
     /// The signatory in office after a change.
@@ -225,6 +231,7 @@ impl Update {
             Update::Resiliation(t) => r.resiliation = Some(t.clone()),
             Update::Perimetre(p) => r.perimetre = Some(p.clone()),
             Update::Avenants(a) => r.avenants = a.clone(),
+            Update::EcolesFermees(e) => r.ecoles_fermees = e.clone(),
             Update::NouveauSignataire(n) => r.nouveau_signataire = n.clone(),
             Update::SignataireActuel(s) => r.signataire_actuel = Some(s.clone()),
             Update::Echeance(e) => r.echeance = Some(e.clone()),

@@ -201,6 +201,15 @@ pub struct AvenantAccepte {
     pub retraits: Vec<super::deposit::EcoleDeposee>,
 }
 
+/// A school of the current perimeter that the school directory now lists as closed (or no
+/// longer lists: merged, or gone), as the daily run found it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EcoleFermee {
+    pub uai: String,
+    pub nom: String,
+    pub constatee_le: String,
+}
+
 /// A person for the signatory's role after the deposit (after elections): named by the
 /// collectivité, in effect once that address confirms the code sent to it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -483,6 +492,10 @@ pub struct DossierRecord {
     pub perimetre: Option<Vec<super::deposit::EcoleDeposee>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub avenants: Vec<AvenantAccepte>,
+    /// Schools of the current perimeter the directory closed: the collectivité is invited to
+    /// file an avenant (cleared as an avenant withdraws them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ecoles_fermees: Vec<EcoleFermee>,
     /// A change of signatory waiting for the new address's code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nouveau_signataire: Option<NouveauSignataire>,

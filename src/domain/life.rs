@@ -53,6 +53,7 @@
 //! | `renew` | collectivité | accepte, resilie | (unchanged) |
 //! | `open_avenant` | collectivité | accepte | (unchanged) |
 //! | `apply_avenant` | instructeur | accepte | (unchanged) |
+//! | `flag_closed_schools` | service | accepte | (unchanged) |
 //! <!-- life-table:end -->
 //!
 //! The deposit pipeline (`etape`) runs beside the statut: `deposit` sets `depose`,
@@ -218,11 +219,12 @@ pub enum Step {
     Renew,
     OpenAvenant,
     ApplyAvenant,
+    FlagClosedSchools,
 }
 
 impl Step {
     /// Every step, in the order of the life table.
-    pub const ALL: [Step; 34] = [
+    pub const ALL: [Step; 35] = [
         Step::Create,
         Step::Autosave,
         Step::SendCode,
@@ -257,6 +259,7 @@ impl Step {
         Step::Renew,
         Step::OpenAvenant,
         Step::ApplyAvenant,
+        Step::FlagClosedSchools,
     ];
 
     /// The step's function in `domain::steps`, with the decision for `decide`.
@@ -291,6 +294,7 @@ impl Step {
             Step::Renew => "renew",
             Step::OpenAvenant => "open_avenant",
             Step::ApplyAvenant => "apply_avenant",
+            Step::FlagClosedSchools => "flag_closed_schools",
         };
         format!("`{f}`")
     }
@@ -355,7 +359,8 @@ pub fn next(step: Step, from: Phase, who: Who) -> Result<After, Blocked> {
         | Step::ReleaseAcceptanceEmail
         | Step::ApplyTermination
         | Step::RemindTerm
-        | Step::WarnDraftExpiry => Who::Service,
+        | Step::WarnDraftExpiry
+        | Step::FlagClosedSchools => Who::Service,
         Step::RecordEditorAnswer => Who::Editeur,
     };
     if who != owner || (step == Step::Message && matches!(who, Who::Service | Who::Editeur)) {
@@ -394,7 +399,9 @@ pub fn next(step: Step, from: Phase, who: Who) -> Result<After, Blocked> {
         Step::RecordEditorAnswer if statut != Accepte => return Err(Blocked::AcceptedOnly),
         // A convention in force is terminated, reminded of its term, and ends on the day its
         // termination takes effect (the daily function).
-        Step::Terminate | Step::RemindTerm | Step::ApplyTermination if statut != Accepte => {
+        Step::Terminate | Step::RemindTerm | Step::ApplyTermination | Step::FlagClosedSchools
+            if statut != Accepte =>
+        {
             return Err(Blocked::InForceOnly)
         }
         Step::ApplyTermination => After::Statut(Resilie),

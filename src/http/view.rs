@@ -71,7 +71,11 @@ fn build(app: &App, r: &DossierRecord, editing: bool) -> Value {
             "rang": a.rang,
             "perimetre_initial": a.perimetre.iter().map(|e| &e.uai).collect::<Vec<_>>(),
         })),
-        "avenants": r.avenants,
+        "avenants": r.avenants.iter().map(|a| json!({
+            "id": a.id, "numero": a.numero, "rang": a.rang, "accepte_le": a.accepte_le,
+        })).collect::<Vec<_>>(),
+        // Schools of the current perimeter the directory closed: an avenant is expected.
+        "ecoles_fermees": r.ecoles_fermees,
         "perimetre_actuel": r.depot.as_ref().map(|_| r.current_perimeter().iter().map(|e| json!({
             "uai": e.uai, "nom": e.nom, "commune": e.commune,
         })).collect::<Vec<_>>()),

@@ -1,6 +1,7 @@
 //! daily: once a day (EventBridge Scheduler; `make daily DATE=…` locally), as of that day:
-//! terminations taking effect, term reminders (90 and 30 days before the end), warnings to the
-//! confirmed signatories of drafts the TTL deletes within 14 days.
+//! terminations taking effect, schools of current perimeters the directory closed (flagged, the
+//! collectivité invited to file an avenant), term reminders (90 and 30 days before the end),
+//! warnings to the confirmed signatories of drafts the TTL deletes within 14 days.
 //!
 //! Each dossier's step is written first (conditional: a concurrent or repeated run finds it
 //! done and sends nothing), then its emails are sent. A reminder or warning whose email fails
@@ -47,6 +48,9 @@ pub struct Report {
     pub resiliations: u32,
     pub rappels_echeance: u32,
     pub avertissements_brouillon: u32,
+    /// Conventions with a school the directory now lists closed, flagged (and the collectivité
+    /// invited to file an avenant).
+    pub ecoles_fermees_signalees: u32,
     /// Emails that could not be sent (retried on the next run where the step allows it).
     pub echecs_courriel: u32,
 }
@@ -83,6 +87,14 @@ pub async fn run(app: &App, now: &Now) -> Result<Report, StoreError> {
                     }
                 }
                 continue;
+            }
+            if let Ok(change) = steps::flag_closed_schools(r, app.directory.as_ref(), now) {
+                if write(app, r, &change).await? {
+                    report.ecoles_fermees_signalees += 1;
+                    if !send(app, r, &change).await {
+                        report.echecs_courriel += 1;
+                    }
+                }
             }
             if let Ok(change) = steps::remind_term(r, now) {
                 if write(app, r, &change).await? {
@@ -124,6 +136,9 @@ async fn write(app: &App, r: &DossierRecord, change: &Change) -> Result<bool, St
             app.dossiers.apply_termination(&r.id, change).await
         }
         crate::domain::life::Step::RemindTerm => app.dossiers.remind_term(&r.id, change).await,
+        crate::domain::life::Step::FlagClosedSchools => {
+            app.dossiers.flag_closed_schools(&r.id, change).await
+        }
         _ => app.dossiers.warn_draft_expiry(&r.id, change).await,
     };
     match written {

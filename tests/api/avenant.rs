@@ -273,3 +273,70 @@ async fn an_avenant_withdraws_a_school_and_its_acceptance_changes_the_convention
         .await;
     assert_eq!(r.status, 409, "{}", r.body);
 }
+
+/// A school of the shipped directory extract that the annuaire lists closed.
+const UAI_FERMEE: &str = "0351383N";
+
+#[tokio::test]
+async fn a_school_the_annuaire_closed_is_flagged_and_the_collectivite_invited_once() {
+    use conventions_ent::domain::change::{Change, Condition, Update};
+    let t = TestApp::spawn().await;
+    let (id, jeton) = t.deposit_new(&full_dossier()).await;
+    generate(&t).await;
+    decide(&t, &id, "passer_en_instruction").await;
+    decide(&t, &id, "accepter").await;
+    let dossier = conventions_ent::domain::ids::DossierId::parse(&id).unwrap();
+    // The perimeter as an earlier avenant left it, with a school the latest annuaire closed
+    // (set in the store: a deposit refuses a closed school today).
+    let stored = t.stored(&id).await.unwrap();
+    let mut closed = stored.depot.as_ref().unwrap().ecoles[0].clone();
+    closed.uai = UAI_FERMEE.into();
+    closed.nom = "Ecole primaire privée Ste Catherine de Sienne".into();
+    let perimetre = vec![stored.depot.as_ref().unwrap().ecoles[0].clone(), closed];
+    let fixture = Change {
+        step: conventions_ent::domain::life::Step::Autosave,
+        condition: Condition::Exists,
+        updates: vec![Update::Perimetre(perimetre)],
+        notices: Vec::new(),
+    };
+    t.app.dossiers.write(&dossier, &fixture).await.unwrap();
+    use conventions_ent::domain::school::SchoolDirectory;
+    let directory_says = t
+        .app
+        .directory
+        .as_ref()
+        .ecole(&conventions_ent::domain::uai::Uai::parse(UAI_FERMEE).unwrap())
+        .map(|e| e.ouverte);
+    assert_eq!(directory_says, Some(false), "the extract lists it closed");
+
+    let before = t.sent_emails().await.len();
+    let now = conventions_ent::domain::time::Now::system();
+    let report = conventions_ent::jobs::daily::run(&t.app, &now)
+        .await
+        .unwrap();
+    assert_eq!(report.ecoles_fermees_signalees, 1, "{report:?}");
+    let v = t
+        .get(&format!("/api/dossiers/{id}"), Some(&jeton))
+        .await
+        .json();
+    assert_eq!(v["ecoles_fermees"][0]["uai"], UAI_FERMEE);
+    let seen = t
+        .as_instructeur("GET", &format!("/api/instructeur/dossiers/{id}"), None)
+        .await
+        .json();
+    assert_eq!(seen["ecoles_fermees"][0]["uai"], UAI_FERMEE);
+    let emails = t.sent_emails().await;
+    let invited: Vec<&Value> = emails[before..]
+        .iter()
+        .filter(|e| e["subject"].as_str().unwrap_or("").contains("a fermé"))
+        .collect();
+    assert_eq!(invited.len(), 1, "{:?}", &emails[before..]);
+    assert!(invited[0]["body"]
+        .to_string()
+        .contains("Modifier les écoles de la convention"));
+    // Once: the next run flags nothing new.
+    let again = conventions_ent::jobs::daily::run(&t.app, &now)
+        .await
+        .unwrap();
+    assert_eq!(again.ecoles_fermees_signalees, 0);
+}

@@ -1411,8 +1411,11 @@ function showSummary(v, merci) {
   $('#resume-signataire').textContent = `${s.prenom} ${(s.nom || '').toUpperCase()}, ${s.qualite} — ${s.email}`
     + `${s.email_confirme_le ? ` (adresse confirmée le ${dateFr(s.email_confirme_le)})` : ''}`
     + `${h ? ` — ${HABILITATIONS[h.nature] || h.nature} n° ${h.reference} du ${dateFr(h.date, false)}` : ''}`;
+  const fermees = new Set((v.ecoles_fermees || []).map((f) => f.uai));
   $('#resume-ecoles').replaceChildren(...(v.ecoles || []).map((e) => {
-    const gar = garLabel(e, v.accepte_le);
+    const gar = fermees.has(e.uai)
+      ? 'fermée à l’annuaire de l’Éducation nationale : modifiez les écoles de la convention (avenant)'
+      : garLabel(e, v.accepte_le);
     return el('li', {}, `${e.nom}, ${e.commune} (${e.uai})`, ...(gar ? [' — ', el('span', { class: 'gar' }, gar)] : []));
   }));
   const rf = v.referent || {};

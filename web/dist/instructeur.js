@@ -916,8 +916,11 @@ function renderDossier(v) {
     : ['En cours d’édition.']));
   // A school outside the collectivité's territory is accepted (syndicats scolaires cover
   // several communes) but shown, for the instructeur to check.
+  const fermees = new Map((v.ecoles_fermees || []).map((f) => [f.uai, f]));
   $('#d-ecoles').replaceChildren(...(v.ecoles || []).map((e) => el('tr', {},
-    el('td', {}, e.uai), el('td', {}, e.nom || ''),
+    el('td', {}, e.uai), el('td', {}, e.nom || '', ...(fermees.has(e.uai)
+      ? [' ', el('p', { class: 'fr-badge fr-badge--warning fr-badge--sm' }, `fermée à l’annuaire (constaté le ${dateFr(fermees.get(e.uai).constatee_le, false)}) : avenant attendu`)]
+      : [])),
     el('td', {}, e.commune || '', ...(e.hors_territoire
       ? [' ', el('p', { class: 'fr-badge fr-badge--warning fr-badge--sm' }, 'hors du territoire de la collectivité')]
       : [])),

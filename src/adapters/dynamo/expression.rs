@@ -120,6 +120,21 @@ impl Expression {
                     format!("statut = {st} AND rappels_echeance = {list}")
                 }
             }
+            Condition::ClosedSchools(v) => {
+                let st = self.value(s(Statut::Accepte.as_str()));
+                let mut c = format!("statut = {st}");
+                if v.is_empty() {
+                    c.push_str(" AND attribute_not_exists(ecoles_fermees)");
+                } else {
+                    let n = self.value(n(v.len() as i64));
+                    c.push_str(&format!(" AND size(ecoles_fermees) = {n}"));
+                    for (i, uai) in v.iter().enumerate() {
+                        let u = self.value(s(uai));
+                        c.push_str(&format!(" AND ecoles_fermees[{i}].uai = {u}"));
+                    }
+                }
+                c
+            }
             Condition::DraftExpiring { expire_le } => {
                 let st = self.value(s(Statut::Brouillon.as_str()));
                 let t = self.value(n(*expire_le));
@@ -268,6 +283,8 @@ impl Expression {
                 Update::Resiliation(t) => x.set("resiliation", av(t)?),
                 Update::Perimetre(p) => x.set("perimetre", av(p)?),
                 Update::Avenants(a) => x.set("avenants", av(a)?),
+                Update::EcolesFermees(e) if e.is_empty() => x.remove.push("ecoles_fermees"),
+                Update::EcolesFermees(e) => x.set("ecoles_fermees", av(e)?),
                 Update::NouveauSignataire(Some(n)) => x.set("nouveau_signataire", av(n)?),
                 Update::NouveauSignataire(None) => x.remove.push("nouveau_signataire"),
                 Update::SignataireActuel(a) => x.set("signataire_actuel", av(a)?),

@@ -49,6 +49,7 @@ pub fn create(
         avenant: None,
         perimetre: None,
         avenants: Vec::new(),
+        ecoles_fermees: Vec::new(),
         nouveau_signataire: None,
         signataire_actuel: None,
         resiliation: None,

@@ -179,6 +179,14 @@ pub fn apply_avenant(
         updates: vec![
             Update::Perimetre(depot.ecoles.clone()),
             Update::Avenants(avenants),
+            // Closed schools the avenant withdrew are no longer flagged.
+            Update::EcolesFermees(
+                r.ecoles_fermees
+                    .iter()
+                    .filter(|e| depot.ecoles.iter().any(|k| k.uai == e.uai))
+                    .cloned()
+                    .collect(),
+            ),
             Update::ModifieLe(now.stamp()),
             event(
                 now,

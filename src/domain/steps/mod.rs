@@ -37,7 +37,8 @@ pub use signataire::{
     SIGNATORY_CHANGED,
 };
 pub use term::{
-    apply_termination, release_reminder, remind_term, terminate, warn_draft_expiry, TERMINATED,
+    apply_termination, flag_closed_schools, release_reminder, remind_term, terminate,
+    warn_draft_expiry, TERMINATED,
 };
 
 use super::change::Update;

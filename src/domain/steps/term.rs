@@ -225,6 +225,75 @@ pub fn remind_term(r: &DossierRecord, now: &Now) -> Result<Change, Pass> {
     })
 }
 
+/// Schools of `r`'s current perimeter the directory no longer lists open, not flagged yet:
+/// flagged (the instructeur's pages show them) and the collectivité invited to file an
+/// avenant.
+pub fn flag_closed_schools(
+    r: &DossierRecord,
+    directory: &dyn crate::domain::school::SchoolDirectory,
+    now: &Now,
+) -> Result<Change, Pass> {
+    service(Step::FlagClosedSchools, r)?;
+    let flagged = |uai: &str| r.ecoles_fermees.iter().any(|e| e.uai == uai);
+    let closed: Vec<crate::domain::dossier::EcoleFermee> = r
+        .current_perimeter()
+        .iter()
+        .filter(|e| !flagged(&e.uai))
+        .filter(|e| {
+            crate::domain::uai::Uai::parse(&e.uai)
+                .ok()
+                .and_then(|u| directory.ecole(&u))
+                .is_none_or(|k| !k.ouverte)
+        })
+        .map(|e| crate::domain::dossier::EcoleFermee {
+            uai: e.uai.clone(),
+            nom: e.nom.clone(),
+            constatee_le: now.stamp(),
+        })
+        .collect();
+    if closed.is_empty() {
+        return Err(Pass::NotHere);
+    }
+    let names = closed
+        .iter()
+        .map(|e| format!("{} ({})", e.nom, e.uai))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut all = r.ecoles_fermees.clone();
+    all.extend(closed);
+    Ok(Change {
+        step: Step::FlagClosedSchools,
+        condition: Condition::ClosedSchools(r.ecoles_fermees.iter().map(|e| e.uai.clone()).collect()),
+        updates: vec![
+            Update::EcolesFermees(all),
+            event(
+                now,
+                &Actor::Service,
+                "école fermée à l’annuaire signalée",
+                Some(names.clone()),
+            ),
+        ],
+        notices: vec![Notice::Collectivite {
+            sujet: format!(
+                "Convention n° {} : une école du périmètre a fermé",
+                r.numero
+            ),
+            paragraphes: vec![
+                format!(
+                    "L’annuaire de l’Éducation nationale ne compte plus parmi les écoles ouvertes : \
+                     {names}. Ces écoles figurent dans la convention ENT école / GAR n° {}.",
+                    r.numero
+                ),
+                "Comme la convention le prévoit (article 3), mettez à jour son périmètre : \
+                 ouvrez le dossier par le lien ci-dessous et choisissez « Modifier les écoles de \
+                 la convention » pour déposer un avenant (écoles retirées, et l’école qui les \
+                 remplace s’il y en a une)."
+                    .into(),
+            ],
+        }],
+    })
+}
+
 /// A reminder `written` on `r` whose email failed, given back: the reminders as they were, if
 /// they are still as it wrote them (the next run sends it again).
 pub fn release_reminder(r: &DossierRecord, written: &Change) -> Option<Change> {
