@@ -91,7 +91,8 @@ def load_event(rel):
 
 
 def check_answer(name, rel, proc, statuses):
-    """The answer's shape for the kind of the event events/<rel>; 'http' or 'stream' when right."""
+    """The answer's shape for the kind of the event events/<rel>; 'http', 'stream' or 'daily'
+    when right."""
     event = load_event(rel)
     if proc.returncode != 0:
         fail(f"{name} : code de sortie {proc.returncode}", proc.stdout[-1500:] + proc.stderr[-1500:])
@@ -101,6 +102,12 @@ def check_answer(name, rel, proc, statuses):
     except json.JSONDecodeError:
         fail(f"{name} : réponse qui n'est pas du JSON", proc.stdout[-1500:])
         return None
+    if rel.startswith("daily/"):
+        # The daily scheduled function answers what it did (src/jobs/daily.rs).
+        if not (isinstance(answer, dict) and "date" in answer and answer.get("echecs_courriel") == 0):
+            fail(f"{name} : compte rendu du passage quotidien attendu", proc.stdout[-1500:])
+            return None
+        return "daily"
     if "Records" in event:
         if answer != {"batchItemFailures": []}:
             fail(f"{name} : lot de flux en échec", json.dumps(answer, ensure_ascii=False)[:1500])
@@ -136,8 +143,12 @@ def check_invokes(stack, env):
         cmd = line.replace("--invoke-port 9000", f"--invoke-port {stack.api_port}")
         event = re.search(r"--data-file\s+events/(\S+)", line)
         check_answer(f"{readme} : {line}", event[1] if event else "", run(cmd, env), statuses)
+    # 2b. The printed `make daily DATE=…` lines, verbatim: the daily function's report.
+    daily = printed_lines("make daily ")
+    for readme, line in daily:
+        check_answer(f"{readme} : {line}", "daily/date.json", run(line, env), statuses)
     # 3. Every event file of events/.
-    kinds = {"http": 0, "stream": 0}
+    kinds = {"http": 0, "stream": 0, "daily": 0}
     files = sorted(p.relative_to(ROOT / "events") for p in (ROOT / "events").glob("*/*.json"))
     for rel in files:
         function = rel.parts[0]
@@ -151,10 +162,11 @@ def check_invokes(stack, env):
     if closed.returncode == 0 or "make run" not in closed.stdout:
         fail("make invoke sans pile : pas de message demandant « make run »", closed.stdout + closed.stderr)
     checked = sum(1 for f in files if str(f) in statuses)
-    return (f"{len(lines)} « make invoke » et {len(raw)} « cargo-lambda lambda invoke » imprimés ; "
+    return (f"{len(lines)} « make invoke », {len(raw)} « cargo-lambda lambda invoke » et "
+            f"{len(daily)} « make daily » imprimés ; "
             f"{len(files)} événements de events/ ({len({f.parts[0] for f in files})} fonctions) : "
             f"{kinds['http']} réponses HTTP ({checked} au statut de tests/api/events.rs), "
-            f"{kinds['stream']} lots de flux sans échec")
+            f"{kinds['stream']} lots de flux sans échec, {kinds['daily']} passages quotidiens")
 
 
 def check_walkthrough(stack, env):

@@ -851,7 +851,13 @@ async function academie() {
   await page.locator('#liste-corps').getByRole('link', { name: chavagne.numero, exact: true }).waitFor();
   numeros = await page.locator('#liste-corps th a').allTextContents();
   assert.ok(numeros.includes(baulon.numero) && numeros.includes(chavagne.numero), `filtres statut, département, date : ${numeros}`);
+  // Dates the wrong way round: said, not an empty list.
   await page.fill('#f-au', '2020-01-01');
+  await page.getByRole('button', { name: 'Filtrer' }).click();
+  await page.getByText(/précède la date de début/).first().waitFor();
+  await axe(page, 'instructeur, filtre aux dates inversées');
+  await page.fill('#f-du', '2099-01-01');
+  await page.fill('#f-au', '');
   await page.getByRole('button', { name: 'Filtrer' }).click();
   await page.getByText('Aucun dossier ne correspond à ces filtres.').waitFor();
   await goto(page, `${BASE}/instructeur?limite=1`);
@@ -1086,6 +1092,22 @@ async function academie() {
   assert.ok(await page.locator('#signataire-email').inputValue(), 'le formulaire est rempli');
   await axe(page, 'collectivité, correction demandée');
   await shot(page, 'collectivite-correction-demandee', false);
+
+  step('Collectivité : « Modifier les écoles de la convention » ouvre un avenant prérempli');
+  const modif = await depositVia('21350016800025', ['0350122T'], 'Maxime');
+  await verificationCode(modif);
+  for (const action of ['passer_en_instruction', 'accepter']) {
+    const r = await call('POST', `/api/instructeur/dossiers/${modif.id}/decision`, { action }, TOKEN);
+    assert.equal(r.status, 200, JSON.stringify(r.data));
+  }
+  await goto(page, `${BASE}/dossiers/${modif.id}?jeton=${encodeURIComponent(modif.jeton)}`);
+  await page.getByRole('button', { name: 'Modifier les écoles de la convention' }).click();
+  await page.locator('#nature-dossier').getByText(new RegExp(`Avenant n° 1 à la convention n° ${modif.numero}`)).waitFor();
+  assert.equal(await page.locator('#deposer').textContent(), 'Déposer l’avenant');
+  assert.notEqual(new URL(page.url()).pathname, `/dossiers/${modif.id}`, 'un nouveau dossier, son propre lien');
+  await page.locator('.ecole__uai').first().waitFor();
+  await axe(page, 'collectivité, avenant prérempli');
+  await shot(page, 'collectivite-avenant', false);
 
   step('Collectivité : durée de la convention, résiliation avec motif');
   const fin = await depositVia('21350076200025', ['0351817K'], 'Claude');

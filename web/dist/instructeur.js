@@ -553,7 +553,8 @@ async function loadPage(index) {
   if (!r.ok) {
     $('#liste-etat').textContent = '';
     const detail = r.status === 422 ? errorMessages(r.data) : r.data?.detail;
-    $('#liste-alerte').replaceChildren(alertBox('error', 'La liste n’a pas pu être chargée', detail || 'Le service est momentanément indisponible.'));
+    // h2: the alert sits right under the page's h1.
+    $('#liste-alerte').replaceChildren(alertBox('error', 'La liste n’a pas pu être chargée', detail || 'Le service est momentanément indisponible.', 'h2'));
     return;
   }
   cursors = cursors.slice(0, index + 1);
