@@ -33,6 +33,7 @@ export EDITOR_ANSWER_SECRET="${EDITOR_ANSWER_SECRET:-whsec_cmVwb25zZS1sb2NhbGUtZ
 # Days a refused or classé sans suite dossier is kept after the decision (0: kept; accepted
 # conventions are always kept). See README « Conservation ».
 export DOSSIER_RETENTION_DAYS="${DOSSIER_RETENTION_DAYS:-0}"
+export DIGEST_WAITING_DAYS="${DIGEST_WAITING_DAYS:-15}"
 # Company registry (recherche-entreprises). Unreachable from a closed network: the lookups then
 # run in degraded mode (verifie: false), as they would during an outage.
 export REGISTRY_BASE_URL="${REGISTRY_BASE_URL:-https://recherche-entreprises.api.gouv.fr}"
@@ -47,7 +48,7 @@ functions_env() {
   local v
   for v in TABLE_NAME BUCKET_NAME PUBLIC_BASE_URL SENDER_EMAIL CONTACT_EMAIL LINK_SECRET PRESIGN_TTL_SECONDS \
            REGISTRY_BASE_URL DEV_JWT_SECRET INSTRUCTEUR_SIGNIN_URL INSTRUCTEUR_CLIENT_ID WEBHOOK_URL \
-           WEBHOOK_SECRET EDITOR_ANSWER_SECRET DOSSIER_RETENTION_DAYS ACADEMIE_NOM DASEN_NOM DASEN_TITRE ACADEMIE_ADRESSE \
+           WEBHOOK_SECRET EDITOR_ANSWER_SECRET DOSSIER_RETENTION_DAYS DIGEST_WAITING_DAYS ACADEMIE_NOM DASEN_NOM DASEN_TITRE ACADEMIE_ADRESSE \
            SEAL_KEY_ID SEAL_CERTIFICATE_PARAMETER \
            AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION; do
     printf '%s="%s"\n' "$v" "${!v}"

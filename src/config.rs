@@ -34,6 +34,9 @@ pub struct Config {
     /// Days a refused or classé sans suite dossier is kept after that decision before the
     /// table's TTL deletes it (`expire_le`); 0 keeps it. Accepted conventions are always kept.
     pub dossier_retention_days: u32,
+    /// `DIGEST_WAITING_DAYS`: the académie's daily digest lists dossiers waiting for it longer
+    /// than this (0: the default, 15 days).
+    pub digest_waiting_days: u32,
     /// Local stack only: key of the dev instructeur tokens (`make instructeur-token`). Never set
     /// on AWS, where the HTTP API's JWT authorizer (Cognito) validates tokens.
     pub dev_jwt_secret: Option<String>,
@@ -267,6 +270,7 @@ impl Config {
             webhook_secret: env::var("WEBHOOK_SECRET").unwrap_or_default(),
             editor_answer_secret: AnswerSecret::parse(optional("EDITOR_ANSWER_SECRET"))?,
             dossier_retention_days: days("DOSSIER_RETENTION_DAYS")?,
+            digest_waiting_days: days("DIGEST_WAITING_DAYS")?,
             dev_jwt_secret: env::var("DEV_JWT_SECRET").ok().filter(|v| !v.is_empty()),
             sign_in: SignIn::parse(
                 optional("INSTRUCTEUR_SIGNIN_URL"),

@@ -187,6 +187,58 @@ pub fn email_of(
     }))
 }
 
+/// The académie's daily digest, to its contact address: each dossier with the link to its page.
+pub fn digest_email(
+    app: &App,
+    digest: &crate::domain::digest::Digest,
+    today: &str,
+) -> Result<OutgoingEmail, minijinja::Error> {
+    let section = |title: &str, items: &[crate::domain::digest::Item]| {
+        let lines: Vec<String> = items
+            .iter()
+            .map(|i| {
+                let id = crate::domain::ids::DossierId::parse(&i.id);
+                let link = id
+                    .map(|id| links::instructeur_page(&app.config, &id))
+                    .unwrap_or_default();
+                format!("• {} : {link}", i.line)
+            })
+            .collect();
+        if lines.is_empty() {
+            format!("{title} : aucun.")
+        } else {
+            format!("{title} :\n{}", lines.join("\n"))
+        }
+    };
+    let sujet = digest.subject(today);
+    let rendered = notification(&NotificationData {
+        sujet: &sujet,
+        salutation: "Bonjour,",
+        paragraphes: vec![
+            section("Dossiers déposés depuis hier", &digest.nouveaux),
+            section("Messages de collectivités sans réponse", &digest.messages),
+            section(
+                "Dossiers qui attendent une décision de l’académie",
+                &digest.en_attente,
+            ),
+        ],
+        lien_libelle: "Ouvrir la liste des dossiers",
+        lien: &format!("{}/instructeur", app.config.public_base_url),
+        lien2_libelle: "",
+        lien2: None,
+        signature: "Conventions ENT école / GAR",
+    })?;
+    Ok(OutgoingEmail {
+        from: app.config.sender_email.clone(),
+        to: vec![app.config.contact_email.clone()],
+        cc: Vec::new(),
+        reply_to: app.config.contact_email.clone(),
+        subject: rendered.subject,
+        text: rendered.text,
+        html: rendered.html,
+    })
+}
+
 /// Sends what a step asked for. The step is recorded whatever happens to its emails: a
 /// failure is logged and the answer says `email_envoye: false`.
 pub async fn send_notices(app: &App, r: &DossierRecord, notices: &[Notice]) -> bool {

@@ -350,6 +350,7 @@ async fn bench_app(dir: Directory) -> conventions_ent::App {
             webhook_secret: String::new(),
             editor_answer_secret: None,
             dossier_retention_days: 0,
+            digest_waiting_days: 0,
             dev_jwt_secret: None,
             sign_in: None,
             seal: None,

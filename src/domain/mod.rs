@@ -7,6 +7,7 @@
 
 pub mod change;
 pub mod deposit;
+pub mod digest;
 pub mod dossier;
 pub mod draft;
 pub mod email;

@@ -1,7 +1,9 @@
 //! daily: once a day (EventBridge Scheduler; `make daily DATE=…` locally), as of that day:
 //! terminations taking effect, schools of current perimeters the directory closed (flagged, the
 //! collectivité invited to file an avenant), term reminders (90 and 30 days before the end),
-//! warnings to the confirmed signatories of drafts the TTL deletes within 14 days.
+//! warnings to the confirmed signatories of drafts the TTL deletes within 14 days; and the
+//! académie's digest (new deposits, unanswered messages, dossiers waiting longer than
+//! `DIGEST_WAITING_DAYS`), once a day.
 //!
 //! Each dossier's step is written first (conditional: a concurrent or repeated run finds it
 //! done and sends nothing), then its emails are sent. A reminder or warning whose email fails
@@ -51,6 +53,9 @@ pub struct Report {
     /// Conventions with a school the directory now lists closed, flagged (and the collectivité
     /// invited to file an avenant).
     pub ecoles_fermees_signalees: u32,
+    /// The académie's digest (new deposits, unanswered messages, long waits) sent by this run
+    /// (false: nothing to say, or already sent today).
+    pub recapitulatif_envoye: bool,
     /// Emails that could not be sent (retried on the next run where the step allows it).
     pub echecs_courriel: u32,
 }
@@ -125,8 +130,64 @@ pub async fn run(app: &App, now: &Now) -> Result<Report, StoreError> {
             Err(Pass::AlreadyDone | Pass::NotHere) => {}
         }
     }
+    report.recapitulatif_envoye = send_digest(app, now, &report.date).await?;
+    if !report.recapitulatif_envoye {
+        tracing::debug!("no digest sent");
+    }
     tracing::info!(?report, "daily run done");
     Ok(report)
+}
+
+/// The académie's digest of the day, once (remembered for two days).
+async fn send_digest(app: &App, now: &Now, today: &str) -> Result<bool, StoreError> {
+    let key = format!("recapitulatif#{today}");
+    if app.dossiers.remembers(&key).await? {
+        return Ok(false);
+    }
+    let filter = ListFilter {
+        chronologique: true,
+        ..ListFilter::default()
+    };
+    let mut all = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let (page, next) = app
+            .dossiers
+            .list_deposited(&filter, cursor.as_deref(), 100)
+            .await?;
+        all.extend(page);
+        match next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    let digest = crate::domain::digest::digest(&all, now, app.config.digest_waiting_days);
+    if digest.is_empty() {
+        return Ok(false);
+    }
+    let day = crate::domain::term::date(today)
+        .map(crate::domain::time::french_date)
+        .unwrap_or_else(|| today.to_string());
+    let email = match crate::mail::digest_email(app, &digest, &day) {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::error!(error = %e, "digest not rendered");
+            return Ok(false);
+        }
+    };
+    match app.mailer.send(&email).await {
+        Ok(_) => {
+            app.dossiers
+                .remember(&key, now.seconds() + 2 * 86_400)
+                .await?;
+            Ok(true)
+        }
+        Err(e) => {
+            // The next run (or a replay of this one) sends it.
+            tracing::error!(error = %e, "digest not sent");
+            Ok(false)
+        }
+    }
 }
 
 /// The step written; false when another run (or a person) changed the dossier meanwhile.

@@ -176,6 +176,7 @@ impl TestApp {
             webhook_secret: WEBHOOK_SECRET.into(),
             editor_answer_secret: conventions_ent::config::AnswerSecret::parse(Some(EDITOR_ANSWER_SECRET.into())).unwrap(),
             dossier_retention_days: 0,
+            digest_waiting_days: 0,
             dev_jwt_secret: Some(DEV_JWT_SECRET.into()),
             sign_in: None,
             seal: Some(test_seal(&sdk).await),

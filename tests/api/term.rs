@@ -465,3 +465,82 @@ async fn a_convention_is_renewed_by_a_new_dossier_prefilled_from_it() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["nature"], "renouvellement");
 }
+
+#[tokio::test]
+async fn the_academie_gets_one_digest_a_day_of_what_waits_for_it() {
+    let t = TestApp::spawn().await;
+    let (waiting, waiting_jeton) = t.deposit_new(&full_dossier()).await;
+    let (_quiet, _) = accepted(&t).await;
+    let r = t
+        .post_json(
+            &format!("/api/dossiers/{waiting}/messages"),
+            &json!({"texte": "Où en est notre dossier ?"}),
+            Some(&waiting_jeton),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let numero = t.stored(&waiting).await.unwrap().numero;
+    let before = t.sent_emails().await.len();
+    let today = Now::system();
+    let report = daily(&t.app, &today).await.unwrap();
+    assert!(report.recapitulatif_envoye, "{report:?}");
+    let emails = t.sent_emails().await;
+    let digests: Vec<&Value> = emails[before..]
+        .iter()
+        .filter(|e| e["subject"].as_str().unwrap_or("").contains("à traiter"))
+        .collect();
+    assert_eq!(digests.len(), 1, "{:?}", subjects(&emails[before..]));
+    let d = digests[0];
+    assert!(d["destinations"]
+        .to_string()
+        .contains(&t.app.config.contact_email));
+    let body = d["body"].to_string();
+    assert!(
+        body.contains(&numero) && body.contains("sans réponse"),
+        "{body}"
+    );
+    // Each with its page's address (the HTML escapes its slashes: the id is enough here).
+    assert!(body.contains(&waiting), "{body}");
+    assert!(d["subject"]
+        .as_str()
+        .unwrap()
+        .contains("2 nouveau(x), 1 message(s)"));
+    // Once a day.
+    assert!(!daily(&t.app, &today).await.unwrap().recapitulatif_envoye);
+    // Twenty days on, the unanswered dossier waits too long; a new day, a new digest.
+    let later = at(&months_after(
+        &conventions_ent::domain::term::today(&today)
+            .format("%Y-%m-%d")
+            .to_string(),
+        1,
+    ));
+    assert!(daily(&t.app, &later).await.unwrap().recapitulatif_envoye);
+    let emails = t.sent_emails().await;
+    let last = emails
+        .iter()
+        .rev()
+        .find(|e| e["subject"].as_str().unwrap_or("").contains("à traiter"))
+        .unwrap();
+    assert!(
+        last["subject"].as_str().unwrap().contains("1 en attente"),
+        "{last}"
+    );
+
+    // « À traiter »: what waits for the académie, oldest deposit first.
+    let list = t
+        .as_instructeur("GET", "/api/instructeur/dossiers?tri=a_traiter", None)
+        .await
+        .json();
+    let ids: Vec<&str> = list["dossiers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [waiting.as_str()]);
+    let bad = t
+        .as_instructeur("GET", "/api/instructeur/dossiers?tri=hasard", None)
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.error_on("tri").is_some());
+}

@@ -116,6 +116,7 @@ fn app() -> App {
             webhook_secret: "secret-de-mesure".into(),
             editor_answer_secret: None,
             dossier_retention_days: 0,
+            digest_waiting_days: 0,
             dev_jwt_secret: None,
             sign_in: None,
             seal: None,

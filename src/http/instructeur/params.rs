@@ -138,6 +138,24 @@ pub(super) fn filter_from(req: &Request) -> Result<ListFilter, ApiError> {
         fin_avant: echeance_param(req, &mut errs),
         nature: nature_param(req, &mut errs),
     };
+    let mut filter = filter;
+    // « À traiter »: what waits for the académie, oldest deposit first.
+    match param(req, "tri") {
+        None | Some("recents") => {}
+        Some("a_traiter") => {
+            filter.chronologique = true;
+            if filter.statuts.is_empty() {
+                filter.statuts = vec![Statut::EnConstruction, Statut::EnInstruction];
+            }
+        }
+        Some(other) => errs.push(FieldError::new(
+            "tri",
+            format!(
+                "Tri inconnu « {} » : recents (par défaut) ou a_traiter (les plus anciens d’abord).",
+                other.chars().take(50).collect::<String>()
+            ),
+        )),
+    }
     if let (Some(du), Some(au)) = (&filter.depose_du, &filter.depose_au) {
         if du > au {
             errs.push(FieldError::new(
