@@ -236,6 +236,20 @@ async fn list_filters_and_pages() {
         .await;
     assert_eq!(twice.status, 422, "{}", twice.body);
     assert_eq!(twice.header("x-content-type-options"), "nosniff");
+    // Every parameter is bounded: said in French, naming it.
+    let long_q = "a".repeat(101);
+    for (query, champ) in [
+        ("departement=ille-et-vilaine".to_string(), "departement"),
+        ("commune=35".to_string(), "commune"),
+        (format!("q={long_q}"), "q"),
+        (format!("curseur={}", "x".repeat(2001)), "curseur"),
+    ] {
+        let r = t
+            .as_instructeur("GET", &format!("/api/instructeur/dossiers?{query}"), None)
+            .await;
+        assert_eq!(r.status, 422, "{query}: {}", r.body);
+        assert!(r.error_on(champ).is_some(), "{query}: {}", r.body);
+    }
     let reversed = t
         .as_instructeur(
             "GET",

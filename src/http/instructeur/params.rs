@@ -122,16 +122,80 @@ fn nature_param(
     }
 }
 
+/// A code parameter (`departement`, `commune`): its shape checked, a 422 naming it otherwise.
+fn code_param(
+    req: &Request,
+    name: &str,
+    valid: fn(&str) -> bool,
+    expected: &str,
+    errs: &mut Vec<FieldError>,
+) -> Option<String> {
+    let v = param(req, name)?;
+    if valid(v) {
+        Some(v.to_ascii_uppercase())
+    } else {
+        errs.push(FieldError::new(
+            name,
+            format!(
+                "« {} » n’est pas {expected}.",
+                v.chars().take(20).collect::<String>()
+            ),
+        ));
+        None
+    }
+}
+
+/// « 35 », « 2A », « 974 ».
+fn is_departement(v: &str) -> bool {
+    matches!(v.len(), 2 | 3) && v.chars().all(|c| c.is_ascii_digit() || "ABab".contains(c))
+}
+
+/// An INSEE commune code: five characters, digits (2A/2B for Corsica).
+fn is_code_insee(v: &str) -> bool {
+    v.len() == 5 && v.chars().all(|c| c.is_ascii_digit() || "ABab".contains(c))
+}
+
+/// Longest text search: a collectivité's name or SIRET, with room.
+const MAX_Q: usize = 100;
+
 pub(super) fn filter_from(req: &Request) -> Result<ListFilter, ApiError> {
     let mut errs = Vec::new();
+    if let Some(q) = param(req, "q").filter(|q| q.chars().count() > MAX_Q) {
+        errs.push(FieldError::new(
+            "q",
+            format!(
+                "Recherche trop longue ({} caractères) : {MAX_Q} au plus, par exemple un nom de \
+                 collectivité ou un SIRET.",
+                q.chars().count()
+            ),
+        ));
+    }
+    if param(req, "curseur").is_some_and(|c| c.len() > 2_000) {
+        errs.push(FieldError::new(
+            "curseur",
+            "Curseur de pagination trop long : repartez de la première page.",
+        ));
+    }
     let filter = ListFilter {
         statuts: statut_param(req, &mut errs),
-        departement: param(req, "departement").map(str::to_string),
-        commune: param(req, "commune").map(str::to_string),
+        departement: code_param(
+            req,
+            "departement",
+            is_departement,
+            "un code de département (35, 2A, 974)",
+            &mut errs,
+        ),
+        commune: code_param(
+            req,
+            "commune",
+            is_code_insee,
+            "un code INSEE de commune (5 caractères, par exemple 35238)",
+            &mut errs,
+        ),
         depose_du: date_param(req, "du", &mut errs)
             .or_else(|| date_param(req, "depuis", &mut errs)),
         depose_au: date_param(req, "au", &mut errs),
-        texte: param(req, "q").map(|q| q.chars().take(100).collect()),
+        texte: param(req, "q").map(|q| q.chars().take(MAX_Q).collect()),
         chronologique: false,
         gar_en_attente: gar_param(req, &mut errs),
         correction_demandee: correction_param(req, &mut errs),
