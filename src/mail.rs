@@ -73,6 +73,11 @@ pub fn email_of(
                 to,
                 sujet,
                 paragraphes,
+            }
+            | Notice::Adresse {
+                to,
+                sujet,
+                paragraphes,
             },
             _,
         ) => {

@@ -39,6 +39,8 @@ pub enum Condition {
     DepositedCodeUnchanged { envoye_le: Option<String> },
     /// The dossier's access is still at this generation (a concurrent renewal: conflict).
     AccessGeneration(u32),
+    /// Accepted, with this many accepted avenants (a concurrent avenant: conflict).
+    AvenantsAt(usize),
     /// Accepted, and no termination asked for yet (two requests cannot both be the first).
     NotTerminated,
     /// Accepted, with a termination asked for (the daily function applies it).
@@ -82,6 +84,7 @@ impl Condition {
                     && r.code_signataire.as_ref().map(|c| &c.envoye_le) == envoye_le.as_ref()
             }
             Condition::NotTerminated => r.statut == Statut::Accepte && r.resiliation.is_none(),
+            Condition::AvenantsAt(n) => r.statut == Statut::Accepte && r.avenants.len() == *n,
             Condition::Terminated => r.statut == Statut::Accepte && r.resiliation.is_some(),
             Condition::Reminders(v) => r.statut == Statut::Accepte && &r.rappels_echeance == v,
             Condition::ClosedSchools(v) => {
@@ -280,6 +283,13 @@ pub enum Notice {
     /// The one-time code, to the address typed for the signatory (the only email sent to an
     /// address nobody confirmed: bounded by the quotas of `domain::signataire`).
     Code {
+        to: String,
+        sujet: String,
+        paragraphes: Vec<String>,
+    },
+    /// To one address, with no link into the dossier: the former signatory told of a change of
+    /// signatory (who can then warn the académie).
+    Adresse {
         to: String,
         sujet: String,
         paragraphes: Vec<String>,

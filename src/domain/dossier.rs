@@ -185,6 +185,9 @@ pub struct ConventionInitiale {
 pub struct AvenantDe {
     pub rang: u32,
     pub perimetre: Vec<super::deposit::EcoleDeposee>,
+    /// The convention's SIRET: an avenant is the same collectivité's.
+    #[serde(default)]
+    pub siret: String,
 }
 
 /// An avenant accepted on a convention, as the convention records it.

@@ -194,7 +194,10 @@ pub async fn confirm(app: &App, req: &Request, id: &str) -> ApiResult {
         }
     };
     let key = app.config.link_secret.as_bytes();
-    let change_of_signatory = record.depot.is_some() && record.nouveau_signataire.is_some();
+    // The draft's (or corrected dossier's) signatory while the collectivité edits; else the new
+    // signatory of a deposited dossier.
+    let change_of_signatory =
+        !crate::domain::life::Phase::of(&record).editable() && record.nouveau_signataire.is_some();
     let checked = if change_of_signatory {
         steps::confirm_new_signataire(&record, &code, key, &Actor::Collectivite, &Now::system())?
     } else {

@@ -93,7 +93,11 @@ pub async fn run(app: &App, now: &Now) -> Result<Report, StoreError> {
                 }
                 continue;
             }
-            if let Ok(change) = steps::flag_closed_schools(r, app.directory.as_ref(), now) {
+            // No directory loaded (no snapshot yet): nothing can be said closed.
+            let closed = (!app.directory.is_empty())
+                .then(|| steps::flag_closed_schools(r, app.directory.as_ref(), now).ok())
+                .flatten();
+            if let Some(change) = closed {
                 if write(app, r, &change).await? {
                     report.ecoles_fermees_signalees += 1;
                     if !send(app, r, &change).await {
@@ -138,12 +142,10 @@ pub async fn run(app: &App, now: &Now) -> Result<Report, StoreError> {
     Ok(report)
 }
 
-/// The académie's digest of the day, once (remembered for two days).
+/// The académie's digest of the day, once: claimed before it is sent (a quota of one for the
+/// day: a concurrent or repeated run finds it taken), so that it is never sent twice; a send
+/// that fails is logged and lost for that day (the next day's digest lists the same dossiers).
 async fn send_digest(app: &App, now: &Now, today: &str) -> Result<bool, StoreError> {
-    let key = format!("recapitulatif#{today}");
-    if app.dossiers.remembers(&key).await? {
-        return Ok(false);
-    }
     let filter = ListFilter {
         chronologique: true,
         ..ListFilter::default()
@@ -175,15 +177,18 @@ async fn send_digest(app: &App, now: &Now, today: &str) -> Result<bool, StoreErr
             return Ok(false);
         }
     };
+    let claim = crate::domain::signataire::Quota {
+        key: format!("recapitulatif#{today}"),
+        limit: 1,
+        window_end: now.seconds() + 86_400,
+    };
+    match app.dossiers.take_quota(&claim).await {
+        Err(StoreError::Conflict) => return Ok(false),
+        r => r?,
+    }
     match app.mailer.send(&email).await {
-        Ok(_) => {
-            app.dossiers
-                .remember(&key, now.seconds() + 2 * 86_400)
-                .await?;
-            Ok(true)
-        }
+        Ok(_) => Ok(true),
         Err(e) => {
-            // The next run (or a replay of this one) sends it.
             tracing::error!(error = %e, "digest not sent");
             Ok(false)
         }

@@ -90,21 +90,18 @@ fn contrat(directory: &dyn SchoolDirectory, uai: &str) -> Value {
 pub fn payload(r: &DossierRecord, timestamp: &str, directory: &dyn SchoolDirectory) -> Value {
     let d = r.depot.as_ref();
     let school = |e: &crate::domain::deposit::EcoleDeposee| json!({"uai": e.uai, "nom": e.nom, "commune": e.commune, "code_insee": e.code_insee});
-    let ecoles: Vec<Value> = d
-        .map(|d| {
-            d.ecoles
-                .iter()
-                .map(|e| {
-                    let mut v = school(e);
-                    v["contrat"] = contrat(directory, &e.uai);
-                    v
-                })
-                .collect()
+    // The convention's schools now (after its avenants): those to open, or on a termination
+    // those to withdraw.
+    let ecoles: Vec<Value> = r
+        .current_perimeter()
+        .iter()
+        .map(|e| {
+            let mut v = school(e);
+            v["contrat"] = contrat(directory, &e.uai);
+            v
         })
-        .unwrap_or_default();
-    let older_ecoles: Vec<Value> = d
-        .map(|d| d.ecoles.iter().map(school).collect())
-        .unwrap_or_default();
+        .collect();
+    let older_ecoles: Vec<Value> = r.current_perimeter().iter().map(school).collect();
     let dossier = json!({"id": r.id, "numero": r.numero, "statut": r.statut, "depose_le": r.depose_le,
                          "accepte_le": r.accepte_le()});
     let collectivite = d.map(|d| json!({"siret": d.collectivite.siret, "siren": d.collectivite.siren, "nom": d.collectivite.nom}));

@@ -163,8 +163,8 @@ async fn an_avenant_withdraws_a_school_and_its_acceptance_changes_the_convention
         .collect();
     assert_eq!(exported, [(UAI_BAULON, numero)]);
     // `depuis=` tells additions and withdrawals apart. Today, the convention itself is new:
-    // its current perimeter is an addition. For a convention deposited last year (its
-    // deposit date set so in the store, as an older dossier has it), only the avenant's change.
+    // its current perimeter is an addition. For a convention deposited and accepted last year
+    // (its dates set so in the store, as an older dossier has them), only the avenant's change.
     let since = |rows: Value| -> Vec<(String, String)> {
         rows.as_array()
             .unwrap()
@@ -184,9 +184,21 @@ async fn an_avenant_withdraws_a_school_and_its_acceptance_changes_the_convention
     let older = conventions_ent::domain::change::Change {
         step: conventions_ent::domain::life::Step::Autosave,
         condition: conventions_ent::domain::change::Condition::Exists,
-        updates: vec![conventions_ent::domain::change::Update::DeposeLe(
-            "2025-09-01T08:00:00.000Z".into(),
-        )],
+        updates: vec![
+            conventions_ent::domain::change::Update::DeposeLe("2025-09-01T08:00:00.000Z".into()),
+            // Its acceptance too (the latest acceptance in the audit trail is the one in force).
+            conventions_ent::domain::change::Update::AppendEvent(
+                conventions_ent::domain::dossier::Evenement {
+                    le: "2025-09-02T08:00:00.000Z".into(),
+                    par: "instructrice@ac-test.fr".into(),
+                    nom: None,
+                    action: conventions_ent::domain::dossier::Decision::Accepter
+                        .label()
+                        .into(),
+                    detail: None,
+                },
+            ),
+        ],
         notices: Vec::new(),
     };
     t.app
@@ -263,6 +275,24 @@ async fn an_avenant_withdraws_a_school_and_its_acceptance_changes_the_convention
         .json();
     assert_eq!(v["avenant"]["rang"], 2);
     assert_eq!(v["avenant"]["perimetre_initial"], json!([UAI_BAULON]));
+    // An avenant is not a convention of its own: no termination, no renewal, no term.
+    let r = t
+        .post_json(
+            &format!("/api/dossiers/{av_id}/resiliation"),
+            &json!({"motif": "x"}),
+            Some(&av_jeton),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    let r = t
+        .post_json(
+            &format!("/api/dossiers/{av_id}/renouvellement"),
+            &json!({}),
+            Some(&av_jeton),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(t.stored(&av_id).await.unwrap().echeance, None);
     // An avenant itself takes no avenant.
     let r = t
         .post_json(

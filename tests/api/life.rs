@@ -507,4 +507,54 @@ async fn a_new_signatory_takes_office_once_their_address_confirms_the_code() {
         .collect();
     assert_eq!(links.len(), 1, "{links:?}");
     assert!(links[0].contains("d.bernard@exemple.fr"));
+    // The person replaced was told, without a link into the dossier.
+    let former = emails
+        .iter()
+        .find(|e| {
+            e["subject"]
+                .as_str()
+                .unwrap_or("")
+                .contains("vous n’en êtes plus")
+        })
+        .expect("the former signatory is told");
+    assert!(former["destinations"]
+        .to_string()
+        .contains("mairie@exemple.fr"));
+    assert!(!former["body"].to_string().contains("jeton="));
+
+    // A change still waiting for its code does not block a correction: the académie sends the
+    // dossier back, the change is dropped, the signatory of the form confirms as usual.
+    // (The pending change written as the route writes it: a second code to this dossier
+    // within the minute would be refused by its quota.)
+    let pending = conventions_ent::domain::change::Change {
+        step: conventions_ent::domain::life::Step::ProposeSignataire,
+        condition: conventions_ent::domain::change::Condition::Exists,
+        updates: vec![conventions_ent::domain::change::Update::NouveauSignataire(
+            Some(conventions_ent::domain::dossier::NouveauSignataire {
+                prenom: "Alex".into(),
+                nom: "Petit".into(),
+                qualite: "Maire".into(),
+                email: "a.petit@exemple.fr".into(),
+                le: "2026-12-01T09:00:00Z".into(),
+            }),
+        )],
+        notices: Vec::new(),
+    };
+    t.app
+        .dossiers
+        .write(
+            &conventions_ent::domain::ids::DossierId::parse(&id).unwrap(),
+            &pending,
+        )
+        .await
+        .unwrap();
+    let r = decide(
+        &t,
+        &id,
+        json!({"action": "repasser_en_construction", "motif": "Le référent a changé."}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(t.stored(&id).await.unwrap().nouveau_signataire.is_none());
+    t.confirm_signataire(&id, &jeton).await;
 }

@@ -101,6 +101,15 @@ impl Expression {
                     }
                 }
             }
+            Condition::AvenantsAt(count) => {
+                let st = self.value(s(Statut::Accepte.as_str()));
+                if *count == 0 {
+                    format!("statut = {st} AND attribute_not_exists(avenants)")
+                } else {
+                    let c = self.value(n(*count as i64));
+                    format!("statut = {st} AND size(avenants) = {c}")
+                }
+            }
             Condition::NotTerminated => {
                 let st = self.value(s(Statut::Accepte.as_str()));
                 format!("statut = {st} AND attribute_not_exists(resiliation)")
@@ -289,6 +298,8 @@ impl Expression {
                 Update::NouveauSignataire(None) => x.remove.push("nouveau_signataire"),
                 Update::SignataireActuel(a) => x.set("signataire_actuel", av(a)?),
                 Update::Echeance(e) => x.set("echeance", av(e)?),
+                // An empty list is no attribute, as `Condition::Reminders(vec![])` reads it.
+                Update::RappelsEcheance(v) if v.is_empty() => x.remove.push("rappels_echeance"),
                 Update::RappelsEcheance(v) => x.set("rappels_echeance", av(v)?),
                 Update::AvertissementExpiration(t) => x.set("avertissement_expiration", n(*t)),
                 Update::Lease(Some(t)) => x.set("accuse_bail", n(*t)),

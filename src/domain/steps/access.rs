@@ -52,7 +52,8 @@ pub const ACCESS_RENEWED: &str = "accès au dossier renouvelé, anciens liens r�
 
 /// Renews the access of `r`: the applicant's jeton voided (an empty hash matches no jeton),
 /// the email links' generation moved on (`ids::link_jeton`), and the new link mailed to the
-/// signatory whose address was confirmed at deposit. The email is rendered from the record as
+/// signatory in office (confirmed by code at the deposit or at a change of signatory; the one
+/// a change replaced was told of it and can warn the académie before it renews). The email is rendered from the record as
 /// the change leaves it (its link carries the new generation).
 pub fn renew_access(r: &DossierRecord, actor: &Actor, now: &Now) -> Result<Change, Refusal> {
     allowed(Step::RenewAccess, r, actor)?;

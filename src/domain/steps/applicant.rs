@@ -143,7 +143,11 @@ pub fn open_avenant(
         id: r.id.clone(),
         numero: r.numero.clone(),
     });
-    draft.avenant = Some(crate::domain::dossier::AvenantDe { rang, perimetre });
+    draft.avenant = Some(crate::domain::dossier::AvenantDe {
+        rang,
+        perimetre,
+        siret: depot.collectivite.siret.clone(),
+    });
     draft.historique.push(crate::domain::dossier::Evenement {
         le: now.stamp(),
         par: actor.signature().to_string(),
@@ -194,6 +198,11 @@ pub fn renew(
         .depot
         .as_ref()
         .ok_or_else(|| Refusal::Conflict("Seule une convention déposée se renouvelle.".into()))?;
+    if r.avenant.is_some() {
+        return Err(Refusal::Conflict(
+            "Un avenant ne se renouvelle pas : renouvelez la convention qu’il modifie.".into(),
+        ));
+    }
     let brouillon = prefilled(r, depot, &depot.ecoles);
     let mut draft = create(id, n, jeton_sha256, brouillon, now);
     draft.nature = crate::domain::dossier::NatureDossier::Renouvellement;
@@ -277,6 +286,16 @@ pub fn deposit(
 ) -> Result<Change, Refusal> {
     allowed(Step::Deposit, r, actor)?;
     if let Some(a) = &r.avenant {
+        if !a.siret.is_empty() && a.siret != depot.collectivite.siret {
+            return Err(Refusal::Field(crate::domain::draft::FieldError::new(
+                "collectivite.siret",
+                format!(
+                    "Un avenant est signé par la collectivité de la convention (SIRET {}) : \
+                     remettez ce SIRET.",
+                    a.siret
+                ),
+            )));
+        }
         let (ajouts, retraits) = perimeter_change(&a.perimetre, &depot.ecoles);
         if ajouts.is_empty() && retraits.is_empty() {
             return Err(Refusal::Field(crate::domain::draft::FieldError::new(
@@ -306,7 +325,10 @@ pub fn deposit(
             event(now, actor, DEPOSITED_AGAIN, Some(detail)),
         ]);
     } else {
-        if let Some(e) = crate::domain::term::echeance(&now.stamp(), &depot_version) {
+        // An avenant's term is its convention's.
+        if let Some(e) = crate::domain::term::echeance(&now.stamp(), &depot_version)
+            .filter(|_| r.avenant.is_none())
+        {
             updates.push(Update::Echeance(e));
         }
         updates.extend([

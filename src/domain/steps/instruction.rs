@@ -46,6 +46,9 @@ pub fn decide(
             })),
             Update::ConfirmationSignataire(None),
             Update::CodeSignataire(None),
+            // A change of signatory still waiting for its code is dropped: the corrected
+            // dossier names its signatory, who signs again.
+            Update::NouveauSignataire(None),
             // The dossier's hourly code quota starts again with the new signature (the
             // request is the académie's, not something a third party can repeat).
             Update::CodesEnvoyes(Vec::new()),
@@ -158,6 +161,27 @@ pub fn apply_avenant(
             "Ce dossier n’est pas un avenant déposé.".into(),
         ));
     };
+    // Another avenant accepted since this one was opened changed the perimeter it amends: its
+    // schools would undo that one's.
+    let same = |a: &[crate::domain::deposit::EcoleDeposee],
+                b: &[crate::domain::deposit::EcoleDeposee]| {
+        a.iter().map(|e| &e.uai).eq(b.iter().map(|e| &e.uai))
+    };
+    if !same(&de.perimetre, r.current_perimeter()) {
+        return Err(Refusal::Conflict(format!(
+            "La convention n° {} a été modifiée par un autre avenant depuis l’ouverture de celui-ci : \
+             la collectivité ouvre un nouvel avenant à partir des écoles actuelles.",
+            r.numero
+        )));
+    }
+    if r.depot
+        .as_ref()
+        .is_some_and(|d| d.collectivite.siret != depot.collectivite.siret)
+    {
+        return Err(Refusal::Conflict(
+            "Cet avenant est déposé pour un autre SIRET que celui de la convention.".into(),
+        ));
+    }
     let (ajouts, retraits) = super::perimeter_change(r.current_perimeter(), &depot.ecoles);
     let mut avenants: Vec<_> = r
         .avenants
@@ -175,7 +199,8 @@ pub fn apply_avenant(
     });
     Ok(Change {
         step: crate::domain::life::Step::ApplyAvenant,
-        condition: Condition::Statut(Statut::Accepte),
+        // A re-acceptance replaces its own entry; a concurrent avenant changes the count.
+        condition: Condition::AvenantsAt(r.avenants.len()),
         updates: vec![
             Update::Perimetre(depot.ecoles.clone()),
             Update::Avenants(avenants),

@@ -342,7 +342,8 @@ pub fn confirm_new_signataire(
         .as_ref()
         .map(|d| d.collectivite.display_name())
         .unwrap_or_default();
-    let notices = vec![
+    let former = r.contact().map(|(_, _, e)| e.to_string());
+    let mut notices = vec![
         Notice::Academie {
             sujet: format!("Dossier n° {} : nouveau signataire", r.numero),
             paragraphes: vec![format!(
@@ -362,6 +363,28 @@ pub fn confirm_new_signataire(
             )],
         },
     ];
+    // The person replaced hears of it, without a link into the dossier: if the change is not
+    // the collectivité's, they warn the académie (which can renew the dossier's access).
+    if let Some(former) = former.filter(|f| !f.eq_ignore_ascii_case(&nouveau.email)) {
+        notices.push(Notice::Adresse {
+            to: former,
+            sujet: format!(
+                "Dossier n° {} : vous n’en êtes plus le signataire",
+                r.numero
+            ),
+            paragraphes: vec![
+                format!(
+                    "{collectivite} a désigné {after} comme signataire du dossier n° {} de \
+                     conventionnement ENT école / GAR : les courriels de l’académie lui sont \
+                     désormais adressés.",
+                    r.numero
+                ),
+                "Si ce changement n’a pas été décidé par la collectivité, répondez à ce courriel \
+                 pour prévenir l’académie : elle peut renouveler l’accès du dossier."
+                    .into(),
+            ],
+        });
+    }
     check(
         Step::ConfirmNewSignataire,
         r,

@@ -35,6 +35,16 @@ pub fn terminate(
     now: &Now,
 ) -> Result<Change, Refusal> {
     allowed(Step::Terminate, r, actor)?;
+    if let Some(initiale) = r
+        .convention_initiale
+        .as_ref()
+        .filter(|_| r.avenant.is_some())
+    {
+        return Err(Refusal::Conflict(format!(
+            "Un avenant ne se résilie pas seul : c’est la convention n° {} qui se résilie.",
+            initiale.numero
+        )));
+    }
     if let Some(t) = &r.resiliation {
         return Err(Refusal::Conflict(format!(
             "La résiliation de cette convention a déjà été demandée {} le {} : elle prend effet le {}.",
@@ -129,16 +139,11 @@ pub fn apply_termination(r: &DossierRecord, now: &Now, policy: &Policy) -> Resul
         updates.push(Update::WebhookEtat(WebhookEtat::AEnvoyer));
     }
     let ecoles = r
-        .depot
-        .as_ref()
-        .map(|d| {
-            d.ecoles
-                .iter()
-                .map(|e| format!("{} ({})", e.nom, e.uai))
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-        .unwrap_or_default();
+        .current_perimeter()
+        .iter()
+        .map(|e| format!("{} ({})", e.nom, e.uai))
+        .collect::<Vec<_>>()
+        .join(", ");
     let lines = vec![
         format!(
             "La convention ENT école / GAR n° {} est résiliée depuis le {} (résiliation demandée {}).",
@@ -170,7 +175,8 @@ pub fn apply_termination(r: &DossierRecord, now: &Now, policy: &Policy) -> Resul
 /// signatory and the académie, recorded in the same write.
 pub fn remind_term(r: &DossierRecord, now: &Now) -> Result<Change, Pass> {
     service(Step::RemindTerm, r)?;
-    if r.resiliation.is_some() {
+    // An avenant's term is its convention's, reminded there.
+    if r.resiliation.is_some() || r.avenant.is_some() {
         return Err(Pass::NotHere);
     }
     let e = r.echeance().ok_or(Pass::NotHere)?;
@@ -234,6 +240,10 @@ pub fn flag_closed_schools(
     now: &Now,
 ) -> Result<Change, Pass> {
     service(Step::FlagClosedSchools, r)?;
+    // An avenant's schools are its convention's perimeter, watched there.
+    if r.avenant.is_some() {
+        return Err(Pass::NotHere);
+    }
     let flagged = |uai: &str| r.ecoles_fermees.iter().any(|e| e.uai == uai);
     let closed: Vec<crate::domain::dossier::EcoleFermee> = r
         .current_perimeter()

@@ -77,6 +77,15 @@ pub(super) async fn export(app: &App, req: &Request, file: &str) -> ApiResult {
     // the perimeters of terminations that took effect since. (`du`/`au` stay deposit dates.)
     let depuis = match (param(req, "depuis"), param(req, "du")) {
         (Some(_), None) => filter.depose_du.take(),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::Validation(
+                vec![crate::domain::draft::FieldError::new(
+                "depuis",
+                "depuis (les changements depuis une date) et du (les dépôts depuis une date) ne \
+                 vont pas ensemble : gardez-en un.",
+            )],
+            ))
+        }
         _ => None,
     };
     // Handing schools over is the académie's act: by default, accepted conventions only
@@ -145,7 +154,12 @@ pub(super) async fn export(app: &App, req: &Request, file: &str) -> ApiResult {
                     push(e, Some("retrait"));
                 }
             }
-        } else if r.depose_le.as_deref().is_some_and(since) {
+        } else if match r.statut {
+            // New to the editor since the day it was (last) accepted; other statuts asked for
+            // with `statut=` by their deposit.
+            Statut::Accepte => r.accepte_le().is_some_and(since),
+            _ => r.depose_le.as_deref().is_some_and(since),
+        } {
             for e in r.current_perimeter() {
                 push(e, Some("ajout"));
             }
