@@ -696,6 +696,23 @@ async function call(method, path, body, auth) {
   }
 }
 
+/// The ENT editor's answer on GAR access (`POST /api/editeur/ecoles`), signed the Standard
+/// Webhooks way with the answer secret of the local stack (EDITOR_ANSWER_SECRET).
+async function editorAnswer(ecoles) {
+  const { createHmac, randomUUID } = await import('node:crypto');
+  const secret = Buffer.from(process.env.EDITOR_ANSWER_SECRET.replace(/^whsec_/, ''), 'base64');
+  const body = JSON.stringify({ ecoles });
+  const id = `msg_${randomUUID()}`;
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const signature = createHmac('sha256', secret).update(`${id}.${timestamp}.${body}`).digest('base64');
+  const r = await fetch(`${BASE}/api/editeur/ecoles`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': `v1,${signature}` },
+    body,
+  });
+  return { status: r.status, data: await r.json() };
+}
+
 /// Creates a draft for `siret` and `uais`, confirms the signatory's address with the code mailed
 /// to it, and deposits it; returns { id, jeton, numero }.
 async function depositVia(siret, uais, prenom) {
@@ -1100,7 +1117,15 @@ async function academie() {
     const r = await call('POST', `/api/instructeur/dossiers/${modif.id}/decision`, { action }, TOKEN);
     assert.equal(r.status, 200, JSON.stringify(r.data));
   }
+  // The ENT editor reports the school open: both pages say so.
+  const answered = await editorAnswer([{ uai: '0350122T', etat: 'ouverte', le: new Date().toISOString().slice(0, 10) }]);
+  assert.equal(answered.status, 200, JSON.stringify(answered.data));
+  await goto(page, `${BASE}/instructeur/dossiers/${modif.id}`);
+  await page.locator('#d-ecoles').getByText(/accès GAR ouvert le/).waitFor();
+  await axe(page, 'instructeur, accès GAR ouvert');
   await goto(page, `${BASE}/dossiers/${modif.id}?jeton=${encodeURIComponent(modif.jeton)}`);
+  await page.locator('#resume-ecoles').getByText(/accès GAR ouvert le/).waitFor();
+  await axe(page, 'collectivité, accès GAR ouvert');
   await page.getByRole('button', { name: 'Modifier les écoles de la convention' }).click();
   await page.locator('#nature-dossier').getByText(new RegExp(`Avenant n° 1 à la convention n° ${modif.numero}`)).waitFor();
   assert.equal(await page.locator('#deposer').textContent(), 'Déposer l’avenant');
