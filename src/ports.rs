@@ -62,6 +62,20 @@ pub trait DossierStore: Send + Sync {
         limit: usize,
     ) -> Result<(Vec<DossierRecord>, Option<String>), StoreError>;
 
+    /// Every deposited dossier the filter selects, page after page.
+    async fn all_deposited(&self, filter: &ListFilter) -> Result<Vec<DossierRecord>, StoreError> {
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let (page, next) = self.list_deposited(filter, cursor.as_deref(), 200).await?;
+            all.extend(page);
+            match next {
+                Some(n) => cursor = Some(n),
+                None => return Ok(all),
+            }
+        }
+    }
+
     /// `steps::autosave`.
     async fn save_draft(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
         self.write(id, expect(change, |s| s == Step::Autosave))

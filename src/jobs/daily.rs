@@ -150,19 +150,7 @@ async fn send_digest(app: &App, now: &Now, today: &str) -> Result<bool, StoreErr
         chronologique: true,
         ..ListFilter::default()
     };
-    let mut all = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let (page, next) = app
-            .dossiers
-            .list_deposited(&filter, cursor.as_deref(), 100)
-            .await?;
-        all.extend(page);
-        match next {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
+    let all = app.dossiers.all_deposited(&filter).await?;
     let digest = crate::domain::digest::digest(&all, now, app.config.digest_waiting_days);
     if digest.is_empty() {
         return Ok(false);

@@ -28,7 +28,6 @@ pub fn send_code(
             "Saisissez d’abord une adresse électronique valide pour le signataire : le code y sera envoyé.",
         )));
     };
-    let t = now.seconds();
     let sent = within_quota(r, now)?;
     // Nothing the applicant typed goes into this email (it reaches an address nobody confirmed:
     // free text there would let anyone mail anything from the académie's address); a SIRET
@@ -41,8 +40,7 @@ pub fn send_code(
         .and_then(|s| Siret::parse(s).ok())
         .map(|s| format!("pour la collectivité de SIRET {} ", s.as_str()))
         .unwrap_or_default();
-    let expire = t + CODE_MINUTES * 60;
-    let until = chrono::DateTime::from_timestamp(expire, 0).unwrap_or_else(|| now.utc());
+    let (pending, until) = pending_code(r, &email, code, key, now);
     Ok(Change {
         step: Step::SendCode,
         // Concurrent sends on one dossier: one wins, the others find the code changed.
@@ -50,13 +48,7 @@ pub fn send_code(
             envoye_le: r.code_signataire.as_ref().map(|c| c.envoye_le.clone()),
         },
         updates: vec![
-            Update::CodeSignataire(Some(CodeEnvoye {
-                email: email.clone(),
-                code_sha256: hash_code(key, &r.id, code),
-                envoye_le: now.stamp(),
-                expire_le: expire,
-                essais: 0,
-            })),
+            Update::CodeSignataire(Some(pending)),
             Update::CodesEnvoyes(sent),
         ],
         notices: vec![Notice::Code {
@@ -71,8 +63,7 @@ pub fn send_code(
                 ),
                 format!(
                     "Pour confirmer votre adresse, communiquez ce code à la personne qui remplit le \
-                     dossier, ou saisissez-le vous-même : {code}. Il est valable jusqu’au {}.",
-                    french_datetime(until)
+                     dossier, ou saisissez-le vous-même : {code}. Il est valable jusqu’au {until}."
                 ),
                 "Si vous n’attendiez pas ce message, ne communiquez ce code à personne : sans lui, \
                  aucune convention ne peut être déposée en votre nom. Vous pouvez le signaler à \
@@ -81,6 +72,29 @@ pub fn send_code(
             ],
         }],
     })
+}
+
+/// The code pending for `email` from `now` (its hash, never the code itself), and when it
+/// expires as the email says it.
+fn pending_code(
+    r: &DossierRecord,
+    email: &str,
+    code: &str,
+    key: &[u8],
+    now: &Now,
+) -> (CodeEnvoye, String) {
+    let expire = now.seconds() + CODE_MINUTES * 60;
+    let until = chrono::DateTime::from_timestamp(expire, 0).unwrap_or_else(|| now.utc());
+    (
+        CodeEnvoye {
+            email: email.to_string(),
+            code_sha256: hash_code(key, &r.id, code),
+            envoye_le: now.stamp(),
+            expire_le: expire,
+            essais: 0,
+        },
+        french_datetime(until),
+    )
 }
 
 /// The dossier's recent sends with this one, if its quota allows one now (one a minute, a few
@@ -238,8 +252,7 @@ pub fn propose_signataire(
 ) -> Result<Change, Refusal> {
     allowed(Step::ProposeSignataire, r, actor)?;
     let sent = within_quota(r, now)?;
-    let expire = now.seconds() + CODE_MINUTES * 60;
-    let until = chrono::DateTime::from_timestamp(expire, 0).unwrap_or_else(|| now.utc());
+    let (pending, until) = pending_code(r, &nouveau.email, code, key, now);
     let pour = r
         .depot
         .as_ref()
@@ -253,13 +266,7 @@ pub fn propose_signataire(
         },
         updates: vec![
             Update::NouveauSignataire(Some(nouveau)),
-            Update::CodeSignataire(Some(CodeEnvoye {
-                email: email.clone(),
-                code_sha256: hash_code(key, &r.id, code),
-                envoye_le: now.stamp(),
-                expire_le: expire,
-                essais: 0,
-            })),
+            Update::CodeSignataire(Some(pending)),
             Update::CodesEnvoyes(sent),
         ],
         notices: vec![Notice::Code {
@@ -274,8 +281,7 @@ pub fn propose_signataire(
                 ),
                 format!(
                     "Pour confirmer votre adresse, communiquez ce code à la personne qui fait la \
-                     demande, ou saisissez-le vous-même : {code}. Il est valable jusqu’au {}.",
-                    french_datetime(until)
+                     demande, ou saisissez-le vous-même : {code}. Il est valable jusqu’au {until}."
                 ),
                 "Si vous n’attendiez pas ce message, ne communiquez ce code à personne : sans lui, \
                  le signataire du dossier ne change pas. Vous pouvez le signaler à l’académie en \

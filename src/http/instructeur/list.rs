@@ -120,17 +120,5 @@ pub(super) async fn all_deposited(
     app: &App,
     filter: &ListFilter,
 ) -> Result<Vec<DossierRecord>, ApiError> {
-    let mut all = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let (page, next) = app
-            .dossiers
-            .list_deposited(filter, cursor.as_deref(), 200)
-            .await?;
-        all.extend(page);
-        match next {
-            Some(n) => cursor = Some(n),
-            None => return Ok(all),
-        }
-    }
+    Ok(app.dossiers.all_deposited(filter).await?)
 }
