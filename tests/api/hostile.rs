@@ -1090,6 +1090,62 @@ fn corpus(app: &App, a: &Dossier, b: &Dossier) -> Vec<Case> {
         .bearer(&b.jeton)
         .expect(405),
     );
+    // The other new routes of the convention's life: a follow-up draft of a dossier not in
+    // force, a body where `{}` is expected, a new signatory's bad fields.
+    for route in ["avenant", "renouvellement"] {
+        let path = format!("/api/dossiers/{}/{route}", b.id);
+        for (label, jeton, body, status) in [
+            ("pas en vigueur", b.jeton.as_str(), "{}", 409),
+            ("corps non vide", b.jeton.as_str(), r#"{"ecoles": []}"#, 422),
+            ("racine tableau", b.jeton.as_str(), "[]", 422),
+            ("jeton d’un autre dossier", a.jeton.as_str(), "{}", 404),
+        ] {
+            cases.push(
+                case(format!("POST {path} : {label}"), "POST", path.clone())
+                    .bearer(jeton)
+                    .json(body)
+                    .expect(status),
+            );
+        }
+    }
+    let signataire = format!("/api/dossiers/{}/signataire", b.id);
+    for (label, body, champ) in [
+        ("sans rien", "{}", "prenom"),
+        (
+            "adresse fausse",
+            r#"{"prenom": "A", "nom": "B", "qualite": "Maire", "email": "x"}"#,
+            "email",
+        ),
+        (
+            "nom nombre",
+            r#"{"prenom": "A", "nom": 3, "qualite": "Maire", "email": "a@b.fr"}"#,
+            "nom",
+        ),
+        (
+            "champ en plus",
+            r#"{"prenom": "A", "nom": "B", "qualite": "Maire", "email": "a@b.fr", "habilitation": {}}"#,
+            "habilitation",
+        ),
+        ("racine tableau", "[]", ""),
+    ] {
+        let mut c = case(
+            format!("POST {signataire} : {label}"),
+            "POST",
+            signataire.clone(),
+        )
+        .bearer(&b.jeton)
+        .json(body)
+        .expect(422);
+        if !champ.is_empty() {
+            c = c.naming(champ);
+        }
+        cases.push(c);
+    }
+    cases.push(
+        case("GET …/signataire", "GET", signataire.clone())
+            .bearer(&b.jeton)
+            .expect(405),
+    );
     // A dot segment is resolved by the URI parser: the request reaches another (unknown)
     // address, any 4xx will do.
     for c in &mut cases {
