@@ -49,8 +49,9 @@ package:
 	@scripts/package.sh
 
 # A dev instructeur token for the local stack (make run): curl -H "Authorization: Bearer $(make -s instructeur-token)" …
+# DEPARTEMENT=35 (or DEPARTEMENT=22,35) for an instructeur of those départements only.
 instructeur-token:
-	@. scripts/env.sh && cargo run -q --bin admin -- instructeur-token
+	@. scripts/env.sh && DEPARTEMENT="$(DEPARTEMENT)" cargo run -q --bin admin -- instructeur-token
 
 # Proofs under load, faults and hostile input; performance side by side (README « Preuves »).
 # N and C change the number of deposits and the concurrency: make load N=200 C=16.

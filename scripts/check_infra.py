@@ -527,7 +527,7 @@ def wait_for(url, seconds=20):
 
 
 ENV_SH_NAMES = ["TABLE_NAME", "BUCKET_NAME", "SENDER_EMAIL", "SEAL_KEY_ID", "SEAL_CERTIFICATE_PARAMETER",
-                "ACADEMIE_NOM"]
+                "ACADEMIE_CONFIG"]
 
 
 def env_sh_defaults():
@@ -635,7 +635,7 @@ def local_seal_names(tpl, names, defaults, r):
             f"scripts/env.sh nomme la clé du sceau {defaults['SEAL_KEY_ID']!r}, le modèle {alias!r}")
     r.check(defaults["SEAL_CERTIFICATE_PARAMETER"] == parameter, f"scripts/env.sh : certificat du sceau {parameter}",
             f"scripts/env.sh nomme le paramètre du certificat {defaults['SEAL_CERTIFICATE_PARAMETER']!r}, le modèle {parameter!r}")
-    return {"SEAL_KEY_ID": alias, "SEAL_CERTIFICATE_PARAMETER": parameter, "ACADEMIE_NOM": defaults["ACADEMIE_NOM"]}
+    return {"SEAL_KEY_ID": alias, "SEAL_CERTIFICATE_PARAMETER": parameter, "ACADEMIE_CONFIG": defaults["ACADEMIE_CONFIG"]}
 
 
 def compare_local_seal(kw, seal, r):

@@ -61,7 +61,7 @@ le jeton émis n’est accepté que par la pile locale.</p>
 <label for="email">Adresse électronique</label>
 <input id="email" name="email" type="email" value="instructrice@ac-local.fr" required>
 <label for="groupe">Groupe</label>
-<select id="groupe" name="groupe"><option value="instructeurs">instructeurs</option>
+<select id="groupe" name="groupe">{options}
 <option value="">aucun (compte hors du groupe)</option></select>
 <button type="submit">Se connecter</button>
 <button type="submit" name="refuser" value="1">Annuler</button>
@@ -127,6 +127,25 @@ class SignIn:
                 "expires_in": 3600, "token_type": "Bearer"}
 
 
+def departements() -> list:
+    """The département codes of the académie `make run` serves: ACADEMIE_CONFIG (the JSON, or
+    the path of its file), else ACADEMIE_DEPARTEMENT (flat variables)."""
+    config = os.environ.get("ACADEMIE_CONFIG", "").strip()
+    if config:
+        text = config if config.startswith("{") else open(config, encoding="utf-8").read()
+        return sorted(json.loads(text).get("departements", {}))
+    code = os.environ.get("ACADEMIE_DEPARTEMENT", "").strip()
+    return [code] if code else []
+
+
+def group_options() -> str:
+    """Both kinds of accounts: the whole académie, or one département (instructeurs-<code>)."""
+    options = ['<option value="instructeurs">instructeurs (toute l’académie)</option>']
+    options += [f'<option value="instructeurs-{html.escape(c)}">instructeurs-{html.escape(c)} '
+                f'(département {html.escape(c)} seulement)</option>' for c in departements()]
+    return "\n".join(options)
+
+
 def handler_for(signin: SignIn):
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, fmt, *args):  # one line per request, to the log file
@@ -167,7 +186,8 @@ def handler_for(signin: SignIn):
                 if problems:
                     return self.send(400, f"Demande de connexion invalide : {', '.join(problems)}".encode())
                 request = b64url(json.dumps(q).encode())
-                return self.send(200, PAGE.format(request=html.escape(request)).encode(), "text/html; charset=utf-8")
+                page = PAGE.format(request=html.escape(request), options=group_options())
+                return self.send(200, page.encode(), "text/html; charset=utf-8")
             if url.path == "/logout":
                 if q.get("client_id") != signin.client_id or not REDIRECT.fullmatch(q.get("logout_uri", "")):
                     return self.send(400, b"Deconnexion invalide")

@@ -37,10 +37,18 @@ export DIGEST_WAITING_DAYS="${DIGEST_WAITING_DAYS:-15}"
 # Company registry (recherche-entreprises). Unreachable from a closed network: the lookups then
 # run in degraded mode (verifie: false), as they would during an outage.
 export REGISTRY_BASE_URL="${REGISTRY_BASE_URL:-https://recherche-entreprises.api.gouv.fr}"
-export ACADEMIE_NOM="${ACADEMIE_NOM:-Académie de Rennes}"
-export DASEN_NOM="${DASEN_NOM:-Mme Claire DUPONT}"
-export DASEN_TITRE="${DASEN_TITRE:-inspectrice d’académie – directrice académique des services de l’Éducation nationale d’Ille-et-Vilaine}"
-export ACADEMIE_ADRESSE="${ACADEMIE_ADRESSE:-1 quai Dujardin, 35000 Rennes}"
+# The académie and its départements (src/academie.rs): the JSON itself, or the path of its file
+# (relative paths are from the repository). Default: the shipped département, Ille-et-Vilaine.
+# Two départements: ACADEMIE_CONFIG=data/exemples/academie-22-35.json make run (data/exemples/).
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export ACADEMIE_CONFIG="${ACADEMIE_CONFIG:-data/academie/rennes.json}"
+case "$ACADEMIE_CONFIG" in
+  /* | "{"*) ;;
+  *) ACADEMIE_CONFIG="$repo_root/$ACADEMIE_CONFIG" ;;
+esac
+# More directory files imported by make run after the shipped extract (space-separated paths),
+# e.g. ANNUAIRE_EXTRA=data/exemples/annuaire-fictif-22.csv for the second département's schools.
+export ANNUAIRE_EXTRA="${ANNUAIRE_EXTRA:-}"
 
 # What the functions get (`cargo lambda watch --env-file`, written by run.sh and browser-test.sh):
 # every setting above that src/config.rs reads, plus the emulator's endpoint and credentials.
@@ -48,7 +56,7 @@ functions_env() {
   local v
   for v in TABLE_NAME BUCKET_NAME PUBLIC_BASE_URL SENDER_EMAIL CONTACT_EMAIL LINK_SECRET PRESIGN_TTL_SECONDS \
            REGISTRY_BASE_URL DEV_JWT_SECRET INSTRUCTEUR_SIGNIN_URL INSTRUCTEUR_CLIENT_ID WEBHOOK_URL \
-           WEBHOOK_SECRET EDITOR_ANSWER_SECRET DOSSIER_RETENTION_DAYS DIGEST_WAITING_DAYS ACADEMIE_NOM DASEN_NOM DASEN_TITRE ACADEMIE_ADRESSE \
+           WEBHOOK_SECRET EDITOR_ANSWER_SECRET DOSSIER_RETENTION_DAYS DIGEST_WAITING_DAYS ACADEMIE_CONFIG \
            SEAL_KEY_ID SEAL_CERTIFICATE_PARAMETER \
            AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION; do
     printf '%s="%s"\n' "$v" "${!v}"

@@ -28,6 +28,7 @@ pids+=($!)
 for i in $(seq 1 100); do curl -sf "$AWS_ENDPOINT_URL/moto-api/" >/dev/null && break; sleep 0.1; done
 ./target/debug/admin setup-local
 ./target/debug/admin import-annuaire data/annuaire/fr-en-annuaire-education-035.csv
+for f in $ANNUAIRE_EXTRA; do ./target/debug/admin import-annuaire "$f"; done
 
 functions_env >.run/functions.env
 setsid .venv/bin/cargo-lambda lambda watch --invoke-address 127.0.0.1 --invoke-port "$API_PORT" --env-file .run/functions.env >.run/watch.log 2>&1 &

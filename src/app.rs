@@ -5,6 +5,7 @@ use crate::adapters::registry::RechercheEntreprises;
 use crate::adapters::{dynamo::DynamoDossiers, s3::S3Documents, sdk_config, ses::SesMailer};
 use crate::adapters::{kms::KmsSealKey, ssm::SsmCertificates};
 use crate::config::{Config, SealSettings};
+use crate::domain::dossier::DossierRecord;
 use crate::ports::CompanyRegistry;
 use crate::ports::SealCertificateStore;
 use crate::ports::{DocumentStore, DossierStore, Mailer, StoreError};
@@ -26,6 +27,31 @@ pub struct App {
 }
 
 impl App {
+    /// The DSDEN of a dossier: its département's once deposited; for a draft, the one its
+    /// SIRET's commune or its first school points to (the preview prints that DASEN).
+    pub fn dsden(&self, r: &DossierRecord) -> &crate::academie::Departement {
+        let code = r.departement().or_else(|| {
+            let b = &r.brouillon;
+            let siret = b.collectivite.as_ref().and_then(|c| c.siret.as_deref());
+            let commune = siret
+                .filter(|s| s.len() == 14)
+                .and_then(|s| self.directory.collectivite(&s[..9]))
+                .and_then(|c| c.code_insee);
+            let school = b.ecoles.iter().flatten().find_map(|e| {
+                let uai = crate::domain::uai::Uai::parse(e.uai.as_deref()?).ok()?;
+                Some(
+                    crate::domain::school::SchoolDirectory::ecole(self.directory.as_ref(), &uai)?
+                        .code_insee
+                        .clone(),
+                )
+            });
+            commune
+                .or(school)
+                .map(|c| crate::domain::perimeter::departement_of(&c))
+        });
+        self.config.academie.for_departement(code.as_deref())
+    }
+
     /// Builds the AWS clients from the environment and loads the school directory.
     pub async fn connect(config: Config) -> Result<App, StoreError> {
         let sdk = sdk_config(config.endpoint_url.as_deref()).await;

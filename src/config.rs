@@ -13,7 +13,8 @@ pub struct Config {
     pub public_base_url: String,
     /// Verified SES identity the emails come from.
     pub sender_email: String,
-    /// The académie's contact address: Reply-To of every email.
+    /// The académie-wide contact address (`CONTACT_EMAIL`): the académie-wide instructeurs'
+    /// digest goes there. Each département's emails use its DSDEN's (`Departement::contact_email`).
     pub contact_email: String,
     /// Secret for the email-link capability (see `domain::ids::link_jeton`).
     pub link_secret: String,
@@ -190,14 +191,8 @@ impl SignIn {
     }
 }
 
-/// The académie as printed on the convention.
-#[derive(Clone, Debug)]
-pub struct Academie {
-    pub nom: String,
-    pub dasen_nom: String,
-    pub dasen_titre: String,
-    pub adresse: String,
-}
+/// The académie and its départements (`ACADEMIE_CONFIG`, or the flat variables): `academie.rs`.
+pub use crate::academie::{Academie, Departement};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -217,6 +212,10 @@ pub enum ConfigError {
     SealKeyId(String),
     #[error("configuration : SEAL_CERTIFICATE_PARAMETER = « {0} » n’est pas un nom de paramètre SSM (lettres, chiffres, / _ - .)")]
     SealParameter(String),
+    #[error(transparent)]
+    Academie(#[from] crate::academie::AcademieError),
+    #[error("configuration : DEV_JWT_SECRET est fixée alors que la fonction tourne sur AWS (pas d’AWS_ENDPOINT_URL) : ces jetons de développement ne valent que sur la pile locale ; retirez la variable, Cognito authentifie les instructeurs")]
+    DevSecretOnAws,
     #[error("configuration : EDITOR_ANSWER_SECRET n’est pas un secret Standard Webhooks : {0}")]
     AnswerSecret(&'static str),
 }
@@ -245,7 +244,7 @@ fn days(name: &'static str) -> Result<u32, ConfigError> {
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
-        Ok(Config {
+        let config = Config {
             table_name: required("TABLE_NAME")?,
             bucket_name: required("BUCKET_NAME")?,
             public_base_url: required("PUBLIC_BASE_URL")?
@@ -259,12 +258,7 @@ impl Config {
                 .ok()
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(300),
-            academie: Academie {
-                nom: required("ACADEMIE_NOM")?,
-                dasen_nom: required("DASEN_NOM")?,
-                dasen_titre: required("DASEN_TITRE")?,
-                adresse: required("ACADEMIE_ADRESSE")?,
-            },
+            academie: Academie::from_env()?,
             registry_base_url: required("REGISTRY_BASE_URL")?,
             webhook_url: optional("WEBHOOK_URL"),
             webhook_secret: env::var("WEBHOOK_SECRET").unwrap_or_default(),
@@ -278,7 +272,13 @@ impl Config {
             )?,
             seal: SealSettings::from_env()?,
             endpoint_url: env::var("AWS_ENDPOINT_URL").ok().filter(|v| !v.is_empty()),
-        })
+        };
+        // Dev tokens are signed with a key anyone with the function's configuration reads:
+        // on AWS (no emulator endpoint) they would bypass Cognito.
+        if config.dev_jwt_secret.is_some() && config.endpoint_url.is_none() {
+            return Err(ConfigError::DevSecretOnAws);
+        }
+        Ok(config)
     }
 }
 

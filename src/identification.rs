@@ -14,6 +14,9 @@ pub struct Identification {
     pub code_insee: Option<String>,
     pub adresse: Option<String>,
     pub verifie: bool,
+    /// The département the collectivité belongs to, when its commune or its seat is known
+    /// (`perimeter::departement_of_collectivite`, the schools aside).
+    pub departement: Option<String>,
     /// The reference data does not know it as a commune or EPCI, and the registry knows it as
     /// something else than a public body (a company, an association…): it cannot sign.
     #[serde(skip)]
@@ -65,6 +68,13 @@ pub async fn identify(
                 .filter(|r| r.collectivite_territoriale)
                 .map(|_| "Collectivité territoriale".to_string())
         }),
+        departement: crate::domain::perimeter::departement_of_collectivite(
+            reference.as_ref().and_then(|r| r.code_insee.as_deref()),
+            registry
+                .as_ref()
+                .and_then(|r| r.siege_code_insee.as_deref()),
+            &[],
+        ),
         code_insee: reference.and_then(|r| r.code_insee),
         adresse: registry.as_ref().and_then(|r| r.adresse.clone()),
         verifie: registry.is_some(),

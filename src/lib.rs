@@ -6,11 +6,13 @@
 //! - `render`: the convention PDF and the emails; `reference`: the school directory;
 //! - `seal`: the académie's seal (CMS signature of the PDFs, its certificate; no AWS);
 //! - `links` (the URLs given out) and `mail` (email envelopes), shared by `http` and `jobs`;
-//! - `config` and `app`: read once, built once per cold start.
+//! - `config` (with `academie`, its départements) and `app`: read once, built once per cold
+//!   start.
 //!
 //! Layers point one way: domain ← ports ← adapters / render / reference ← app, links, mail
 //! ← jobs / http ← functions.
 
+pub mod academie;
 pub mod adapters;
 pub mod app;
 pub mod config;

@@ -16,7 +16,7 @@ use crate::App;
 /// [`Notice::Referent`]); replies go to the académie's contact address.
 pub fn to_collectivite(app: &App, r: &DossierRecord, rendered: Rendered) -> Option<OutgoingEmail> {
     r.contact()
-        .map(|(_, _, email)| to_address(app, email, rendered))
+        .map(|(_, _, email)| to_address(app, r, email, rendered))
 }
 
 /// « Bonjour Camille Martin, » for the signatory in office.
@@ -27,20 +27,20 @@ fn greeting(r: &DossierRecord) -> String {
     }
 }
 
-/// To one address; replies go to the académie's contact address.
-fn to_address(app: &App, to: &str, rendered: Rendered) -> OutgoingEmail {
+/// To one address about dossier `r`; replies go to its DSDEN's contact address.
+fn to_address(app: &App, r: &DossierRecord, to: &str, rendered: Rendered) -> OutgoingEmail {
     OutgoingEmail {
         from: app.config.sender_email.clone(),
         to: vec![to.to_string()],
         cc: Vec::new(),
-        reply_to: app.config.contact_email.clone(),
+        reply_to: app.dsden(r).contact_email.clone(),
         subject: rendered.subject,
         text: rendered.text,
         html: rendered.html,
     }
 }
 
-/// To the académie's contact address; replies go to the signatory in office.
+/// To the contact address of the dossier's DSDEN; replies go to the signatory in office.
 pub fn to_academie(
     app: &App,
     r: &DossierRecord,
@@ -49,7 +49,7 @@ pub fn to_academie(
 ) -> OutgoingEmail {
     OutgoingEmail {
         from: app.config.sender_email.clone(),
-        to: vec![app.config.contact_email.clone()],
+        to: vec![app.dsden(r).contact_email.clone()],
         cc: Vec::new(),
         reply_to: r
             .contact()
@@ -91,7 +91,7 @@ pub fn email_of(
                 lien2: None,
                 signature: &app.config.academie.nom,
             })?;
-            to_address(app, to, rendered)
+            to_address(app, r, to, rendered)
         }
         (
             Notice::Brouillon {
@@ -112,7 +112,7 @@ pub fn email_of(
                 lien2: None,
                 signature: &app.config.academie.nom,
             })?;
-            to_address(app, to, rendered)
+            to_address(app, r, to, rendered)
         }
         (_, None) => return Ok(None),
         (Notice::Referent { sujet, paragraphes }, Some(depot)) => {
@@ -136,7 +136,7 @@ pub fn email_of(
                 lien2: None,
                 signature: &app.config.academie.nom,
             })?;
-            to_address(app, &referent.email, rendered)
+            to_address(app, r, &referent.email, rendered)
         }
         (Notice::Collectivite { sujet, paragraphes }, Some(_)) => {
             let jeton = link_jeton(app.config.link_secret.as_bytes(), &r.id, r.acces_generation);

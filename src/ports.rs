@@ -280,6 +280,10 @@ pub struct ListFilter {
     pub statuts: Vec<Statut>,
     /// Département code ("35") of one of the dossier's schools.
     pub departement: Option<String>,
+    /// The instructeur's scope: only dossiers belonging to one of these départements
+    /// (`DossierRecord::departement`); None: the whole académie. Set from the token, never
+    /// from the query (`http::instructeur::scope`).
+    pub perimetre: Option<Vec<String>>,
     /// INSEE code of one of the dossier's schools.
     pub commune: Option<String>,
     /// Deposit date bounds, inclusive, "YYYY-MM-DD".
@@ -363,6 +367,8 @@ pub struct RegistryEntry {
     /// INSEE's catégorie juridique ("7210" commune, "7346" communauté de communes, "7353"
     /// syndicat intercommunal à vocation unique…; "5710" SAS…), when the registry gives it.
     pub nature_juridique: Option<String>,
+    /// INSEE code of the seat's commune (`siege.commune`): an EPCI's département.
+    pub siege_code_insee: Option<String>,
 }
 
 #[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]

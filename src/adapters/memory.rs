@@ -203,6 +203,10 @@ impl DossierStore for MemoryDossiers {
                         && filter.departement.as_ref().is_none_or(|d| {
                             codes().any(|x| &crate::reference::departement_of(x) == d)
                         })
+                        && filter
+                            .perimetre
+                            .as_ref()
+                            .is_none_or(|p| r.departement().is_some_and(|d| p.contains(&d)))
                 })
                 .collect();
         selected.sort_by(|a, b| a.depose_le.cmp(&b.depose_le));
@@ -332,6 +336,7 @@ mod tests {
         d.statut = crate::domain::dossier::Statut::EnConstruction;
         store.create(&d).await.unwrap();
         let actor = Actor::Instructeur {
+            sub: "i1".into(),
             email: "i@ac-test.fr".into(),
             nom: None,
         };

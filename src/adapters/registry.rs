@@ -166,6 +166,9 @@ struct Etablissement {
     siret: String,
     #[serde(default)]
     adresse: Option<String>,
+    /// The INSEE code of its commune.
+    #[serde(default)]
+    commune: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -193,6 +196,10 @@ fn entry_for(answer: SearchAnswer, siret: &str) -> Option<RegistryEntry> {
             .and_then(|c| c.collectivite_territoriale)
             .is_some_and(|v| !v.is_null()),
         nature_juridique: r.nature_juridique,
+        siege_code_insee: r
+            .siege
+            .and_then(|s| s.commune)
+            .filter(|c| c.len() == 5 && c.chars().all(|ch| ch.is_ascii_alphanumeric())),
     })
 }
 

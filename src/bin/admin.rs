@@ -99,6 +99,17 @@ async fn import_annuaire(
     ))
 }
 
+/// The académie's name, for its seal: from ACADEMIE_CONFIG when set, else ACADEMIE_NOM alone
+/// (what `seal-csr` needs on a machine that has no other setting).
+fn academie_nom() -> Result<String, String> {
+    if std::env::var("ACADEMIE_CONFIG").is_ok_and(|v| !v.trim().is_empty()) {
+        return conventions_ent::academie::Academie::from_env()
+            .map(|a| a.nom)
+            .map_err(|e| e.to_string());
+    }
+    env("ACADEMIE_NOM")
+}
+
 fn env(name: &str) -> Result<String, String> {
     std::env::var(name).map_err(|_| format!("variable d’environnement {name} absente"))
 }
@@ -130,7 +141,7 @@ async fn setup_local_seal(
     sdk: &aws_config::SdkConfig,
     settings: &SealSettings,
 ) -> Result<String, String> {
-    let academie = env("ACADEMIE_NOM")?;
+    let academie = academie_nom()?;
     let (_, created) = kms::ensure_key(&aws_sdk_kms::Client::new(sdk), &settings.key_id)
         .await
         .map_err(|e| e.to_string())?;
@@ -197,7 +208,7 @@ async fn run(args: &[String]) -> Result<(), String> {
         }
         Some("seal-csr") => {
             let settings = seal_settings()?;
-            let academie = env("ACADEMIE_NOM")?;
+            let academie = academie_nom()?;
             let (key, _) = seal_ports(&sdk, &settings);
             let pem = setup::certification_request_pem(&key, &academie)
                 .await
@@ -248,11 +259,33 @@ async fn run(args: &[String]) -> Result<(), String> {
         Some("instructeur-token") => {
             let secret = env("DEV_JWT_SECRET")?;
             let now = chrono::Utc::now().timestamp();
+            // DEPARTEMENT=35 (or 22,35): a scoped instructeur (groups instructeurs-<code>);
+            // without it, an académie-wide one.
+            let codes: Vec<String> = std::env::var("DEPARTEMENT")
+                .unwrap_or_default()
+                .split([',', ' '])
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
+                .collect();
+            let academie = conventions_ent::academie::Academie::from_env().map_err(|e| e.to_string())?;
+            if let Some(c) = codes.iter().find(|c| !academie.serves(c)) {
+                return Err(format!(
+                    "DEPARTEMENT={c} : l’académie configurée sert {} (ACADEMIE_CONFIG)",
+                    academie.served_text()
+                ));
+            }
+            let groups: Vec<String> = if codes.is_empty() {
+                vec![conventions_ent::http::instructeur::auth::GROUP.to_string()]
+            } else {
+                codes.iter().map(|c| conventions_ent::academie::group_of(c)).collect()
+            };
+            let who = if codes.is_empty() { "academie".to_string() } else { codes.join("-") };
             let claims = serde_json::json!({
-                "sub": "dev-instructeur",
-                "email": "instructeur@ac-rennes.fr",
+                "sub": format!("dev-instructeur-{who}"),
+                "email": format!("instructeur-{who}@ac-rennes.fr"),
                 "name": "Alex DURAND",
-                "cognito:groups": ["instructeurs"],
+                "token_use": "id",
+                "cognito:groups": groups,
                 "iat": now,
                 "exp": now + 8 * 3600,
             });

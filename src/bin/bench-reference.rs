@@ -339,12 +339,12 @@ async fn bench_app(dir: Directory) -> conventions_ent::App {
             link_secret: "bench".into(),
             origin_secret: None,
             presign_ttl_seconds: 60,
-            academie: conventions_ent::config::Academie {
-                nom: "A".into(),
-                dasen_nom: "B".into(),
-                dasen_titre: "C".into(),
-                adresse: "D".into(),
-            },
+            academie: conventions_ent::academie::Academie::parse_json(
+                r#"{"nom": "A", "departements": {"35": {"dasen_nom": "B", "dasen_titre": "C",
+                    "adresse": "D", "contact_email": "a@b.fr"}}}"#,
+                "bench",
+            )
+            .expect("valid"),
             registry_base_url: "http://bench".into(),
             webhook_url: None,
             webhook_secret: String::new(),

@@ -32,6 +32,10 @@ pub struct CollectiviteDeposee {
     /// False until the company registry confirmed the SIRET (degraded mode when it is down).
     #[serde(default)]
     pub verifie: bool,
+    /// The département the dossier belongs to (`perimeter::departement_of_collectivite`), set
+    /// at deposit; None on dossiers deposited before it was stored (`Depot::departement`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub departement: Option<String>,
 }
 
 impl CollectiviteDeposee {
@@ -332,6 +336,7 @@ pub fn validate(
         nom: None,
         adresse: None,
         verifie: false,
+        departement: None,
     };
     let sha256 = approved_content_sha256(
         &collectivite,

@@ -301,6 +301,9 @@ pub struct Evenement {
     /// does: the countersignature prints it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nom: Option<String>,
+    /// The instructeur's account (the token's `sub`), for decisions and messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
     pub action: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
@@ -530,6 +533,11 @@ fn is_zero(n: &u32) -> bool {
 }
 
 impl DossierRecord {
+    /// The département the dossier belongs to, once deposited (`Depot::departement`).
+    pub fn departement(&self) -> Option<String> {
+        self.depot.as_ref().and_then(|d| d.departement())
+    }
+
     /// The confirmation of the address the draft holds now (another address voids it).
     pub fn current_confirmation(&self) -> Option<&Confirmation> {
         let current = self.brouillon.signataire_address();

@@ -122,6 +122,8 @@ pub enum Actor {
     Collectivite,
     /// `nom`: the name the sign-in gives (the token's `name` claim), when it gives one.
     Instructeur {
+        /// The token's `sub`: the account, whatever its email becomes.
+        sub: String,
         email: String,
         nom: Option<String>,
     },
@@ -175,6 +177,14 @@ impl Actor {
             Actor::Instructeur { email, .. } => email,
             Actor::Service => "service",
             Actor::Editeur => "éditeur ENT",
+        }
+    }
+
+    /// The instructeur's account (`sub`), recorded beside `par`.
+    pub fn sub(&self) -> Option<&str> {
+        match self {
+            Actor::Instructeur { sub, .. } if !sub.is_empty() => Some(sub),
+            _ => None,
         }
     }
 

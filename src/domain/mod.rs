@@ -15,6 +15,7 @@ pub mod gar;
 pub mod habilitation;
 pub mod ids;
 pub mod life;
+pub mod perimeter;
 pub mod school;
 pub mod signataire;
 pub mod siret;

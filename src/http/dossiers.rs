@@ -132,6 +132,13 @@ pub async fn deposit(app: &App, req: &Request, id: &str) -> ApiResult {
     depot.collectivite.nom = who.nom;
     depot.collectivite.adresse = who.adresse;
     depot.collectivite.verifie = who.verifie;
+    depot.collectivite.departement = who.departement.or_else(|| {
+        crate::domain::perimeter::departement_of_collectivite(None, None, &depot.ecoles)
+    });
+    let outside = crate::domain::perimeter::outside(&app.config.academie, &depot);
+    if !outside.is_empty() {
+        return Err(ApiError::Validation(outside));
+    }
     let ecoles = depot.ecoles.len();
     let change = steps::deposit(&record, brouillon, depot, &actor, &now)?;
     match app.dossiers.deposit(&record.id, &change).await {

@@ -241,14 +241,15 @@ fn or_placeholder(v: Option<&str>, placeholder: &str) -> String {
 /// What the template needs, from the deposit once there is one, else from the draft.
 async fn preview_data(app: &App, r: &DossierRecord, version: &str) -> Value {
     let academie = &app.config.academie;
+    let dsden = app.dsden(r);
     let mut data = json!({
         "numero": r.numero,
         "version_texte": version,
         "academie": {
             "nom": academie.nom,
-            "dasen_nom": academie.dasen_nom,
-            "dasen_titre": academie.dasen_titre,
-            "adresse": academie.adresse,
+            "dasen_nom": dsden.dasen_nom,
+            "dasen_titre": dsden.dasen_titre,
+            "adresse": dsden.adresse,
         },
     });
     if let Some(d) = &r.depot {

@@ -102,7 +102,7 @@ pub fn convention_data(
         numero: record.numero.clone(),
         version: 1,
         version_texte: depot.signature.version_texte.clone(),
-        academie: AcademieView::from(&app.config.academie),
+        academie: AcademieView::of(&app.config.academie, app.dsden(record)),
         collectivite: CollectiviteView {
             nom: c.display_name(),
             siret: c.siret.clone(),
@@ -274,7 +274,7 @@ pub async fn sealed_pdf(
         reason: format!(
             "Convention ENT école / GAR n° {} scellée par l’{}",
             data.numero,
-            lowercase_first(&data.academie.nom)
+            crate::domain::perimeter::lowercase_first(&data.academie.nom)
         ),
         location: data.academie.nom.clone(),
         time: paris(Now::system().utc()),
@@ -297,14 +297,6 @@ pub async fn sealed_pdf(
         "convention rendered and sealed"
     );
     Ok(pdf)
-}
-
-/// « Académie de Rennes » → « académie de Rennes », after « l’ ».
-fn lowercase_first(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_lowercase().chain(c).collect())
-        .unwrap_or_default()
 }
 
 /// Erases every stored version of the convention of a dossier the TTL removed. Only then:

@@ -31,14 +31,7 @@ pub struct Collectivites {
     pub epcis: Vec<EpciRef>,
 }
 
-/// Département of an INSEE code: 2 characters (2A/2B included), 3 overseas.
-pub fn departement_of(code_insee: &str) -> String {
-    if code_insee.starts_with("97") {
-        code_insee.chars().take(3).collect()
-    } else {
-        code_insee.chars().take(2).collect()
-    }
-}
+pub use crate::domain::perimeter::departement_of;
 
 #[derive(Deserialize)]
 struct RawCommune {

@@ -10,7 +10,7 @@ use super::pdf::{PdfError, Written};
 use super::structure::{Elem, Mark, Role, Structure};
 use super::text::{Lines, Text};
 use super::{convention_text, pdf_safe};
-use crate::config::Academie;
+use crate::academie::{Academie, Departement};
 use crate::domain::deposit::{EcoleDeposee, Referent, Signataire};
 use crate::domain::time::french_datetime_str;
 use genpdf::elements::{Break, FrameCellDecorator, LinearLayout, PageBreak, TableLayout};
@@ -73,13 +73,14 @@ pub struct AcademieView {
     pub adresse: String,
 }
 
-impl From<&Academie> for AcademieView {
-    fn from(a: &Academie) -> Self {
+impl AcademieView {
+    /// The académie, signing through the DASEN of the dossier's département.
+    pub fn of(a: &Academie, d: &Departement) -> Self {
         AcademieView {
             nom: a.nom.clone(),
-            dasen_nom: a.dasen_nom.clone(),
-            dasen_titre: a.dasen_titre.clone(),
-            adresse: a.adresse.clone(),
+            dasen_nom: d.dasen_nom.clone(),
+            dasen_titre: d.dasen_titre.clone(),
+            adresse: d.adresse.clone(),
         }
     }
 }

@@ -192,6 +192,7 @@ async fn an_avenant_withdraws_a_school_and_its_acceptance_changes_the_convention
                     le: "2025-09-02T08:00:00.000Z".into(),
                     par: "instructrice@ac-test.fr".into(),
                     nom: None,
+                    sub: None,
                     action: conventions_ent::domain::dossier::Decision::Accepter
                         .label()
                         .into(),

@@ -13,7 +13,7 @@ fn named_token() -> String {
     let now = chrono::Utc::now().timestamp();
     sign_hs256(
         &json!({"sub": "i2", "email": "sophie.leroy@ac-test.fr", "name": "Sophie LEROY",
-                "cognito:groups": ["instructeurs"], "exp": now + 3600}),
+                "token_use": "id", "cognito:groups": ["instructeurs"], "exp": now + 3600}),
         DEV_JWT_SECRET.as_bytes(),
     )
 }

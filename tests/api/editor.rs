@@ -283,6 +283,7 @@ async fn the_event_names_the_convention_and_its_perimeter() {
             le: "2026-12-02T10:00:00.000Z".into(),
             par: "instructrice@ac-test.fr".into(),
             nom: None,
+            sub: None,
             action: conventions_ent::domain::steps::WEBHOOK_REPLAYED.into(),
             detail: None,
         });

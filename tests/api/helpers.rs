@@ -27,6 +27,47 @@ pub const WEBHOOK_SECRET: &str = "whsec_c2VjcmV0LWR1LXdlYmhvb2stZGVzLXRlc3Rz";
 pub const EDITOR_ANSWER_SECRET: &str = "whsec_cmVwb25zZS1kZS1sLWVkaXRldXItZGVzLXRlc3RzISE=";
 pub const UAI_BAULON: &str = "0350122T";
 pub const UAI_CARDROC: &str = "0350165P";
+/// The second département of the tests' académie (Côtes-d'Armor): schools built for the
+/// tests in real communes (the shipped extract is Ille-et-Vilaine's only).
+pub const SIRET_SAINT_BRIEUC: &str = "21220278200018";
+pub const UAI_SAINT_BRIEUC: &str = "0229901T";
+pub const UAI_DINAN: &str = "0229902U";
+/// A school of a département the académie does not serve (Finistère), in the directory.
+pub const UAI_QUIMPER: &str = "0299901E";
+pub const SIRET_QUIMPER: &str = "21290232400012";
+
+/// The tests' académie: Ille-et-Vilaine and Côtes-d'Armor, each with its DASEN and DSDEN.
+pub const ACADEMIE_CONFIG: &str = r#"{
+  "nom": "Académie de Rennes",
+  "departements": {
+    "35": {"dasen_nom": "Mme Claire DUPONT",
+           "dasen_titre": "inspectrice d’académie – directrice académique des services de l’Éducation nationale d’Ille-et-Vilaine",
+           "adresse": "1 quai Dujardin, 35000 Rennes", "contact_email": "contact-ent@ac-test.fr"},
+    "22": {"dasen_nom": "M. Yann LE GALL",
+           "dasen_titre": "inspecteur d’académie – directeur académique des services de l’Éducation nationale des Côtes-d’Armor",
+           "adresse": "11 rue du Parc, 22000 Saint-Brieuc", "contact_email": "ent-ecole22@ac-test.fr"}
+  }
+}"#;
+
+fn built_school(
+    uai: &str,
+    nom: &str,
+    code_insee: &str,
+    commune: &str,
+    cp: &str,
+) -> conventions_ent::domain::school::Ecole {
+    conventions_ent::domain::school::Ecole {
+        uai: uai.into(),
+        nom: nom.into(),
+        nature: "ECOLE DE NIVEAU ELEMENTAIRE".into(),
+        statut: "Public".into(),
+        code_insee: code_insee.into(),
+        commune: commune.into(),
+        code_postal: cp.into(),
+        siren_siret: None,
+        ouverte: true,
+    }
+}
 
 pub fn moto_endpoint() -> String {
     std::env::var("MOTO_ENDPOINT")
@@ -52,6 +93,39 @@ pub fn shipped_schools() -> &'static Vec<conventions_ent::domain::school::Ecole>
     })
 }
 
+/// The shipped extract plus the schools built for the second département and for one the
+/// académie does not serve: what the tests' directory holds.
+pub fn academie_schools() -> &'static Vec<conventions_ent::domain::school::Ecole> {
+    static ECOLES: OnceLock<Vec<conventions_ent::domain::school::Ecole>> = OnceLock::new();
+    ECOLES.get_or_init(|| {
+        let mut ecoles = shipped_schools().clone();
+        ecoles.extend([
+            built_school(
+                UAI_SAINT_BRIEUC,
+                "Ecole élémentaire du Légué",
+                "22278",
+                "Saint-Brieuc",
+                "22000",
+            ),
+            built_school(
+                UAI_DINAN,
+                "Ecole élémentaire des Remparts",
+                "22050",
+                "Dinan",
+                "22100",
+            ),
+            built_school(
+                UAI_QUIMPER,
+                "Ecole élémentaire de Locmaria",
+                "29232",
+                "Quimper",
+                "29000",
+            ),
+        ]);
+        ecoles
+    })
+}
+
 /// Communes and EPCI of the shipped schools, from @etalab/decoupage-administratif.
 pub fn shipped_collectivites() -> &'static conventions_ent::reference::decoupage::Collectivites {
     static C: OnceLock<conventions_ent::reference::decoupage::Collectivites> = OnceLock::new();
@@ -61,7 +135,7 @@ pub fn shipped_collectivites() -> &'static conventions_ent::reference::decoupage
             std::fs::read(format!("{dir}/{f}"))
                 .expect("decoupage data (scripts/setup-tools.sh fetches it)")
         };
-        let wanted = shipped_schools()
+        let wanted = academie_schools()
             .iter()
             .map(|e| e.code_insee.clone())
             .collect();
@@ -79,7 +153,7 @@ pub fn shipped_snapshot() -> &'static [u8] {
     static S: OnceLock<Vec<u8>> = OnceLock::new();
     S.get_or_init(|| {
         conventions_ent::reference::Directory::with_collectivites(
-            shipped_schools().clone(),
+            academie_schools().clone(),
             shipped_collectivites().clone(),
         )
         .to_snapshot()
@@ -165,16 +239,14 @@ impl TestApp {
             link_secret: suffix(),
             origin_secret: None,
             presign_ttl_seconds: 300,
-            academie: Academie {
-                nom: "Académie de Rennes".into(),
-                dasen_nom: "Mme Claire DUPONT".into(),
-                dasen_titre: "inspectrice d’académie – directrice académique des services de l’Éducation nationale d’Ille-et-Vilaine".into(),
-                adresse: "1 quai Dujardin, 35000 Rennes".into(),
-            },
+            academie: Academie::parse_json(ACADEMIE_CONFIG, "tests").expect("the tests' académie"),
             registry_base_url: registry.url.clone(),
             webhook_url: None,
             webhook_secret: WEBHOOK_SECRET.into(),
-            editor_answer_secret: conventions_ent::config::AnswerSecret::parse(Some(EDITOR_ANSWER_SECRET.into())).unwrap(),
+            editor_answer_secret: conventions_ent::config::AnswerSecret::parse(Some(
+                EDITOR_ANSWER_SECRET.into(),
+            ))
+            .unwrap(),
             dossier_retention_days: 0,
             digest_waiting_days: 0,
             dev_jwt_secret: Some(DEV_JWT_SECRET.into()),

@@ -1499,6 +1499,7 @@ impl CompanyRegistry for HostileRegistry {
             adresse: Some("1 rue <b>du</b> (Parenthèse) \\ 35580 BAULON\r\nBcc: x@y.fr".into()),
             collectivite_territoriale: true,
             nature_juridique: None,
+            siege_code_insee: None,
         }))
     }
 }
@@ -1785,19 +1786,19 @@ async fn instructeur_routes_give_nothing_without_valid_claims() {
         ),
         (
             "signé d’une autre clé".into(),
-            Some(signed(json!({"sub": "x", "cognito:groups": ["instructeurs"], "exp": now + 3600}), "autre-cle")),
+            Some(signed(json!({"sub": "x", "token_use": "id", "cognito:groups": ["instructeurs"], "exp": now + 3600}), "autre-cle")),
         ),
         (
             "expiré".into(),
-            Some(signed(json!({"sub": "x", "cognito:groups": ["instructeurs"], "exp": now - 10}), &dev_key)),
+            Some(signed(json!({"sub": "x", "token_use": "id", "cognito:groups": ["instructeurs"], "exp": now - 10}), &dev_key)),
         ),
         (
             "sans le groupe instructeurs".into(),
-            Some(signed(json!({"sub": "x", "cognito:groups": ["collectivites"], "exp": now + 3600}), &dev_key)),
+            Some(signed(json!({"sub": "x", "token_use": "id", "cognito:groups": ["collectivites"], "exp": now + 3600}), &dev_key)),
         ),
         (
             "groupe en chaîne voisine".into(),
-            Some(signed(json!({"sub": "x", "cognito:groups": "instructeurs-stagiaires", "exp": now + 3600}), &dev_key)),
+            Some(signed(json!({"sub": "x", "token_use": "id", "cognito:groups": "instructeurs-stagiaires", "exp": now + 3600}), &dev_key)),
         ),
     ];
     let paths = [

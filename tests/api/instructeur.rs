@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 fn token(groups: &[&str], exp_in: i64, secret: &str) -> String {
     let now = chrono::Utc::now().timestamp();
     sign_hs256(
-        &json!({"sub": "i1", "email": "instructrice@ac-test.fr", "cognito:groups": groups, "exp": now + exp_in}),
+        &json!({"sub": "i1", "email": "instructrice@ac-test.fr", "token_use": "id", "cognito:groups": groups, "exp": now + exp_in}),
         secret.as_bytes(),
     )
 }
@@ -86,7 +86,7 @@ async fn only_instructeurs_get_in() {
     // On AWS the authorizer passes the claims in the request context.
     for (groups, status) in [("[instructeurs]", 200), ("[collectivites]", 403)] {
         let mut event: Value = serde_json::from_str(&api_event("GET", list, None, &[])).unwrap();
-        event["requestContext"]["authorizer"] = json!({"jwt": {"claims": {"sub": "x", "email": "a@ac-test.fr", "cognito:groups": groups}, "scopes": null}});
+        event["requestContext"]["authorizer"] = json!({"jwt": {"claims": {"sub": "x", "email": "a@ac-test.fr", "token_use": "id", "cognito:groups": groups}, "scopes": null}});
         let req = lambda_http::request::from_str(&event.to_string()).unwrap();
         let mut app_without_dev_key = TestApp::spawn().await;
         app_without_dev_key.app.config.dev_jwt_secret = None;

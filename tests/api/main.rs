@@ -6,6 +6,7 @@
 mod helpers;
 mod registry_fake;
 
+mod academie;
 mod avenant;
 mod chain;
 mod convention;

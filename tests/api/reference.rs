@@ -444,14 +444,18 @@ fn binary_snapshot_round_trips_the_shipped_extract() {
     use conventions_ent::domain::uai::Uai;
     use conventions_ent::reference::Directory;
     let built =
-        Directory::with_collectivites(shipped_schools().clone(), shipped_collectivites().clone());
+        Directory::with_collectivites(academie_schools().clone(), shipped_collectivites().clone());
     let bytes = built.to_snapshot();
     assert_eq!(bytes, shipped_snapshot(), "deterministic");
     let loaded = Directory::from_snapshot(&bytes).unwrap();
     assert_eq!(loaded.to_snapshot(), bytes);
-    assert_eq!(loaded.len(), 685);
+    assert_eq!(
+        loaded.len(),
+        685 + 3,
+        "the shipped extract and the 3 built schools"
+    );
 
-    let mut by_uai = shipped_schools().clone();
+    let mut by_uai = academie_schools().clone();
     by_uai.sort_by(|a, b| a.uai.cmp(&b.uai));
     assert_eq!(
         loaded.ecoles(),
@@ -469,13 +473,13 @@ fn binary_snapshot_round_trips_the_shipped_extract() {
     }
     assert!(answered > 400, "{answered}");
 
-    for e in shipped_schools() {
+    for e in academie_schools() {
         let uai = Uai::parse(&e.uai).unwrap();
         assert_eq!(loaded.ecole(&uai), Some(e));
         let of_commune = loaded.ecoles_of(&e.code_insee);
         assert_eq!(of_commune, built.ecoles_of(&e.code_insee));
         // Independently of the snapshot: the open schools of that INSEE code, by name.
-        let mut expected: Vec<&_> = shipped_schools()
+        let mut expected: Vec<&_> = academie_schools()
             .iter()
             .filter(|x| x.ouverte && x.code_insee == e.code_insee)
             .collect();
@@ -517,7 +521,11 @@ async fn cold_start_refuses_a_bad_snapshot_and_still_reads_the_older_json() {
     let docs = S3Documents::new(t.s3.clone(), t.bucket());
     let put = |bytes: Vec<u8>| docs.put(SNAPSHOT_KEY, bytes, "application/octet-stream");
     let good = shipped_snapshot();
-    assert_eq!(load_directory(&docs).await.unwrap().len(), 685);
+    assert_eq!(
+        load_directory(&docs).await.unwrap().len(),
+        685 + 3,
+        "the shipped extract and the 3 built schools"
+    );
 
     put(good[..good.len() / 2].to_vec()).await.unwrap();
     let err = load_directory(&docs).await.err().unwrap().to_string();

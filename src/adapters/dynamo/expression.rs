@@ -255,6 +255,10 @@ impl Expression {
                         "codes_insee",
                         string_list(d.ecoles.iter().map(|e| e.code_insee.clone())),
                     );
+                    // The dossier's own département: the instructeurs' scope filters on it.
+                    if let Some(dep) = d.departement() {
+                        x.set("departement", s(&dep));
+                    }
                     x.set(
                         "departements",
                         string_list(

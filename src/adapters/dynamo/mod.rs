@@ -515,6 +515,28 @@ impl DossierStore for DynamoDossiers {
                 s(crate::domain::dossier::Statut::Accepte.as_str()),
             );
         }
+        if let Some(scope) = &filter.perimetre {
+            // Dossiers deposited before `departement` was stored belong to their schools'
+            // département (`Depot::departement`): close enough for the filter, which then lets
+            // through a dossier with a school there; `http::instructeur::scope` checks each.
+            let names: Vec<String> = (0..scope.len()).map(|i| format!(":p{i}")).collect();
+            let any_school: Vec<String> = names
+                .iter()
+                .map(|n| format!("contains(departements, {n})"))
+                .collect();
+            filters.push(if scope.is_empty() {
+                "attribute_exists(aucun_perimetre)".into()
+            } else {
+                format!(
+                    "(departement IN ({}) OR (attribute_not_exists(departement) AND ({})))",
+                    names.join(", "),
+                    any_school.join(" OR ")
+                )
+            });
+            for (n, code) in names.iter().zip(scope) {
+                values.insert(n.clone(), s(code));
+            }
+        }
         if let Some(d) = &filter.departement {
             filters.push("contains(departements, :dep)".into());
             values.insert(":dep".into(), s(d));

@@ -152,6 +152,7 @@ pub fn open_avenant(
         le: now.stamp(),
         par: actor.signature().to_string(),
         nom: None,
+        sub: actor.sub().map(str::to_string),
         action: "avenant ouvert".into(),
         detail: Some(format!("avenant n° {rang} à la convention n° {}", r.numero)),
     });
@@ -214,6 +215,7 @@ pub fn renew(
         le: now.stamp(),
         par: actor.signature().to_string(),
         nom: None,
+        sub: actor.sub().map(str::to_string),
         action: "dossier ouvert pour renouveler une convention".into(),
         detail: Some(format!("convention n° {}", r.numero)),
     });

@@ -61,6 +61,7 @@ pub(super) fn event(now: &Now, actor: &Actor, action: &str, detail: Option<Strin
         le: now.stamp(),
         par: actor.signature().to_string(),
         nom: actor.nom().map(str::to_string),
+        sub: actor.sub().map(str::to_string),
         action: action.to_string(),
         detail,
     })

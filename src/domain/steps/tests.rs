@@ -22,6 +22,7 @@ pub(crate) fn draft_record() -> DossierRecord {
 
 fn instructeur() -> Actor {
     Actor::Instructeur {
+        sub: "a1b2".into(),
         email: "instructrice@ac-test.fr".into(),
         nom: Some("Sophie LEROY".into()),
     }
@@ -241,6 +242,7 @@ fn the_deposit_convention_is_version_one_and_the_acceptance_makes_version_two_co
 #[test]
 fn without_a_name_in_the_token_the_countersignature_names_the_instructeur_by_email() {
     let r = accepted_by(&Actor::Instructeur {
+        sub: String::new(),
         email: "instructrice@ac-test.fr".into(),
         nom: None,
     });

@@ -41,7 +41,7 @@ pub(super) async fn renew(app: &App, req: &Request, who: &Instructeur, id: &str)
         }
         return Err(ApiError::Validation(errors));
     }
-    let mut r = load(app, id).await?;
+    let mut r = load(app, who, id).await?;
     let change = steps::renew_access(&r, &actor(who), &Now::system())?;
     match app.dossiers.renew_access(&r.id, &change).await {
         Err(StoreError::Conflict) => {

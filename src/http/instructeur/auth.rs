@@ -1,7 +1,10 @@
 //! Who the instructeur is. On AWS the HTTP API's JWT authorizer (Cognito) has validated the
-//! token and passes its claims in the request context; the handler still checks the group.
-//! On the local stack only, a dev token signed with `DEV_JWT_SECRET` (HS256) is accepted.
+//! token and passes its claims in the request context; the handler still checks that it is an
+//! ID token (`token_use = id`: an access token carries no email for the audit trail) and reads
+//! the groups, which give the scope (`scope.rs`). On the local stack only, a dev token signed
+//! with `DEV_JWT_SECRET` (HS256) is accepted (`Config::from_env` refuses that key on AWS).
 
+use super::scope::Scope;
 use crate::http::problem::ApiError;
 use crate::App;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -19,6 +22,8 @@ pub struct Instructeur {
     /// The token's `name` claim (the user pool's `name` attribute), when it is a printable
     /// name: the académie's countersignature prints it. None: the email stands for it.
     pub nom: Option<String>,
+    /// The départements whose dossiers this instructeur sees and decides.
+    pub scope: Scope,
 }
 
 /// 401 without valid credentials, 403 when the token lacks the `instructeurs` group.
@@ -41,9 +46,12 @@ pub fn authenticate(app: &App, req: &Request) -> Result<Instructeur, ApiError> {
         (_, Some(secret)) => dev_token_claims(req, secret.as_bytes())?,
         _ => return Err(ApiError::Unauthorized),
     };
-    if !has_group(claims.get("cognito:groups")) {
-        return Err(ApiError::Forbidden);
+    if claims.get("token_use").and_then(Value::as_str) != Some("id") {
+        return Err(ApiError::Unauthorized);
     }
+    let groups = groups(claims.get("cognito:groups"));
+    let scope = Scope::from_groups(groups.iter().map(String::as_str), &app.config.academie)
+        .ok_or(ApiError::Forbidden)?;
     let text = |k: &str| {
         claims
             .get(k)
@@ -59,19 +67,26 @@ pub fn authenticate(app: &App, req: &Request) -> Result<Instructeur, ApiError> {
         nom: crate::domain::text::Name::parse(&text("name"), 100)
             .ok()
             .map(|n| n.into_string()),
+        scope,
     })
 }
 
 /// Cognito puts groups as a JSON array in ID tokens, and API Gateway flattens them to a string
 /// like "[instructeurs admins]" in the authorizer context.
-fn has_group(v: Option<&Value>) -> bool {
+fn groups(v: Option<&Value>) -> Vec<String> {
     match v {
-        Some(Value::Array(a)) => a.iter().any(|g| g.as_str() == Some(GROUP)),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
         Some(Value::String(s)) => s
             .trim_matches(|c| c == '[' || c == ']')
             .split([' ', ','])
-            .any(|g| g.trim_matches('"') == GROUP),
-        _ => false,
+            .map(|g| g.trim_matches('"').to_string())
+            .filter(|g| !g.is_empty())
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -136,7 +151,7 @@ mod tests {
     #[test]
     fn hs256_round_trip_expiry_and_tampering() {
         let t = sign_hs256(
-            &json!({"sub": "u1", "exp": 2000, "cognito:groups": ["instructeurs"]}),
+            &json!({"sub": "u1", "exp": 2000, "token_use": "id", "cognito:groups": ["instructeurs"]}),
             b"k",
         );
         assert!(verify_hs256(&t, b"k", 1000).is_some());
@@ -155,9 +170,15 @@ mod tests {
 
     #[test]
     fn groups_as_array_or_flattened_string() {
-        assert!(has_group(Some(&json!(["instructeurs"]))));
-        assert!(has_group(Some(&json!("[instructeurs admins]"))));
-        assert!(!has_group(Some(&json!("[collectivites]"))));
-        assert!(!has_group(None));
+        assert_eq!(groups(Some(&json!(["instructeurs"]))), ["instructeurs"]);
+        assert_eq!(
+            groups(Some(&json!("[instructeurs-35 admins]"))),
+            ["instructeurs-35", "admins"]
+        );
+        assert_eq!(
+            groups(Some(&json!("[\"instructeurs-22\",\"instructeurs-35\"]"))),
+            ["instructeurs-22", "instructeurs-35"]
+        );
+        assert!(groups(None).is_empty());
     }
 }

@@ -26,6 +26,7 @@ pub(super) fn policy(app: &App) -> Policy {
 
 pub(super) fn actor(who: &Instructeur) -> Actor {
     Actor::Instructeur {
+        sub: who.sub.clone(),
         email: who.email.clone(),
         nom: who.nom.clone(),
     }
@@ -72,7 +73,7 @@ pub(super) async fn decide(app: &App, req: &Request, who: &Instructeur, id: &str
     let Some(decision) = decision.filter(|_| errs.is_empty()) else {
         return Err(ApiError::Validation(errs));
     };
-    let r = load(app, id).await?;
+    let r = load(app, who, id).await?;
     let change = steps::decide(
         &r,
         decision,
@@ -84,7 +85,7 @@ pub(super) async fn decide(app: &App, req: &Request, who: &Instructeur, id: &str
     // An avenant accepted: its convention takes its perimeter in the same transaction.
     let written = match (&r.convention_initiale, r.avenant.is_some(), decision) {
         (Some(initiale), true, Decision::Accepter) => {
-            let convention = load(app, initiale.id.as_str()).await?;
+            let convention = load(app, who, initiale.id.as_str()).await?;
             let mut accepted = r.clone();
             change.apply(&mut accepted);
             let apply = steps::apply_avenant(&convention, &accepted, &actor(who), &Now::system())?;
@@ -103,7 +104,7 @@ pub(super) async fn decide(app: &App, req: &Request, who: &Instructeur, id: &str
         other => other?,
     }
     let email_envoye = crate::mail::send_notices(app, &r, &change.notices).await;
-    let updated = load(app, id).await?;
+    let updated = load(app, who, id).await?;
     let mut v = summary(&updated);
     v["email_envoye"] = json!(email_envoye);
     // A first acceptance is mailed with the countersigned convention, being rendered now.
@@ -137,7 +138,7 @@ async fn terminate(app: &App, body: &Value, who: &Instructeur, id: &str) -> ApiR
     let Some(motif) = motif.filter(|_| errs.is_empty()) else {
         return Err(ApiError::Validation(errs));
     };
-    let r = load(app, id).await?;
+    let r = load(app, who, id).await?;
     let change = steps::terminate(&r, motif, &actor(who), &Now::system())?;
     match app.dossiers.terminate(&r.id, &change).await {
         Err(StoreError::Conflict) => {
@@ -159,7 +160,7 @@ async fn terminate(app: &App, body: &Value, who: &Instructeur, id: &str) -> ApiR
 
 /// Sends the webhook again (after an outage of the editor, or on its request).
 pub(super) async fn replay_webhook(app: &App, who: &Instructeur, id: &str) -> ApiResult {
-    let r = load(app, id).await?;
+    let r = load(app, who, id).await?;
     let change = steps::request_webhook(&r, &actor(who), &Now::system(), &policy(app))?;
     match app.dossiers.request_webhook(&r.id, &change).await {
         Err(StoreError::Conflict) => Err(ApiError::Conflict(

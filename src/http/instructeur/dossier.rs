@@ -8,8 +8,8 @@ use crate::http::view::deposited_view;
 use crate::App;
 use serde_json::{json, Value};
 
-pub(super) async fn detail(app: &App, id: &str) -> ApiResult {
-    let r = load(app, id).await?;
+pub(super) async fn detail(app: &App, who: &super::Instructeur, id: &str) -> ApiResult {
+    let r = load(app, who, id).await?;
     Ok(json(200, &detail_view(app, &r)))
 }
 

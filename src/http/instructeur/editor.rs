@@ -9,7 +9,6 @@
 //! each); should one write fail midway, the answer is safe to send again: the same answer
 //! twice leaves the same state.
 
-use super::list::all_deposited;
 use crate::domain::dossier::{DossierRecord, Statut};
 use crate::domain::draft::FieldError;
 use crate::domain::gar::{capped, parse_answer, ReponseEcole};
@@ -64,7 +63,8 @@ pub(super) async fn answer(app: &App, req: &Request) -> ApiResult {
         chronologique: true,
         ..ListFilter::default()
     };
-    let accepted = all_deposited(app, &filter).await?;
+    // The editor answers for the whole académie (one editor: issue « several editors » aside).
+    let accepted = app.dossiers.all_deposited(&filter).await?;
     let mut holders: HashMap<&str, Vec<usize>> = HashMap::new();
     for (k, r) in accepted.iter().enumerate() {
         for e in r.depot.iter().flat_map(|d| &d.ecoles) {

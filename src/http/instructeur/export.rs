@@ -59,7 +59,12 @@ enum Format {
     Xlsx,
 }
 
-pub(super) async fn export(app: &App, req: &Request, file: &str) -> ApiResult {
+pub(super) async fn export(
+    app: &App,
+    req: &Request,
+    who: &super::Instructeur,
+    file: &str,
+) -> ApiResult {
     let format = match file {
         "ecoles.csv" => Format::Csv,
         "ecoles.json" => Format::Json,
@@ -70,7 +75,7 @@ pub(super) async fn export(app: &App, req: &Request, file: &str) -> ApiResult {
             ))
         }
     };
-    let mut filter = filter_from(req)?;
+    let mut filter = filter_from(req, who)?;
     filter.chronologique = true;
     // `depuis=`: what changed since that day, each row with its `action` (`ajout`, `retrait`):
     // the conventions deposited since, the schools avenants accepted since added or withdrew,
@@ -102,7 +107,7 @@ pub(super) async fn export(app: &App, req: &Request, file: &str) -> ApiResult {
             .is_none_or(|d| t.get(..10).unwrap_or(t) >= d)
     };
     let mut rows: Vec<Vec<String>> = Vec::new();
-    for r in &all_deposited(app, &filter).await? {
+    for r in &all_deposited(app, who, &filter).await? {
         let Some(d) = &r.depot else { continue };
         // An avenant's schools are its convention's current perimeter, listed with it.
         if r.avenant.is_some() {

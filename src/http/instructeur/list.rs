@@ -83,8 +83,8 @@ fn cursor_mac(secret: &[u8], filter: &crate::ports::ListFilter, cursor: &str) ->
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&mac.finalize().into_bytes()[..16])
 }
 
-pub(super) async fn list(app: &App, req: &Request) -> ApiResult {
-    let filter = filter_from(req)?;
+pub(super) async fn list(app: &App, req: &Request, who: &super::Instructeur) -> ApiResult {
+    let filter = filter_from(req, who)?;
     let limit = param(req, "limite")
         .and_then(|l| l.parse::<usize>().ok())
         .unwrap_or(50)
@@ -111,14 +111,18 @@ pub(super) async fn list(app: &App, req: &Request) -> ApiResult {
     let next = next.map(|n| seal_cursor(secret, &filter, &n));
     Ok(json(
         200,
-        &json!({"dossiers": records.iter().map(summary).collect::<Vec<_>>(), "curseur_suivant": next}),
+        &json!({"dossiers": records.iter().filter(|r| who.scope.allows(r)).map(summary).collect::<Vec<_>>(), "curseur_suivant": next}),
     ))
 }
 
-/// Every deposited dossier the filter selects, page after page (exports, figures).
+/// Every deposited dossier the filter selects within the instructeur's scope, page after page
+/// (exports, figures).
 pub(super) async fn all_deposited(
     app: &App,
+    who: &super::Instructeur,
     filter: &ListFilter,
 ) -> Result<Vec<DossierRecord>, ApiError> {
-    Ok(app.dossiers.all_deposited(filter).await?)
+    let mut all = app.dossiers.all_deposited(filter).await?;
+    all.retain(|r| who.scope.allows(r));
+    Ok(all)
 }

@@ -17,7 +17,7 @@ pub(super) async fn post(app: &App, req: &Request, who: &Instructeur, id: &str) 
     let texte = long_text(&body, "texte", true, "Ce champ est obligatoire.")
         .map_err(|e| ApiError::Validation(vec![e]))?
         .expect("required");
-    let r = load(app, id).await?;
+    let r = load(app, who, id).await?;
     let change = steps::message(&r, texte, &actor(who), &Now::system())?;
     app.dossiers.add_message(&r.id, &change).await?;
     let email_envoye = crate::mail::send_notices(app, &r, &change.notices).await;

@@ -1,7 +1,8 @@
 //! Instructeur routes (instructeur-api), one file per concern: the dossier list and its
 //! filters, a dossier's detail, decisions (and the webhook replay), the messagerie, the export
 //! of conventioned schools for the ENT editor / AAF, the figures, and the renewal of a
-//! dossier's access (`access`). `auth` checks the token.
+//! dossier's access (`access`). `auth` checks the token; `scope` limits each route to the
+//! instructeur's départements.
 //! Also the ENT editor's answer (`editor`, `POST /api/editeur/ecoles`), signed by the editor.
 
 mod access;
@@ -13,6 +14,7 @@ mod export;
 mod list;
 mod messages;
 mod params;
+pub mod scope;
 mod statistics;
 
 use super::problem::ApiError;
@@ -51,8 +53,8 @@ async fn route(
     segments: &[&str],
 ) -> ApiResult {
     match (method, segments) {
-        ("GET", ["api", "instructeur", "dossiers"]) => list::list(app, req).await,
-        ("GET", ["api", "instructeur", "dossiers", id]) => dossier::detail(app, id).await,
+        ("GET", ["api", "instructeur", "dossiers"]) => list::list(app, req, who).await,
+        ("GET", ["api", "instructeur", "dossiers", id]) => dossier::detail(app, who, id).await,
         ("POST", ["api", "instructeur", "dossiers", id, "decision"]) => {
             decision::decide(app, req, who, id).await
         }
@@ -65,8 +67,12 @@ async fn route(
         ("POST", ["api", "instructeur", "dossiers", id, "acces"]) => {
             access::renew(app, req, who, id).await
         }
-        ("GET", ["api", "instructeur", "export", file]) => export::export(app, req, file).await,
-        ("GET", ["api", "instructeur", "statistiques"]) => statistics::statistics(app, req).await,
+        ("GET", ["api", "instructeur", "export", file]) => {
+            export::export(app, req, who, file).await
+        }
+        ("GET", ["api", "instructeur", "statistiques"]) => {
+            statistics::statistics(app, req, who).await
+        }
         (_, ["api", "instructeur", ..]) => Err(ApiError::BadRequest(format!(
             "Adresse inconnue : /{}",
             segments.join("/")
@@ -75,9 +81,19 @@ async fn route(
     }
 }
 
-pub(super) async fn load(app: &App, id: &str) -> Result<DossierRecord, ApiError> {
+/// The dossier `id` if it is within the instructeur's scope; outside it, the same 404 as an
+/// unknown id (a scoped instructeur learns nothing of another département's dossiers).
+pub(super) async fn load(
+    app: &App,
+    who: &Instructeur,
+    id: &str,
+) -> Result<DossierRecord, ApiError> {
     let not_found =
         || ApiError::NotFoundWith(format!("Aucun dossier ne porte l’identifiant {id}."));
     let id = DossierId::parse(id).ok_or_else(not_found)?;
-    app.dossiers.get(&id).await?.ok_or_else(not_found)
+    app.dossiers
+        .get(&id)
+        .await?
+        .filter(|r| who.scope.allows(r))
+        .ok_or_else(not_found)
 }

@@ -1,5 +1,6 @@
 //! The query parameters of the list, the export and the figures.
 
+use super::Instructeur;
 use crate::domain::dossier::Statut;
 use crate::domain::draft::FieldError;
 use crate::http::problem::ApiError;
@@ -158,7 +159,8 @@ fn is_code_insee(v: &str) -> bool {
 /// Longest text search: a collectivité's name or SIRET, with room.
 const MAX_Q: usize = 100;
 
-pub(super) fn filter_from(req: &Request) -> Result<ListFilter, ApiError> {
+/// The filters of the query, within the instructeur's scope whatever the query says.
+pub(super) fn filter_from(req: &Request, who: &Instructeur) -> Result<ListFilter, ApiError> {
     let mut errs = Vec::new();
     if let Some(q) = param(req, "q").filter(|q| q.chars().count() > MAX_Q) {
         errs.push(FieldError::new(
@@ -201,6 +203,7 @@ pub(super) fn filter_from(req: &Request) -> Result<ListFilter, ApiError> {
         correction_demandee: correction_param(req, &mut errs),
         fin_avant: echeance_param(req, &mut errs),
         nature: nature_param(req, &mut errs),
+        perimetre: who.scope.perimetre(),
     };
     let mut filter = filter;
     // « À traiter »: what waits for the académie, oldest deposit first.

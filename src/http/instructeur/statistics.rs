@@ -11,10 +11,10 @@ use serde_json::json;
 /// `GET /api/instructeur/statistiques`: how the dossiers the list's filters select (the statut
 /// filter aside: the figures are per statut) are spread over the statuts, and how many
 /// collectivités and schools they cover. The académie follows its campaign from it.
-pub(super) async fn statistics(app: &App, req: &Request) -> ApiResult {
-    let mut filter = filter_from(req)?;
+pub(super) async fn statistics(app: &App, req: &Request, who: &super::Instructeur) -> ApiResult {
+    let mut filter = filter_from(req, who)?;
     filter.statuts.clear();
-    let records = all_deposited(app, &filter).await?;
+    let records = all_deposited(app, who, &filter).await?;
     let mut par_statut: std::collections::BTreeMap<&str, usize> =
         Statut::DEPOSITED.iter().map(|s| (s.as_str(), 0)).collect();
     let mut collectivites = std::collections::BTreeSet::new();
