@@ -192,11 +192,14 @@ pub fn email_of(
     }))
 }
 
-/// The académie's daily digest, to its contact address: each dossier with the link to its page.
+/// A daily digest, to `to` (a DSDEN's contact address, or the académie's): each dossier with
+/// the link to its page; `label` (« département 22 ») names its part in the subject.
 pub fn digest_email(
     app: &App,
     digest: &crate::domain::digest::Digest,
     today: &str,
+    to: &str,
+    label: Option<&str>,
 ) -> Result<OutgoingEmail, minijinja::Error> {
     let section = |title: &str, items: &[crate::domain::digest::Item]| {
         let lines: Vec<String> = items
@@ -215,7 +218,10 @@ pub fn digest_email(
             format!("{title} :\n{}", lines.join("\n"))
         }
     };
-    let sujet = digest.subject(today);
+    let sujet = match label {
+        Some(l) => format!("{} — {l}", digest.subject(today)),
+        None => digest.subject(today),
+    };
     let rendered = notification(&NotificationData {
         sujet: &sujet,
         salutation: "Bonjour,",
@@ -235,9 +241,9 @@ pub fn digest_email(
     })?;
     Ok(OutgoingEmail {
         from: app.config.sender_email.clone(),
-        to: vec![app.config.contact_email.clone()],
+        to: vec![to.to_string()],
         cc: Vec::new(),
-        reply_to: app.config.contact_email.clone(),
+        reply_to: to.to_string(),
         subject: rendered.subject,
         text: rendered.text,
         html: rendered.html,

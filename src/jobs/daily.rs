@@ -142,23 +142,59 @@ pub async fn run(app: &App, now: &Now) -> Result<Report, StoreError> {
     Ok(report)
 }
 
-/// The académie's digest of the day, once: claimed before it is sent (a quota of one for the
-/// day: a concurrent or repeated run finds it taken), so that it is never sent twice; a send
-/// that fails is logged and lost for that day (the next day's digest lists the same dossiers).
+/// The digests of the day: each département's to its DSDEN's contact address (its dossiers
+/// only), and, in an académie of several départements whose `CONTACT_EMAIL` is none of theirs,
+/// the whole académie's to that address. True when one was sent.
 async fn send_digest(app: &App, now: &Now, today: &str) -> Result<bool, StoreError> {
     let filter = ListFilter {
         chronologique: true,
         ..ListFilter::default()
     };
     let all = app.dossiers.all_deposited(&filter).await?;
-    let digest = crate::domain::digest::digest(&all, now, app.config.digest_waiting_days);
+    let academie = &app.config.academie;
+    let several = academie.departements.len() > 1;
+    let mut sent = false;
+    for (code, dsden) in &academie.departements {
+        let mine: Vec<DossierRecord> = all
+            .iter()
+            .filter(|r| &app.dsden(r).code == code)
+            .cloned()
+            .collect();
+        let label = several.then(|| format!("département {code}"));
+        sent |= send_one_digest(app, now, today, &mine, &dsden.contact_email, label, code).await?;
+    }
+    let wide = &app.config.contact_email;
+    if several
+        && !academie
+            .departements
+            .values()
+            .any(|d| &d.contact_email == wide)
+    {
+        sent |= send_one_digest(app, now, today, &all, wide, None, "academie").await?;
+    }
+    Ok(sent)
+}
+
+/// One digest, once: claimed before it is sent (a quota of one for the day and that address's
+/// part: a concurrent or repeated run finds it taken), so that it is never sent twice; a send
+/// that fails is logged and lost for that day (the next day's digest lists the same dossiers).
+async fn send_one_digest(
+    app: &App,
+    now: &Now,
+    today: &str,
+    dossiers: &[DossierRecord],
+    to: &str,
+    label: Option<String>,
+    part: &str,
+) -> Result<bool, StoreError> {
+    let digest = crate::domain::digest::digest(dossiers, now, app.config.digest_waiting_days);
     if digest.is_empty() {
         return Ok(false);
     }
     let day = crate::domain::term::date(today)
         .map(crate::domain::time::french_date)
         .unwrap_or_else(|| today.to_string());
-    let email = match crate::mail::digest_email(app, &digest, &day) {
+    let email = match crate::mail::digest_email(app, &digest, &day, to, label.as_deref()) {
         Ok(e) => e,
         Err(e) => {
             tracing::error!(error = %e, "digest not rendered");
@@ -166,7 +202,13 @@ async fn send_digest(app: &App, now: &Now, today: &str) -> Result<bool, StoreErr
         }
     };
     let claim = crate::domain::signataire::Quota {
-        key: format!("recapitulatif#{today}"),
+        // The first release's key for a one-département académie: a run of the day before an
+        // upgrade is not sent again.
+        key: if app.config.academie.departements.len() == 1 {
+            format!("recapitulatif#{today}")
+        } else {
+            format!("recapitulatif#{today}#{part}")
+        },
         limit: 1,
         window_end: now.seconds() + 86_400,
     };

@@ -415,3 +415,44 @@ async fn schools_and_collectivites_outside_the_academie_are_refused_and_the_look
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["departement"], "22", "{}", r.body);
 }
+
+#[tokio::test]
+async fn each_dsden_gets_the_digest_of_its_own_dossiers() {
+    let t = TestApp::spawn().await;
+    let (id35, _) = t.deposit_new(&full_dossier()).await;
+    let (id22, _) = t.deposit_new(&dossier_22()).await;
+    let before = t.sent_emails().await.len();
+    let report =
+        conventions_ent::jobs::daily::run(&t.app, &conventions_ent::domain::time::Now::system())
+            .await
+            .unwrap();
+    assert!(report.recapitulatif_envoye, "{report:?}");
+    let emails = t.sent_emails().await;
+    let digests: Vec<&Value> = emails[before..]
+        .iter()
+        .filter(|e| e["subject"].as_str().unwrap_or("").contains("à traiter"))
+        .collect();
+    assert_eq!(digests.len(), 2, "one per département: {digests:?}");
+    let of = |address: &str| {
+        digests
+            .iter()
+            .find(|d| d["destinations"].to_string().contains(address))
+            .unwrap_or_else(|| panic!("a digest to {address}: {digests:?}"))
+    };
+    let d22 = of("ent-ecole22@ac-test.fr");
+    assert!(
+        d22["subject"].as_str().unwrap().contains("département 22"),
+        "{d22}"
+    );
+    let body = d22["body"].to_string();
+    assert!(body.contains(&id22) && !body.contains(&id35), "{body}");
+    let d35 = of("contact-ent@ac-test.fr");
+    let body = d35["body"].to_string();
+    assert!(body.contains(&id35) && !body.contains(&id22), "{body}");
+    // Once a day each.
+    let again =
+        conventions_ent::jobs::daily::run(&t.app, &conventions_ent::domain::time::Now::system())
+            .await
+            .unwrap();
+    assert!(!again.recapitulatif_envoye, "{again:?}");
+}

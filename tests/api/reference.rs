@@ -557,7 +557,7 @@ async fn cold_start_refuses_a_bad_snapshot_and_still_reads_the_older_json() {
         .unwrap();
     docs.put(
         ECOLES_KEY,
-        serde_json::to_vec(shipped_schools()).unwrap(),
+        serde_json::to_vec(academie_schools()).unwrap(),
         "application/json",
     )
     .await

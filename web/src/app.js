@@ -265,6 +265,13 @@ async function lookup(siret) {
   box.replaceChildren(el('p', { class: 'fr-text--sm' }, 'Recherche de la collectivité…'));
   const r = await api('GET', `/collectivites/${siret}`);
   if (lookedUp !== siret) return;
+  if (r.status === 422) {
+    // Outside the académie: said as it is, nothing proposed.
+    const message = (r.data?.errors || [])[0]?.message || r.data?.detail || '';
+    box.replaceChildren(alertBox('error', 'Cette collectivité ne relève pas de l’académie', message, 'h3', 'fr-mt-2w'));
+    renderPropositions([]);
+    return;
+  }
   if (!r.ok) {
     box.replaceChildren(alertBox('warning', 'La collectivité n’a pas pu être recherchée',
       'Votre SIRET est bien pris en compte : vous pouvez continuer, l’académie complétera le nom et l’adresse de la collectivité.', 'h3', 'fr-mt-2w'));
@@ -468,8 +475,14 @@ function setupCombobox(row) {
     const q = input.value.trim();
     const mine = ++seq;
     if (q.length < 2) { close(); return; }
+    // A 422 says the communes found are outside the académie (its message is shown instead).
+    let outside = '';
     const r = await fetch(`/api/communes?q=${encodeURIComponent(q)}`, { headers: { accept: 'application/json' } })
-      .then((x) => (x.ok ? x.json() : []))
+      .then(async (x) => {
+        if (x.ok) return x.json();
+        if (x.status === 422) outside = ((await x.json()).errors || [])[0]?.message || '';
+        return [];
+      })
       .catch(() => []);
     if (mine !== seq || document.activeElement !== input) return;
     results = r.slice(0, 10);
@@ -482,12 +495,12 @@ function setupCombobox(row) {
       return li;
     }));
     if (!results.length) {
-      list.replaceChildren(el('li', { class: 'combobox__vide', role: 'option', 'aria-disabled': 'true', id: `${list.id}-vide`, 'aria-selected': 'false' }, 'Aucune commune trouvée'));
+      list.replaceChildren(el('li', { class: 'combobox__vide', role: 'option', 'aria-disabled': 'true', id: `${list.id}-vide`, 'aria-selected': 'false' }, outside || 'Aucune commune trouvée'));
     }
     list.hidden = false;
     input.setAttribute('aria-expanded', 'true');
     active = -1;
-    announce(results.length ? `${plural(results.length, 'commune proposée', 'communes proposées')}, flèches haut et bas pour choisir.` : 'Aucune commune trouvée.');
+    announce(results.length ? `${plural(results.length, 'commune proposée', 'communes proposées')}, flèches haut et bas pour choisir.` : (outside || 'Aucune commune trouvée.'));
   };
 
   input.addEventListener('input', () => {
