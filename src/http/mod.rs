@@ -77,6 +77,9 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, std::conv
         ("GET", []) => pages::start(app, &req),
         ("GET", ["demarche"] | ["dossiers", _]) => pages::form(app, &req),
         ("GET", ["verification", _]) => pages::verification(app, &req),
+        ("GET", [name @ ("accessibilite" | "donnees-personnelles" | "mentions-legales")]) => {
+            pages::legal(app, &req, name)
+        }
         ("GET", ["instructeur"] | ["instructeur", "dossiers", _]) => pages::instructeur(app, &req),
         ("GET", ["assets", version, name]) => pages::asset(&req, version, name),
         _ => Err(ApiError::BadRequest(format!("Adresse inconnue : {path}"))),

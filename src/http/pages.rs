@@ -77,6 +77,18 @@ fn templates() -> &'static minijinja::Environment<'static> {
                 "instructeur.html",
                 include_str!("../../templates/pages/instructeur.html"),
             ),
+            (
+                "accessibilite.html",
+                include_str!("../../templates/pages/accessibilite.html"),
+            ),
+            (
+                "donnees-personnelles.html",
+                include_str!("../../templates/pages/donnees-personnelles.html"),
+            ),
+            (
+                "mentions-legales.html",
+                include_str!("../../templates/pages/mentions-legales.html"),
+            ),
         ] {
             env.add_template(name, src).expect("page templates parse");
         }
@@ -97,10 +109,16 @@ fn rendered(app: &App, template: &'static str) -> Result<&'static Rendered, ApiE
     static FORM: OnceLock<Rendered> = OnceLock::new();
     static VERIFICATION: OnceLock<Rendered> = OnceLock::new();
     static INSTRUCTEUR: OnceLock<Rendered> = OnceLock::new();
+    static ACCESSIBILITE: OnceLock<Rendered> = OnceLock::new();
+    static DONNEES: OnceLock<Rendered> = OnceLock::new();
+    static MENTIONS: OnceLock<Rendered> = OnceLock::new();
     let cell = match template {
         "start.html" => &START,
         "verification.html" => &VERIFICATION,
         "instructeur.html" => &INSTRUCTEUR,
+        "accessibilite.html" => &ACCESSIBILITE,
+        "donnees-personnelles.html" => &DONNEES,
+        "mentions-legales.html" => &MENTIONS,
         _ => &FORM,
     };
     if let Some(r) = cell.get() {
@@ -113,6 +131,12 @@ fn rendered(app: &App, template: &'static str) -> Result<&'static Rendered, ApiE
         "approbation": APPROVAL_STATEMENT,
         "version_texte": current_version(),
         "connexion": sign_in.map(|s| json!({"origine": s.origin, "client": s.client_id})),
+        // The legal pages: each DSDEN's address and contact, the retention the settings give.
+        "departements": app.config.academie.departements.values().map(|d| json!({
+            "code": d.code, "adresse": d.adresse, "contact_email": d.contact_email,
+        })).collect::<Vec<_>>(),
+        "conservation_jours": app.config.dossier_retention_days,
+        "brouillon_jours": crate::domain::steps::DRAFT_LIFETIME_DAYS,
     });
     let csp = match sign_in {
         Some(s) if template == "instructeur.html" => CSP.replace(
@@ -159,6 +183,17 @@ pub fn form(app: &App, req: &Request) -> ApiResult {
 /// the script, which calls `GET /api/conventions/verification/{code}`).
 pub fn verification(app: &App, req: &Request) -> ApiResult {
     page(app, req, "verification.html")
+}
+
+/// `GET /accessibilite`, `/donnees-personnelles`, `/mentions-legales`: what a public service
+/// owes its users, filled from the académie's configuration.
+pub fn legal(app: &App, req: &Request, name: &str) -> ApiResult {
+    let template = match name {
+        "accessibilite" => "accessibilite.html",
+        "donnees-personnelles" => "donnees-personnelles.html",
+        _ => "mentions-legales.html",
+    };
+    page(app, req, template)
 }
 
 /// `GET /instructeur` (sign-in, then the dossier list) and `GET /instructeur/dossiers/{id}`:

@@ -456,3 +456,52 @@ async fn each_dsden_gets_the_digest_of_its_own_dossiers() {
             .unwrap();
     assert!(!again.recapitulatif_envoye, "{again:?}");
 }
+
+#[tokio::test]
+async fn the_legal_pages_name_each_dsden_and_every_page_links_them() {
+    let t = TestApp::spawn().await;
+    for (path, needles) in [
+        (
+            "/accessibilite",
+            &[
+                "non conforme",
+                "Défenseur des droits",
+                "ent-ecole22@ac-test.fr",
+            ][..],
+        ),
+        (
+            "/donnees-personnelles",
+            &[
+                "mission d’intérêt public",
+                "90 jours",
+                "11 rue du Parc, 22000 Saint-Brieuc",
+                "CNIL",
+            ][..],
+        ),
+        (
+            "/mentions-legales",
+            &[
+                "Amazon Web Services EMEA",
+                "1 quai Dujardin, 35000 Rennes",
+                "ent-ecole22@ac-test.fr",
+            ][..],
+        ),
+    ] {
+        let r = t.call("GET", path, None, &[]).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+        assert!(r.header("content-type").starts_with("text/html"), "{path}");
+        for n in needles {
+            assert!(r.body.contains(n), "{path}: {n}");
+        }
+    }
+    for path in ["/", "/demarche", "/instructeur", "/accessibilite"] {
+        let body = t.call("GET", path, None, &[]).await.body;
+        for link in [
+            "href=\"/accessibilite\"",
+            "href=\"/mentions-legales\"",
+            "href=\"/donnees-personnelles\"",
+        ] {
+            assert!(body.contains(link), "{path}: {link}");
+        }
+    }
+}

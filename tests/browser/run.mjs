@@ -595,6 +595,18 @@ async function wholePath() {
   await page.getByText('Aucune convention ne correspond à ce code').waitFor();
   await axe(page, 'vérification, code inconnu');
 
+  step('Pages légales, depuis le pied de page : accessibilité, mentions légales, données personnelles');
+  for (const [lien, titre, attendu] of [
+    ['Accessibilité : non conforme', 'Déclaration d’accessibilité', 'Défenseur des droits'],
+    ['Mentions légales', 'Mentions légales', '1 quai Dujardin, 35000 Rennes'],
+    ['Données personnelles', 'Données personnelles', 'jours après sa dernière modification'],
+  ]) {
+    await page.locator('footer').getByRole('link', { name: lien }).click();
+    await page.getByRole('heading', { level: 1, name: titre }).waitFor();
+    assert.ok((await page.locator('main').textContent()).includes(attendu), `${titre} : « ${attendu} »`);
+    await axe(page, `page ${titre.toLowerCase()}`);
+  }
+
   step('Le lien privé ouvre ensuite le résumé du dossier');
   resp = await goto(page, privateUrl);
   checkHeaders(resp, 'page du dossier');
