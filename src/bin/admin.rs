@@ -279,10 +279,16 @@ async fn run(args: &[String]) -> Result<(), String> {
             } else {
                 codes.iter().map(|c| conventions_ent::academie::group_of(c)).collect()
             };
-            let who = if codes.is_empty() { "academie".to_string() } else { codes.join("-") };
+            // The académie-wide one keeps the first release's identity (pages and tests name it).
+            let (sub, email) = if codes.is_empty() {
+                ("dev-instructeur".to_string(), "instructeur@ac-rennes.fr".to_string())
+            } else {
+                let who = codes.join("-");
+                (format!("dev-instructeur-{who}"), format!("instructeur-{who}@ac-rennes.fr"))
+            };
             let claims = serde_json::json!({
-                "sub": format!("dev-instructeur-{who}"),
-                "email": format!("instructeur-{who}@ac-rennes.fr"),
+                "sub": sub,
+                "email": email,
                 "name": "Alex DURAND",
                 "token_use": "id",
                 "cognito:groups": groups,

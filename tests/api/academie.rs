@@ -26,18 +26,8 @@ impl TestApp {
         path: &str,
         body: Option<&Value>,
     ) -> TestResponse {
-        let auth = format!("Bearer {}", token_of(groups, "id"));
-        let b = body.map(|b| b.to_string());
-        self.call(
-            method,
-            path,
-            b.as_deref(),
-            &[
-                ("authorization", &auth),
-                ("content-type", "application/json"),
-            ],
-        )
-        .await
+        self.with_token(&token_of(groups, "id"), method, path, body)
+            .await
     }
 }
 

@@ -25,7 +25,18 @@ impl TestApp {
         path: &str,
         body: Option<&Value>,
     ) -> TestResponse {
-        let auth = format!("Bearer {}", good());
+        self.with_token(&good(), method, path, body).await
+    }
+
+    /// An instructeur route called with this token and a JSON body.
+    pub(crate) async fn with_token(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> TestResponse {
+        let auth = format!("Bearer {token}");
         let b = body.map(|b| b.to_string());
         self.call(
             method,
