@@ -1311,3 +1311,42 @@ async fn statistics_count_what_the_filters_select() {
     assert!(bad.error_on("du").is_some(), "{}", bad.body);
     assert_eq!(t.call("GET", path, None, &[]).await.status, 401);
 }
+
+#[tokio::test]
+async fn page_sizes_outside_the_bounds_and_other_methods_are_refused_in_french() {
+    let t = TestApp::spawn().await;
+    for l in ["0", "201", "deux", "-1"] {
+        let r = t
+            .as_instructeur(
+                "GET",
+                &format!("/api/instructeur/dossiers?limite={l}"),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 422, "{l}: {}", r.body);
+        assert!(
+            r.error_on("limite").unwrap().contains("de 1 à 200"),
+            "{}",
+            r.body
+        );
+    }
+    for (method, path, allow) in [
+        ("TRACE", "/api/instructeur/dossiers", "GET"),
+        (
+            "DELETE",
+            "/api/instructeur/dossiers/0123456789abcdef0123456789abcdef",
+            "GET",
+        ),
+        (
+            "GET",
+            "/api/instructeur/dossiers/0123456789abcdef0123456789abcdef/decision",
+            "POST",
+        ),
+        ("PUT", "/api/instructeur/statistiques", "GET"),
+        ("POST", "/api/instructeur/export/ecoles.csv", "GET"),
+    ] {
+        let r = t.as_instructeur(method, path, None).await;
+        assert_eq!(r.status, 405, "{method} {path}: {}", r.body);
+        assert_eq!(r.header("allow"), allow, "{method} {path}");
+    }
+}

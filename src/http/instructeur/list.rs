@@ -85,10 +85,20 @@ fn cursor_mac(secret: &[u8], filter: &crate::ports::ListFilter, cursor: &str) ->
 
 pub(super) async fn list(app: &App, req: &Request, who: &super::Instructeur) -> ApiResult {
     let filter = filter_from(req, who)?;
-    let limit = param(req, "limite")
-        .and_then(|l| l.parse::<usize>().ok())
-        .unwrap_or(50)
-        .clamp(1, 200);
+    let limit = match param(req, "limite") {
+        None => 50,
+        Some(l) => match l.parse::<usize>() {
+            Ok(n @ 1..=200) => n,
+            _ => {
+                return Err(ApiError::Validation(vec![
+                    crate::domain::draft::FieldError::new(
+                        "limite",
+                        "Nombre de dossiers par page attendu : un entier de 1 à 200.",
+                    ),
+                ]))
+            }
+        },
+    };
     let secret = app.config.link_secret.as_bytes();
     let bad_cursor = || {
         ApiError::BadRequest(

@@ -73,6 +73,15 @@ async fn route(
         ("GET", ["api", "instructeur", "statistiques"]) => {
             statistics::statistics(app, req, who).await
         }
+        // A known address with another method: 405 with the method it takes.
+        (_, ["api", "instructeur", "dossiers"] | ["api", "instructeur", "dossiers", _])
+        | (_, ["api", "instructeur", "export", _] | ["api", "instructeur", "statistiques"]) => {
+            Err(ApiError::MethodNotAllowed("GET"))
+        }
+        (
+            _,
+            ["api", "instructeur", "dossiers", _, "decision" | "messages" | "webhook" | "acces"],
+        ) => Err(ApiError::MethodNotAllowed("POST")),
         (_, ["api", "instructeur", ..]) => Err(ApiError::BadRequest(format!(
             "Adresse inconnue : /{}",
             segments.join("/")
