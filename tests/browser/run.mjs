@@ -1075,6 +1075,32 @@ async function academie() {
   assert.equal((await call('GET', `/api/instructeur/dossiers/${lot[1].id}`, undefined, TOKEN)).data.statut, 'en_construction');
   assert.equal((await call('GET', `/api/instructeur/dossiers/${baulon.id}`, undefined, TOKEN)).data.statut, 'accepte', 'laissé tel quel');
 
+  step('Instructeur : tous les dossiers des filtres, sur toutes les pages (message à chacun, export)');
+  const acceptes = (await call('GET', '/api/instructeur/dossiers?statut=accepte&limite=200', undefined, TOKEN)).data.dossiers;
+  assert.ok(acceptes.length >= 2, 'au moins deux dossiers acceptés');
+  await goto(page, `${BASE}/instructeur?statut=accepte&limite=1`);
+  await page.locator('#liste-etat').getByText(/Page 1 : 1 dossier, d’autres suivent\./).waitFor();
+  await page.getByRole('button', { name: 'Sélectionner tous les dossiers des filtres (toutes les pages)' }).click();
+  await page.locator('#lot-etat').getByText(`${acceptes.length} dossiers sélectionnés : tous ceux des filtres, sur toutes les pages.`).waitFor();
+  const [selection] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Exporter la sélection (CSV)' }).click()]);
+  const lignes = readFileSync(await selection.path(), 'utf8').trim().split('\r\n');
+  assert.equal(lignes.length, acceptes.length + 1, 'une ligne par dossier sélectionné, plus l’en-tête');
+  assert.ok(acceptes.every((d) => lignes.some((l) => l.startsWith(`${d.numero};`))), 'chaque dossier sélectionné exporté');
+  await page.getByRole('button', { name: 'Sélectionner tous les dossiers des filtres (toutes les pages)' }).click();
+  await page.locator('#lot-etat').getByText(`${acceptes.length} dossiers sélectionnés : tous ceux des filtres, sur toutes les pages.`).waitFor();
+  const texteLot = 'Rappel : la liste des écoles sera transmise à l’éditeur de l’ENT la semaine prochaine.';
+  await page.getByLabel('Message à la collectivité de chaque dossier sélectionné').fill(texteLot);
+  await page.getByRole('button', { name: 'Envoyer le message à la sélection' }).click();
+  await page.locator('#lot-question').getByText(`Envoyer ce message à la collectivité de chacun des ${acceptes.length} dossiers sélectionnés ?`, { exact: false }).waitFor();
+  await axe(page, 'instructeur, message à tous les dossiers des filtres à confirmer');
+  await page.getByRole('button', { name: `Oui, envoyer ${acceptes.length} messages` }).click();
+  await page.locator('#lot-resultat').getByText(`${acceptes.length} messages envoyés.`).waitFor();
+  for (const d of acceptes) {
+    const messages = (await call('GET', `/api/instructeur/dossiers/${d.id}`, undefined, TOKEN)).data.messages;
+    assert.ok(messages.some((m) => m.texte === texteLot), `${d.numero} : le message, même hors de la page affichée`);
+  }
+  await axe(page, 'instructeur, compte rendu du message groupé');
+
   step('Instructeur : d’un dossier au suivant dans la liste');
   const ordre = await page.locator('#liste-corps th a').allTextContents();
   await page.locator('#liste-corps').getByRole('link', { name: ordre[0], exact: true }).click();

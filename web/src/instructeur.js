@@ -429,13 +429,19 @@ const BULK = {
   },
   accepter: { from: 'en_instruction', nom: '« Accepter »', faire: (what) => `accepter ${what}`, fait: ['accepté', 'acceptés'] },
 };
+// Every dossier of the filters, on every page (« Sélectionner tous les dossiers des filtres »);
+// null while the selection is the page's ticked boxes.
+let wholeSelection = null;
+const WHOLE_MAX = 5000;
 
 function chosen() {
+  if (wholeSelection) return wholeSelection;
   const ids = new Set($$('.js-choix').filter((c) => c.checked).map((c) => c.value));
   return pageDossiers.filter((d) => ids.has(d.id));
 }
 
 function selectionChanged() {
+  wholeSelection = null;
   const boxes = $$('.js-choix');
   const n = boxes.filter((c) => c.checked).length;
   const all = $('#lot-tout');
@@ -446,8 +452,34 @@ function selectionChanged() {
   $('#lot-confirmation').hidden = true;
 }
 
+/** Every dossier the list's filters select, page after page (200 at a time). */
+async function selectWhole() {
+  const all = [];
+  let cursor = null;
+  $('#lot-etat').textContent = 'Recherche de tous les dossiers des filtres…';
+  do {
+    const q = new URLSearchParams(listQuery);
+    q.set('limite', '200');
+    if (cursor) q.set('curseur', cursor);
+    const r = await api('GET', `/dossiers?${q}`);
+    if (!r.ok) {
+      $('#lot-etat').textContent = 'Aucun dossier sélectionné.';
+      $('#lot-resultat').replaceChildren(alertBox('error', 'La sélection n’a pas pu être faite', r.data?.detail || errorMessages(r.data) || 'Le service est momentanément indisponible.'));
+      return;
+    }
+    all.push(...r.data.dossiers);
+    cursor = r.data.curseur_suivant;
+  } while (cursor && all.length < WHOLE_MAX);
+  for (const c of $$('.js-choix')) c.checked = true;
+  $('#lot-tout').checked = all.length > 0;
+  $('#lot-tout').indeterminate = false;
+  wholeSelection = all;
+  $('#lot-etat').textContent = `${plural(all.length, 'dossier sélectionné', 'dossiers sélectionnés')} : tous ceux des filtres, sur toutes les pages${cursor ? ` (les ${WHOLE_MAX} premiers)` : ''}.`;
+  $('#lot-confirmation').hidden = true;
+}
+
 /** { done, failures, ended }: `ended` when the session ended midway (the rest was not sent). */
-async function runBulk(action, dossiers) {
+async function runBulk(call, dossiers) {
   const failures = [];
   let done = 0;
   let ended = false;
@@ -458,7 +490,7 @@ async function runBulk(action, dossiers) {
       const d = queue.shift();
       let r;
       try {
-        r = await api('POST', `/dossiers/${encodeURIComponent(d.id)}/decision`, { action });
+        r = await call(d);
       } catch (err) {
         if (!(err instanceof SessionEnded)) throw err;
         ended = true;
@@ -472,6 +504,25 @@ async function runBulk(action, dossiers) {
   return { done, failures, ended };
 }
 
+/** The selected dossiers as a CSV (`;`, UTF-8 with BOM, as spreadsheets in French open it);
+ * a cell that a spreadsheet would take for a formula gets a leading apostrophe, as in the
+ * server's export. */
+function downloadSelection(dossiers) {
+  const cell = (v) => {
+    let t = v === null || v === undefined ? '' : String(v);
+    if (/^[=+\-@\t\r]/.test(t)) t = `'${t}`;
+    return /[;"\n\r]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
+  };
+  const head = ['numero', 'statut', 'depose_le', 'collectivite', 'siret', 'ecoles', 'communes', 'messages'];
+  const rows = dossiers.map((d) => [d.numero, STATUTS[d.statut] || d.statut, d.depose_le, d.collectivite?.nom,
+    d.collectivite?.siret, d.ecoles, (d.communes || []).join(', '), d.messages]);
+  const text = `\ufeff${[head, ...rows].map((r) => r.map(cell).join(';')).join('\r\n')}\r\n`;
+  const a = el('a', { href: URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' })), download: 'dossiers-selection.csv' });
+  document.body.append(a);
+  a.click();
+  a.remove();
+}
+
 function setupBulk() {
   $('#liste-corps').addEventListener('change', (e) => { if (e.target.matches('.js-choix')) selectionChanged(); });
   $('#lot-tout').addEventListener('change', (e) => {
@@ -481,6 +532,39 @@ function setupBulk() {
   let pending = null;
   let busy = false;
   const result = $('#lot-resultat');
+  $('#lot-filtres').addEventListener('click', async () => {
+    if (busy) return;
+    result.replaceChildren();
+    try { await selectWhole(); } catch (e) { if (!(e instanceof SessionEnded)) throw e; }
+  });
+  $('#lot-export').addEventListener('click', () => {
+    const selected = chosen();
+    result.replaceChildren();
+    if (!selected.length) {
+      result.replaceChildren(alertBox('error', 'Aucun export', 'Cochez d’abord les dossiers concernés dans la liste.'));
+      return;
+    }
+    downloadSelection(selected);
+    $('#lot-etat').textContent = `${plural(selected.length, 'dossier exporté', 'dossiers exportés')} (dossiers-selection.csv).`;
+  });
+  $('#lot-message-envoyer').addEventListener('click', () => {
+    if (busy) return;
+    const texte = $('#lot-message').value.trim();
+    const selected = chosen();
+    result.replaceChildren();
+    if (!selected.length || !texte) {
+      result.replaceChildren(alertBox('error', 'Aucun message envoyé', !selected.length
+        ? 'Cochez d’abord les dossiers concernés dans la liste.'
+        : 'Écrivez d’abord le message à envoyer.'));
+      return;
+    }
+    const what = plural(selected.length, 'dossier', 'dossiers');
+    pending = { message: texte, eligible: selected, fait: ['message envoyé', 'messages envoyés'] };
+    $('#lot-question').textContent = `Envoyer ce message à la collectivité de chacun des ${what} sélectionnés ? Chaque signataire le reçoit par courriel et le retrouve dans son dossier.`;
+    $('#lot-oui').textContent = `Oui, envoyer ${plural(selected.length, 'message', 'messages')}`;
+    $('#lot-confirmation').hidden = false;
+    $('#lot-question').focus();
+  });
   for (const b of $$('#lot-boutons button')) {
     b.addEventListener('click', () => {
       if (busy) return;
@@ -495,7 +579,7 @@ function setupBulk() {
           : 'Cochez d’abord les dossiers concernés dans la liste.'));
         return;
       }
-      pending = { action, eligible };
+      pending = { action, eligible, fait: BULK[action].fait };
       const others = selected.length - eligible.length;
       const what = plural(eligible.length, 'dossier', 'dossiers');
       const question = faire(`${what} (${eligible.map((d) => d.numero).join(', ')})`);
@@ -514,28 +598,32 @@ function setupBulk() {
   });
   $('#lot-oui').addEventListener('click', async () => {
     if (!pending || busy) return;
-    const { action, eligible } = pending;
+    const { action, message, eligible, fait } = pending;
     pending = null;
+    const call = message
+      ? (d) => api('POST', `/dossiers/${encodeURIComponent(d.id)}/messages`, { texte: message })
+      : (d) => api('POST', `/dossiers/${encodeURIComponent(d.id)}/decision`, { action });
     busy = true;
     for (const b of $$('#lot-boutons button')) b.setAttribute('aria-disabled', 'true');
     $('#lot-confirmation').hidden = true;
     try {
-      const { done, failures, ended } = await runBulk(action, eligible);
+      const { done, failures, ended } = await runBulk(call, eligible);
       if (ended) {
         // The sign-in page is shown: say what was done before the session ended.
         $('#connexion-alerte').append(alertBox('info', 'Décision pour plusieurs dossiers interrompue',
-          `${plural(done, `dossier ${BULK[action].fait[0]}`, `dossiers ${BULK[action].fait[1]}`)} sur ${eligible.length} avant la fin de la session ; les autres n’ont pas été modifiés. Reconnectez-vous, puis vérifiez la liste.`, 'h2'));
+          `${plural(done, fait[0], fait[1])} sur ${eligible.length} avant la fin de la session ; les autres n’ont pas été modifiés. Reconnectez-vous, puis vérifiez la liste.`, 'h2'));
         return;
       }
       loadFigures(new URLSearchParams(listQuery));
       await loadPage(currentPage);
-      const [one, many] = BULK[action].fait;
-      const summary = `${plural(done, `dossier ${one}`, `dossiers ${many}`)}.`;
+      const [one, many] = fait;
+      const summary = message ? `${plural(done, one, many)}.` : `${plural(done, `dossier ${one}`, `dossiers ${many}`)}.`;
+      if (message && !failures.length) $('#lot-message').value = '';
       result.replaceChildren(failures.length
         ? alertBox('warning', `${summary} ${plural(failures.length, 'dossier n’a', 'dossiers n’ont')} pas pu l’être :`,
           el('ul', {}, ...failures.map(({ d, detail }) => el('li', {},
             el('a', { href: `/instructeur/dossiers/${encodeURIComponent(d.id)}` }, d.numero), ` : ${detail}`))))
-        : alertBox('success', 'Décisions enregistrées', `${summary} Chaque signataire en est informé par courriel.`));
+        : alertBox('success', message ? 'Messages envoyés' : 'Décisions enregistrées', `${summary} Chaque signataire en est informé par courriel.`));
       result.setAttribute('tabindex', '-1');
       result.focus();
     } catch (err) {
