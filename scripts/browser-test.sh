@@ -18,6 +18,9 @@ fi
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 registry_port=$(free_port)
 export MOTO_PORT="$(free_port)" API_PORT="$(free_port)" SIGNIN_PORT="$(free_port)" REGISTRY_BASE_URL="http://127.0.0.1:$registry_port"
+# An académie of two départements (data/exemples/: the 22's schools are fictitious), so that the
+# scenario's last part checks the scope of an instructeur of one département.
+export ACADEMIE_CONFIG="${ACADEMIE_CONFIG:-data/exemples/academie-22-35.json}"
 . scripts/env.sh
 work=$(mktemp -d)
 pids=()
@@ -40,6 +43,7 @@ pids+=($!)
 for i in $(seq 1 100); do curl -sf "$AWS_ENDPOINT_URL/moto-api/" >/dev/null && break; sleep 0.1; done
 ./target/debug/admin setup-local >/dev/null
 ./target/debug/admin import-annuaire data/annuaire/fr-en-annuaire-education-035.csv >/dev/null
+./target/debug/admin import-annuaire data/exemples/annuaire-fictif-22.csv >/dev/null
 
 functions_env >"$work/functions.env"
 setsid .venv/bin/cargo-lambda lambda watch --ignore-changes --invoke-address 127.0.0.1 --invoke-port "$API_PORT" --env-file "$work/functions.env" >"$work/watch.log" 2>&1 &

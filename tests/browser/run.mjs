@@ -1100,6 +1100,9 @@ async function academie() {
     assert.ok(messages.some((m) => m.texte === texteLot), `${d.numero} : le message, même hors de la page affichée`);
   }
   await axe(page, 'instructeur, compte rendu du message groupé');
+  // Back to the list of every dossier, one page of 200, for what follows.
+  await goto(page, `${BASE}/instructeur?limite=200`);
+  await page.locator('#liste-corps').getByRole('link', { name: lot[1].numero, exact: true }).waitFor();
 
   step('Instructeur : d’un dossier au suivant dans la liste');
   const ordre = await page.locator('#liste-corps th a').allTextContents();
@@ -1274,6 +1277,38 @@ async function academie() {
   await b.close();
 }
 
+// ------------------------------------------------------------- two départements
+
+/// The académie of the test serves the 22 and the 35 (scripts/browser-test.sh sets
+/// ACADEMIE_CONFIG to data/exemples/academie-22-35.json): a dossier of the 22 belongs to it, and
+/// an instructeur of the 22 signed in through the sign-in page sees it and not those of the 35.
+async function departements() {
+  const b = await browser();
+  const page = b.ctx.pages()[0] || await b.ctx.newPage();
+  step('Deux départements : un dossier du 22, un instructeur du seul département 22');
+  // The 22's commune is found by the form's search (the 29's refusals: tests/api/academie.rs,
+  // whose directory holds a school of the 29).
+  const communes = await call('GET', '/api/communes?q=Saint-Brieuc');
+  assert.equal(communes.data[0]?.code_insee, '22278', JSON.stringify(communes.data));
+  const briochin = await depositVia('21220278200018', ['0229901T'], 'Mael');
+  const baulon = await depositVia('21350016800025', ['0350122T'], 'Yuna');
+  const apercu = await call('GET', `/api/dossiers/${briochin.id}`, undefined, briochin.jeton);
+  assert.equal(apercu.data.collectivite.departement, '22', JSON.stringify(apercu.data.collectivite));
+  await goto(page, `${BASE}/instructeur`);
+  await page.getByRole('button', { name: 'Se connecter avec mon compte de l’académie' }).click();
+  await page.waitForURL(/\/oauth2\/authorize\?/);
+  await page.selectOption('#groupe', 'instructeurs-22');
+  await page.getByRole('button', { name: 'Se connecter' }).click();
+  await page.locator('#liste-corps').getByRole('link', { name: briochin.numero, exact: true }).waitFor();
+  const numeros = await page.locator('#liste-corps th a').allTextContents();
+  assert.ok(!numeros.includes(baulon.numero), 'le dossier du 35 n’est pas listé');
+  await axe(page, 'instructeur du département 22, liste');
+  await goto(page, `${BASE}/instructeur/dossiers/${baulon.id}`);
+  await page.getByText(`Aucun dossier ne porte l’identifiant ${baulon.id}.`).waitFor();
+  await axe(page, 'instructeur du département 22, dossier du 35 introuvable');
+  await b.close();
+}
+
 // ------------------------------------------------------------------ main
 
 const started = Date.now();
@@ -1283,6 +1318,7 @@ try {
   await wholePath();
   await keyboardOnly();
   await academie();
+  await departements();
   assert.deepEqual(problems, [], 'aucune violation de CSP ni erreur de script');
 } catch (e) {
   console.error(`\n✗ ${e.stack || e}`);
