@@ -717,8 +717,9 @@ async function showDossier(id, focusTitle) {
   if (!r.ok) {
     $('#dossier-contenu').hidden = true;
     setTitle('Dossier introuvable');
+    // The alert's title is the page's h1: the dossier's own heading is hidden with its content.
     $('#dossier-alerte').replaceChildren(alertBox('error', r.status === 404 ? 'Dossier introuvable' : 'Le dossier n’a pas pu être chargé',
-      r.data?.detail || 'Le service est momentanément indisponible.'));
+      r.data?.detail || 'Le service est momentanément indisponible.', 'h1'));
     $('#retour-liste').focus();
     return;
   }

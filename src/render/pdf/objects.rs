@@ -70,11 +70,14 @@ impl Writer {
     }
 
     /// A stream whose data is already encoded as `dict` says (constant data deflated once).
+    /// The end of line before `endstream` is CR LF: a validator that measures the data up to
+    /// that keyword (PDF/A-2, 6.1.7.1) strips one end of line, and after a bare LF it would
+    /// also take a CR ending the data (1 deflated stream in 256) for part of a CR LF.
     pub fn stream_as_is(&mut self, r: Ref, dict: &str, data: &[u8]) {
         self.begin(r);
         let _ = write!(self.buf, "<<{dict}/Length {}>>\nstream\n", data.len());
         self.buf.extend_from_slice(data);
-        self.buf.extend_from_slice(b"\nendstream\nendobj\n");
+        self.buf.extend_from_slice(b"\r\nendstream\nendobj\n");
     }
 
     /// The start of an object whose bytes the caller writes (the signature dictionary, whose
@@ -201,6 +204,14 @@ mod tests {
                 assert_eq!(back, data);
             }
         }
+    }
+
+    #[test]
+    fn a_stream_ending_with_a_carriage_return_keeps_it_before_endstream() {
+        let mut w = Writer::new(0);
+        let r = w.alloc();
+        w.stream_as_is(r, "", b"ab\r");
+        assert!(w.buf.ends_with(b"<</Length 3>>\nstream\nab\r\r\nendstream\nendobj\n"));
     }
 
     #[test]
