@@ -211,7 +211,9 @@ mod tests {
         let mut w = Writer::new(0);
         let r = w.alloc();
         w.stream_as_is(r, "", b"ab\r");
-        assert!(w.buf.ends_with(b"<</Length 3>>\nstream\nab\r\r\nendstream\nendobj\n"));
+        assert!(w
+            .buf
+            .ends_with(b"<</Length 3>>\nstream\nab\r\r\nendstream\nendobj\n"));
     }
 
     #[test]
