@@ -16,10 +16,10 @@ use conventions_ent::domain::ids::DossierId;
 use conventions_ent::domain::siret::Siret;
 use conventions_ent::jobs::{acknowledge::acknowledge, generate::generate, stream::process};
 use conventions_ent::ports::{CompanyRegistry, RegistryEntry, RegistryError, SealKey};
-use conventions_ent::seal::certificate::{self_signed, SealSubject};
-use conventions_ent::seal::{Seal, SealError};
 use conventions_ent::reference::annuaire::import;
 use conventions_ent::reference::Directory;
+use conventions_ent::seal::certificate::{self_signed, SealSubject};
+use conventions_ent::seal::{Seal, SealError};
 use conventions_ent::App;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -37,6 +37,7 @@ impl CompanyRegistry for Registry {
             adresse: Some("1 PLACE DE L'EGLISE 35580 BAULON".into()),
             collectivite_territoriale: true,
             nature_juridique: None,
+            siege_code_insee: None,
         }))
     }
 }
@@ -53,7 +54,18 @@ impl OpensslKey {
         let dir = std::env::temp_dir().join(format!("bench-sceau-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let key = OpensslKey { dir };
-        key.openssl(&["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "key.pem"], None);
+        key.openssl(
+            &[
+                "ecparam",
+                "-name",
+                "prime256v1",
+                "-genkey",
+                "-noout",
+                "-out",
+                "key.pem",
+            ],
+            None,
+        );
         key
     }
 
@@ -67,9 +79,18 @@ impl OpensslKey {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("openssl (the benchmark's seal key)");
-        child.stdin.take().unwrap().write_all(input.unwrap_or_default()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.unwrap_or_default())
+            .unwrap();
         let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         out.stdout
     }
 }
@@ -81,14 +102,19 @@ impl SealKey for OpensslKey {
     }
 
     async fn public_key(&self) -> Result<Vec<u8>, SealError> {
-        Ok(self.openssl(&["ec", "-in", "key.pem", "-pubout", "-outform", "DER"], None))
+        Ok(self.openssl(
+            &["ec", "-in", "key.pem", "-pubout", "-outform", "DER"],
+            None,
+        ))
     }
 }
 
 async fn bench_seal() -> Seal {
     let key = Arc::new(OpensslKey::generate());
     let subject = SealSubject::local("Académie de Rennes");
-    let cert = self_signed(key.as_ref(), &subject, chrono::Utc::now()).await.unwrap();
+    let cert = self_signed(key.as_ref(), &subject, chrono::Utc::now())
+        .await
+        .unwrap();
     Seal::new(key, &cert.pem()).unwrap()
 }
 
@@ -105,12 +131,15 @@ fn app() -> App {
             link_secret: "secret-de-mesure".into(),
             origin_secret: None,
             presign_ttl_seconds: 300,
-            academie: Academie {
-                nom: "Académie de Rennes".into(),
-                dasen_nom: "Mme Claire DUPONT".into(),
-                dasen_titre: "inspectrice d’académie – directrice académique des services de l’Éducation nationale d’Ille-et-Vilaine".into(),
-                adresse: "1 quai Dujardin, 35000 Rennes".into(),
-            },
+            academie: Academie::parse_json(
+                r#"{"nom": "Académie de Rennes", "departements": {"35": {
+                    "dasen_nom": "Mme Claire DUPONT",
+                    "dasen_titre": "inspectrice d’académie – directrice académique des services de l’Éducation nationale d’Ille-et-Vilaine",
+                    "adresse": "1 quai Dujardin, 35000 Rennes",
+                    "contact_email": "contact-ent@ac-rennes.fr"}}}"#,
+                "bench",
+            )
+            .expect("valid"),
             registry_base_url: "http://127.0.0.1:9".into(),
             webhook_url: None,
             webhook_secret: "secret-de-mesure".into(),
@@ -132,7 +161,13 @@ fn app() -> App {
 }
 
 /// An API Gateway HTTP API (v2) event, as events/submit-dossier/*.json.
-fn api_event(method: &str, path: &str, query: &str, body: Option<&Value>, jeton: Option<&str>) -> String {
+fn api_event(
+    method: &str,
+    path: &str,
+    query: &str,
+    body: Option<&Value>,
+    jeton: Option<&str>,
+) -> String {
     let mut headers = json!({"host": "conventions.example", "user-agent": "Mozilla/5.0", "content-type": "application/json"});
     if let Some(j) = jeton {
         headers["authorization"] = json!(format!("Bearer {j}"));
@@ -187,7 +222,9 @@ mod aws_sdk_dynamodb_free {
             A::N(n) => json!({"N": n}),
             A::Bool(b) => json!({"BOOL": b}),
             A::Null(_) => json!({"NULL": true}),
-            A::M(m) => json!({"M": m.into_iter().map(|(k, v)| (k, av(v))).collect::<serde_json::Map<_, _>>()}),
+            A::M(m) => {
+                json!({"M": m.into_iter().map(|(k, v)| (k, av(v))).collect::<serde_json::Map<_, _>>()})
+            }
             A::L(l) => json!({"L": l.into_iter().map(av).collect::<Vec<_>>()}),
             A::Ss(s) => json!({"SS": s}),
             A::Ns(s) => json!({"NS": s}),
@@ -201,7 +238,10 @@ struct Timings(BTreeMap<(&'static str, &'static str), Vec<f64>>);
 
 impl Timings {
     fn add(&mut self, function: &'static str, route: &'static str, started: Instant) {
-        self.0.entry((function, route)).or_default().push(started.elapsed().as_secs_f64() * 1000.0);
+        self.0
+            .entry((function, route))
+            .or_default()
+            .push(started.elapsed().as_secs_f64() * 1000.0);
     }
 }
 
@@ -230,7 +270,12 @@ async fn http(app: &App, lookup: bool, event: &str) -> (u16, Value) {
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let opt = |k: &str| args.iter().position(|a| a == k).and_then(|i| args.get(i + 1)).cloned();
+    let opt = |k: &str| {
+        args.iter()
+            .position(|a| a == k)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
     let n: usize = opt("--n").map_or(500, |v| v.parse().expect("--n N"));
     let mut app = app();
     app.seal = Some(Arc::new(bench_seal().await));
@@ -247,8 +292,16 @@ async fn main() {
     let lookups = [
         ("GET /api/ecoles/{uai}", "/api/ecoles/0350122T", ""),
         ("GET /api/communes?q=", "/api/communes", "q=saint"),
-        ("GET /api/communes/{code}/ecoles", "/api/communes/35238/ecoles", ""),
-        ("GET /api/collectivites/{siret}", "/api/collectivites/21350016800025", ""),
+        (
+            "GET /api/communes/{code}/ecoles",
+            "/api/communes/35238/ecoles",
+            "",
+        ),
+        (
+            "GET /api/collectivites/{siret}",
+            "/api/collectivites/21350016800025",
+            "",
+        ),
     ];
     let mut ids = Vec::new();
     // 50 untimed rounds first: a warm instance.
@@ -263,30 +316,73 @@ async fn main() {
             }
             assert_eq!(status, 200, "{route}");
         }
-        let ev = api_event("POST", "/api/dossiers", "", Some(&json!({"collectivite": {"siret": "21350016800025"}})), None);
+        let ev = api_event(
+            "POST",
+            "/api/dossiers",
+            "",
+            Some(&json!({"collectivite": {"siret": "21350016800025"}})),
+            None,
+        );
         let s = Instant::now();
         let (status, created) = http(&app, false, &ev).await;
         if timed {
             t.add("submit-dossier", "POST /api/dossiers", s);
         }
         assert_eq!(status, 201);
-        let (id, jeton) = (created["id"].as_str().unwrap().to_string(), created["jeton"].as_str().unwrap().to_string());
+        let (id, jeton) = (
+            created["id"].as_str().unwrap().to_string(),
+            created["jeton"].as_str().unwrap().to_string(),
+        );
         // One address per dossier: the code quotas count per address and per day.
         let mut dossier = dossier.clone();
         dossier["signataire"]["email"] = json!(format!("mairie{round}@exemple.fr"));
         let steps: [(&'static str, &str, String, Option<Value>, u16); 5] = [
-            ("PATCH /api/dossiers/{id}", "PATCH", format!("/api/dossiers/{id}"), Some(dossier.clone()), 200),
-            ("POST /api/dossiers/{id}/signataire/code", "POST", format!("/api/dossiers/{id}/signataire/code"), Some(json!({})), 202),
-            ("POST /api/dossiers/{id}/signataire/confirmation", "POST", format!("/api/dossiers/{id}/signataire/confirmation"), None, 200),
-            ("POST /api/dossiers/{id}/depot", "POST", format!("/api/dossiers/{id}/depot"), Some(json!({"approbation": true})), 200),
-            ("GET /api/dossiers/{id}", "GET", format!("/api/dossiers/{id}"), None, 200),
+            (
+                "PATCH /api/dossiers/{id}",
+                "PATCH",
+                format!("/api/dossiers/{id}"),
+                Some(dossier.clone()),
+                200,
+            ),
+            (
+                "POST /api/dossiers/{id}/signataire/code",
+                "POST",
+                format!("/api/dossiers/{id}/signataire/code"),
+                Some(json!({})),
+                202,
+            ),
+            (
+                "POST /api/dossiers/{id}/signataire/confirmation",
+                "POST",
+                format!("/api/dossiers/{id}/signataire/confirmation"),
+                None,
+                200,
+            ),
+            (
+                "POST /api/dossiers/{id}/depot",
+                "POST",
+                format!("/api/dossiers/{id}/depot"),
+                Some(json!({"approbation": true})),
+                200,
+            ),
+            (
+                "GET /api/dossiers/{id}",
+                "GET",
+                format!("/api/dossiers/{id}"),
+                None,
+                200,
+            ),
         ];
         for (route, method, path, body, want) in steps {
             // The code, as the signatory reads it in the last email (its subject carries it).
             let body = body.or_else(|| {
                 let sent = mailer.sent.lock().unwrap();
                 let subject = &sent.last().expect("the code's email").subject;
-                let code: String = subject.chars().filter(char::is_ascii_digit).take(6).collect();
+                let code: String = subject
+                    .chars()
+                    .filter(char::is_ascii_digit)
+                    .take(6)
+                    .collect();
                 Some(json!({ "code": code }))
             });
             let ev = api_event(method, &path, "", body.as_ref(), Some(&jeton));
@@ -315,12 +411,21 @@ async fn main() {
         let ev = stream_event(&r, 2 * k + 1);
         let s = Instant::now();
         let event: Event = serde_json::from_str(&ev).expect("stream event");
-        let resp = process(&event, Etape::ConventionEnregistree, |d| acknowledge(&app, d)).await;
+        let resp = process(&event, Etape::ConventionEnregistree, |d| {
+            acknowledge(&app, d)
+        })
+        .await;
         if *timed {
             t.add("send-acknowledgement", "flux : convention enregistrée", s);
         }
         assert!(resp.batch_item_failures.is_empty());
-        let ev = api_event("GET", &format!("/api/dossiers/{id}/convention"), "", None, Some(jeton));
+        let ev = api_event(
+            "GET",
+            &format!("/api/dossiers/{id}/convention"),
+            "",
+            None,
+            Some(jeton),
+        );
         let s = Instant::now();
         let (status, _) = http(&app, false, &ev).await;
         if *timed {
@@ -331,15 +436,23 @@ async fn main() {
 
     let mut per_function: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     let mut out = json!({"n": n, "routes": {}, "functions": {}});
-    println!("{:22} {:36} {:>6} {:>8} {:>8} {:>8}", "fonction", "route / événement", "n", "p50", "p99", "max");
+    println!(
+        "{:22} {:36} {:>6} {:>8} {:>8} {:>8}",
+        "fonction", "route / événement", "n", "p50", "p99", "max"
+    );
     for ((f, route), v) in t.0.iter_mut() {
         per_function.entry(f).or_default().extend(v.iter());
         let (p50, p99, max) = (pct(v, 50.0), pct(v, 99.0), pct(v, 100.0));
-        println!("{f:22} {route:36} {:6} {p50:6.3} ms {p99:6.3} ms {max:6.3} ms", v.len());
-        out["routes"][format!("{f} {route}")] = json!({"n": v.len(), "p50": p50, "p99": p99, "max": max});
+        println!(
+            "{f:22} {route:36} {:6} {p50:6.3} ms {p99:6.3} ms {max:6.3} ms",
+            v.len()
+        );
+        out["routes"][format!("{f} {route}")] =
+            json!({"n": v.len(), "p50": p50, "p99": p99, "max": max});
     }
     for (f, v) in per_function.iter_mut() {
-        out["functions"][*f] = json!({"n": v.len(), "p50": pct(v, 50.0), "p99": pct(v, 99.0), "max": pct(v, 100.0)});
+        out["functions"][*f] =
+            json!({"n": v.len(), "p50": pct(v, 50.0), "p99": pct(v, 99.0), "max": pct(v, 100.0)});
     }
     if let Some(path) = opt("--json") {
         std::fs::write(path, out.to_string()).expect("--json file written");
