@@ -15,6 +15,7 @@
 //! whose code `ACADEMIE_DEPARTEMENT` gives. Either is validated at cold start, each error in
 //! French naming the key.
 
+use crate::config::optional;
 use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -67,7 +68,7 @@ impl Academie {
     /// `ACADEMIE_CONFIG` when set (JSON when it begins with `{`, else the path of a JSON file),
     /// else the flat variables.
     pub fn from_env() -> Result<Academie, AcademieError> {
-        match setting("ACADEMIE_CONFIG") {
+        match optional("ACADEMIE_CONFIG") {
             Some(v) if v.trim_start().starts_with('{') => {
                 Academie::parse_json(&v, "ACADEMIE_CONFIG")
             }
@@ -80,13 +81,13 @@ impl Academie {
                 Academie::parse_json(&text, &source)
             }
             None => Academie::from_flat(
-                setting("ACADEMIE_NOM"),
-                setting("ACADEMIE_DEPARTEMENT"),
+                optional("ACADEMIE_NOM"),
+                optional("ACADEMIE_DEPARTEMENT"),
                 [
-                    setting("DASEN_NOM"),
-                    setting("DASEN_TITRE"),
-                    setting("ACADEMIE_ADRESSE"),
-                    setting("CONTACT_EMAIL"),
+                    optional("DASEN_NOM"),
+                    optional("DASEN_TITRE"),
+                    optional("ACADEMIE_ADRESSE"),
+                    optional("CONTACT_EMAIL"),
                 ],
             ),
         }
@@ -221,11 +222,6 @@ impl Academie {
             [] => String::new(),
         }
     }
-}
-
-/// An environment variable, absent when empty.
-fn setting(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 fn unknown_keys(

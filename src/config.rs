@@ -220,7 +220,8 @@ pub enum ConfigError {
     AnswerSecret(&'static str),
 }
 
-fn optional(name: &'static str) -> Option<String> {
+/// An environment variable, None when absent or blank.
+pub(crate) fn optional(name: &'static str) -> Option<String> {
     env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 

@@ -153,13 +153,17 @@ async fn send_digest(app: &App, now: &Now, today: &str) -> Result<bool, StoreErr
     let all = app.dossiers.all_deposited(&filter).await?;
     let academie = &app.config.academie;
     let several = academie.departements.len() > 1;
+    // Each dossier's DSDEN once, then one digest per département.
+    let mut by_dsden = std::collections::BTreeMap::<&str, Vec<DossierRecord>>::new();
+    for r in &all {
+        by_dsden
+            .entry(app.dsden(r).code.as_str())
+            .or_default()
+            .push(r.clone());
+    }
     let mut sent = false;
     for (code, dsden) in &academie.departements {
-        let mine: Vec<DossierRecord> = all
-            .iter()
-            .filter(|r| &app.dsden(r).code == code)
-            .cloned()
-            .collect();
+        let mine = by_dsden.remove(code.as_str()).unwrap_or_default();
         let label = several.then(|| format!("département {code}"));
         sent |= send_one_digest(app, now, today, &mine, &dsden.contact_email, label, code).await?;
     }

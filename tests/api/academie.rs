@@ -311,13 +311,9 @@ async fn a_scoped_instructeur_sees_counts_exports_and_decides_only_its_departeme
     assert_eq!(r.status, 401, "{}", r.body);
 }
 
-#[tokio::test]
-async fn schools_and_collectivites_outside_the_academie_are_refused_and_the_lookups_say_so() {
-    let t = TestApp::spawn().await;
-    // A school of Finistère in a dossier of Baulon.
-    let mut body = full_dossier();
-    body["ecoles"] = json!([{"uai": UAI_BAULON}, {"uai": UAI_QUIMPER}]);
-    let (id, jeton) = t.create_draft(&body).await;
+/// A draft of `body` whose deposit is refused (422): its id and the answer.
+async fn refused_deposit(t: &TestApp, body: &Value) -> (String, TestResponse) {
+    let (id, jeton) = t.create_draft(body).await;
     let r = t
         .post_json(
             &format!("/api/dossiers/{id}/depot"),
@@ -326,6 +322,16 @@ async fn schools_and_collectivites_outside_the_academie_are_refused_and_the_look
         )
         .await;
     assert_eq!(r.status, 422, "{}", r.body);
+    (id, r)
+}
+
+#[tokio::test]
+async fn schools_and_collectivites_outside_the_academie_are_refused_and_the_lookups_say_so() {
+    let t = TestApp::spawn().await;
+    // A school of Finistère in a dossier of Baulon.
+    let mut body = full_dossier();
+    body["ecoles"] = json!([{"uai": UAI_BAULON}, {"uai": UAI_QUIMPER}]);
+    let (id, r) = refused_deposit(&t, &body).await;
     let e = r
         .error_on("ecoles[1].uai")
         .expect("the Quimper school named");
@@ -342,15 +348,7 @@ async fn schools_and_collectivites_outside_the_academie_are_refused_and_the_look
     let mut body = full_dossier();
     body["collectivite"]["siret"] = json!(SIRET_QUIMPER);
     body["ecoles"] = json!([{"uai": UAI_QUIMPER}]);
-    let (id, jeton) = t.create_draft(&body).await;
-    let r = t
-        .post_json(
-            &format!("/api/dossiers/{id}/depot"),
-            &json!({}),
-            Some(&jeton),
-        )
-        .await;
-    assert_eq!(r.status, 422, "{}", r.body);
+    let (_, r) = refused_deposit(&t, &body).await;
     let e = r
         .error_on("collectivite.siret")
         .expect("the collectivité named");
