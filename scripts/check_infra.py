@@ -462,6 +462,19 @@ def env_reads(files):
             problems.append(f"{where(f, code, m.start())} : env::vars() lit tout l'environnement")
         for m in re.finditer(r"\bEnvFilter::(?:try_)?from_default_env\b", masked):
             add("RUST_LOG", f, code, m.start())
+    # A wrapper of a wrapper (fn document(name) { optional(name) … }) is one too.
+    grew = True
+    while grew:
+        grew = False
+        for f, (code, masked) in sources.items():
+            spans = _fn_spans(masked)
+            for w in list(wrappers):
+                for m in re.finditer(rf"(?<![\w.]){w}\s*\(\s*(\w+)\s*\)", masked):
+                    inner = [s for s in spans if s[2] <= m.start() <= s[3]]
+                    fn = min(inner, key=lambda s: s[3] - s[2]) if inner else None
+                    if fn and fn[1] == m.group(1) and fn[0] not in wrappers:
+                        wrappers.add(fn[0])
+                        grew = True
     for f, (code, masked) in sources.items():
         for w in wrappers:
             for m in re.finditer(rf"(?<![\w.]){w}\s*\(\s*(\"\0*\")\s*\)", masked):

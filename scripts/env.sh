@@ -30,6 +30,10 @@ export WEBHOOK_SECRET="${WEBHOOK_SECRET:-whsec_c2VjcmV0LWxvY2FsLWR1LXdlYmhvb2stZ
 # The key the ENT editor signs its answers with (POST /api/editeur/ecoles, Standard Webhooks);
 # scripts/webhook_receiver.py --repondre signs with it.
 export EDITOR_ANSWER_SECRET="${EDITOR_ANSWER_SECRET:-whsec_cmVwb25zZS1sb2NhbGUtZGUtbC1lZGl0ZXVyLWVudCE=}"
+# Several editors, one per territory (src/editeurs.rs): the JSON itself, or the path of its
+# file (relative paths are from the repository). Empty: the single editor above. Two local
+# editors: EDITEURS_CONFIG=data/exemples/editeurs-22-35.json (data/exemples/README.md).
+export EDITEURS_CONFIG="${EDITEURS_CONFIG:-}"
 # Days a refused or classé sans suite dossier is kept after the decision (0: kept; accepted
 # conventions are always kept). See README « Conservation ».
 export DOSSIER_RETENTION_DAYS="${DOSSIER_RETENTION_DAYS:-0}"
@@ -46,6 +50,10 @@ case "$ACADEMIE_CONFIG" in
   /* | "{"*) ;;
   *) ACADEMIE_CONFIG="$repo_root/$ACADEMIE_CONFIG" ;;
 esac
+case "$EDITEURS_CONFIG" in
+  "" | /* | "{"*) ;;
+  *) EDITEURS_CONFIG="$repo_root/$EDITEURS_CONFIG" ;;
+esac
 # More directory files imported by make run after the shipped extract (space-separated paths),
 # e.g. ANNUAIRE_EXTRA=data/exemples/annuaire-fictif-22.csv for the second département's schools.
 export ANNUAIRE_EXTRA="${ANNUAIRE_EXTRA:-}"
@@ -56,7 +64,7 @@ functions_env() {
   local v
   for v in TABLE_NAME BUCKET_NAME PUBLIC_BASE_URL SENDER_EMAIL CONTACT_EMAIL LINK_SECRET PRESIGN_TTL_SECONDS \
            REGISTRY_BASE_URL DEV_JWT_SECRET INSTRUCTEUR_SIGNIN_URL INSTRUCTEUR_CLIENT_ID WEBHOOK_URL \
-           WEBHOOK_SECRET EDITOR_ANSWER_SECRET DOSSIER_RETENTION_DAYS DIGEST_WAITING_DAYS ACADEMIE_CONFIG \
+           WEBHOOK_SECRET EDITOR_ANSWER_SECRET DOSSIER_RETENTION_DAYS DIGEST_WAITING_DAYS ACADEMIE_CONFIG EDITEURS_CONFIG \
            SEAL_KEY_ID SEAL_CERTIFICATE_PARAMETER \
            AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION; do
     printf '%s="%s"\n' "$v" "${!v}"

@@ -8,6 +8,9 @@ did not write verifies what notify-editor sends, and signs its answer.
       then answers the académie as an editor would: POST /api/editeur/ecoles on the local stack
       (--api, default http://127.0.0.1:$API_PORT/api), every school of the event `ouverte`
       today, signed by the library with --secret-reponse (default: $EDITOR_ANSWER_SECRET).
+  .venv/bin/python scripts/webhook_receiver.py --editeur ent-armor [--repondre]
+      the same for one editor of EDITEURS_CONFIG (the JSON or its file, as for the stack): its
+      webhook_url's port, its webhook_secret and answer_secret.
   .venv/bin/python scripts/webhook_receiver.py --verifier
       reads {"secret", "headers", "body"} on stdin, prints the verified event's type and exits 0,
       or says why it is refused and exits 1 (the Rust tests call it).
@@ -22,6 +25,7 @@ import json
 import os
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 
@@ -69,7 +73,21 @@ def main() -> int:
     p.add_argument("--repondre", action="store_true", help="answer each event: its schools open today")
     p.add_argument("--secret-reponse", default=os.environ.get("EDITOR_ANSWER_SECRET"))
     p.add_argument("--api", default=f"http://127.0.0.1:{os.environ.get('API_PORT', '9000')}/api")
+    p.add_argument("--editeur", help="an editor of EDITEURS_CONFIG: its port and secrets")
     a = p.parse_args()
+    if a.editeur:
+        source = os.environ.get("EDITEURS_CONFIG", "").strip()
+        if not source:
+            p.error("--editeur : EDITEURS_CONFIG est vide (le JSON des éditeurs, ou le chemin de son fichier)")
+        editeurs = json.loads(source if source.startswith("{") else open(source, encoding="utf-8").read())
+        if a.editeur not in editeurs:
+            p.error(f"--editeur : « {a.editeur} » n'est pas dans EDITEURS_CONFIG ({', '.join(editeurs)})")
+        e = editeurs[a.editeur]
+        if not e.get("webhook_url"):
+            p.error(f"--editeur : {a.editeur} n'a pas de webhook_url")
+        a.port = urllib.parse.urlsplit(e["webhook_url"]).port or 80
+        a.secret = e.get("webhook_secret")
+        a.secret_reponse = e.get("answer_secret")
     if a.verifier:
         req = json.load(sys.stdin)
         try:

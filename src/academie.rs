@@ -68,18 +68,8 @@ impl Academie {
     /// `ACADEMIE_CONFIG` when set (JSON when it begins with `{`, else the path of a JSON file),
     /// else the flat variables.
     pub fn from_env() -> Result<Academie, AcademieError> {
-        match optional("ACADEMIE_CONFIG") {
-            Some(v) if v.trim_start().starts_with('{') => {
-                Academie::parse_json(&v, "ACADEMIE_CONFIG")
-            }
-            Some(path) => {
-                let source = format!("ACADEMIE_CONFIG, fichier {}", path.trim());
-                let text = std::fs::read_to_string(path.trim()).map_err(|e| AcademieError {
-                    source_name: source.clone(),
-                    message: format!("le fichier ne se lit pas ({e}) : indiquez le chemin d’un fichier JSON, ou le JSON lui-même"),
-                })?;
-                Academie::parse_json(&text, &source)
-            }
+        match document("ACADEMIE_CONFIG")? {
+            Some((text, source)) => Academie::parse_json(&text, &source),
             None => Academie::from_flat(
                 optional("ACADEMIE_NOM"),
                 optional("ACADEMIE_DEPARTEMENT"),
@@ -224,7 +214,25 @@ impl Academie {
     }
 }
 
-fn unknown_keys(
+/// A JSON document given by the variable `name`: the JSON itself when it begins with `{` (how
+/// the template passes it), else the path of its file (`make run`); None when unset. Also
+/// read for `EDITEURS_CONFIG` (`crate::editeurs`).
+pub(crate) fn document(name: &'static str) -> Result<Option<(String, String)>, AcademieError> {
+    match optional(name) {
+        Some(v) if v.trim_start().starts_with('{') => Ok(Some((v, name.to_string()))),
+        Some(path) => {
+            let source = format!("{name}, fichier {}", path.trim());
+            let text = std::fs::read_to_string(path.trim()).map_err(|e| AcademieError {
+                source_name: source.clone(),
+                message: format!("le fichier ne se lit pas ({e}) : indiquez le chemin d’un fichier JSON, ou le JSON lui-même"),
+            })?;
+            Ok(Some((text, source)))
+        }
+        None => Ok(None),
+    }
+}
+
+pub(crate) fn unknown_keys(
     object: &serde_json::Map<String, serde_json::Value>,
     known: &[&str],
     at: &str,
@@ -239,7 +247,7 @@ fn unknown_keys(
 }
 
 /// A non-empty single line of at most `max` characters, printed on conventions and in emails.
-fn text(
+pub(crate) fn text(
     object: &serde_json::Map<String, serde_json::Value>,
     key: &str,
     path: &str,

@@ -52,6 +52,26 @@ impl App {
         self.config.academie.for_departement(code.as_deref())
     }
 
+    /// The ENT editor a dossier's schools are handed over to (`Editeurs::route`: its
+    /// collectivité, its département, else the single-editor settings); None: no editor.
+    pub fn editeur(&self, r: &DossierRecord) -> Option<crate::editeurs::Editeur> {
+        let siren = r.depot.as_ref().map(|d| d.collectivite.siren.as_str());
+        let defaut = self.config.editeur_defaut();
+        self.config
+            .editeurs
+            .route(siren, r.departement().as_deref(), defaut.as_ref())
+            .cloned()
+    }
+
+    /// What the académie's settings say the steps on `r` must obey: its retention, and
+    /// whether an acceptance or a termination tells its editor (a webhook is configured).
+    pub fn policy(&self, r: &DossierRecord) -> crate::domain::life::Policy {
+        crate::domain::life::Policy {
+            retention_days: self.config.dossier_retention_days,
+            webhook: self.editeur(r).is_some_and(|e| e.webhook_url.is_some()),
+        }
+    }
+
     /// Builds the AWS clients from the environment and loads the school directory.
     pub async fn connect(config: Config) -> Result<App, StoreError> {
         let sdk = sdk_config(config.endpoint_url.as_deref()).await;

@@ -32,6 +32,9 @@ pub struct Config {
     /// `EDITOR_ANSWER_SECRET` (`whsec_…`): the key the ENT editor signs its answers with
     /// (`POST /api/editeur/ecoles`, Standard Webhooks); None: no answer is accepted.
     pub editor_answer_secret: Option<AnswerSecret>,
+    /// The ENT editors per territory (`EDITEURS_CONFIG`, `crate::editeurs`); the three settings
+    /// above make the editor `defaut`, given the dossiers none of these takes.
+    pub editeurs: crate::editeurs::Editeurs,
     /// Days a refused or classé sans suite dossier is kept after that decision before the
     /// table's TTL deletes it (`expire_le`); 0 keeps it. Accepted conventions are always kept.
     pub dossier_retention_days: u32,
@@ -120,21 +123,25 @@ impl AnswerSecret {
     /// `whsec_` then the base64 of 24 to 64 bytes, as the Standard Webhooks libraries make
     /// and read them; absent or empty: None.
     pub fn parse(value: Option<String>) -> Result<Option<Self>, ConfigError> {
+        value
+            .map(|v| AnswerSecret::from_whsec(&v).map_err(ConfigError::AnswerSecret))
+            .transpose()
+    }
+
+    /// One `whsec_…` value, or why it is not one (in French, without the value).
+    pub fn from_whsec(v: &str) -> Result<Self, &'static str> {
         use base64::Engine;
-        let Some(v) = value else { return Ok(None) };
         let b64 = v
             .trim()
             .strip_prefix("whsec_")
-            .ok_or(ConfigError::AnswerSecret("il doit commencer par whsec_"))?;
+            .ok_or("il doit commencer par whsec_")?;
         let key = base64::engine::general_purpose::STANDARD
             .decode(b64)
-            .map_err(|_| ConfigError::AnswerSecret("après whsec_ vient du base64"))?;
+            .map_err(|_| "après whsec_ vient du base64")?;
         if !(24..=64).contains(&key.len()) {
-            return Err(ConfigError::AnswerSecret(
-                "la clé fait de 24 à 64 octets (32 conseillés)",
-            ));
+            return Err("la clé fait de 24 à 64 octets (32 conseillés)");
         }
-        Ok(Some(AnswerSecret(key)))
+        Ok(AnswerSecret(key))
     }
 
     pub fn key(&self) -> &[u8] {
@@ -193,6 +200,7 @@ impl SignIn {
 
 /// The académie and its départements (`ACADEMIE_CONFIG`, or the flat variables): `academie.rs`.
 pub use crate::academie::{Academie, Departement};
+pub use crate::editeurs::{Editeur, Editeurs};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -244,7 +252,29 @@ fn days(name: &'static str) -> Result<u32, ConfigError> {
 }
 
 impl Config {
+    /// The editor of the single-editor settings (`WEBHOOK_URL`, `WEBHOOK_SECRET`,
+    /// `EDITOR_ANSWER_SECRET`), when a webhook or an answer secret is set.
+    pub fn editeur_defaut(&self) -> Option<Editeur> {
+        (self.webhook_url.is_some() || self.editor_answer_secret.is_some()).then(|| Editeur {
+            id: crate::editeurs::DEFAUT.into(),
+            nom: "éditeur de l’ENT".into(),
+            webhook_url: self.webhook_url.clone(),
+            webhook_secret: self.webhook_secret.clone(),
+            answer_secret: self.editor_answer_secret.clone(),
+            departements: Default::default(),
+            collectivites: Default::default(),
+        })
+    }
+
+    /// Every editor: the configured ones, then `defaut` when its settings exist.
+    pub fn all_editeurs(&self) -> Vec<Editeur> {
+        let mut all: Vec<Editeur> = self.editeurs.list.values().cloned().collect();
+        all.extend(self.editeur_defaut());
+        all
+    }
+
     pub fn from_env() -> Result<Self, ConfigError> {
+        let academie = Academie::from_env()?;
         let config = Config {
             table_name: required("TABLE_NAME")?,
             bucket_name: required("BUCKET_NAME")?,
@@ -259,7 +289,8 @@ impl Config {
                 .ok()
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(300),
-            academie: Academie::from_env()?,
+            editeurs: Editeurs::from_env(&academie)?,
+            academie,
             registry_base_url: required("REGISTRY_BASE_URL")?,
             webhook_url: optional("WEBHOOK_URL"),
             webhook_secret: env::var("WEBHOOK_SECRET").unwrap_or_default(),

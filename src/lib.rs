@@ -17,6 +17,7 @@ pub mod adapters;
 pub mod app;
 pub mod config;
 pub mod domain;
+pub mod editeurs;
 pub mod http;
 pub mod identification;
 pub mod jobs;

@@ -349,6 +349,7 @@ async fn bench_app(dir: Directory) -> conventions_ent::App {
             webhook_url: None,
             webhook_secret: String::new(),
             editor_answer_secret: None,
+            editeurs: Default::default(),
             dossier_retention_days: 0,
             digest_waiting_days: 0,
             dev_jwt_secret: None,

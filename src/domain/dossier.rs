@@ -419,6 +419,10 @@ pub struct WebhookTentative {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub erreur: Option<String>,
     pub duree_ms: u64,
+    /// The editor it went to (`crate::editeurs`, `defaut` for the single-editor settings);
+    /// absent on attempts recorded before several editors existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub editeur: Option<String>,
 }
 
 /// The stored dossier: one DynamoDB item, also the `NewImage` of stream records.

@@ -12,7 +12,7 @@
 
 use crate::domain::change::Change;
 use crate::domain::dossier::{DossierRecord, Statut};
-use crate::domain::life::{Pass, Policy};
+use crate::domain::life::Pass;
 use crate::domain::steps;
 use crate::domain::term::DRAFT_WARNING_DAYS;
 use crate::domain::time::Now;
@@ -62,10 +62,6 @@ pub struct Report {
 
 /// The daily run as of `now` (the scheduled time, or the `date` asked for locally).
 pub async fn run(app: &App, now: &Now) -> Result<Report, StoreError> {
-    let policy = Policy {
-        retention_days: app.config.dossier_retention_days,
-        webhook: app.config.webhook_url.is_some(),
-    };
     let mut report = Report {
         date: crate::domain::term::today(now)
             .format("%Y-%m-%d")
@@ -84,7 +80,7 @@ pub async fn run(app: &App, now: &Now) -> Result<Report, StoreError> {
             .list_deposited(&filter, cursor.as_deref(), 100)
             .await?;
         for r in &page {
-            if let Ok(change) = steps::apply_termination(r, now, &policy) {
+            if let Ok(change) = steps::apply_termination(r, now, &app.policy(r)) {
                 if write(app, r, &change).await? {
                     report.resiliations += 1;
                     if !send(app, r, &change).await {

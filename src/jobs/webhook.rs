@@ -181,10 +181,14 @@ pub fn signature(secret: &[u8], timestamp: i64, body: &str) -> String {
 }
 
 pub async fn deliver(app: &App, from_stream: DossierRecord) -> Result<Outcome, JobError> {
-    let Some(url) = app.config.webhook_url.clone() else {
+    let Some(record) = app.dossiers.get(&from_stream.id).await? else {
         return Ok(Outcome::Skipped);
     };
-    let Some(record) = app.dossiers.get(&from_stream.id).await? else {
+    // The editor of the dossier's territory, as configured now.
+    let Some((editeur, url)) = app
+        .editeur(&record)
+        .and_then(|e| e.webhook_url.clone().map(|u| (e, u)))
+    else {
         return Ok(Outcome::Skipped);
     };
     if let Err(pass) = steps::webhook_due(&record) {
@@ -195,12 +199,12 @@ pub async fn deliver(app: &App, from_stream: DossierRecord) -> Result<Outcome, J
     let body = payload(&record, &now.stamp(), app.directory.as_ref()).to_string();
     let id = event_id(&record);
     let standard = standard_webhooks::signature(
-        &standard_webhooks::key(&app.config.webhook_secret),
+        &standard_webhooks::key(&editeur.webhook_secret),
         &id,
         ts,
         &body,
     );
-    let sig = signature(app.config.webhook_secret.as_bytes(), ts, &body);
+    let sig = signature(editeur.webhook_secret.as_bytes(), ts, &body);
     let attempt_no = record.webhook_tentatives.len() + 1;
     let delivery = format!("{}-{attempt_no}", record.id);
     let started = Instant::now();
@@ -232,6 +236,7 @@ pub async fn deliver(app: &App, from_stream: DossierRecord) -> Result<Outcome, J
         statut_http,
         erreur: erreur.clone(),
         duree_ms: started.elapsed().as_millis() as u64,
+        editeur: Some(editeur.id.clone()),
     };
     if let Ok(change) = steps::record_webhook_attempt(&record, attempt) {
         app.dossiers

@@ -224,10 +224,13 @@ async fn an_avenant_withdraws_a_school_and_its_acceptance_changes_the_convention
         csv.lines()
             .next()
             .unwrap()
-            .ends_with(";date_acceptation;action"),
+            .ends_with(";date_acceptation;action;editeur"),
         "{csv}"
     );
-    assert!(csv.lines().nth(1).unwrap().ends_with(";retrait"), "{csv}");
+    assert!(
+        csv.lines().nth(1).unwrap().ends_with(";retrait;defaut"),
+        "{csv}"
+    );
     // The instructeur's list finds avenants by their nature.
     let listed = t
         .as_instructeur("GET", "/api/instructeur/dossiers?nature=avenant", None)

@@ -23,7 +23,7 @@ async fn accepted(t: &TestApp) -> (String, String) {
 }
 
 /// POSTs `body` signed by the library with `secret` at `timestamp` (now when None).
-async fn post_signed(
+pub(crate) async fn post_signed(
     t: &TestApp,
     body: &str,
     secret: &str,

@@ -247,6 +247,7 @@ impl TestApp {
                 EDITOR_ANSWER_SECRET.into(),
             ))
             .unwrap(),
+            editeurs: Default::default(),
             dossier_retention_days: 0,
             digest_waiting_days: 0,
             dev_jwt_secret: Some(DEV_JWT_SECRET.into()),
@@ -784,7 +785,16 @@ pub fn editor_library_accepts(
     headers: &HashMap<String, String>,
     body: &str,
 ) -> Result<String, String> {
-    let input = json!({"secret": WEBHOOK_SECRET, "headers": headers, "body": body});
+    editor_library_accepts_with(WEBHOOK_SECRET, headers, body)
+}
+
+/// The same, by an editor holding `secret`.
+pub fn editor_library_accepts_with(
+    secret: &str,
+    headers: &HashMap<String, String>,
+    body: &str,
+) -> Result<String, String> {
+    let input = json!({"secret": secret, "headers": headers, "body": body});
     let out = webhook_receiver("--verifier", &input);
     let said = String::from_utf8_lossy(&out.stdout).trim().to_string();
     if out.status.success() {

@@ -736,7 +736,7 @@ async fn export_of_a_thousand_dossiers_for_the_ent_editor() {
     assert_eq!(unzipped, r.body);
     assert!(zipped.bytes.len() * 4 < r.body.len(), "compressed");
     let lines: Vec<&str> = r.body.trim_start_matches('\u{feff}').lines().collect();
-    assert_eq!(lines[0], "uai;nom_ecole;commune;code_insee;siret_collectivite;nom_collectivite;numero_dossier;date_convention;statut;secteur;siren_collectivite;version_convention;date_acceptation");
+    assert_eq!(lines[0], "uai;nom_ecole;commune;code_insee;siret_collectivite;nom_collectivite;numero_dossier;date_convention;statut;secteur;siren_collectivite;version_convention;date_acceptation;editeur");
     assert_eq!(lines.len(), 1 + 2000, "two schools per dossier");
     assert!(lines[1].starts_with("0350122T;Ecole primaire publique les Lucioles;Baulon;35016;21350016800025;COMMUNE DE BAULON;ENT-"));
     let numeros: std::collections::HashSet<&str> = lines[1..]
@@ -826,7 +826,7 @@ async fn the_export_opens_as_a_spreadsheet_with_the_same_rows_as_the_json() {
     assert_eq!(sheet["types"], json!(["s"]), "{sheet}");
     assert_eq!(rows[1][0], UAI_BAULON);
     assert_eq!(sheet["figee"], "A2");
-    assert_eq!(sheet["filtre"], format!("A1:M{}", rows.len()));
+    assert_eq!(sheet["filtre"], format!("A1:N{}", rows.len()));
 }
 
 /// A stand-in for the ENT editor: records each call and answers the given statuses in turn.

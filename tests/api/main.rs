@@ -12,6 +12,7 @@ mod chain;
 mod convention;
 mod countersignature;
 mod deposit;
+mod editeurs;
 mod editor;
 mod events;
 mod hostile;

@@ -798,6 +798,7 @@ function renderDossier(v) {
       ? [' ', el('p', { class: 'fr-badge fr-badge--warning fr-badge--sm' }, 'hors du territoire de la collectivité')]
       : [])),
     el('td', { class: 'gar' }, garLabel(e, v.accepte_le) || '—'))));
+  $('#d-editeur').textContent = editeurLabel(v);
   renderMessages(v.messages || []);
   $('#d-historique').replaceChildren(...(v.historique || []).map((h) => el('li', {},
     el('time', { datetime: h.le }, dateFr(h.le)), ` — ${h.action} — par ${h.par}`,
@@ -812,6 +813,19 @@ function renderDossier(v) {
   const legal = (ACTIONS[v.statut] || []).filter((a) => a !== 'resilier' || !v.resiliation);
   for (const b of $$('#decision-boutons button')) b.closest('li').hidden = !legal.includes(b.value);
   $('#decision-form').hidden = legal.length === 0;
+}
+
+/** Who the schools go to, and how the last delivery of the webhook went. */
+function editeurLabel(v) {
+  const e = v.editeur;
+  if (!e) return 'Aucun éditeur de l’ENT n’est configuré pour ce dossier : ses écoles se remettent par l’export.';
+  const w = v.webhook || {};
+  const last = (w.tentatives || []).at(-1);
+  const delivery = !e.webhook ? ' Pas de webhook : ses écoles lui sont remises par l’export.'
+    : w.etat === 'livre' ? ` Webhook reçu par l’éditeur${last ? ` le ${dateFr(last.le)}` : ''}.`
+      : w.etat === 'a_envoyer' ? ` Webhook en cours d’envoi${last ? ` (dernière tentative le ${dateFr(last.le)} : ${last.erreur || `HTTP ${last.statut_http}`})` : ''}.`
+        : '';
+  return `Éditeur de l’ENT : ${e.nom}.${delivery}`;
 }
 
 const LABELS = {

@@ -144,6 +144,7 @@ fn app() -> App {
             webhook_url: None,
             webhook_secret: "secret-de-mesure".into(),
             editor_answer_secret: None,
+            editeurs: Default::default(),
             dossier_retention_days: 0,
             digest_waiting_days: 0,
             dev_jwt_secret: None,

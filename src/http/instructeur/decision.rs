@@ -5,7 +5,7 @@ use super::list::summary;
 use super::load;
 use crate::domain::dossier::Decision;
 use crate::domain::draft::FieldError;
-use crate::domain::life::{Actor, Policy};
+use crate::domain::life::Actor;
 use crate::domain::steps;
 use crate::domain::time::Now;
 use crate::http::problem::ApiError;
@@ -15,14 +15,6 @@ use crate::ports::StoreError;
 use crate::App;
 use lambda_http::Request;
 use serde_json::{json, Value};
-
-/// What the académie's settings say the steps must obey.
-pub(super) fn policy(app: &App) -> Policy {
-    Policy {
-        retention_days: app.config.dossier_retention_days,
-        webhook: app.config.webhook_url.is_some(),
-    }
-}
 
 pub(super) fn actor(who: &Instructeur) -> Actor {
     Actor::Instructeur {
@@ -80,7 +72,7 @@ pub(super) async fn decide(app: &App, req: &Request, who: &Instructeur, id: &str
         motif,
         &actor(who),
         &Now::system(),
-        &policy(app),
+        &app.policy(&r),
     )?;
     // An avenant accepted: its convention takes its perimeter in the same transaction.
     let written = match (&r.convention_initiale, r.avenant.is_some(), decision) {
@@ -161,7 +153,7 @@ async fn terminate(app: &App, body: &Value, who: &Instructeur, id: &str) -> ApiR
 /// Sends the webhook again (after an outage of the editor, or on its request).
 pub(super) async fn replay_webhook(app: &App, who: &Instructeur, id: &str) -> ApiResult {
     let r = load(app, who, id).await?;
-    let change = steps::request_webhook(&r, &actor(who), &Now::system(), &policy(app))?;
+    let change = steps::request_webhook(&r, &actor(who), &Now::system(), &app.policy(&r))?;
     match app.dossiers.request_webhook(&r.id, &change).await {
         Err(StoreError::Conflict) => Err(ApiError::Conflict(
             "Seul un dossier accepté est transmis à l’éditeur ENT.".into(),

@@ -20,6 +20,13 @@ pub(super) fn detail_view(app: &App, r: &DossierRecord) -> Value {
     v["historique"] = json!(r.historique);
     v["messages"] = json!(r.messages);
     v["webhook"] = json!({"etat": r.webhook_etat, "tentatives": r.webhook_tentatives});
+    // The ENT editor its schools go to (`crate::editeurs`): null when none is configured.
+    v["editeur"] = json!(app.editeur(r).map(|e| json!({
+        "id": e.id,
+        "nom": e.nom,
+        "webhook": e.webhook_url.is_some(),
+        "repond": e.answer_secret.is_some(),
+    })));
     // When the table's TTL will delete it (DOSSIER_RETENTION_DAYS), null when kept.
     v["expire_le"] = json!(r
         .expire_le

@@ -4,7 +4,10 @@
 //! the export: both read every accepted dossier (the `par-depot` index), the académie's
 //! back-office side, not the applicants' function.
 //!
-//! All or nothing: every school must belong to an accepted convention, else a 422 names each
+//! Each editor signs with its own answer secret (`crate::editeurs`) and answers for the schools
+//! of the dossiers handed over to it only.
+//!
+//! All or nothing: every school must belong to an accepted convention of that editor, else a 422 names each
 //! item at fault and nothing is written. Written dossier by dossier (one conditional write
 //! each); should one write fail midway, the answer is safe to send again: the same answer
 //! twice leaves the same state.
@@ -15,6 +18,7 @@ use crate::domain::gar::{capped, parse_answer, ReponseEcole};
 use crate::domain::life::Actor;
 use crate::domain::steps;
 use crate::domain::time::{paris, Now};
+use crate::editeurs::Editeur;
 use crate::http::problem::ApiError;
 use crate::http::request::{body_bytes, json_body_unbounded};
 use crate::http::response::{json, ApiResult};
@@ -29,12 +33,19 @@ use std::collections::HashMap;
 pub const MAX_ANSWER_BODY: usize = 512 * 1024;
 
 pub(super) async fn answer(app: &App, req: &Request) -> ApiResult {
-    let Some(secret) = &app.config.editor_answer_secret else {
+    // Each editor signs with its own answer secret: the one that verifies says who answers.
+    let editeurs: Vec<Editeur> = app
+        .config
+        .all_editeurs()
+        .into_iter()
+        .filter(|e| e.answer_secret.is_some())
+        .collect();
+    if editeurs.is_empty() {
         return Err(ApiError::NotFoundWith(
             "Ce service n’attend pas de réponse d’éditeur ENT (aucun secret de réponse configuré)."
                 .into(),
         ));
-    };
+    }
     let body = body_bytes(req);
     if body.len() > MAX_ANSWER_BODY {
         return Err(ApiError::PayloadTooLargeWith(format!(
@@ -44,15 +55,31 @@ pub(super) async fn answer(app: &App, req: &Request) -> ApiResult {
     }
     let header = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok());
     let now = Now::system();
-    standard_webhooks::verify(
-        secret.key(),
-        header("webhook-id"),
-        header("webhook-timestamp"),
-        header("webhook-signature"),
-        body,
-        now.seconds(),
-    )
-    .map_err(|r| ApiError::Signature(r.detail()))?;
+    let mut refused = standard_webhooks::Refused::Signature;
+    let editeur = editeurs.iter().find(|e| {
+        let key = e
+            .answer_secret
+            .as_ref()
+            .map(|s| s.key())
+            .unwrap_or_default();
+        match standard_webhooks::verify(
+            key,
+            header("webhook-id"),
+            header("webhook-timestamp"),
+            header("webhook-signature"),
+            body,
+            now.seconds(),
+        ) {
+            Ok(()) => true,
+            Err(r) => {
+                refused = r;
+                false
+            }
+        }
+    });
+    let Some(editeur) = editeur else {
+        return Err(ApiError::Signature(refused.detail()));
+    };
     let value = json_body_unbounded(req)?;
     let today = paris(now.utc()).date_naive();
     let answers = parse_answer(&value, today).map_err(ApiError::Validation)?;
@@ -63,8 +90,14 @@ pub(super) async fn answer(app: &App, req: &Request) -> ApiResult {
         chronologique: true,
         ..ListFilter::default()
     };
-    // The editor answers for the whole académie (one editor: issue « several editors » aside).
-    let accepted = app.dossiers.all_deposited(&filter).await?;
+    // The editor answers for the schools handed over to it only.
+    let accepted: Vec<DossierRecord> = app
+        .dossiers
+        .all_deposited(&filter)
+        .await?
+        .into_iter()
+        .filter(|r| app.editeur(r).is_some_and(|e| e.id == editeur.id))
+        .collect();
     let mut holders: HashMap<&str, Vec<usize>> = HashMap::new();
     for (k, r) in accepted.iter().enumerate() {
         for e in r.depot.iter().flat_map(|d| &d.ecoles) {
@@ -81,7 +114,7 @@ pub(super) async fn answer(app: &App, req: &Request) -> ApiResult {
             None => errors.push(FieldError::new(
                 format!("ecoles[{}].uai", a.index),
                 format!(
-                    "L’école {} ne figure dans aucune convention acceptée par l’académie.",
+                    "L’école {} ne figure dans aucune convention acceptée dont l’académie vous a confié les écoles.",
                     a.uai
                 ),
             )),

@@ -57,6 +57,9 @@ enum Format {
     Csv,
     Json,
     Xlsx,
+    /// `ecoles-gar.json`: the schools as the GAR's first-degree structure records
+    /// ([`gar_records`]).
+    Gar,
 }
 
 pub(super) async fn export(
@@ -65,17 +68,49 @@ pub(super) async fn export(
     who: &super::Instructeur,
     file: &str,
 ) -> ApiResult {
-    let format = match file {
-        "ecoles.csv" => Format::Csv,
-        "ecoles.json" => Format::Json,
-        "ecoles.xlsx" => Format::Xlsx,
-        _ => {
-            return Err(ApiError::NotFoundWith(
-                "Exports disponibles : ecoles.csv, ecoles.json et ecoles.xlsx.".into(),
-            ))
+    let format =
+        match file {
+            "ecoles.csv" => Format::Csv,
+            "ecoles.json" => Format::Json,
+            "ecoles.xlsx" => Format::Xlsx,
+            "ecoles-gar.json" => Format::Gar,
+            _ => return Err(ApiError::NotFoundWith(
+                "Exports disponibles : ecoles.csv, ecoles.json, ecoles.xlsx et ecoles-gar.json."
+                    .into(),
+            )),
+        };
+    let mut filter = filter_from(req, who)?;
+    // `editeur=<id>`: the schools handed over to that ENT editor only (`crate::editeurs`).
+    let editeur = match param(req, "editeur") {
+        None => None,
+        Some(id) => {
+            let all = app.config.all_editeurs();
+            if !all.iter().any(|e| e.id == id) {
+                let known: Vec<String> = all.iter().map(|e| e.id.clone()).collect();
+                return Err(ApiError::Validation(vec![
+                    crate::domain::draft::FieldError::new(
+                        "editeur",
+                        if known.is_empty() {
+                            "Aucun éditeur de l’ENT n’est configuré : retirez le paramètre editeur."
+                                .to_string()
+                        } else {
+                            format!("Éditeur inconnu : indiquez l’un de {}.", known.join(", "))
+                        },
+                    ),
+                ]));
+            }
+            Some(id.to_string())
         }
     };
-    let mut filter = filter_from(req, who)?;
+    if format == Format::Gar && param(req, "depuis").is_some() {
+        return Err(ApiError::Validation(
+            vec![crate::domain::draft::FieldError::new(
+            "depuis",
+            "ecoles-gar.json décrit les écoles conventionnées à ce jour, sans les changements : \
+             retirez depuis, ou prenez ecoles.json?depuis=….",
+        )],
+        ));
+    }
     filter.chronologique = true;
     // `depuis=`: what changed since that day, each row with its `action` (`ajout`, `retrait`):
     // the conventions deposited since, the schools avenants accepted since added or withdrew,
@@ -113,6 +148,10 @@ pub(super) async fn export(
         if r.avenant.is_some() {
             continue;
         }
+        let editeur_id = app.editeur(r).map(|e| e.id).unwrap_or_default();
+        if editeur.as_ref().is_some_and(|id| *id != editeur_id) {
+            continue;
+        }
         let date = r
             .convention
             .as_ref()
@@ -144,6 +183,7 @@ pub(super) async fn export(
             if let Some(a) = action {
                 row.push(a.to_string());
             }
+            row.push(editeur_id.clone());
             rows.push(row);
         };
         let Some(_) = &depuis else {
@@ -183,6 +223,8 @@ pub(super) async fn export(
         .iter()
         .copied()
         .chain(depuis.is_some().then_some("action"))
+        // Appended after `action` so that no earlier column moves.
+        .chain(["editeur"])
         .collect();
     let name = format!(
         "ecoles-conventionnees-{}",
@@ -204,7 +246,13 @@ pub(super) async fn export(
             .body(Body::Binary(bytes))
             .expect("static headers are valid"));
     }
-    let (content_type, body, ext) = if format == Format::Csv {
+    let (content_type, body, ext) = if format == Format::Gar {
+        (
+            "application/json; charset=utf-8",
+            gar_records(&app.config.academie.nom, &rows).to_string(),
+            "gar.json",
+        )
+    } else if format == Format::Csv {
         let mut out = String::with_capacity(rows.len() * 160 + 200);
         out.push('\u{feff}'); // BOM: spreadsheet software then reads UTF-8 accents right
         out.push_str(&columns.join(";"));
@@ -240,6 +288,41 @@ pub(super) async fn export(
         accepts_gzip(req),
         MAX_UNCOMPRESSED,
     )
+}
+
+/// The schools as the GAR's first-degree structure records (`GAREtab` of the GAR-ENT 1D
+/// flow, http://data.education.fr/ns/gar/1d): `GARStructureUAI`, `GARStructureNomCourant` and
+/// `GARStructureContrat` (`PU` public, `PR` private; absent when the directory no longer
+/// lists the school), one per UAI, in UAI order; `conventions` says which convention hands
+/// each over. Telephone and email are not known to the product, so not given.
+fn gar_records(academie: &str, rows: &[Vec<String>]) -> Value {
+    let mut by_uai: std::collections::BTreeMap<&str, &Vec<String>> = Default::default();
+    for r in rows {
+        by_uai.entry(r[0].as_str()).or_insert(r);
+    }
+    let etabs: Vec<Value> = by_uai
+        .values()
+        .map(|r| {
+            let mut v = json!({"GARStructureUAI": r[0], "GARStructureNomCourant": r[1]});
+            let secteur = r[9].to_lowercase();
+            if secteur.starts_with("pub") {
+                v["GARStructureContrat"] = json!("PU");
+            } else if secteur.starts_with("priv") {
+                v["GARStructureContrat"] = json!("PR");
+            }
+            v
+        })
+        .collect();
+    let conventions: Vec<Value> = rows
+        .iter()
+        .map(|r| json!({"GARStructureUAI": r[0], "numero_dossier": r[6], "siren_collectivite": r[10], "date_acceptation": r[12]}))
+        .collect();
+    json!({
+        "source": format!("Conventions ENT école — {academie}"),
+        "genere_le": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "GAREtab": etabs,
+        "conventions": conventions,
+    })
 }
 
 /// Largest uncompressed export answered: a Lambda response carries 6 MB, JSON escaping
