@@ -8,7 +8,8 @@ use crate::config::{Config, SealSettings};
 use crate::domain::dossier::DossierRecord;
 use crate::ports::CompanyRegistry;
 use crate::ports::SealCertificateStore;
-use crate::ports::{DocumentStore, DossierStore, Mailer, StoreError};
+use crate::ports::{DocumentStore, DossierStore, Fetched, Mailer, StoreError};
+use crate::reference::live::{LiveDirectory, REFRESH_EVERY};
 use crate::reference::{Directory, COLLECTIVITES_KEY, ECOLES_KEY, SNAPSHOT_KEY};
 use crate::seal::{Seal, SealError};
 use std::sync::Arc;
@@ -18,7 +19,9 @@ pub struct App {
     pub dossiers: Arc<dyn DossierStore>,
     pub documents: Arc<dyn DocumentStore>,
     pub mailer: Arc<dyn Mailer>,
-    pub directory: Arc<Directory>,
+    /// The school directory, following its imports (`reference::live`): read it through
+    /// [`App::directory`].
+    pub reference: Arc<LiveDirectory>,
     pub registry: Arc<dyn CompanyRegistry>,
     /// The académie's seal, loaded by the functions that need it ([`App::load_seal`]: the one
     /// that seals the PDFs and the one that serves the certificate); None elsewhere, and when
@@ -27,6 +30,18 @@ pub struct App {
 }
 
 impl App {
+    /// The school directory in use: the same snapshot for the whole invocation (it changes
+    /// only in [`App::refresh_reference`], when an invocation starts).
+    pub fn directory(&self) -> Arc<Directory> {
+        self.reference.current()
+    }
+
+    /// At the start of an invocation: swaps in a newer snapshot of the directory when the
+    /// importer wrote one (a conditional GET at most once a minute).
+    pub async fn refresh_reference(&self) {
+        self.reference.refresh_if_due(self.documents.as_ref()).await;
+    }
+
     /// The DSDEN of a dossier: its département's once deposited; for a draft, the one its
     /// SIRET's commune or its first school points to (the preview prints that DASEN).
     pub fn dsden(&self, r: &DossierRecord) -> &crate::academie::Departement {
@@ -35,12 +50,12 @@ impl App {
             let siret = b.collectivite.as_ref().and_then(|c| c.siret.as_deref());
             let commune = siret
                 .filter(|s| s.len() == 14)
-                .and_then(|s| self.directory.collectivite(&s[..9]))
+                .and_then(|s| self.directory().collectivite(&s[..9]))
                 .and_then(|c| c.code_insee);
             let school = b.ecoles.iter().flatten().find_map(|e| {
                 let uai = crate::domain::uai::Uai::parse(e.uai.as_deref()?).ok()?;
                 Some(
-                    crate::domain::school::SchoolDirectory::ecole(self.directory.as_ref(), &uai)?
+                    crate::domain::school::SchoolDirectory::ecole(self.directory().as_ref(), &uai)?
                         .code_insee
                         .clone(),
                 )
@@ -80,7 +95,7 @@ impl App {
             S3Documents::client(&sdk, local),
             &config.bucket_name,
         ));
-        let directory = Arc::new(load_directory(documents.as_ref()).await?);
+        let reference = Arc::new(load_reference(documents.as_ref(), REFRESH_EVERY).await?);
         Ok(App {
             dossiers: Arc::new(DynamoDossiers::new(
                 aws_sdk_dynamodb::Client::new(&sdk),
@@ -88,7 +103,7 @@ impl App {
             )),
             documents,
             mailer: Arc::new(SesMailer::new(aws_sdk_ses::Client::new(&sdk))),
-            directory,
+            reference,
             registry: Arc::new(RechercheEntreprises::new(&config.registry_base_url)),
             seal: None,
             config,
@@ -138,10 +153,28 @@ pub async fn connect_seal(
 /// function that cannot start; an unreadable one (other format version, truncated, corrupt)
 /// stops the cold start with the reason.
 pub async fn load_directory(documents: &dyn DocumentStore) -> Result<Directory, StoreError> {
+    Ok(load_tagged(documents).await?.0)
+}
+
+/// The directory as [`load_directory`] reads it, kept up to date with its imports
+/// (`reference::live`).
+pub async fn load_reference(
+    documents: &dyn DocumentStore,
+    every: std::time::Duration,
+) -> Result<LiveDirectory, StoreError> {
+    let (directory, etag) = load_tagged(documents).await?;
+    Ok(LiveDirectory::new(directory, etag, every))
+}
+
+/// The directory and the ETag of the snapshot it was read from (None for the older JSON
+/// snapshots and for none at all).
+async fn load_tagged(
+    documents: &dyn DocumentStore,
+) -> Result<(Directory, Option<String>), StoreError> {
     let unreadable = |e: &dyn std::fmt::Display| {
         StoreError::Unavailable(format!("données de référence illisibles : {e}"))
     };
-    if let Some(bytes) = documents.get(SNAPSHOT_KEY).await? {
+    if let Fetched::Object { bytes, etag } = documents.get_if_changed(SNAPSHOT_KEY, None).await? {
         let started = std::time::Instant::now();
         let directory = Directory::from_snapshot(&bytes).map_err(|e| unreadable(&e))?;
         tracing::info!(
@@ -151,7 +184,7 @@ pub async fn load_directory(documents: &dyn DocumentStore) -> Result<Directory, 
             load_ms = started.elapsed().as_secs_f64() * 1000.0,
             "reference data loaded"
         );
-        return Ok(directory);
+        return Ok((directory, etag));
     }
     match documents.get(ECOLES_KEY).await? {
         Some(bytes) => {
@@ -160,14 +193,16 @@ pub async fn load_directory(documents: &dyn DocumentStore) -> Result<Directory, 
                 "older JSON reference snapshot: run the importer to write {SNAPSHOT_KEY}"
             );
             let collectivites = documents.get(COLLECTIVITES_KEY).await?;
-            Directory::from_snapshots(&bytes, collectivites.as_deref()).map_err(|e| unreadable(&e))
+            Directory::from_snapshots(&bytes, collectivites.as_deref())
+                .map(|d| (d, None))
+                .map_err(|e| unreadable(&e))
         }
         None => {
             tracing::warn!(
                 key = SNAPSHOT_KEY,
                 "no school directory snapshot: run the importer"
             );
-            Ok(Directory::default())
+            Ok((Directory::default(), None))
         }
     }
 }

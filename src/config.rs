@@ -257,7 +257,7 @@ impl Config {
     pub fn editeur_defaut(&self) -> Option<Editeur> {
         (self.webhook_url.is_some() || self.editor_answer_secret.is_some()).then(|| Editeur {
             id: crate::editeurs::DEFAUT.into(),
-            nom: "éditeur de l’ENT".into(),
+            nom: "éditeur unique de l’académie".into(),
             webhook_url: self.webhook_url.clone(),
             webhook_secret: self.webhook_secret.clone(),
             answer_secret: self.editor_answer_secret.clone(),

@@ -333,10 +333,26 @@ pub trait DocumentStore: Send + Sync {
         ttl_seconds: u64,
     ) -> Result<String, StoreError>;
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// The object unless its ETag is still `etag` (a conditional GET: S3's If-None-Match).
+    async fn get_if_changed(&self, key: &str, etag: Option<&str>) -> Result<Fetched, StoreError>;
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), StoreError>;
     /// Erases every version of every object under `prefix` (delete markers included), so that
     /// nothing is left to restore; returns how many were erased (0 on a replay).
     async fn erase_all_versions(&self, prefix: &str) -> Result<usize, StoreError>;
+}
+
+/// What a conditional GET found.
+#[derive(Debug, PartialEq)]
+pub enum Fetched {
+    /// Its ETag is still the one given.
+    Unchanged,
+    /// No object under that key.
+    Absent,
+    /// Another object than the one of the ETag given (or none was given).
+    Object {
+        bytes: Vec<u8>,
+        etag: Option<String>,
+    },
 }
 
 /// An email ready to send; every header value is a single line.

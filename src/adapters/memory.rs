@@ -8,7 +8,7 @@ use crate::domain::dossier::DossierRecord;
 use crate::domain::ids::DossierId;
 use crate::domain::signataire::Quota;
 use crate::ports::{
-    DocumentStore, DossierStore, ListFilter, Mailer, OutgoingEmail, PutOutcome, StoreError,
+    DocumentStore, DossierStore, Fetched, ListFilter, Mailer, OutgoingEmail, PutOutcome, StoreError,
 };
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -258,6 +258,24 @@ impl DocumentStore for MemoryDocuments {
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.objects.lock().expect("lock").get(key).cloned())
+    }
+
+    async fn get_if_changed(&self, key: &str, etag: Option<&str>) -> Result<Fetched, StoreError> {
+        let Some(bytes) = self.objects.lock().expect("lock").get(key).cloned() else {
+            return Ok(Fetched::Absent);
+        };
+        // An ETag of the content, as S3's of a single-part object.
+        let tag = format!(
+            "\"{}\"",
+            hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes))
+        );
+        if etag == Some(tag.as_str()) {
+            return Ok(Fetched::Unchanged);
+        }
+        Ok(Fetched::Object {
+            bytes,
+            etag: Some(tag),
+        })
     }
 
     async fn put(&self, key: &str, bytes: Vec<u8>, _content_type: &str) -> Result<(), StoreError> {

@@ -1,7 +1,7 @@
 //! Conventions and reference data in S3.
 
 use super::describe;
-use crate::ports::{DocumentStore, PutOutcome, StoreError};
+use crate::ports::{DocumentStore, Fetched, PutOutcome, StoreError};
 use async_trait::async_trait;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
@@ -128,6 +128,39 @@ impl DocumentStore for S3Documents {
                 Ok(Some(data.into_bytes().to_vec()))
             }
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+            Err(e) => Err(StoreError::Unavailable(describe(&e))),
+        }
+    }
+
+    async fn get_if_changed(&self, key: &str, etag: Option<&str>) -> Result<Fetched, StoreError> {
+        match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_if_none_match(etag.map(str::to_string))
+            .send()
+            .await
+        {
+            Ok(o) => {
+                let etag = o.e_tag.clone();
+                let data = o
+                    .body
+                    .collect()
+                    .await
+                    .map_err(|e| StoreError::Unavailable(describe(&e)))?;
+                Ok(Fetched::Object {
+                    bytes: data.into_bytes().to_vec(),
+                    etag,
+                })
+            }
+            // 304 Not Modified: S3 sends no body, the SDK reports it as an error.
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 304) => {
+                Ok(Fetched::Unchanged)
+            }
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
+                Ok(Fetched::Absent)
+            }
             Err(e) => Err(StoreError::Unavailable(describe(&e))),
         }
     }

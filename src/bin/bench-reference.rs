@@ -363,7 +363,11 @@ async fn bench_app(dir: Directory) -> conventions_ent::App {
         )),
         documents: Arc::new(S3Documents::new(aws_sdk_s3::Client::new(&sdk), "bench")),
         mailer: Arc::new(SesMailer::new(aws_sdk_ses::Client::new(&sdk))),
-        directory: Arc::new(dir),
+        reference: Arc::new(conventions_ent::reference::live::LiveDirectory::new(
+            dir,
+            None,
+            conventions_ent::reference::live::REFRESH_EVERY,
+        )),
         registry: Arc::new(InstantRegistry),
         seal: None,
     }

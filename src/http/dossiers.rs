@@ -97,7 +97,7 @@ pub async fn deposit(app: &App, req: &Request, id: &str) -> ApiResult {
     let now = Now::system();
     let mut depot = validate(
         &brouillon,
-        app.directory.as_ref(),
+        app.directory().as_ref(),
         SigningContext {
             horodatage: now.stamp(),
             ip,
@@ -108,7 +108,7 @@ pub async fn deposit(app: &App, req: &Request, id: &str) -> ApiResult {
     )
     .map_err(ApiError::Validation)?;
     let siret = Siret::parse(&depot.collectivite.siret).expect("validated");
-    let who = identify(&app.directory, app.registry.as_ref(), &siret).await;
+    let who = identify(&app.directory(), app.registry.as_ref(), &siret).await;
     if who.pas_une_collectivite {
         return Err(ApiError::Validation(vec![FieldError::new(
             "collectivite.siret",
@@ -120,9 +120,9 @@ pub async fn deposit(app: &App, req: &Request, id: &str) -> ApiResult {
             ),
         )]));
     }
-    if let Some(territoire) = app.directory.territoire(siret.siren()) {
+    if let Some(territoire) = app.directory().territoire(siret.siren()) {
         let runs: Vec<String> = app
-            .directory
+            .directory()
             .ecoles_of_siren(siret.siren())
             .iter()
             .map(|e| e.uai.clone())

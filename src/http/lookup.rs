@@ -18,6 +18,7 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, std::conv
     if let Err(e) = super::front::check(app, &req) {
         return Ok(e.into_response());
     }
+    app.refresh_reference().await;
     let result = match (req.method().as_str(), segments.as_slice()) {
         ("GET", ["api", "communes"]) => communes(app, &req),
         ("GET", ["api", "communes", code, "ecoles"]) => ecoles_of_commune(app, code),
@@ -57,7 +58,8 @@ fn communes(app: &App, req: &Request) -> ApiResult {
     }
     // Communes of départements the académie does not serve are left out; when they are all
     // the search found, the answer says where the académie stops (422 on `q`).
-    let found = app.directory.search_communes(&q, 40);
+    let directory = app.directory();
+    let found = directory.search_communes(&q, 40);
     let academie = &app.config.academie;
     let (inside, outside): (Vec<_>, Vec<_>) = found
         .into_iter()
@@ -96,16 +98,16 @@ fn outside_academie(app: &App, code_insee: &str, what: &str) -> Result<(), ApiEr
 }
 
 fn ecoles_of_commune(app: &App, code: &str) -> ApiResult {
-    if app.directory.commune(code).is_some() {
+    if app.directory().commune(code).is_some() {
         outside_academie(app, code, &format!("La commune de code INSEE {code}"))?;
     }
-    if app.directory.commune(code).is_none() {
+    if app.directory().commune(code).is_none() {
         return Err(ApiError::NotFoundWith(format!(
             "Aucune école connue dans la commune de code INSEE {code}."
         )));
     }
     let list: Vec<Value> = app
-        .directory
+        .directory()
         .ecoles_of(code)
         .into_iter()
         .map(ecole_json)
@@ -115,7 +117,8 @@ fn ecoles_of_commune(app: &App, code: &str) -> ApiResult {
 
 fn ecole(app: &App, uai: &str) -> ApiResult {
     let uai = Uai::parse(uai).map_err(|e| ApiError::BadRequest(e.message().into()))?;
-    let e = app.directory.ecole(&uai).ok_or_else(|| {
+    let directory = app.directory();
+    let e = directory.ecole(&uai).ok_or_else(|| {
         ApiError::NotFoundWith(format!("Aucune école de l’annuaire ne porte l’UAI {uai}."))
     })?;
     outside_academie(
@@ -128,7 +131,7 @@ fn ecole(app: &App, uai: &str) -> ApiResult {
 
 async fn collectivite(app: &App, siret: &str) -> ApiResult {
     let siret = Siret::parse(siret).map_err(|e| ApiError::BadRequest(e.message().into()))?;
-    let who = identify(&app.directory, app.registry.as_ref(), &siret).await;
+    let who = identify(&app.directory(), app.registry.as_ref(), &siret).await;
     let academie = &app.config.academie;
     if let Some(d) = who.departement.as_deref().filter(|d| !academie.serves(d)) {
         return Err(ApiError::Validation(vec![FieldError::new(
@@ -142,7 +145,7 @@ async fn collectivite(app: &App, siret: &str) -> ApiResult {
         )]));
     }
     let proposees: Vec<Value> = app
-        .directory
+        .directory()
         .ecoles_proposees(siret.siren())
         .into_iter()
         .map(ecole_json)

@@ -31,6 +31,9 @@ pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, std::conv
     if let Err(e) = front::check(app, &req) {
         return Ok(e.into_response());
     }
+    // A newer directory snapshot, once a minute at most: what the deposit checks is what the
+    // lookups of the same minute showed.
+    app.refresh_reference().await;
     let result = match (method.as_str(), segments.as_slice()) {
         ("POST", ["api", "dossiers"]) => dossiers::create(app, &req).await,
         ("GET", ["api", "dossiers", id]) => dossiers::show(app, &req, id).await,

@@ -310,7 +310,7 @@ async fn preview_data(app: &App, r: &DossierRecord, version: &str) -> Value {
     // Identified as the deposit will identify it (reference data, then the company registry).
     let (nom, adresse) = match siret.map(Siret::parse) {
         Some(Ok(s)) => {
-            let who = identify(&app.directory, app.registry.as_ref(), &s).await;
+            let who = identify(&app.directory(), app.registry.as_ref(), &s).await;
             (
                 who.nom.unwrap_or_else(|| unnamed_collectivite(s.siren())),
                 who.adresse,
@@ -340,12 +340,13 @@ async fn preview_data(app: &App, r: &DossierRecord, version: &str) -> Value {
     } else {
         Value::Null
     };
+    let directory = app.directory();
     let ecoles: Vec<Value> = b
         .ecoles
         .iter()
         .flatten()
         .filter_map(|e| Uai::parse(e.uai.as_deref()?).ok())
-        .filter_map(|u| app.directory.ecole(&u))
+        .filter_map(|u| directory.ecole(&u))
         .map(|e| json!({"uai": e.uai, "nom": e.nom, "commune": e.commune, "code_insee": e.code_insee}))
         .collect();
     data["ecoles"] = Value::Array(ecoles);

@@ -143,7 +143,7 @@ fn build(app: &App, r: &DossierRecord, editing: bool) -> Value {
                         let uai = e.uai.clone().unwrap_or_default();
                         let known = Uai::parse(&uai)
                             .ok()
-                            .and_then(|u| app.directory.ecole(&u).cloned());
+                            .and_then(|u| app.directory().ecole(&u).cloned());
                         json!({
                             "uai": uai,
                             "nom": known.as_ref().map(|k| k.nom.clone()),

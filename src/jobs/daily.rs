@@ -62,6 +62,7 @@ pub struct Report {
 
 /// The daily run as of `now` (the scheduled time, or the `date` asked for locally).
 pub async fn run(app: &App, now: &Now) -> Result<Report, StoreError> {
+    app.refresh_reference().await;
     let mut report = Report {
         date: crate::domain::term::today(now)
             .format("%Y-%m-%d")
@@ -90,8 +91,8 @@ pub async fn run(app: &App, now: &Now) -> Result<Report, StoreError> {
                 continue;
             }
             // No directory loaded (no snapshot yet): nothing can be said closed.
-            let closed = (!app.directory.is_empty())
-                .then(|| steps::flag_closed_schools(r, app.directory.as_ref(), now).ok())
+            let closed = (!app.directory().is_empty())
+                .then(|| steps::flag_closed_schools(r, app.directory().as_ref(), now).ok())
                 .flatten();
             if let Some(change) = closed {
                 if write(app, r, &change).await? {

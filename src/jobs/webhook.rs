@@ -194,9 +194,10 @@ pub async fn deliver(app: &App, from_stream: DossierRecord) -> Result<Outcome, J
     if let Err(pass) = steps::webhook_due(&record) {
         return Ok(pass.into());
     }
+    app.refresh_reference().await;
     let now = Now::system();
     let ts = now.seconds();
-    let body = payload(&record, &now.stamp(), app.directory.as_ref()).to_string();
+    let body = payload(&record, &now.stamp(), app.directory().as_ref()).to_string();
     let id = event_id(&record);
     let standard = standard_webhooks::signature(
         &standard_webhooks::key(&editeur.webhook_secret),

@@ -4,6 +4,7 @@
 
 pub mod annuaire;
 pub mod decoupage;
+pub mod live;
 pub mod search;
 pub mod snapshot;
 mod tables;

@@ -253,7 +253,7 @@ async fn an_avenant_withdraws_a_school_and_its_acceptance_changes_the_convention
     let event = conventions_ent::jobs::webhook::payload(
         &stored,
         "2026-12-02T08:00:00Z",
-        t.app.directory.as_ref(),
+        t.app.directory().as_ref(),
     );
     assert_eq!(event["type"], "convention.avenant_acceptee");
     assert_eq!(event["data"]["avenant"]["convention_initiale"], numero);
@@ -337,7 +337,7 @@ async fn a_school_the_annuaire_closed_is_flagged_and_the_collectivite_invited_on
     use conventions_ent::domain::school::SchoolDirectory;
     let directory_says = t
         .app
-        .directory
+        .directory()
         .as_ref()
         .ecole(&conventions_ent::domain::uai::Uai::parse(UAI_FERMEE).unwrap())
         .map(|e| e.ouverte);

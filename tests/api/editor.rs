@@ -248,7 +248,7 @@ async fn the_event_names_the_convention_and_its_perimeter() {
     t.app.config.webhook_url = Some("http://127.0.0.1:9/".into());
     let (id, _) = accepted(&t).await;
     let r = t.stored(&id).await.unwrap();
-    let p = payload(&r, "2026-12-02T10:00:00.000Z", t.app.directory.as_ref());
+    let p = payload(&r, "2026-12-02T10:00:00.000Z", t.app.directory().as_ref());
     assert_eq!(p["type"], "convention.acceptee");
     let d = &p["data"];
     assert_eq!(d["numero"], r.numero.as_str());

@@ -49,7 +49,7 @@ pub const ACADEMIE_CONFIG: &str = r#"{
   }
 }"#;
 
-fn built_school(
+pub fn built_school(
     uai: &str,
     nom: &str,
     code_insee: &str,
@@ -267,15 +267,18 @@ impl TestApp {
             )
             .await
             .unwrap();
-        let directory = conventions_ent::app::load_directory(&documents)
-            .await
-            .expect("directory loads");
-        assert!(directory.len() > 600);
+        let reference = conventions_ent::app::load_reference(
+            &documents,
+            conventions_ent::reference::live::REFRESH_EVERY,
+        )
+        .await
+        .expect("directory loads");
+        assert!(reference.current().len() > 600);
         let app = App {
             dossiers: Arc::new(DynamoDossiers::new(dynamo, &table)),
             documents: Arc::new(documents),
             mailer: Arc::new(SesMailer::new(ses)),
-            directory: Arc::new(directory),
+            reference: Arc::new(reference),
             registry: Arc::new(
                 conventions_ent::adapters::registry::RechercheEntreprises::new(
                     &config.registry_base_url,

@@ -126,7 +126,7 @@ fn owned(app: &App) -> Arc<App> {
         dossiers: app.dossiers.clone(),
         documents: app.documents.clone(),
         mailer: app.mailer.clone(),
-        directory: app.directory.clone(),
+        reference: app.reference.clone(),
         registry: app.registry.clone(),
         seal: app.seal.clone(),
     })
@@ -1657,7 +1657,7 @@ async fn download_route_links_resist_tampering_expiry_and_other_keys() {
         dossiers: t.app.dossiers.clone(),
         documents: Arc::new(S3Documents::new(s3s.clone(), &bucket)),
         mailer: t.app.mailer.clone(),
-        directory: t.app.directory.clone(),
+        reference: t.app.reference.clone(),
         registry: t.app.registry.clone(),
         seal: t.app.seal.clone(),
     };

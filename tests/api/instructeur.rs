@@ -681,7 +681,7 @@ async fn export_of_a_thousand_dossiers_for_the_ent_editor() {
                         le: "2026-09-01T08:00:00.000Z".into(),
                     }),
                 };
-                let mut depot = validate(&draft, t.app.directory.as_ref(), ctx).unwrap();
+                let mut depot = validate(&draft, t.app.directory().as_ref(), ctx).unwrap();
                 depot.collectivite.nom = Some("COMMUNE DE BAULON".into());
                 let when = format!(
                     "2026-09-{:02}T10:{:02}:{:02}.000Z",

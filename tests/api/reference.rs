@@ -581,3 +581,77 @@ async fn cold_start_refuses_a_bad_snapshot_and_still_reads_the_older_json() {
         binary.search_communes("baulon", 20)[0].code_insee
     );
 }
+
+/// `make import-annuaire` on a running stack: the functions notice the new snapshot (a
+/// conditional GET on its ETag, once a minute at most; every invocation here) without a cold
+/// start, and the search, the school lookup and the deposit agree on it.
+#[tokio::test]
+async fn an_import_on_a_running_stack_reaches_search_and_deposit_without_a_restart() {
+    use conventions_ent::reference::{Directory, SNAPSHOT_KEY};
+    let mut t = TestApp::spawn().await;
+    t.app.reference = std::sync::Arc::new(
+        conventions_ent::app::load_reference(t.app.documents.as_ref(), std::time::Duration::ZERO)
+            .await
+            .unwrap(),
+    );
+    let lamballe = |r: &TestResponse| r.body.contains("22093");
+    let before = t.get("/api/communes?q=lamballe", None).await;
+    assert!(!lamballe(&before), "not imported yet: {}", before.body);
+    assert_eq!(t.get("/api/ecoles/0229903V", None).await.status, 404);
+
+    // The importer writes a new snapshot: the directory plus a school of Lamballe-Armor.
+    let mut ecoles = academie_schools().clone();
+    ecoles.push(built_school(
+        "0229903V",
+        "Ecole maternelle du Val",
+        "22093",
+        "Lamballe-Armor",
+        "22400",
+    ));
+    let snapshot =
+        Directory::with_collectivites(ecoles, shipped_collectivites().clone()).to_snapshot();
+    t.app
+        .documents
+        .put(SNAPSHOT_KEY, snapshot, "application/octet-stream")
+        .await
+        .unwrap();
+
+    // S3 answers the conditional GET with 304 while the object is the one of the ETag.
+    use conventions_ent::ports::Fetched;
+    let Fetched::Object { etag, .. } = t
+        .app
+        .documents
+        .get_if_changed(SNAPSHOT_KEY, None)
+        .await
+        .unwrap()
+    else {
+        panic!("the new snapshot is there")
+    };
+    assert!(etag.is_some());
+    assert_eq!(
+        t.app
+            .documents
+            .get_if_changed(SNAPSHOT_KEY, etag.as_deref())
+            .await
+            .unwrap(),
+        Fetched::Unchanged
+    );
+
+    let after = t.get("/api/communes?q=lamballe", None).await;
+    assert!(lamballe(&after), "{}", after.body);
+    let school = t.get("/api/ecoles/0229903V", None).await;
+    assert_eq!(school.status, 200, "{}", school.body);
+    let mut body = full_dossier();
+    body["collectivite"]["siret"] = json!(SIRET_SAINT_BRIEUC);
+    body["ecoles"] = json!([{"uai": "0229903V"}]);
+    body["signataire"]["email"] = json!("mairie@saint-brieuc.exemple.fr");
+    let (id, jeton) = t.deposit_new(&body).await;
+    let view = t
+        .get(&format!("/api/dossiers/{id}"), Some(&jeton))
+        .await
+        .json();
+    assert_eq!(
+        view["ecoles"][0]["nom"], "Ecole maternelle du Val",
+        "{view}"
+    );
+}

@@ -1163,6 +1163,8 @@ async function academie() {
   assert.equal(answered.status, 200, JSON.stringify(answered.data));
   await goto(page, `${BASE}/instructeur/dossiers/${modif.id}`);
   await page.locator('#d-ecoles').getByText(/accès GAR ouvert le/).waitFor();
+  // The single-editor settings of make run: the editor `defaut`, answering, no webhook.
+  assert.match(await page.locator('#d-editeur').textContent(), /^Éditeur de l’ENT : éditeur unique de l’académie\. Pas de webhook/);
   await axe(page, 'instructeur, accès GAR ouvert');
   await goto(page, `${BASE}/dossiers/${modif.id}?jeton=${encodeURIComponent(modif.jeton)}`);
   await page.locator('#resume-ecoles').getByText(/accès GAR ouvert le/).waitFor();

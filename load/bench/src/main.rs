@@ -155,7 +155,11 @@ fn app() -> App {
         dossiers: Arc::new(MemoryDossiers::default()),
         documents: Arc::new(MemoryDocuments::default()),
         mailer: Arc::new(MemoryMailer::default()),
-        directory: Arc::new(directory),
+        reference: Arc::new(conventions_ent::reference::live::LiveDirectory::new(
+            directory,
+            None,
+            conventions_ent::reference::live::REFRESH_EVERY,
+        )),
         registry: Arc::new(Registry),
         seal: None, // set by main: the seal is made asynchronously
     }

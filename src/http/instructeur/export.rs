@@ -163,7 +163,7 @@ pub(super) async fn export(
             // "Public" / "Privé" as the directory says today; empty when it no longer lists it.
             let secteur = Uai::parse(&e.uai)
                 .ok()
-                .and_then(|u| app.directory.ecole(&u).map(|k| k.statut.clone()))
+                .and_then(|u| app.directory().ecole(&u).map(|k| k.statut.clone()))
                 .unwrap_or_default();
             let mut row = vec![
                 e.uai.clone(),
