@@ -71,6 +71,9 @@ WAF_ROUTES_PENDING = {
 
 # Variables a function reads that the template must NOT set, and why.
 EXEMPT_READS = {
+    **{v: f"local value only (make run, make test); on AWS the function reads the secret from Secrets "
+       f"Manager at cold start, by the ARN the template gives in {v}_ID (src/secrets.rs)"
+       for v in ["LINK_SECRET", "ORIGIN_SECRET", "WEBHOOK_SECRET", "EDITOR_ANSWER_SECRET", "EDITEURS_CONFIG"]},
     "DEV_JWT_SECRET": "local stack only: key of `make instructeur-token` dev tokens; never set on AWS, "
     "where the HTTP API's Cognito JWT authorizer validates instructeur tokens",
     "AWS_ENDPOINT_URL": "local emulator only (make run / make test point the SDK at moto); "
@@ -930,7 +933,34 @@ def check_seal(tpl, cfn, r):
     r.check(not grants, "aucune politique IAM n'accorde kms:Sign (la politique de la clé seule)",
             f"politiques IAM accordant kms:Sign ou kms:GetPublicKey : {grants}")
     readers = sorted(where.split("/")[0] for where, doc, kind in policy_documents(cfn)
-                     for st in _as_list(doc.get("Statement", [])) if _grants(st.get("Action"), "ssm:GetParameter"))
+                     for st in _as_list(doc.get("Statement", [])) if _grants(st.get("Action"), "ssm:GetParameter")
+                     and "aws/reference/secretsmanager" not in json.dumps(st.get("Resource")))
+    # The secrets: each function's role reads those its binary asks for (src/secrets.rs,
+    # functions/*/src/main.rs), no other.
+    expected = {"SubmitDossierRole": {"LinkSecret", "OrigineSecret"},
+                "InstructeurApiRole": {"LinkSecret", "OrigineSecret", "EditeurReponseSecretStore", "EditeursConfigStore"},
+                "NotifyEditorRole": {"WebhookSecret", "EditeursConfigStore"},
+                "DailyRole": {"LinkSecret", "EditeursConfigStore"},
+                "SchoolLookupRole": {"OrigineSecret"},
+                "GenerateConventionRole": {"LinkSecret"},
+                "SendAcknowledgementRole": {"LinkSecret"}}
+    got = {}
+    for where, doc, kind in policy_documents(cfn):
+        for st in _as_list(doc.get("Statement", [])):
+            if st.get("Effect") == "Allow" and _grants(st.get("Action"), "secretsmanager:GetSecretValue"):
+                got.setdefault(where.split("/")[0], set()).update(refs(st.get("Resource")) - {"AWS::NoValue"})
+    r.check(got == expected, "secrets (Secrets Manager) : chaque rôle lit ceux dont sa fonction a besoin, aucun autre",
+            f"secrets lus par rôle : {got} ; attendu {expected}")
+    binaries = {role: set(re.findall(r"Secret::(\w+)", (ROOT / f"functions/{fn}/src/main.rs").read_text()))
+                for role, fn in [("SubmitDossierRole", "submit-dossier"), ("InstructeurApiRole", "instructeur-api"),
+                                 ("NotifyEditorRole", "notify-editor"), ("DailyRole", "daily"),
+                                 ("SchoolLookupRole", "school-lookup"), ("GenerateConventionRole", "generate-convention"),
+                                 ("SendAcknowledgementRole", "send-acknowledgement")]}
+    names = {"Link": "LinkSecret", "Origin": "OrigineSecret", "Webhook": "WebhookSecret",
+             "EditorAnswer": "EditeurReponseSecretStore", "Editeurs": "EditeursConfigStore"}
+    asked = {role: {names[n] for n in found} for role, found in binaries.items()}
+    r.check(asked == expected, "secrets : les rôles et les fonctions (Secret::… de leur main.rs) s'accordent",
+            f"demandés par les fonctions : {asked} ; attendu {expected}")
     r.check(readers == ["GenerateConventionRole", "SubmitDossierRole"],
             "ssm:GetParameter (chaîne du certificat) : generate-convention et submit-dossier seulement",
             f"ssm:GetParameter accordé à {readers}")

@@ -16,10 +16,15 @@ pub struct Config {
     /// The académie-wide contact address (`CONTACT_EMAIL`): the académie-wide instructeurs'
     /// digest goes there. Each département's emails use its DSDEN's (`Departement::contact_email`).
     pub contact_email: String,
-    /// Secret for the email-link capability (see `domain::ids::link_jeton`).
+    /// Secret for the email-link capability (see `domain::ids::link_jeton`): `LINK_SECRET`
+    /// locally, read from Secrets Manager on AWS (`crate::secrets`).
     pub link_secret: String,
+    /// During a rotation, the link secret being replaced: links made with it still open.
+    pub link_secret_precedent: Option<String>,
     /// The secret CloudFront adds to every request it passes on (`http::front`); None locally.
     pub origin_secret: Option<String>,
+    /// During a rotation, the header value being replaced, still accepted.
+    pub origin_secret_precedent: Option<String>,
     /// Lifetime of presigned download URLs.
     pub presign_ttl_seconds: u64,
     pub academie: Academie,
@@ -29,9 +34,13 @@ pub struct Config {
     pub webhook_url: Option<String>,
     /// Shared secret of the webhook's HMAC-SHA256 signature.
     pub webhook_secret: String,
+    /// During a rotation, the webhook secret being replaced: each call is signed with both.
+    pub webhook_secret_precedent: Option<String>,
     /// `EDITOR_ANSWER_SECRET` (`whsec_…`): the key the ENT editor signs its answers with
     /// (`POST /api/editeur/ecoles`, Standard Webhooks); None: no answer is accepted.
     pub editor_answer_secret: Option<AnswerSecret>,
+    /// During a rotation, the answer secret being replaced, still accepted.
+    pub editor_answer_secret_precedent: Option<AnswerSecret>,
     /// The ENT editors per territory (`EDITEURS_CONFIG`, `crate::editeurs`); the three settings
     /// above make the editor `defaut`, given the dossiers none of these takes.
     pub editeurs: crate::editeurs::Editeurs,
@@ -226,11 +235,24 @@ pub enum ConfigError {
     DevSecretOnAws,
     #[error("configuration : EDITOR_ANSWER_SECRET n’est pas un secret Standard Webhooks : {0}")]
     AnswerSecret(&'static str),
+    #[error("configuration : {0} est un objet JSON de rotation mal formé : {{\"actuel\": \"…\", \"precedent\": \"…\"}} (precedent facultatif), ou la valeur seule")]
+    Rotation(&'static str),
+    #[error("configuration : {0} et {1} sont fixées toutes les deux : gardez {1} (l’identifiant du secret dans Secrets Manager) sur AWS, {0} (la valeur) sur la pile locale")]
+    SecretTwice(&'static str, &'static str),
+    #[error("configuration : le secret {1} ({0}) ne se lit pas dans Secrets Manager : {2} ; vérifiez son nom et que le rôle de la fonction peut le lire")]
+    SecretUnreadable(&'static str, String, String),
+    #[error("configuration : {0} est absente ou vide (sur AWS, {1} nomme le secret dans Secrets Manager)")]
+    SecretMissing(&'static str, &'static str),
 }
 
 /// An environment variable, None when absent or blank.
 pub(crate) fn optional(name: &'static str) -> Option<String> {
     env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// Whether the variable is set (a secret given by its Secrets Manager id).
+fn given(name: &'static str) -> bool {
+    optional(name).is_some()
 }
 
 fn required(name: &'static str) -> Result<String, ConfigError> {
@@ -260,7 +282,9 @@ impl Config {
             nom: "éditeur unique de l’académie".into(),
             webhook_url: self.webhook_url.clone(),
             webhook_secret: self.webhook_secret.clone(),
+            webhook_secret_precedent: self.webhook_secret_precedent.clone(),
             answer_secret: self.editor_answer_secret.clone(),
+            answer_secret_precedent: self.editor_answer_secret_precedent.clone(),
             departements: Default::default(),
             collectivites: Default::default(),
         })
@@ -275,6 +299,36 @@ impl Config {
 
     pub fn from_env() -> Result<Self, ConfigError> {
         let academie = Academie::from_env()?;
+        // A secret the template gives by its Secrets Manager id is read by `crate::secrets`
+        // (the functions that need it); locally its value is here, plain or in rotation.
+        let local = |value: Option<String>, by_id: bool, var: &'static str| match value {
+            Some(v) if !by_id => crate::secrets::rotating(&v, var),
+            _ => Ok((String::new(), None)),
+        };
+        let link = if given("LINK_SECRET_ID") {
+            (String::new(), None)
+        } else {
+            crate::secrets::rotating(&required("LINK_SECRET")?, "LINK_SECRET")?
+        };
+        let origin = local(
+            optional("ORIGIN_SECRET"),
+            given("ORIGIN_SECRET_ID"),
+            "ORIGIN_SECRET",
+        )?;
+        let webhook = local(
+            optional("WEBHOOK_SECRET"),
+            given("WEBHOOK_SECRET_ID"),
+            "WEBHOOK_SECRET",
+        )?;
+        let answer = match optional("EDITOR_ANSWER_SECRET") {
+            Some(v) if !given("EDITOR_ANSWER_SECRET_ID") => crate::secrets::answer_secrets(&v)?,
+            _ => (None, None),
+        };
+        let editeurs = if given("EDITEURS_CONFIG_ID") {
+            Editeurs::default()
+        } else {
+            Editeurs::from_env(&academie)?
+        };
         let config = Config {
             table_name: required("TABLE_NAME")?,
             bucket_name: required("BUCKET_NAME")?,
@@ -283,18 +337,22 @@ impl Config {
                 .to_string(),
             sender_email: required("SENDER_EMAIL")?,
             contact_email: required("CONTACT_EMAIL")?,
-            link_secret: required("LINK_SECRET")?,
-            origin_secret: optional("ORIGIN_SECRET"),
+            link_secret: link.0,
+            link_secret_precedent: link.1,
+            origin_secret: Some(origin.0).filter(|s| !s.is_empty()),
+            origin_secret_precedent: origin.1,
             presign_ttl_seconds: env::var("PRESIGN_TTL_SECONDS")
                 .ok()
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(300),
-            editeurs: Editeurs::from_env(&academie)?,
+            editeurs,
             academie,
             registry_base_url: required("REGISTRY_BASE_URL")?,
             webhook_url: optional("WEBHOOK_URL"),
-            webhook_secret: env::var("WEBHOOK_SECRET").unwrap_or_default(),
-            editor_answer_secret: AnswerSecret::parse(optional("EDITOR_ANSWER_SECRET"))?,
+            webhook_secret: webhook.0,
+            webhook_secret_precedent: webhook.1,
+            editor_answer_secret: answer.0,
+            editor_answer_secret_precedent: answer.1,
             dossier_retention_days: days("DOSSIER_RETENTION_DAYS")?,
             digest_waiting_days: days("DIGEST_WAITING_DAYS")?,
             dev_jwt_secret: env::var("DEV_JWT_SECRET").ok().filter(|v| !v.is_empty()),

@@ -34,8 +34,12 @@ pub struct Editeur {
     pub webhook_url: Option<String>,
     /// The webhook's `whsec_…` secret (its Standard Webhooks key).
     pub webhook_secret: String,
+    /// During a rotation, the secret being replaced: each call then carries both signatures.
+    pub webhook_secret_precedent: Option<String>,
     /// The key its answers (`POST /api/editeur/ecoles`) are signed with; None: it does not answer.
     pub answer_secret: Option<AnswerSecret>,
+    /// During a rotation, the answer key being replaced, still accepted.
+    pub answer_secret_precedent: Option<AnswerSecret>,
     /// The départements whose dossiers it takes (codes the académie serves).
     pub departements: BTreeSet<String>,
     /// The collectivités (SIREN) whose dossiers it takes, whatever their département.
@@ -48,11 +52,13 @@ pub struct Editeurs {
     pub list: BTreeMap<String, Editeur>,
 }
 
-const KEYS: [&str; 6] = [
+const KEYS: [&str; 8] = [
     "nom",
     "webhook_url",
     "webhook_secret",
+    "webhook_secret_precedent",
     "answer_secret",
+    "answer_secret_precedent",
     "departements",
     "collectivites",
 ];
@@ -137,6 +143,9 @@ impl Editeurs {
                 ));
             }
             let answer_secret = secret("answer_secret")?.map(|(_, key)| key);
+            // A rotation agreed with the editor: the new secret above, the one it replaces here.
+            let webhook_secret_precedent = secret("webhook_secret_precedent")?.map(|(s, _)| s);
+            let answer_secret_precedent = secret("answer_secret_precedent")?.map(|(_, key)| key);
             let codes = |k: &str| -> Result<Vec<String>, String> {
                 match e.get(k) {
                     None => Ok(Vec::new()),
@@ -195,7 +204,9 @@ impl Editeurs {
                     nom,
                     webhook_url,
                     webhook_secret: webhook_secret.unwrap_or_default(),
+                    webhook_secret_precedent,
                     answer_secret,
+                    answer_secret_precedent,
                     departements,
                     collectivites,
                 },
@@ -259,7 +270,9 @@ mod tests {
             nom: "éditeur".into(),
             webhook_url: None,
             webhook_secret: String::new(),
+            webhook_secret_precedent: None,
             answer_secret: None,
+            answer_secret_precedent: None,
             departements: BTreeSet::new(),
             collectivites: BTreeSet::new(),
         };

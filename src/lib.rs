@@ -27,5 +27,6 @@ pub mod ports;
 pub mod reference;
 pub mod render;
 pub mod seal;
+pub mod secrets;
 
 pub use app::App;

@@ -70,3 +70,19 @@ impl SealCertificateStore for SsmCertificates {
         Ok(())
     }
 }
+
+/// A Secrets Manager secret's value, through SSM's reference path
+/// (`/aws/reference/secretsmanager/<id>`, decrypted): what `crate::secrets` reads at cold start.
+pub async fn secret_value(client: aws_sdk_ssm::Client, id: String) -> Result<String, String> {
+    let out = client
+        .get_parameter()
+        .name(format!("/aws/reference/secretsmanager/{id}"))
+        .with_decryption(true)
+        .send()
+        .await
+        .map_err(|e| describe(&e))?;
+    out.parameter
+        .and_then(|p| p.value)
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| "le secret est vide".to_string())
+}

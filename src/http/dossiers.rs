@@ -59,7 +59,15 @@ pub(crate) async fn authorize(
         .map(|r| r.jeton_sha256.as_str())
         .unwrap_or("");
     let generation = record.as_ref().map_or(0, |r| r.acces_generation);
-    if access_granted(&presented, stored, secret, &id, generation) && !presented.is_empty() {
+    // During a rotation of the link secret, links made with the previous one still open.
+    let previous = app
+        .config
+        .link_secret_precedent
+        .as_deref()
+        .is_some_and(|p| access_granted(&presented, stored, p.as_bytes(), &id, generation));
+    if (access_granted(&presented, stored, secret, &id, generation) || previous)
+        && !presented.is_empty()
+    {
         record.ok_or(ApiError::NotFound)
     } else {
         Err(ApiError::NotFound)

@@ -199,12 +199,13 @@ pub async fn deliver(app: &App, from_stream: DossierRecord) -> Result<Outcome, J
     let ts = now.seconds();
     let body = payload(&record, &now.stamp(), app.directory().as_ref()).to_string();
     let id = event_id(&record);
-    let standard = standard_webhooks::signature(
-        &standard_webhooks::key(&editeur.webhook_secret),
-        &id,
-        ts,
-        &body,
-    );
+    // During a rotation, one signature per secret (space-separated, as Standard Webhooks
+    // allows): an editor verifying with either accepts the call.
+    let standard = std::iter::once(&editeur.webhook_secret)
+        .chain(editeur.webhook_secret_precedent.as_ref())
+        .map(|s| standard_webhooks::signature(&standard_webhooks::key(s), &id, ts, &body))
+        .collect::<Vec<_>>()
+        .join(" ");
     let sig = signature(editeur.webhook_secret.as_bytes(), ts, &body);
     let attempt_no = record.webhook_tentatives.len() + 1;
     let delivery = format!("{}-{attempt_no}", record.id);

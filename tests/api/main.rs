@@ -23,6 +23,7 @@ mod life;
 mod presign;
 mod reference;
 mod seal;
+mod secrets;
 mod signataire;
 mod term;
 

@@ -129,7 +129,9 @@ fn app() -> App {
             sender_email: "ne-pas-repondre@ac-rennes.fr".into(),
             contact_email: "ent-ecole@ac-rennes.fr".into(),
             link_secret: "secret-de-mesure".into(),
+            link_secret_precedent: None,
             origin_secret: None,
+            origin_secret_precedent: None,
             presign_ttl_seconds: 300,
             academie: Academie::parse_json(
                 r#"{"nom": "Académie de Rennes", "departements": {"35": {
@@ -143,7 +145,9 @@ fn app() -> App {
             registry_base_url: "http://127.0.0.1:9".into(),
             webhook_url: None,
             webhook_secret: "secret-de-mesure".into(),
+            webhook_secret_precedent: None,
             editor_answer_secret: None,
+            editor_answer_secret_precedent: None,
             editeurs: Default::default(),
             dossier_retention_days: 0,
             digest_waiting_days: 0,

@@ -56,26 +56,27 @@ pub(super) async fn answer(app: &App, req: &Request) -> ApiResult {
     let header = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok());
     let now = Now::system();
     let mut refused = standard_webhooks::Refused::Signature;
+    // Each editor's key, and during a rotation the one it replaces.
     let editeur = editeurs.iter().find(|e| {
-        let key = e
-            .answer_secret
-            .as_ref()
-            .map(|s| s.key())
-            .unwrap_or_default();
-        match standard_webhooks::verify(
-            key,
-            header("webhook-id"),
-            header("webhook-timestamp"),
-            header("webhook-signature"),
-            body,
-            now.seconds(),
-        ) {
-            Ok(()) => true,
-            Err(r) => {
-                refused = r;
-                false
-            }
-        }
+        e.answer_secret
+            .iter()
+            .chain(e.answer_secret_precedent.as_ref())
+            .any(|key| {
+                match standard_webhooks::verify(
+                    key.key(),
+                    header("webhook-id"),
+                    header("webhook-timestamp"),
+                    header("webhook-signature"),
+                    body,
+                    now.seconds(),
+                ) {
+                    Ok(()) => true,
+                    Err(r) => {
+                        refused = r;
+                        false
+                    }
+                }
+            })
     });
     let Some(editeur) = editeur else {
         return Err(ApiError::Signature(refused.detail()));
