@@ -232,6 +232,7 @@ pub(super) async fn export(
     );
     if format == Format::Xlsx {
         let bytes = crate::render::xlsx::workbook("Écoles conventionnées", &columns, &rows);
+        too_large_even_compressed(bytes.len(), MAX_BINARY)?;
         return Ok(Response::builder()
             .status(200)
             .header(
@@ -287,6 +288,7 @@ pub(super) async fn export(
         &format!("{name}.{ext}"),
         accepts_gzip(req),
         MAX_UNCOMPRESSED,
+        MAX_BINARY,
     )
 }
 
@@ -340,6 +342,7 @@ fn deliver(
     file_name: &str,
     gzip_ok: bool,
     limit: usize,
+    binary_limit: usize,
 ) -> ApiResult {
     if !gzip_ok && body.len() > limit {
         return Err(ApiError::NotAcceptable(format!(
@@ -359,7 +362,29 @@ fn deliver(
         )
         .header("cache-control", "no-store");
     let gzipped = gzip_ok.then(|| gzip(body.as_bytes(), flate2::Compression::fast()));
+    if let Some(z) = &gzipped {
+        too_large_even_compressed(z.len(), binary_limit)?;
+    }
     Ok(encoded(b, gzipped, || Body::Text(body)))
+}
+
+/// Largest binary body answered (gzip, XLSX): API Gateway carries it base64-encoded in
+/// Lambda's 6 MB response, so about 4.7 MB of bytes; a margin for the headers.
+const MAX_BINARY: usize = 4_400_000;
+
+/// A 406 saying how to get the export in parts, rather than a response Lambda would refuse
+/// (a 502 without explanation), until exports are written as files (issue « Storage and
+/// exports that hold at national scale », point 2).
+fn too_large_even_compressed(len: usize, limit: usize) -> Result<(), ApiError> {
+    if len <= limit {
+        return Ok(());
+    }
+    Err(ApiError::NotAcceptable(format!(
+        "L’export fait {:.1} Mo même compressé, plus qu’une réponse ne peut porter : \
+         exportez-le en plusieurs fois, par département (departement=), par période de dépôt \
+         (du=, au=) ou par éditeur (editeur=), ou seulement les changements (depuis=).",
+        len as f64 / 1e6
+    )))
 }
 
 #[cfg(test)]
@@ -381,14 +406,14 @@ mod tests {
     #[test]
     fn a_large_export_goes_compressed_or_says_how_to_get_it() {
         let csv = "\u{feff}uai;nom\r\n".repeat(10);
-        let refused = deliver(csv.clone(), "text/csv", "e.csv", false, 50).unwrap_err();
+        let refused = deliver(csv.clone(), "text/csv", "e.csv", false, 50, MAX_BINARY).unwrap_err();
         assert_eq!(refused.status(), 406);
         let Body::Text(problem) = refused.into_response().into_body() else {
             panic!("problem+json text");
         };
         assert!(problem.contains("Accept-Encoding: gzip"), "{problem}");
 
-        let zipped = deliver(csv.clone(), "text/csv", "e.csv", true, 50).unwrap();
+        let zipped = deliver(csv.clone(), "text/csv", "e.csv", true, 50, MAX_BINARY).unwrap();
         assert_eq!(zipped.headers()["content-encoding"], "gzip");
         let Body::Binary(bytes) = zipped.body() else {
             panic!("gzip bytes");
@@ -398,7 +423,22 @@ mod tests {
             .unwrap();
         assert_eq!(back, csv, "byte for byte, BOM included");
 
-        let small = deliver(csv.clone(), "text/csv", "e.csv", false, 10_000).unwrap();
+        // Even compressed, beyond what a response carries (rows that compress badly, here
+        // distinct numbers): the same kind of answer, not a response Lambda would refuse.
+        let varied: String = (0..20_000u64)
+            .map(|i| format!("{:x};", i.wrapping_mul(0x9e37_79b9_7f4a_7c15)))
+            .collect();
+        let refused = deliver(varied, "text/csv", "e.csv", true, 50, 10_000).unwrap_err();
+        assert_eq!(refused.status(), 406);
+        let Body::Text(problem) = refused.into_response().into_body() else {
+            panic!("problem+json text");
+        };
+        assert!(
+            problem.contains("même compressé") && problem.contains("departement="),
+            "{problem}"
+        );
+
+        let small = deliver(csv.clone(), "text/csv", "e.csv", false, 10_000, MAX_BINARY).unwrap();
         assert_eq!(small.status(), 200);
         assert!(small.headers().get("content-encoding").is_none());
     }
