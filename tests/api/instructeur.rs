@@ -1330,6 +1330,23 @@ async fn page_sizes_outside_the_bounds_and_other_methods_are_refused_in_french()
             r.body
         );
     }
+    // A statut list longer than the statuts: one error, not one per item.
+    let long = vec!["inconnu"; 5000].join(",");
+    let r = t
+        .as_instructeur(
+            "GET",
+            &format!("/api/instructeur/dossiers?statut={long}"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(
+        r.json()["errors"].as_array().unwrap().len(),
+        1,
+        "{}",
+        r.body
+    );
+    assert!(r.error_on("statut").unwrap().contains("sept au plus"));
     for (method, path, allow) in [
         ("TRACE", "/api/instructeur/dossiers", "GET"),
         (

@@ -33,6 +33,15 @@ fn statut_param(req: &Request, errs: &mut Vec<FieldError>) -> Vec<Statut> {
         return Vec::new();
     };
     let mut out: Vec<Statut> = Vec::new();
+    // As many as there are statuts: a longer list is refused at once (one error, not one per
+    // item of a list someone made a megabyte long).
+    if v.split(',').count() > 7 {
+        errs.push(FieldError::new(
+            "statut",
+            "Trop de statuts : sept au plus, séparés par des virgules (brouillon, en_construction, en_instruction, accepte, refuse, sans_suite, resilie).",
+        ));
+        return out;
+    }
     for s in v.split(',') {
         match serde_json::from_value::<Statut>(json!(s.trim())) {
             Ok(st) if out.contains(&st) => errs.push(FieldError::new(
