@@ -72,7 +72,7 @@ WAF_ROUTES_PENDING = {
 # Variables a function reads that the template must NOT set, and why.
 EXEMPT_READS = {
     **{v: f"local value only (make run, make test); on AWS the function reads the secret from Secrets "
-       f"Manager at cold start, by the ARN the template gives in {v}_ID (src/secrets.rs)"
+       f"Manager at cold start, by the name the template gives in {v}_ID (src/secrets.rs)"
        for v in ["LINK_SECRET", "ORIGIN_SECRET", "WEBHOOK_SECRET", "EDITOR_ANSWER_SECRET", "EDITEURS_CONFIG"]},
     "DEV_JWT_SECRET": "local stack only: key of `make instructeur-token` dev tokens; never set on AWS, "
     "where the HTTP API's Cognito JWT authorizer validates instructeur tokens",

@@ -243,6 +243,10 @@ pub enum ConfigError {
     SecretUnreadable(&'static str, String, String),
     #[error("configuration : {0} est absente ou vide (sur AWS, {1} nomme le secret dans Secrets Manager)")]
     SecretMissing(&'static str, &'static str),
+    #[error("configuration : le secret d’origine (ORIGIN_SECRET_ID) doit être une valeur simple : CloudFront l’envoie tel quel, une rotation {{\"actuel\", …}} n’y vaut pas (infra/README.md « Rotation des secrets »)")]
+    OriginPlain,
+    #[error("configuration : les éditeurs {0} et {1} ont le même secret de réponse : chaque éditeur signe avec le sien, sans quoi l’un répondrait pour l’autre")]
+    AnswerKeyShared(String, String),
 }
 
 /// An environment variable, None when absent or blank.

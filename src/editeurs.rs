@@ -1,8 +1,9 @@
 //! The ENT editors the académie hands its schools over to, one per territory. Each has its own
 //! webhook (address and `whsec_…` secret) and its own answer secret, and is given the
 //! dossiers of the collectivités it lists (by SIREN) or, failing that, of the départements it
-//! lists. One JSON document, `EDITEURS_CONFIG` (the JSON itself on AWS, given by the
-//! template's `EditeursConfig` parameter; a path locally):
+//! lists. One JSON document, `EDITEURS_CONFIG` (locally the JSON or the path of its file; on
+//! AWS the template's NoEcho `EditeursConfig` parameter, stored as a secret and read at cold
+//! start through `EDITEURS_CONFIG_ID`, `crate::secrets`):
 //!
 //! ```json
 //! {"ent-armor": {"nom": "ENT Armor", "departements": ["22"],
@@ -122,9 +123,7 @@ impl Editeurs {
             let webhook_url = optional_text("webhook_url", 2000)?;
             if let Some(u) = &webhook_url {
                 if !(u.starts_with("https://") || u.starts_with("http://")) {
-                    return Err(format!(
-                        "{at}webhook_url : « {u} » n’est pas une adresse http(s)://"
-                    ));
+                    return Err(format!("{at}webhook_url n’est pas une adresse http(s)://"));
                 }
             }
             let secret = |k: &str| -> Result<Option<(String, AnswerSecret)>, String> {
@@ -172,9 +171,13 @@ impl Editeurs {
                     ));
                 }
                 if let Some(other) = taken.insert(format!("d{code}"), id.clone()) {
-                    return Err(format!(
-                        "{at}departements : le département {code} est déjà confié à l’éditeur {other} (un seul éditeur par département)"
-                    ));
+                    return Err(if other == *id {
+                        format!("{at}departements : le département {code} est indiqué deux fois")
+                    } else {
+                        format!(
+                            "{at}departements : le département {code} est déjà confié à l’éditeur {other} (un seul éditeur par département)"
+                        )
+                    });
                 }
                 departements.insert(code);
             }
@@ -186,15 +189,21 @@ impl Editeurs {
                     ));
                 }
                 if let Some(other) = taken.insert(format!("c{siren}"), id.clone()) {
-                    return Err(format!(
-                        "{at}collectivites : la collectivité {siren} est déjà confiée à l’éditeur {other}"
-                    ));
+                    return Err(if other == *id {
+                        format!(
+                            "{at}collectivites : la collectivité {siren} est indiquée deux fois"
+                        )
+                    } else {
+                        format!(
+                            "{at}collectivites : la collectivité {siren} est déjà confiée à l’éditeur {other}"
+                        )
+                    });
                 }
                 collectivites.insert(siren);
             }
             if departements.is_empty() && collectivites.is_empty() {
                 return Err(format!(
-                    "{at} : indiquez ses departements ou ses collectivites (SIREN), sans quoi aucun dossier ne lui revient"
+                    "{id} : indiquez ses departements ou ses collectivites (SIREN), sans quoi aucun dossier ne lui revient"
                 ));
             }
             list.insert(

@@ -1,18 +1,20 @@
 //! The secrets a function needs, read once at its cold start from AWS Secrets Manager and kept
 //! for the instance's life, so that none is in a function's environment (readable by anyone
-//! with `lambda:GetFunctionConfiguration`). On AWS the template gives each secret's ARN
-//! (`LINK_SECRET_ID`…, not secret itself) and each function's role may read only the secrets
-//! its binary asks for ([`Secret`], `App::connect`); `make run` keeps the values themselves in
-//! the environment (`LINK_SECRET`…), as before.
+//! with `lambda:GetFunctionConfiguration`). On AWS the template gives each secret's name
+//! (`LINK_SECRET_ID`…, not secret itself; a name, because SSM's reference path reads the `:` of
+//! an ARN as a version selector) and each function's role may read only the secrets its binary
+//! asks for ([`Secret`], its `main.rs`); `make run` keeps the values themselves in the
+//! environment (`LINK_SECRET`…), as before.
 //!
 //! Read through SSM's reference path (`GetParameter /aws/reference/secretsmanager/<id>`, with
 //! decryption): the SSM client the seal already uses, no second SDK crate.
 //!
-//! Rotation: a value may be `{"actuel": "…", "precedent": "…"}` while a rotation lasts: links,
-//! the single editor's webhook and answers, and the CloudFront header are then made with
-//! `actuel` while `precedent` is still accepted (the webhook carries both signatures), so that
-//! nothing in flight breaks; afterwards the plain new value (infra/README.md « Rotation des
-//! secrets »).
+//! Rotation: a value may be `{"actuel": "…", "precedent": "…"}` while a rotation lasts: links
+//! and the single editor's webhook and answers are then made with `actuel` while `precedent`
+//! is still accepted (the webhook carries both Standard Webhooks signatures), so that nothing
+//! in flight breaks; afterwards the plain new value (infra/README.md « Rotation des secrets »).
+//! Not the origin secret read from Secrets Manager: CloudFront sends its value as it is, so
+//! the JSON form is refused there.
 
 use crate::config::{optional, AnswerSecret, Config, ConfigError};
 use crate::editeurs::Editeurs;
@@ -137,7 +139,51 @@ where
             None => {}
         }
     }
+    // On AWS what protects a route or signs a call must be there: no origin secret would let
+    // direct calls through, an empty webhook key would sign what anyone can forge.
+    if config.endpoint_url.is_none()
+        && needs.contains(&Secret::Origin)
+        && config.origin_secret.is_none()
+    {
+        return Err(ConfigError::SecretMissing(
+            "ORIGIN_SECRET",
+            "ORIGIN_SECRET_ID",
+        ));
+    }
+    if needs.contains(&Secret::Webhook)
+        && config.webhook_url.is_some()
+        && config.webhook_secret.is_empty()
+    {
+        return Err(ConfigError::SecretMissing(
+            "WEBHOOK_SECRET",
+            "WEBHOOK_SECRET_ID",
+        ));
+    }
+    // One key, one editor: the answer route tells editors apart by the key that verifies.
+    if let Some((a, b)) = shared_answer_key(config) {
+        return Err(ConfigError::AnswerKeyShared(a, b));
+    }
     Ok(())
+}
+
+/// Two editors (the single-editor settings included) holding the same answer key, current or
+/// previous.
+fn shared_answer_key(config: &Config) -> Option<(String, String)> {
+    let mut seen: Vec<(&[u8], String)> = Vec::new();
+    let editeurs = config.all_editeurs();
+    for e in &editeurs {
+        for key in e
+            .answer_secret
+            .iter()
+            .chain(e.answer_secret_precedent.as_ref())
+        {
+            if let Some((_, other)) = seen.iter().find(|(k, o)| *k == key.key() && *o != e.id) {
+                return Some((other.clone(), e.id.clone()));
+            }
+            seen.push((key.key(), e.id.clone()));
+        }
+    }
+    None
 }
 
 fn clear(config: &mut Config, secret: Secret) {
@@ -166,10 +212,11 @@ fn set(config: &mut Config, secret: Secret, value: &str, id: &str) -> Result<(),
     let var = secret.var();
     match secret {
         Secret::Link => (config.link_secret, config.link_secret_precedent) = rotating(value, var)?,
-        Secret::Origin => {
-            let (a, p) = rotating(value, var)?;
-            (config.origin_secret, config.origin_secret_precedent) = (Some(a), p);
+        // CloudFront sends the secret's value as it is: a rotation object would be its header.
+        Secret::Origin if value.trim_start().starts_with('{') => {
+            return Err(ConfigError::OriginPlain)
         }
+        Secret::Origin => config.origin_secret = Some(value.trim().to_string()),
         Secret::Webhook => {
             (config.webhook_secret, config.webhook_secret_precedent) = rotating(value, var)?
         }

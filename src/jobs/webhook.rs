@@ -227,7 +227,8 @@ pub async fn deliver(app: &App, from_stream: DossierRecord) -> Result<Outcome, J
         match answer {
             Ok(resp) => (resp.status(), None),
             Err(ureq::Error::Status(code, _)) => (code, Some(format!("HTTP {code}"))),
-            Err(e) => (0, Some(e.to_string())),
+            // The kind only: ureq's message carries the URL, which may hold the editor's token.
+            Err(ureq::Error::Transport(t)) => (0, Some(t.kind().to_string())),
         }
     })
     .await

@@ -206,6 +206,16 @@ async fn each_editor_receives_answers_and_exports_only_its_territorys_schools() 
         .await;
     assert_eq!(r.status, 422, "{}", r.body);
     assert_eq!(r.json()["errors"][0]["champ"], "depuis");
+    // Only what was handed over: no refused or pending dossier's schools.
+    let r = t
+        .as_instructeur(
+            "GET",
+            "/api/instructeur/export/ecoles-gar.json?statut=refuse",
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.json()["errors"][0]["champ"], "statut");
 }
 
 #[tokio::test]

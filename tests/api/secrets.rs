@@ -143,6 +143,40 @@ async fn each_function_reads_only_the_secrets_it_needs_from_secrets_manager() {
         "{e}"
     );
     assert!(!e.contains("lien-neuf") && !e.contains("lien-ancien"));
+
+    // The origin header is sent by CloudFront as the secret's value: no rotation object.
+    let origin = format!("test-{s}/origine");
+    create_secret(&origin, r#"{"actuel": "a", "precedent": "b"}"#);
+    let with_origin: HashMap<&'static str, String> = [("ORIGIN_SECRET_ID", origin)].into();
+    let e = load_with(&t, &mut base.clone(), &[Secret::Origin], &with_origin)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("valeur simple"), "{e}");
+
+    // Two editors with one answer key: one could answer for the other.
+    let shared = format!("test-{s}/editeurs-partages");
+    create_secret(
+        &shared,
+        &json!({"ent-armor": {"nom": "ENT Armor", "departements": ["22"],
+                              "answer_secret": EDITOR_ANSWER_SECRET}})
+        .to_string(),
+    );
+    let with_shared: HashMap<&'static str, String> = [("EDITEURS_CONFIG_ID", shared)].into();
+    let mut api = t.app.config.clone();
+    let e = load_with(
+        &t,
+        &mut api,
+        &[Secret::Link, Secret::EditorAnswer, Secret::Editeurs],
+        &with_shared,
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("ent-armor") && e.contains("même secret de réponse"),
+        "{e}"
+    );
 }
 
 #[tokio::test]

@@ -310,7 +310,7 @@ pub fn request_webhook(
 ) -> Result<Change, Refusal> {
     if !policy.webhook {
         return Err(Refusal::Conflict(
-            "Aucun webhook d’éditeur ENT n’est configuré.".into(),
+            "Aucun webhook d’éditeur ENT n’est configuré pour ce dossier : ses écoles se remettent à l’éditeur par l’export.".into(),
         ));
     }
     allowed(Step::RequestWebhook, r, actor)?;

@@ -128,6 +128,16 @@ pub(super) async fn export(
         }
         _ => None,
     };
+    // The GAR's records are the schools handed over: accepted conventions, nothing else.
+    if format == Format::Gar && filter.statuts.iter().any(|s| *s != Statut::Accepte) {
+        return Err(ApiError::Validation(vec![
+            crate::domain::draft::FieldError::new(
+                "statut",
+                "ecoles-gar.json ne contient que les écoles des conventions acceptées : retirez \
+             statut, ou prenez ecoles.json?statut=… pour les autres dossiers.",
+            ),
+        ]));
+    }
     // Handing schools over is the académie's act: by default, accepted conventions only
     // (others on request with `statut=`), and with `depuis=` the terminated ones withdrawn.
     if filter.statuts.is_empty() {
@@ -382,7 +392,7 @@ fn too_large_even_compressed(len: usize, limit: usize) -> Result<(), ApiError> {
     Err(ApiError::NotAcceptable(format!(
         "L’export fait {:.1} Mo même compressé, plus qu’une réponse ne peut porter : \
          exportez-le en plusieurs fois, par département (departement=), par période de dépôt \
-         (du=, au=) ou par éditeur (editeur=), ou seulement les changements (depuis=).",
+         (du=, au=) ou par éditeur (editeur=).",
         len as f64 / 1e6
     )))
 }

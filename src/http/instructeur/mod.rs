@@ -28,7 +28,11 @@ use lambda_http::{Body, Request, Response};
 pub async fn handle(app: &App, req: Request) -> Result<Response<Body>, std::convert::Infallible> {
     let path = req.uri().path().trim_end_matches('/').to_string();
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    app.refresh_reference().await;
+    // A newer directory snapshot, once a minute at most, for requests that came through
+    // CloudFront only.
+    if super::front::check(app, &req).is_ok() {
+        app.refresh_reference().await;
+    }
     // The ENT editor's answer: signed by the editor (Standard Webhooks), not an instructeur.
     if let ["api", "editeur", rest @ ..] = segments.as_slice() {
         let result = match (super::front::check(app, &req), req.method().as_str(), rest) {
