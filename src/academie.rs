@@ -123,19 +123,7 @@ impl Academie {
     }
 
     pub fn parse_json(text: &str, source: &str) -> Result<Academie, AcademieError> {
-        let err = |message: String| AcademieError {
-            source_name: source.to_string(),
-            message,
-        };
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-            err(format!(
-                "ce n’est pas du JSON valide (ligne {}, colonne {}) : {}",
-                e.line(),
-                e.column(),
-                e
-            ))
-        })?;
-        Academie::parse_value(&value).map_err(err)
+        parse_document(text, source, Academie::parse_value)
     }
 
     fn parse_value(value: &serde_json::Value) -> Result<Academie, String> {
@@ -230,6 +218,27 @@ pub(crate) fn document(name: &'static str) -> Result<Option<(String, String)>, A
         }
         None => Ok(None),
     }
+}
+
+/// A configuration document: JSON, then `parse`; either error said with where it was read.
+pub(crate) fn parse_document<T>(
+    text: &str,
+    source: &str,
+    parse: impl FnOnce(&serde_json::Value) -> Result<T, String>,
+) -> Result<T, AcademieError> {
+    let err = |message: String| AcademieError {
+        source_name: source.to_string(),
+        message,
+    };
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        err(format!(
+            "ce n’est pas du JSON valide (ligne {}, colonne {}) : {}",
+            e.line(),
+            e.column(),
+            e
+        ))
+    })?;
+    parse(&value).map_err(err)
 }
 
 pub(crate) fn unknown_keys(

@@ -17,7 +17,7 @@
 //! configured editor takes. The rule is [`Editeurs::route`]; validated at cold start, every
 //! error in French naming the key.
 
-use crate::academie::{document, text, unknown_keys, Academie, AcademieError};
+use crate::academie::{document, parse_document, text, unknown_keys, Academie, AcademieError};
 use crate::config::AnswerSecret;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -78,19 +78,7 @@ impl Editeurs {
         source: &str,
         academie: &Academie,
     ) -> Result<Editeurs, AcademieError> {
-        let err = |message: String| AcademieError {
-            source_name: source.to_string(),
-            message,
-        };
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-            err(format!(
-                "ce n’est pas du JSON valide (ligne {}, colonne {}) : {}",
-                e.line(),
-                e.column(),
-                e
-            ))
-        })?;
-        Editeurs::parse_value(&value, academie).map_err(err)
+        parse_document(text, source, |v| Editeurs::parse_value(v, academie))
     }
 
     fn parse_value(value: &serde_json::Value, academie: &Academie) -> Result<Editeurs, String> {

@@ -31,14 +31,6 @@ impl TestApp {
     }
 }
 
-fn dossier_22() -> Value {
-    let mut body = full_dossier();
-    body["collectivite"]["siret"] = json!(SIRET_SAINT_BRIEUC);
-    body["ecoles"] = json!([{"uai": UAI_SAINT_BRIEUC}]);
-    body["signataire"]["email"] = json!("mairie@saint-brieuc.exemple.fr");
-    body
-}
-
 async fn generate(t: &TestApp) {
     let ev = t.stream_event().await;
     assert!(t.run_generate(&ev).await.batch_item_failures.is_empty());

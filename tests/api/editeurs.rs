@@ -17,22 +17,8 @@ const ARMOR_REPONSE: &str = "whsec_cmVwb25zZS1kZS1sLWVudC1hcm1vci1wb3VyLXRlc3RzI
 const E35_WEBHOOK: &str = "whsec_d2ViaG9vay1kZS1sLWVudC0zNS1wb3VyLWxlcy10ZXN0cw==";
 const E35_REPONSE: &str = "whsec_cmVwb25zZS1kZS1sLWVudC0zNS1wb3VyLWxlcy10ZXN0cw==";
 
-fn dossier_22() -> Value {
-    let mut body = full_dossier();
-    body["collectivite"]["siret"] = json!(SIRET_SAINT_BRIEUC);
-    body["ecoles"] = json!([{"uai": UAI_SAINT_BRIEUC}]);
-    body["signataire"]["email"] = json!("mairie@saint-brieuc.exemple.fr");
-    body
-}
-
 async fn accept(t: &TestApp, id: &str) {
-    let path = format!("/api/instructeur/dossiers/{id}/decision");
-    for action in ["passer_en_instruction", "accepter"] {
-        let r = t
-            .as_instructeur("POST", &path, Some(&json!({ "action": action })))
-            .await;
-        assert_eq!(r.status, 200, "{action}: {}", r.body);
-    }
+    crate::editor::accept(t, id).await
 }
 
 fn today() -> String {

@@ -12,6 +12,12 @@ const PATH: &str = "/api/editeur/ecoles";
 /// A deposited dossier of Baulon with its two schools, accepted. (id, jeton)
 async fn accepted(t: &TestApp) -> (String, String) {
     let (id, jeton) = t.deposit_new(&full_dossier()).await;
+    accept(t, &id).await;
+    (id, jeton)
+}
+
+/// Takes a deposited dossier up and accepts it, as an instructeur.
+pub(crate) async fn accept(t: &TestApp, id: &str) {
     let path = format!("/api/instructeur/dossiers/{id}/decision");
     for action in ["passer_en_instruction", "accepter"] {
         let r = t
@@ -19,7 +25,6 @@ async fn accepted(t: &TestApp) -> (String, String) {
             .await;
         assert_eq!(r.status, 200, "{action}: {}", r.body);
     }
-    (id, jeton)
 }
 
 /// POSTs `body` signed by the library with `secret` at `timestamp` (now when None).

@@ -838,6 +838,15 @@ pub fn link_in(email: &Value, prefix: &str) -> String {
 }
 
 /// A complete, valid dossier body.
+/// A dossier of Saint-Brieuc (Côtes-d'Armor, the tests' second département) with one school.
+pub fn dossier_22() -> Value {
+    let mut body = full_dossier();
+    body["collectivite"]["siret"] = json!(SIRET_SAINT_BRIEUC);
+    body["ecoles"] = json!([{"uai": UAI_SAINT_BRIEUC}]);
+    body["signataire"]["email"] = json!("mairie@saint-brieuc.exemple.fr");
+    body
+}
+
 pub fn full_dossier() -> Value {
     json!({
         "collectivite": { "siret": SIRET_BAULON },

@@ -641,10 +641,8 @@ async fn an_import_on_a_running_stack_reaches_search_and_deposit_without_a_resta
     assert!(lamballe(&after), "{}", after.body);
     let school = t.get("/api/ecoles/0229903V", None).await;
     assert_eq!(school.status, 200, "{}", school.body);
-    let mut body = full_dossier();
-    body["collectivite"]["siret"] = json!(SIRET_SAINT_BRIEUC);
+    let mut body = dossier_22();
     body["ecoles"] = json!([{"uai": "0229903V"}]);
-    body["signataire"]["email"] = json!("mairie@saint-brieuc.exemple.fr");
     let (id, jeton) = t.deposit_new(&body).await;
     let view = t
         .get(&format!("/api/dossiers/{id}"), Some(&jeton))

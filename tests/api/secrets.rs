@@ -207,13 +207,7 @@ async fn during_a_rotation_the_previous_secret_still_works() {
     t.app.config.webhook_url = Some(editor.url.clone());
     t.app.config.webhook_secret = new_webhook.into();
     t.app.config.webhook_secret_precedent = Some(WEBHOOK_SECRET.into());
-    let decision = format!("/api/instructeur/dossiers/{id}/decision");
-    for action in ["passer_en_instruction", "accepter"] {
-        let r = t
-            .as_instructeur("POST", &decision, Some(&json!({ "action": action })))
-            .await;
-        assert_eq!(r.status, 200, "{action}: {}", r.body);
-    }
+    crate::editor::accept(&t, &id).await;
     let event = t.stream_event().await;
     let out = conventions_ent::jobs::stream::process_selected(
         &event,
