@@ -129,8 +129,10 @@ pub enum Actor {
     },
     Service,
     /// The ENT editor, authenticated by its Standard Webhooks signature (its answer on GAR
-    /// access).
-    Editeur,
+    /// access); `par`: how the audit trail names it (« éditeur ENT Armor »).
+    Editeur {
+        par: String,
+    },
 }
 
 /// The kind of an [`Actor`], as the life table names it.
@@ -166,7 +168,7 @@ impl Actor {
             Actor::Collectivite => Who::Collectivite,
             Actor::Instructeur { .. } => Who::Instructeur,
             Actor::Service => Who::Service,
-            Actor::Editeur => Who::Editeur,
+            Actor::Editeur { .. } => Who::Editeur,
         }
     }
 
@@ -176,7 +178,7 @@ impl Actor {
             Actor::Collectivite => "collectivité",
             Actor::Instructeur { email, .. } => email,
             Actor::Service => "service",
-            Actor::Editeur => "éditeur ENT",
+            Actor::Editeur { par } => par,
         }
     }
 

@@ -120,6 +120,20 @@ async fn each_editor_receives_answers_and_exports_only_its_territorys_schools() 
         .await
         .json();
     assert_eq!(view["ecoles"][0]["gar"]["etat"], "ouverte");
+    let detail = t
+        .as_instructeur("GET", &format!("/api/instructeur/dossiers/{id22}"), None)
+        .await
+        .json();
+    let last = detail["historique"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        last["par"], "éditeur ENT : ENT Armor",
+        "the audit names the editor"
+    );
 
     // The export per editor, with the editor's column.
     let r = t

@@ -113,7 +113,7 @@ async fn the_editors_signed_answer_is_recorded_per_school_and_shown() {
         .last()
         .unwrap()
         .clone();
-    assert_eq!(last["par"], "éditeur ENT");
+    assert_eq!(last["par"], "éditeur ENT : éditeur unique de l’académie");
     assert!(
         last["detail"].as_str().unwrap().contains(UAI_CARDROC),
         "{last}"

@@ -80,6 +80,12 @@ mod tests {
     use crate::domain::gar::AccesGar;
     use crate::domain::uai::Uai;
 
+    fn editeur() -> Actor {
+        Actor::Editeur {
+            par: "éditeur ENT Armor".into(),
+        }
+    }
+
     fn answer(uai: &str, etat: EtatGar) -> ReponseEcole {
         ReponseEcole {
             index: 0,
@@ -122,12 +128,12 @@ mod tests {
             answer("0350165P", EtatGar::Ouverte),
         ];
         assert!(
-            record_editor_answer(&r, &answers, &Actor::Editeur, &now).is_err(),
+            record_editor_answer(&r, &answers, &editeur(), &now).is_err(),
             "not accepted yet"
         );
         r.statut = Statut::Accepte;
         assert!(record_editor_answer(&r, &answers, &Actor::Service, &now).is_err());
-        let change = record_editor_answer(&r, &answers, &Actor::Editeur, &now)
+        let change = record_editor_answer(&r, &answers, &editeur(), &now)
             .unwrap()
             .expect("something to record");
         assert!(change.condition.holds(&r));
@@ -145,12 +151,12 @@ mod tests {
             "a second write of it conflicts"
         );
         assert_eq!(
-            record_editor_answer(&r, &answers, &Actor::Editeur, &now).unwrap(),
+            record_editor_answer(&r, &answers, &editeur(), &now).unwrap(),
             None,
             "the same answer again changes nothing"
         );
         let refused = [answer(&uais[0], EtatGar::Rejetee)];
-        let change = record_editor_answer(&r, &refused, &Actor::Editeur, &now)
+        let change = record_editor_answer(&r, &refused, &editeur(), &now)
             .unwrap()
             .unwrap();
         assert!(matches!(

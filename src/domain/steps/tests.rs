@@ -63,7 +63,9 @@ fn every_step_function_agrees_with_the_state_machine() {
                 Who::Collectivite => Actor::Collectivite,
                 Who::Instructeur => instructeur(),
                 Who::Service => Actor::Service,
-                Who::Editeur => Actor::Editeur,
+                Who::Editeur => Actor::Editeur {
+                    par: "éditeur ENT".into(),
+                },
             };
             let now = Now::system();
             for d in [Decision::Accepter, Decision::RepasserEnConstruction] {

@@ -132,18 +132,25 @@ pub(super) async fn answer(app: &App, req: &Request) -> ApiResult {
     let mut order: Vec<usize> = per_dossier.keys().copied().collect();
     order.sort_unstable();
     for k in order {
-        record(app, accepted[k].clone(), &per_dossier[&k]).await?;
+        record(app, accepted[k].clone(), &per_dossier[&k], editeur).await?;
     }
     Ok(json(200, &json!({ "enregistrees": answers.len() })))
 }
 
 /// The step on one dossier, written; read again and decided again when the dossier changed
 /// meanwhile (another answer, a decision).
-async fn record(app: &App, mut r: DossierRecord, answers: &[ReponseEcole]) -> Result<(), ApiError> {
+async fn record(
+    app: &App,
+    mut r: DossierRecord,
+    answers: &[ReponseEcole],
+    editeur: &Editeur,
+) -> Result<(), ApiError> {
+    // The audit trail names which editor answered.
+    let actor = Actor::Editeur {
+        par: format!("éditeur ENT : {}", editeur.nom),
+    };
     for _ in 0..3 {
-        let Some(change) =
-            steps::record_editor_answer(&r, answers, &Actor::Editeur, &Now::system())?
-        else {
+        let Some(change) = steps::record_editor_answer(&r, answers, &actor, &Now::system())? else {
             return Ok(());
         };
         match app.dossiers.record_editor_answer(&r.id, &change).await {
