@@ -41,6 +41,10 @@ pub struct Config {
     pub editor_answer_secret: Option<AnswerSecret>,
     /// During a rotation, the answer secret being replaced, still accepted.
     pub editor_answer_secret_precedent: Option<AnswerSecret>,
+    /// Whether the single editor answers (`EDITOR_ANSWER_SECRET` or its `_ID` is set): a fact
+    /// every function knows, also those that do not load the secret, so that all agree on
+    /// whether the editor `defaut` exists.
+    pub editor_answer_configured: bool,
     /// The ENT editors per territory (`EDITEURS_CONFIG`, `crate::editeurs`); the three settings
     /// above make the editor `defaut`, given the dossiers none of these takes.
     pub editeurs: crate::editeurs::Editeurs,
@@ -281,7 +285,8 @@ impl Config {
     /// The editor of the single-editor settings (`WEBHOOK_URL`, `WEBHOOK_SECRET`,
     /// `EDITOR_ANSWER_SECRET`), when a webhook or an answer secret is set.
     pub fn editeur_defaut(&self) -> Option<Editeur> {
-        (self.webhook_url.is_some() || self.editor_answer_secret.is_some()).then(|| Editeur {
+        let answers = self.editor_answer_configured || self.editor_answer_secret.is_some();
+        (self.webhook_url.is_some() || answers).then(|| Editeur {
             id: crate::editeurs::DEFAUT.into(),
             nom: "éditeur unique de l’académie".into(),
             webhook_url: self.webhook_url.clone(),
@@ -357,6 +362,8 @@ impl Config {
             webhook_secret_precedent: webhook.1,
             editor_answer_secret: answer.0,
             editor_answer_secret_precedent: answer.1,
+            editor_answer_configured: given("EDITOR_ANSWER_SECRET")
+                || given("EDITOR_ANSWER_SECRET_ID"),
             dossier_retention_days: days("DOSSIER_RETENTION_DAYS")?,
             digest_waiting_days: days("DIGEST_WAITING_DAYS")?,
             dev_jwt_secret: env::var("DEV_JWT_SECRET").ok().filter(|v| !v.is_empty()),

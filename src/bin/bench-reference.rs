@@ -353,6 +353,7 @@ async fn bench_app(dir: Directory) -> conventions_ent::App {
             webhook_secret_precedent: None,
             editor_answer_secret: None,
             editor_answer_secret_precedent: None,
+            editor_answer_configured: false,
             editeurs: Default::default(),
             dossier_retention_days: 0,
             digest_waiting_days: 0,

@@ -251,6 +251,7 @@ impl TestApp {
             ))
             .unwrap(),
             editor_answer_secret_precedent: None,
+            editor_answer_configured: false,
             editeurs: Default::default(),
             dossier_retention_days: 0,
             digest_waiting_days: 0,
