@@ -23,8 +23,6 @@ pub struct Config {
     pub link_secret_precedent: Option<String>,
     /// The secret CloudFront adds to every request it passes on (`http::front`); None locally.
     pub origin_secret: Option<String>,
-    /// During a rotation, the header value being replaced, still accepted.
-    pub origin_secret_precedent: Option<String>,
     /// Lifetime of presigned download URLs.
     pub presign_ttl_seconds: u64,
     pub academie: Academie,
@@ -310,25 +308,19 @@ impl Config {
         let academie = Academie::from_env()?;
         // A secret the template gives by its Secrets Manager id is read by `crate::secrets`
         // (the functions that need it); locally its value is here, plain or in rotation.
-        let local = |value: Option<String>, by_id: bool, var: &'static str| match value {
-            Some(v) if !by_id => crate::secrets::rotating(&v, var),
-            _ => Ok((String::new(), None)),
-        };
         let link = if given("LINK_SECRET_ID") {
             (String::new(), None)
         } else {
             crate::secrets::rotating(&required("LINK_SECRET")?, "LINK_SECRET")?
         };
-        let origin = local(
-            optional("ORIGIN_SECRET"),
-            given("ORIGIN_SECRET_ID"),
-            "ORIGIN_SECRET",
-        )?;
-        let webhook = local(
-            optional("WEBHOOK_SECRET"),
-            given("WEBHOOK_SECRET_ID"),
-            "WEBHOOK_SECRET",
-        )?;
+        // Plain, as CloudFront sends it (no rotation form: `secrets`).
+        let origin = optional("ORIGIN_SECRET").filter(|_| !given("ORIGIN_SECRET_ID"));
+        let webhook = match optional("WEBHOOK_SECRET") {
+            Some(v) if !given("WEBHOOK_SECRET_ID") => {
+                crate::secrets::rotating(&v, "WEBHOOK_SECRET")?
+            }
+            _ => (String::new(), None),
+        };
         let answer = match optional("EDITOR_ANSWER_SECRET") {
             Some(v) if !given("EDITOR_ANSWER_SECRET_ID") => crate::secrets::answer_secrets(&v)?,
             _ => (None, None),
@@ -348,8 +340,7 @@ impl Config {
             contact_email: required("CONTACT_EMAIL")?,
             link_secret: link.0,
             link_secret_precedent: link.1,
-            origin_secret: Some(origin.0).filter(|s| !s.is_empty()),
-            origin_secret_precedent: origin.1,
+            origin_secret: origin,
             presign_ttl_seconds: env::var("PRESIGN_TTL_SECONDS")
                 .ok()
                 .and_then(|v| v.parse().ok())

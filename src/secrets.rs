@@ -194,7 +194,6 @@ fn clear(config: &mut Config, secret: Secret) {
         }
         Secret::Origin => {
             config.origin_secret = None;
-            config.origin_secret_precedent = None;
         }
         Secret::Webhook => {
             config.webhook_secret.clear();

@@ -339,7 +339,6 @@ async fn bench_app(dir: Directory) -> conventions_ent::App {
             link_secret: "bench".into(),
             link_secret_precedent: None,
             origin_secret: None,
-            origin_secret_precedent: None,
             presign_ttl_seconds: 60,
             academie: conventions_ent::academie::Academie::parse_json(
                 r#"{"nom": "A", "departements": {"35": {"dasen_nom": "B", "dasen_titre": "C",

@@ -21,13 +21,7 @@ pub fn check(app: &App, req: &Request) -> Result<(), ApiError> {
         .get(HEADER)
         .map(|v| v.as_bytes())
         .unwrap_or_default();
-    // During a rotation CloudFront may still send the previous value for a while.
-    let previous = app
-        .config
-        .origin_secret_precedent
-        .as_ref()
-        .is_some_and(|p| presented.ct_eq(p.as_bytes()).into());
-    if bool::from(presented.ct_eq(secret.as_bytes())) || previous {
+    if presented.ct_eq(secret.as_bytes()).into() {
         Ok(())
     } else {
         Err(ApiError::DirectAccess)

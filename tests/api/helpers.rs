@@ -239,7 +239,6 @@ impl TestApp {
             link_secret: suffix(),
             link_secret_precedent: None,
             origin_secret: None,
-            origin_secret_precedent: None,
             presign_ttl_seconds: 300,
             academie: Academie::parse_json(ACADEMIE_CONFIG, "tests").expect("the tests' académie"),
             registry_base_url: registry.url.clone(),

@@ -131,7 +131,6 @@ fn app() -> App {
             link_secret: "secret-de-mesure".into(),
             link_secret_precedent: None,
             origin_secret: None,
-            origin_secret_precedent: None,
             presign_ttl_seconds: 300,
             academie: Academie::parse_json(
                 r#"{"nom": "Académie de Rennes", "departements": {"35": {
