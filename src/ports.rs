@@ -4,6 +4,7 @@
 use crate::domain::change::Change;
 use crate::domain::dossier::{DossierRecord, Statut};
 use crate::domain::ids::DossierId;
+use crate::domain::journal::{self, Archives, Journals, Page};
 use crate::domain::life::Step;
 use crate::domain::signataire::Quota;
 use crate::domain::siret::Siret;
@@ -62,6 +63,42 @@ pub trait DossierStore: Send + Sync {
         limit: usize,
     ) -> Result<(Vec<DossierRecord>, Option<String>), StoreError>;
 
+    /// The pages of a dossier's journals (`domain::journal`), read consistently: as many as
+    /// `archives` counts.
+    async fn archived_pages(
+        &self,
+        id: &DossierId,
+        archives: &Archives,
+    ) -> Result<Vec<Page>, StoreError>;
+    /// Erases a dossier's pages (the retention removed the dossier); how many were erased.
+    async fn erase_archives(
+        &self,
+        id: &DossierId,
+        archives: &Archives,
+    ) -> Result<usize, StoreError>;
+    /// Every dossier, drafts included, a page at a time (`cursor` continues): for the
+    /// migrations (`admin compacter-journaux`).
+    async fn scan_dossiers(
+        &self,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<DossierRecord>, Option<String>), StoreError>;
+
+    /// The dossier's whole journals, oldest first: its pages, then what its item keeps.
+    async fn journals(&self, r: &DossierRecord) -> Result<Journals, StoreError> {
+        let pages = if r.archives.is_empty() {
+            Vec::new()
+        } else {
+            self.archived_pages(&r.id, &r.archives).await?
+        };
+        journal::complete(r, pages).map_err(|j| {
+            StoreError::Unavailable(format!(
+                "journal « {} » du dossier {} incomplet",
+                j.attribute(),
+                r.id
+            ))
+        })
+    }
+
     /// Every deposited dossier the filter selects, page after page.
     async fn all_deposited(&self, filter: &ListFilter) -> Result<Vec<DossierRecord>, StoreError> {
         let mut all = Vec::new();
@@ -77,191 +114,256 @@ pub trait DossierStore: Send + Sync {
     }
 
     /// `steps::autosave`.
-    async fn save_draft(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
-        self.write(id, expect(change, |s| s == Step::Autosave))
+    async fn save_draft(&self, r: &DossierRecord, change: &Change) -> Result<(), StoreError> {
+        self.write(&r.id, &bounded(r, change, |s| s == Step::Autosave))
             .await
     }
     /// `steps::send_code`.
-    async fn send_code(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
-        self.write(id, expect(change, |s| s == Step::SendCode))
+    async fn send_code(&self, r: &DossierRecord, change: &Change) -> Result<(), StoreError> {
+        self.write(&r.id, &bounded(r, change, |s| s == Step::SendCode))
             .await
     }
     /// `steps::confirm_code`: Conflict when another try was counted meanwhile.
-    async fn confirm_code(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
-        self.write(id, expect(change, |s| s == Step::ConfirmCode))
+    async fn confirm_code(&self, r: &DossierRecord, change: &Change) -> Result<(), StoreError> {
+        self.write(&r.id, &bounded(r, change, |s| s == Step::ConfirmCode))
             .await
     }
     /// `steps::deposit`: a dossier is deposited once.
-    async fn deposit(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
-        self.write(id, expect(change, |s| s == Step::Deposit)).await
+    async fn deposit(&self, r: &DossierRecord, change: &Change) -> Result<(), StoreError> {
+        self.write(&r.id, &bounded(r, change, |s| s == Step::Deposit))
+            .await
     }
     /// `steps::record_convention`.
-    async fn record_convention(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
-        self.write(id, expect(change, |s| s == Step::RecordConvention))
+    async fn record_convention(
+        &self,
+        r: &DossierRecord,
+        change: &Change,
+    ) -> Result<(), StoreError> {
+        self.write(&r.id, &bounded(r, change, |s| s == Step::RecordConvention))
             .await
     }
     /// `steps::claim_acknowledgement`. A store whose answers can be lost after the write
     /// (DynamoDB) recognises its own lease, whose value is unique per attempt.
     async fn claim_acknowledgement(
         &self,
-        id: &DossierId,
+        r: &DossierRecord,
         change: &Change,
     ) -> Result<(), StoreError> {
-        self.write(id, expect(change, |s| s == Step::ClaimAcknowledgement))
-            .await
+        self.write(
+            &r.id,
+            &bounded(r, change, |s| s == Step::ClaimAcknowledgement),
+        )
+        .await
     }
     /// `steps::record_acknowledgement`.
     async fn record_acknowledgement(
         &self,
-        id: &DossierId,
+        r: &DossierRecord,
         change: &Change,
     ) -> Result<(), StoreError> {
-        self.write(id, expect(change, |s| s == Step::RecordAcknowledgement))
-            .await
+        self.write(
+            &r.id,
+            &bounded(r, change, |s| s == Step::RecordAcknowledgement),
+        )
+        .await
     }
     /// `steps::release_acknowledgement`.
     async fn release_acknowledgement(
         &self,
-        id: &DossierId,
+        r: &DossierRecord,
         change: &Change,
     ) -> Result<(), StoreError> {
-        self.write(id, expect(change, |s| s == Step::ReleaseAcknowledgement))
-            .await
+        self.write(
+            &r.id,
+            &bounded(r, change, |s| s == Step::ReleaseAcknowledgement),
+        )
+        .await
     }
     /// `steps::record_countersignature`: Conflict when the current version is no longer the
     /// one it supersedes (a replay, a concurrent delivery).
     async fn record_countersignature(
         &self,
-        id: &DossierId,
+        r: &DossierRecord,
         change: &Change,
     ) -> Result<(), StoreError> {
-        self.write(id, expect(change, |s| s == Step::RecordCountersignature))
-            .await
+        self.write(
+            &r.id,
+            &bounded(r, change, |s| s == Step::RecordCountersignature),
+        )
+        .await
     }
     /// `steps::claim_acceptance_email`. As for the acknowledgement, a store whose answers can
     /// be lost recognises its own lease.
     async fn claim_acceptance_email(
         &self,
-        id: &DossierId,
+        r: &DossierRecord,
         change: &Change,
     ) -> Result<(), StoreError> {
-        self.write(id, expect(change, |s| s == Step::ClaimAcceptanceEmail))
-            .await
+        self.write(
+            &r.id,
+            &bounded(r, change, |s| s == Step::ClaimAcceptanceEmail),
+        )
+        .await
     }
     /// `steps::record_acceptance_email`.
     async fn record_acceptance_email(
         &self,
-        id: &DossierId,
+        r: &DossierRecord,
         change: &Change,
     ) -> Result<(), StoreError> {
-        self.write(id, expect(change, |s| s == Step::RecordAcceptanceEmail))
-            .await
+        self.write(
+            &r.id,
+            &bounded(r, change, |s| s == Step::RecordAcceptanceEmail),
+        )
+        .await
     }
     /// `steps::release_acceptance_email`.
     async fn release_acceptance_email(
         &self,
-        id: &DossierId,
+        r: &DossierRecord,
         change: &Change,
     ) -> Result<(), StoreError> {
-        self.write(id, expect(change, |s| s == Step::ReleaseAcceptanceEmail))
-            .await
+        self.write(
+            &r.id,
+            &bounded(r, change, |s| s == Step::ReleaseAcceptanceEmail),
+        )
+        .await
     }
     /// `steps::decide`: Conflict if the dossier moved since it was read.
-    async fn decide(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
-        self.write(id, expect(change, |s| matches!(s, Step::Decide(_))))
+    async fn decide(&self, r: &DossierRecord, change: &Change) -> Result<(), StoreError> {
+        self.write(&r.id, &bounded(r, change, |s| matches!(s, Step::Decide(_))))
             .await
     }
     /// `steps::message`.
-    async fn add_message(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
-        self.write(id, expect(change, |s| s == Step::Message)).await
+    async fn add_message(&self, r: &DossierRecord, change: &Change) -> Result<(), StoreError> {
+        self.write(&r.id, &bounded(r, change, |s| s == Step::Message))
+            .await
     }
     /// `steps::request_webhook`.
-    async fn request_webhook(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
-        self.write(id, expect(change, |s| s == Step::RequestWebhook))
+    async fn request_webhook(&self, r: &DossierRecord, change: &Change) -> Result<(), StoreError> {
+        self.write(&r.id, &bounded(r, change, |s| s == Step::RequestWebhook))
             .await
     }
     /// `steps::record_webhook_attempt`.
     async fn record_webhook_attempt(
         &self,
-        id: &DossierId,
+        r: &DossierRecord,
         change: &Change,
     ) -> Result<(), StoreError> {
-        self.write(id, expect(change, |s| s == Step::RecordWebhookAttempt))
-            .await
+        self.write(
+            &r.id,
+            &bounded(r, change, |s| s == Step::RecordWebhookAttempt),
+        )
+        .await
     }
     /// `steps::record_editor_answer`: Conflict when the dossier or those schools' answers
     /// changed since it was read.
     async fn record_editor_answer(
         &self,
-        id: &DossierId,
+        r: &DossierRecord,
         change: &Change,
     ) -> Result<(), StoreError> {
-        self.write(id, expect(change, |s| s == Step::RecordEditorAnswer))
-            .await
+        self.write(
+            &r.id,
+            &bounded(r, change, |s| s == Step::RecordEditorAnswer),
+        )
+        .await
     }
     /// `steps::decide` accepting an avenant, with `steps::apply_avenant` on its convention: one
     /// transaction.
     async fn accept_avenant(
         &self,
-        avenant: (&DossierId, &Change),
-        convention: (&DossierId, &Change),
+        avenant: (&DossierRecord, &Change),
+        convention: (&DossierRecord, &Change),
     ) -> Result<(), StoreError> {
-        debug_assert!(matches!(avenant.1.step, Step::Decide(_)));
-        debug_assert!(convention.1.step == Step::ApplyAvenant);
-        self.write_both(avenant, convention).await
+        let a = bounded(avenant.0, avenant.1, |s| matches!(s, Step::Decide(_)));
+        let c = bounded(convention.0, convention.1, |s| s == Step::ApplyAvenant);
+        self.write_both((&avenant.0.id, &a), (&convention.0.id, &c))
+            .await
+    }
+    /// `steps::compact_journal` (the migration `admin compacter-journaux`).
+    async fn compact_journal(&self, r: &DossierRecord, change: &Change) -> Result<(), StoreError> {
+        self.write(&r.id, expect(change, |s| s == Step::CompactJournal))
+            .await
     }
     /// `steps::renew_access`: Conflict when renewed meanwhile.
-    async fn renew_access(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
-        self.write(id, expect(change, |s| s == Step::RenewAccess))
+    async fn renew_access(&self, r: &DossierRecord, change: &Change) -> Result<(), StoreError> {
+        self.write(&r.id, &bounded(r, change, |s| s == Step::RenewAccess))
             .await
     }
     /// `steps::propose_signataire`: Conflict when another code was sent meanwhile.
-    async fn propose_signataire(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
-        self.write(id, expect(change, |s| s == Step::ProposeSignataire))
+    async fn propose_signataire(
+        &self,
+        r: &DossierRecord,
+        change: &Change,
+    ) -> Result<(), StoreError> {
+        self.write(&r.id, &bounded(r, change, |s| s == Step::ProposeSignataire))
             .await
     }
     /// `steps::confirm_new_signataire`: Conflict when another try was counted meanwhile.
     async fn confirm_new_signataire(
         &self,
-        id: &DossierId,
+        r: &DossierRecord,
         change: &Change,
     ) -> Result<(), StoreError> {
-        self.write(id, expect(change, |s| s == Step::ConfirmNewSignataire))
-            .await
+        self.write(
+            &r.id,
+            &bounded(r, change, |s| s == Step::ConfirmNewSignataire),
+        )
+        .await
     }
     /// `steps::terminate`: Conflict when a termination was asked meanwhile.
-    async fn terminate(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
-        self.write(id, expect(change, |s| s == Step::Terminate))
+    async fn terminate(&self, r: &DossierRecord, change: &Change) -> Result<(), StoreError> {
+        self.write(&r.id, &bounded(r, change, |s| s == Step::Terminate))
             .await
     }
     /// `steps::apply_termination`.
-    async fn apply_termination(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
-        self.write(id, expect(change, |s| s == Step::ApplyTermination))
+    async fn apply_termination(
+        &self,
+        r: &DossierRecord,
+        change: &Change,
+    ) -> Result<(), StoreError> {
+        self.write(&r.id, &bounded(r, change, |s| s == Step::ApplyTermination))
             .await
     }
     /// `steps::remind_term`: Conflict when another run sent it.
-    async fn remind_term(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
-        self.write(id, expect(change, |s| s == Step::RemindTerm))
+    async fn remind_term(&self, r: &DossierRecord, change: &Change) -> Result<(), StoreError> {
+        self.write(&r.id, &bounded(r, change, |s| s == Step::RemindTerm))
             .await
     }
     /// `steps::flag_closed_schools`: Conflict when another run flagged meanwhile.
-    async fn flag_closed_schools(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
-        self.write(id, expect(change, |s| s == Step::FlagClosedSchools))
+    async fn flag_closed_schools(
+        &self,
+        r: &DossierRecord,
+        change: &Change,
+    ) -> Result<(), StoreError> {
+        self.write(&r.id, &bounded(r, change, |s| s == Step::FlagClosedSchools))
             .await
     }
     /// `steps::warn_draft_expiry`: Conflict when the draft changed or was warned meanwhile.
-    async fn warn_draft_expiry(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
-        self.write(id, expect(change, |s| s == Step::WarnDraftExpiry))
+    async fn warn_draft_expiry(
+        &self,
+        r: &DossierRecord,
+        change: &Change,
+    ) -> Result<(), StoreError> {
+        self.write(&r.id, &bounded(r, change, |s| s == Step::WarnDraftExpiry))
             .await
     }
     /// Drafts whose TTL falls before `before` (epoch seconds) and whose signatory's address
     /// was confirmed: the daily function warns them.
     async fn drafts_expiring(&self, before: i64) -> Result<Vec<DossierRecord>, StoreError>;
     /// `steps::delete_draft`.
-    async fn delete_draft(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
-        self.delete(id, expect(change, |s| s == Step::DeleteDraft))
+    async fn delete_draft(&self, r: &DossierRecord, change: &Change) -> Result<(), StoreError> {
+        self.delete(&r.id, expect(change, |s| s == Step::DeleteDraft))
             .await
     }
+}
+
+/// The change to write for `r`: checked (in debug builds) to be of the step the named write
+/// is for, with the moves that keep `r`'s journals bounded (`journal::bound`, decided on the
+/// record the change was decided on: its tails and their condition).
+pub fn bounded(r: &DossierRecord, change: &Change, step: impl Fn(Step) -> bool) -> Change {
+    crate::domain::journal::bound(r, expect(change, step).clone())
 }
 
 /// The change, checked (in debug builds) to be of the step the named write is for.

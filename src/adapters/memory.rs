@@ -6,6 +6,7 @@
 use crate::domain::change::Change;
 use crate::domain::dossier::DossierRecord;
 use crate::domain::ids::DossierId;
+use crate::domain::journal::{Archives, Page};
 use crate::domain::signataire::Quota;
 use crate::ports::{
     DocumentStore, DossierStore, Fetched, ListFilter, Mailer, OutgoingEmail, PutOutcome, StoreError,
@@ -20,6 +21,8 @@ pub struct MemoryDossiers {
     items: Mutex<HashMap<DossierId, serde_dynamo::Item>>,
     counter: AtomicU64,
     quotas: Mutex<HashMap<String, u32>>,
+    /// Journal pages by dossier, in the order written.
+    pages: Mutex<HashMap<DossierId, Vec<Page>>>,
 }
 
 fn read(item: &serde_dynamo::Item) -> Result<DossierRecord, StoreError> {
@@ -32,6 +35,19 @@ fn item(r: &DossierRecord) -> Result<serde_dynamo::Item, StoreError> {
 }
 
 impl MemoryDossiers {
+    /// Keeps the pages a written change moved out of its dossier.
+    fn keep_pages(&self, id: &DossierId, change: &Change) {
+        let moved = change.updates.iter().filter_map(|u| match u {
+            crate::domain::change::Update::Archive(m) => Some(m),
+            _ => None,
+        });
+        let mut pages = self.pages.lock().expect("lock");
+        for m in moved {
+            let kept = pages.entry(id.clone()).or_default();
+            kept.extend(m.journals.iter().flat_map(|j| j.pages.iter().cloned()));
+        }
+    }
+
     fn all(&self) -> Result<Vec<DossierRecord>, StoreError> {
         self.items
             .lock()
@@ -68,11 +84,12 @@ impl DossierStore for MemoryDossiers {
             return Err(StoreError::Conflict);
         };
         let mut r = read(stored)?;
-        if !change.condition.holds(&r) {
+        if !change.holds(&r) {
             return Err(StoreError::Conflict);
         }
         change.apply(&mut r);
         items.insert(id.clone(), item(&r)?);
+        self.keep_pages(id, change);
         Ok(())
     }
 
@@ -88,13 +105,15 @@ impl DossierStore for MemoryDossiers {
                 return Err(StoreError::Conflict);
             };
             let mut r = read(stored)?;
-            if !change.condition.holds(&r) {
+            if !change.holds(&r) {
                 return Err(StoreError::Conflict);
             }
             change.apply(&mut r);
             written.push((id.clone(), item(&r)?));
         }
         items.extend(written);
+        self.keep_pages(first.0, first.1);
+        self.keep_pages(second.0, second.1);
         Ok(())
     }
 
@@ -133,6 +152,41 @@ impl DossierStore for MemoryDossiers {
             .lock()
             .expect("lock")
             .contains_key(&format!("souvenir#{key}")))
+    }
+
+    async fn archived_pages(
+        &self,
+        id: &DossierId,
+        _archives: &Archives,
+    ) -> Result<Vec<Page>, StoreError> {
+        Ok(self
+            .pages
+            .lock()
+            .expect("lock")
+            .get(id)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn erase_archives(
+        &self,
+        id: &DossierId,
+        _archives: &Archives,
+    ) -> Result<usize, StoreError> {
+        Ok(self
+            .pages
+            .lock()
+            .expect("lock")
+            .remove(id)
+            .map_or(0, |p| p.len()))
+    }
+
+    /// All of them in one page.
+    async fn scan_dossiers(
+        &self,
+        _cursor: Option<&str>,
+    ) -> Result<(Vec<DossierRecord>, Option<String>), StoreError> {
+        Ok((self.all()?, None))
     }
 
     async fn drafts_expiring(&self, before: i64) -> Result<Vec<DossierRecord>, StoreError> {
@@ -333,11 +387,11 @@ mod tests {
         store.create(&r).await.unwrap();
         let first = steps::autosave(&r, Draft::default(), &Actor::Collectivite, &now).unwrap();
         let delete = steps::delete_draft(&r, &Actor::Collectivite).unwrap();
-        store.save_draft(&r.id, &first).await.unwrap();
-        store.delete_draft(&r.id, &delete).await.unwrap();
+        store.save_draft(&r, &first).await.unwrap();
+        store.delete_draft(&r, &delete).await.unwrap();
         assert!(store.get(&r.id).await.unwrap().is_none());
         assert!(matches!(
-            store.save_draft(&r.id, &first).await,
+            store.save_draft(&r, &first).await,
             Err(StoreError::Conflict)
         ));
         assert!(matches!(store.create(&r).await, Ok(())));
@@ -362,9 +416,9 @@ mod tests {
         let policy = crate::domain::life::Policy::default();
         let a = steps::decide(&d, decision, None, &actor, &now, &policy).unwrap();
         let b = a.clone();
-        store.decide(&d.id, &a).await.unwrap();
+        store.decide(&d, &a).await.unwrap();
         assert!(matches!(
-            store.decide(&d.id, &b).await,
+            store.decide(&d, &b).await,
             Err(StoreError::Conflict)
         ));
         let stored = store.get(&d.id).await.unwrap().unwrap();

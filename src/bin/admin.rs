@@ -9,6 +9,10 @@
 //!   stack's BUCKET_NAME and credentials allowed to write `reference/*`. `--base-vide` starts
 //!   from the file alone (the complete export), e.g. over a snapshot this version cannot read.
 //!
+//! - `admin compacter-journaux`: moves the journals of dossiers stored before they were
+//!   bounded (`domain::journal`) into their pages; prints one summary line; idempotent (a
+//!   second run compacts nothing). Run it once after deploying this version.
+//!
 //! - `admin instructeur-token`: prints a dev instructeur token (8 h) signed with
 //!   DEV_JWT_SECRET, which only the local stack accepts.
 //!
@@ -256,6 +260,14 @@ async fn run(args: &[String]) -> Result<(), String> {
             println!("{file} : {line}");
             Ok(())
         }
+        Some("compacter-journaux") => {
+            let store = dynamo::DynamoDossiers::new(aws_sdk_dynamodb::Client::new(&sdk), env("TABLE_NAME")?);
+            let done = conventions_ent::jobs::compact::compact_journals(&store)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("journaux : {done}");
+            Ok(())
+        }
         Some("instructeur-token") => {
             let secret = env("DEV_JWT_SECRET")?;
             let now = chrono::Utc::now().timestamp();
@@ -299,7 +311,7 @@ async fn run(args: &[String]) -> Result<(), String> {
             Ok(())
         }
         _ => Err("usage : admin setup-local | admin import-annuaire <fichier.csv|json> | admin instructeur-token \
-                  | admin seal-csr | admin seal-certificate <chaine.pem>".into()),
+                  | admin seal-csr | admin seal-certificate <chaine.pem> | admin compacter-journaux".into()),
     }
 }
 

@@ -188,6 +188,9 @@ pub enum Update {
     AppendEvent(Evenement),
     AppendMessage(Message),
     AppendWebhookAttempt(WebhookTentative),
+    /// Oldest journal entries moved to pages of their own (`journal::bound`), before the
+    /// change's appends; with its own condition ([`Change::holds`]).
+    Archive(Box<super::journal::Move>),
     CodeSignataire(Option<CodeEnvoye>),
     ConfirmationSignataire(Option<Confirmation>),
     CodesEnvoyes(Vec<i64>),
@@ -245,6 +248,7 @@ impl Update {
             Update::AppendEvent(e) => r.historique.push(e.clone()),
             Update::AppendMessage(m) => r.messages.push(m.clone()),
             Update::AppendWebhookAttempt(a) => r.webhook_tentatives.push(a.clone()),
+            Update::Archive(m) => m.apply(r),
             Update::CodeSignataire(c) => r.code_signataire = c.clone(),
             Update::ConfirmationSignataire(c) => r.confirmation_signataire = c.clone(),
             Update::CodesEnvoyes(t) => r.codes_envoyes = t.clone(),
@@ -325,6 +329,16 @@ pub struct Change {
 }
 
 impl Change {
+    /// Whether the stored dossier lets the change be written: its condition, and its moves'
+    /// (`journal::Move::holds`), checked by the stores in the same write.
+    pub fn holds(&self, r: &DossierRecord) -> bool {
+        self.condition.holds(r)
+            && self.updates.iter().all(|u| match u {
+                Update::Archive(m) => m.holds(r),
+                _ => true,
+            })
+    }
+
     /// The record as the store holds it after the write (the in-memory store; the answer's
     /// view).
     pub fn apply(&self, r: &mut DossierRecord) {

@@ -481,6 +481,10 @@ pub struct DossierRecord {
     /// Every delivery attempt, for the académie and for support.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub webhook_tentatives: Vec<WebhookTentative>,
+    /// What left the item of the three journals above, which keep their newest entries only
+    /// (`domain::journal`): the pages, and the counts the rules read.
+    #[serde(default, skip_serializing_if = "super::journal::Archives::is_empty")]
+    pub archives: super::journal::Archives,
     /// When DynamoDB's TTL removes the item (epoch seconds): drafts 90 days after their last
     /// change, refused or closed dossiers per the retention setting (`retention_expiry`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -573,6 +577,27 @@ impl DossierRecord {
             .iter()
             .rev()
             .find(|e| e.action == Decision::Accepter.label())
+            .or(self.archives.derniere_acceptation.as_ref())
+    }
+
+    /// How many audit events of the whole trail have this action (moved ones included).
+    pub fn count_action(&self, action: &str) -> usize {
+        self.archives.count(action)
+            + self
+                .historique
+                .iter()
+                .filter(|e| e.action == action)
+                .count()
+    }
+
+    /// How many messages the dossier has (moved ones included).
+    pub fn nb_messages(&self) -> usize {
+        self.archives.messages.entrees as usize + self.messages.len()
+    }
+
+    /// How many delivery attempts of the webhook were recorded (moved ones included).
+    pub fn nb_webhook_attempts(&self) -> usize {
+        self.archives.webhook_tentatives.entrees as usize + self.webhook_tentatives.len()
     }
 
     /// Every convention version, oldest first. A dossier recorded before versions existed has
@@ -639,9 +664,7 @@ impl DossierRecord {
     /// Whether the dossier was accepted at some point, as its audit trail says (a convention
     /// that was in force; see [`retention_expiry`]).
     pub fn once_accepted(&self) -> bool {
-        self.historique
-            .iter()
-            .any(|e| e.action == Decision::Accepter.label())
+        self.count_action(Decision::Accepter.label()) > 0
     }
 }
 

@@ -54,6 +54,8 @@
 //! | `open_avenant` | collectivité | accepte | (unchanged) |
 //! | `apply_avenant` | instructeur | accepte | (unchanged) |
 //! | `flag_closed_schools` | service | accepte | (unchanged) |
+//! | `compact_journal` | service | brouillon | brouillon |
+//! | `compact_journal` | service | en_construction, en_construction (correction demandée), en_instruction, accepte, refuse, sans_suite, resilie | (unchanged) |
 //! <!-- life-table:end -->
 //!
 //! The deposit pipeline (`etape`) runs beside the statut: `deposit` sets `depose`,
@@ -232,11 +234,12 @@ pub enum Step {
     OpenAvenant,
     ApplyAvenant,
     FlagClosedSchools,
+    CompactJournal,
 }
 
 impl Step {
     /// Every step, in the order of the life table.
-    pub const ALL: [Step; 35] = [
+    pub const ALL: [Step; 36] = [
         Step::Create,
         Step::Autosave,
         Step::SendCode,
@@ -272,6 +275,7 @@ impl Step {
         Step::OpenAvenant,
         Step::ApplyAvenant,
         Step::FlagClosedSchools,
+        Step::CompactJournal,
     ];
 
     /// The step's function in `domain::steps`, with the decision for `decide`.
@@ -307,6 +311,7 @@ impl Step {
             Step::OpenAvenant => "open_avenant",
             Step::ApplyAvenant => "apply_avenant",
             Step::FlagClosedSchools => "flag_closed_schools",
+            Step::CompactJournal => "compact_journal",
         };
         format!("`{f}`")
     }
@@ -372,7 +377,8 @@ pub fn next(step: Step, from: Phase, who: Who) -> Result<After, Blocked> {
         | Step::ApplyTermination
         | Step::RemindTerm
         | Step::WarnDraftExpiry
-        | Step::FlagClosedSchools => Who::Service,
+        | Step::FlagClosedSchools
+        | Step::CompactJournal => Who::Service,
         Step::RecordEditorAnswer => Who::Editeur,
     };
     if who != owner || (step == Step::Message && matches!(who, Who::Service | Who::Editeur)) {
@@ -389,15 +395,19 @@ pub fn next(step: Step, from: Phase, who: Who) -> Result<After, Blocked> {
     if (editing_step && !from.editable()) || (draft_only && !draft) {
         return Err(Blocked::DraftOnly);
     }
-    if draft && !editing_step && !draft_only && !matches!(step, Step::Decide(_) | Step::Create) {
+    // Moving a journal's old entries out of the item changes nothing a person sees.
+    let any_phase = matches!(step, Step::Decide(_) | Step::Create | Step::CompactJournal);
+    if draft && !editing_step && !draft_only && !any_phase {
         return Err(Blocked::DepositedOnly);
     }
     let statut = from.statut();
     Ok(match step {
         Step::Create => return Err(Blocked::NotForWho),
-        Step::Autosave | Step::SendCode | Step::ConfirmCode | Step::WarnDraftExpiry => {
-            After::Statut(statut)
-        }
+        Step::Autosave
+        | Step::SendCode
+        | Step::ConfirmCode
+        | Step::WarnDraftExpiry
+        | Step::CompactJournal => After::Statut(statut),
         Step::Deposit => After::Statut(EnConstruction),
         Step::DeleteDraft => After::Deleted,
         // A draft is the applicant's until deposited: no decision moves it (the statut graph

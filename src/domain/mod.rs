@@ -2,8 +2,8 @@
 //!
 //! The dossier's life (who takes which step from which statut, and what each step changes) is
 //! `life` (the state machine and its table), `steps` (one function per step) and `change`
-//! (what a step writes); `term` holds what article 7 sets (term, reminders, notice of a
-//! termination).
+//! (what a step writes), with `journal` keeping the dossier's history out of its item as it
+//! grows; `term` holds what article 7 sets (term, reminders, notice of a termination).
 
 pub mod change;
 pub mod deposit;
@@ -14,6 +14,7 @@ pub mod email;
 pub mod gar;
 pub mod habilitation;
 pub mod ids;
+pub mod journal;
 pub mod life;
 pub mod perimeter;
 pub mod school;

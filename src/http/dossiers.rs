@@ -84,7 +84,7 @@ pub async fn autosave(app: &App, req: &Request, id: &str) -> ApiResult {
     steps::allowed(Step::Autosave, &record, &Actor::Collectivite)?;
     let patch = Draft::from_json(&json_body(req)?).map_err(ApiError::Validation)?;
     let change = steps::autosave(&record, patch, &Actor::Collectivite, &Now::system())?;
-    match app.dossiers.save_draft(&record.id, &change).await {
+    match app.dossiers.save_draft(&record, &change).await {
         Err(StoreError::Conflict) => Err(ApiError::Conflict(
             "Le dossier vient d’être déposé : le brouillon ne peut plus être modifié.".into(),
         )),
@@ -149,7 +149,7 @@ pub async fn deposit(app: &App, req: &Request, id: &str) -> ApiResult {
     }
     let ecoles = depot.ecoles.len();
     let change = steps::deposit(&record, brouillon, depot, &actor, &now)?;
-    match app.dossiers.deposit(&record.id, &change).await {
+    match app.dossiers.deposit(&record, &change).await {
         Err(StoreError::Conflict) => {
             return Err(ApiError::Conflict("Ce dossier a déjà été déposé.".into()))
         }
@@ -314,7 +314,7 @@ pub async fn terminate(app: &App, req: &Request, id: &str) -> ApiResult {
         return Err(ApiError::Validation(errors));
     };
     let change = steps::terminate(&record, motif, &Actor::Collectivite, &Now::system())?;
-    match app.dossiers.terminate(&record.id, &change).await {
+    match app.dossiers.terminate(&record, &change).await {
         Err(StoreError::Conflict) => {
             return Err(ApiError::Conflict(
                 "La convention a changé entre-temps (résiliation déjà demandée, ou décision de \
@@ -335,7 +335,7 @@ pub async fn terminate(app: &App, req: &Request, id: &str) -> ApiResult {
 pub async fn delete(app: &App, req: &Request, id: &str) -> ApiResult {
     let record = authorize(app, req, id).await?;
     let change = steps::delete_draft(&record, &Actor::Collectivite)?;
-    match app.dossiers.delete_draft(&record.id, &change).await {
+    match app.dossiers.delete_draft(&record, &change).await {
         // Deposited meanwhile: say so as the step would.
         Err(StoreError::Conflict) => match app.dossiers.get(&record.id).await? {
             Some(now) => Err(steps::delete_draft(&now, &Actor::Collectivite)

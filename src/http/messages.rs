@@ -15,7 +15,8 @@ use serde_json::json;
 
 pub async fn list(app: &App, req: &Request, id: &str) -> ApiResult {
     let record = authorize(app, req, id).await?;
-    Ok(json(200, &json!({"messages": record.messages})))
+    let journals = app.dossiers.journals(&record).await?;
+    Ok(json(200, &json!({"messages": journals.messages})))
 }
 
 /// The collectivité writes to the académie; the académie's contact address is told by email.
@@ -50,7 +51,7 @@ pub async fn post(app: &App, req: &Request, id: &str) -> ApiResult {
         }
         r => r?,
     }
-    app.dossiers.add_message(&record.id, &change).await?;
+    app.dossiers.add_message(&record, &change).await?;
     let email_envoye = crate::mail::send_notices(app, &record, &change.notices).await;
     Ok(json(
         201,

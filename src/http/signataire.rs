@@ -32,7 +32,7 @@ pub async fn send(app: &App, req: &Request, id: &str) -> ApiResult {
         return Err(ApiError::Unavailable);
     };
     take_address_quota(app, &to, &now).await?;
-    match app.dossiers.send_code(&record.id, &change).await {
+    match app.dossiers.send_code(&record, &change).await {
         // Deposited meanwhile, or another send of this dossier won the race.
         Err(StoreError::Conflict) => {
             return Err(ApiError::Conflict(
@@ -148,7 +148,7 @@ pub async fn propose(app: &App, req: &Request, id: &str) -> ApiResult {
     let change =
         steps::propose_signataire(&record, nouveau, &code, key, &Actor::Collectivite, &now)?;
     take_address_quota(app, &email, &now).await?;
-    match app.dossiers.propose_signataire(&record.id, &change).await {
+    match app.dossiers.propose_signataire(&record, &change).await {
         Err(StoreError::Conflict) => {
             return Err(ApiError::Conflict(
                 "Un code vient d’être envoyé pour ce dossier : rechargez la page.".into(),
@@ -205,10 +205,10 @@ pub async fn confirm(app: &App, req: &Request, id: &str) -> ApiResult {
     };
     let written = if change_of_signatory {
         app.dossiers
-            .confirm_new_signataire(&record.id, &checked.change)
+            .confirm_new_signataire(&record, &checked.change)
             .await
     } else {
-        app.dossiers.confirm_code(&record.id, &checked.change).await
+        app.dossiers.confirm_code(&record, &checked.change).await
     };
     match written {
         Err(StoreError::Conflict) => {

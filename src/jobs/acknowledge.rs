@@ -101,7 +101,7 @@ pub async fn acknowledge(app: &App, from_stream: DossierRecord) -> Result<Outcom
     };
     let email = build_email(app, &record)?;
     // The lease makes a concurrent or replayed delivery skip while this one sends.
-    match app.dossiers.claim_acknowledgement(&record.id, &claim).await {
+    match app.dossiers.claim_acknowledgement(&record, &claim).await {
         Err(StoreError::Conflict) => return Ok(Outcome::AlreadyDone),
         r => r?,
     }
@@ -112,7 +112,7 @@ pub async fn acknowledge(app: &App, from_stream: DossierRecord) -> Result<Outcom
             if let Ok(release) = steps::release_acknowledgement(&record) {
                 if let Err(err) = app
                     .dossiers
-                    .release_acknowledgement(&record.id, &release)
+                    .release_acknowledgement(&record, &release)
                     .await
                 {
                     tracing::warn!(dossier = %record.id, error = %err, "lease not released, it will expire");
@@ -131,7 +131,7 @@ pub async fn acknowledge(app: &App, from_stream: DossierRecord) -> Result<Outcom
     let Ok(done) = steps::record_acknowledgement(&record, accuse) else {
         return Ok(Outcome::Skipped);
     };
-    match app.dossiers.record_acknowledgement(&record.id, &done).await {
+    match app.dossiers.record_acknowledgement(&record, &done).await {
         // Recorded by an earlier delivery whose answer was lost: the email is on record.
         Err(StoreError::Conflict) => Ok(Outcome::AlreadyDone),
         r => r.map(|_| Outcome::Done).map_err(JobError::from),
@@ -157,11 +157,7 @@ pub async fn announce_acceptance(
     let incoherent = || JobError::Incoherent(record.id.to_string(), "personne à qui écrire".into());
     let notice: &Notice = claim.notices.first().ok_or_else(incoherent)?;
     let email = crate::mail::email_of(app, &record, notice)?.ok_or_else(incoherent)?;
-    match app
-        .dossiers
-        .claim_acceptance_email(&record.id, &claim)
-        .await
-    {
+    match app.dossiers.claim_acceptance_email(&record, &claim).await {
         Err(StoreError::Conflict) => return Ok(Outcome::AlreadyDone),
         r => r?,
     }
@@ -171,7 +167,7 @@ pub async fn announce_acceptance(
             if let Ok(release) = steps::release_acceptance_email(&record) {
                 if let Err(err) = app
                     .dossiers
-                    .release_acceptance_email(&record.id, &release)
+                    .release_acceptance_email(&record, &release)
                     .await
                 {
                     tracing::warn!(dossier = %record.id, error = %err, "lease not released, it will expire");
@@ -190,11 +186,7 @@ pub async fn announce_acceptance(
     let Ok(done) = steps::record_acceptance_email(&record, envoi) else {
         return Ok(Outcome::Skipped);
     };
-    match app
-        .dossiers
-        .record_acceptance_email(&record.id, &done)
-        .await
-    {
+    match app.dossiers.record_acceptance_email(&record, &done).await {
         Err(StoreError::Conflict) => Ok(Outcome::AlreadyDone),
         r => r.map(|_| Outcome::Done).map_err(JobError::from),
     }

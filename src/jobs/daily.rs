@@ -230,13 +230,13 @@ async fn send_one_digest(
 async fn write(app: &App, r: &DossierRecord, change: &Change) -> Result<bool, StoreError> {
     let written = match change.step {
         crate::domain::life::Step::ApplyTermination => {
-            app.dossiers.apply_termination(&r.id, change).await
+            app.dossiers.apply_termination(r, change).await
         }
-        crate::domain::life::Step::RemindTerm => app.dossiers.remind_term(&r.id, change).await,
+        crate::domain::life::Step::RemindTerm => app.dossiers.remind_term(r, change).await,
         crate::domain::life::Step::FlagClosedSchools => {
-            app.dossiers.flag_closed_schools(&r.id, change).await
+            app.dossiers.flag_closed_schools(r, change).await
         }
-        _ => app.dossiers.warn_draft_expiry(&r.id, change).await,
+        _ => app.dossiers.warn_draft_expiry(r, change).await,
     };
     match written {
         Ok(()) => Ok(true),
@@ -257,7 +257,7 @@ async fn give_back_reminder(app: &App, r: &DossierRecord, change: &Change) {
     let Some(undo) = steps::release_reminder(r, change) else {
         return;
     };
-    if let Err(e) = app.dossiers.remind_term(&r.id, &undo).await {
+    if let Err(e) = app.dossiers.remind_term(r, &undo).await {
         tracing::warn!(dossier = %r.id, error = %e, "reminder not given back: it will not be resent");
     }
 }

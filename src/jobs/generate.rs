@@ -1,7 +1,7 @@
 //! generate-convention: the deposited dossier (deposited again after a correction) → the
 //! convention PDF in S3 → recorded on the dossier (key, SHA-256, time, verification code); the accepted dossier → the académie's
 //! countersigned version, recorded as the current one; and, when the retention removes a
-//! dossier (DynamoDB TTL), its conventions erased from S3.
+//! dossier (DynamoDB TTL), its conventions erased from S3 and its journal pages from the table.
 
 use super::stream::{became, dossier_at, expired_dossier, process_selected};
 use super::{JobError, Outcome};
@@ -199,7 +199,7 @@ pub async fn generate(app: &App, from_stream: DossierRecord) -> Result<Outcome, 
         Ok(c) => c,
         Err(pass) => return Ok(pass.into()),
     };
-    match app.dossiers.record_convention(&record.id, &change).await {
+    match app.dossiers.record_convention(&record, &change).await {
         // Recorded meanwhile by another delivery of the same record.
         Err(StoreError::Conflict) => return Ok(Outcome::AlreadyDone),
         r => r?,
@@ -249,11 +249,7 @@ pub async fn countersign(app: &App, from_stream: DossierRecord) -> Result<Outcom
         Ok(c) => c,
         Err(pass) => return Ok(pass.into()),
     };
-    match app
-        .dossiers
-        .record_countersignature(&record.id, &change)
-        .await
-    {
+    match app.dossiers.record_countersignature(&record, &change).await {
         Err(StoreError::Conflict) => Ok(Outcome::AlreadyDone),
         r => r.map(|_| Outcome::Done).map_err(JobError::from),
     }
@@ -313,8 +309,13 @@ pub async fn erase(app: &App, expired: DossierRecord) -> Result<Outcome, JobErro
         .documents
         .erase_all_versions(&dossier_prefix(&expired.id))
         .await?;
-    tracing::info!(dossier = %expired.id, erased, "convention erased after the retention period");
-    Ok(if erased == 0 {
+    // Its journal pages go with it (items of their own, outside the TTL's reach).
+    let pages = app
+        .dossiers
+        .erase_archives(&expired.id, &expired.archives)
+        .await?;
+    tracing::info!(dossier = %expired.id, erased, pages, "convention and journal erased after the retention period");
+    Ok(if erased + pages == 0 {
         Outcome::AlreadyDone
     } else {
         Outcome::Done

@@ -1,8 +1,10 @@
 //! Stream consumers: each step is idempotent (conditional writes), reports partial batch
 //! failures, and ends in the dead-letter queue after its bounded retries (see infra/). And the
-//! daily scheduled run (`daily`).
+//! daily scheduled run (`daily`), and the migration of journals (`compact`, an operator's
+//! command).
 
 pub mod acknowledge;
+pub mod compact;
 pub mod daily;
 pub mod generate;
 pub mod standard_webhooks;

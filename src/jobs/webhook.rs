@@ -54,10 +54,7 @@ fn kind(r: &DossierRecord) -> &'static str {
 /// How many times the dossier was accepted: the event's `version` (1, then 2 after a
 /// reopening and a new acceptance…).
 fn acceptances(r: &DossierRecord) -> usize {
-    r.historique
-        .iter()
-        .filter(|e| e.action == crate::domain::dossier::Decision::Accepter.label())
-        .count()
+    r.count_action(crate::domain::dossier::Decision::Accepter.label())
 }
 
 /// The event's own id, the same for every delivery of it, retries and replays alike
@@ -161,11 +158,7 @@ fn avenant_change(r: &DossierRecord) -> Value {
 /// another message, so that an editor that lost what it received processes the replay. The
 /// event keeps its id through replays: `data.evenement_id` ([`evenement_id`]).
 pub fn event_id(r: &DossierRecord) -> String {
-    let replays = r
-        .historique
-        .iter()
-        .filter(|e| e.action == crate::domain::steps::WEBHOOK_REPLAYED)
-        .count();
+    let replays = r.count_action(crate::domain::steps::WEBHOOK_REPLAYED);
     let what = kind(r).trim_start_matches("convention.");
     format!("msg_{}_{what}_{}_{replays}", r.id, acceptances(r))
 }
@@ -207,7 +200,7 @@ pub async fn deliver(app: &App, from_stream: DossierRecord) -> Result<Outcome, J
         .collect::<Vec<_>>()
         .join(" ");
     let sig = signature(editeur.webhook_secret.as_bytes(), ts, &body);
-    let attempt_no = record.webhook_tentatives.len() + 1;
+    let attempt_no = record.nb_webhook_attempts() + 1;
     let delivery = format!("{}-{attempt_no}", record.id);
     let started = Instant::now();
     // (HTTP status or 0, error) — mapped inside the closure: ureq's error is large.
@@ -243,7 +236,7 @@ pub async fn deliver(app: &App, from_stream: DossierRecord) -> Result<Outcome, J
     };
     if let Ok(change) = steps::record_webhook_attempt(&record, attempt) {
         app.dossiers
-            .record_webhook_attempt(&record.id, &change)
+            .record_webhook_attempt(&record, &change)
             .await?;
     }
     if delivered {

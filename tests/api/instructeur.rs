@@ -691,7 +691,7 @@ async fn export_of_a_thousand_dossiers_for_the_ent_editor() {
                 );
                 let at = Now::at(when.parse().unwrap());
                 let change = steps::deposit(&rec, draft, depot, &Actor::Collectivite, &at).unwrap();
-                t.app.dossiers.deposit(&rec.id, &change).await.unwrap();
+                t.app.dossiers.deposit(&rec, &change).await.unwrap();
                 rec.id.to_string()
             }
         });

@@ -4,6 +4,7 @@ use super::{av, n, s, LISTE_DEPOSES};
 use crate::domain::change::{Change, Condition, Update};
 use crate::domain::deposit::Depot;
 use crate::domain::dossier::{AvisEtat, Etape, Statut};
+use crate::domain::journal::{Entries, Journal};
 use crate::ports::StoreError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
@@ -30,6 +31,15 @@ fn string_list(items: impl Iterator<Item = String>) -> AttributeValue {
     AttributeValue::L(seen.into_iter().map(AttributeValue::S).collect())
 }
 
+/// A journal's entries as a DynamoDB list.
+fn entries(e: &Entries) -> Result<Vec<AttributeValue>, StoreError> {
+    match e {
+        Entries::Historique(v) => v.iter().map(av).collect(),
+        Entries::Messages(v) => v.iter().map(av).collect(),
+        Entries::WebhookTentatives(v) => v.iter().map(av).collect(),
+    }
+}
+
 /// A domain [`Change`] as one UpdateItem: its condition expression, its SET / REMOVE clauses
 /// and their values. Appends of one list are gathered into one `list_append`.
 #[derive(Default)]
@@ -40,6 +50,11 @@ pub(super) struct Expression {
     /// Codes of superseded convention versions, with their version: each gets its index item
     /// (see `DynamoDossiers::write`), in the same transaction as the dossier's update.
     pub(super) superseded_codes: Vec<(String, u32)>,
+    /// Journal pages moved out of the dossier (`journal::Move`): each an item of its own
+    /// (`DynamoDossiers::write`), in the same transaction.
+    pub(super) pages: Vec<(Journal, u32, AttributeValue)>,
+    /// The moves' conditions, added to the change's.
+    guards: Vec<String>,
 }
 
 impl Expression {
@@ -241,6 +256,8 @@ impl Expression {
         let mut x = Expression::default();
         let condition = x.condition(&change.condition);
         let (mut events, mut messages, mut attempts) = (Vec::new(), Vec::new(), Vec::new());
+        // The tails a move rewrites: what the item keeps of them, before this change's appends.
+        let mut kept: HashMap<Journal, Vec<AttributeValue>> = HashMap::new();
         for u in &change.updates {
             match u {
                 Update::Statut(st) => x.set("statut", s(st.as_str())),
@@ -312,6 +329,30 @@ impl Expression {
                 Update::AppendEvent(e) => events.push(av(e)?),
                 Update::AppendMessage(m) => messages.push(av(m)?),
                 Update::AppendWebhookAttempt(a) => attempts.push(av(a)?),
+                Update::Archive(m) => {
+                    let guard = if m.before.is_empty() {
+                        "attribute_not_exists(archives)".to_string()
+                    } else {
+                        let v = x.value(n(i64::from(m.before.version)));
+                        format!("archives.version = {v}")
+                    };
+                    x.guards.push(guard);
+                    x.set("archives", av(&m.after)?);
+                    for j in &m.journals {
+                        let journal = j.kept.journal();
+                        let len = x.value(n(j.tail_len as i64));
+                        x.guards
+                            .push(format!("size({}) = {len}", journal.attribute()));
+                        kept.insert(journal, entries(&j.kept)?);
+                        for p in &j.pages {
+                            x.pages.push((
+                                journal,
+                                p.number,
+                                AttributeValue::L(entries(&p.entries)?),
+                            ));
+                        }
+                    }
+                }
                 Update::CodeSignataire(Some(c)) => x.set("code_signataire", av(c)?),
                 Update::CodeSignataire(None) => x.remove.push("code_signataire"),
                 Update::ConfirmationSignataire(Some(c)) => x.set("confirmation_signataire", av(c)?),
@@ -329,9 +370,28 @@ impl Expression {
                 }
             }
         }
-        x.append("historique", events);
-        x.append("messages", messages);
-        x.append("webhook_tentatives", attempts);
+        for (journal, appended) in [
+            (Journal::Historique, events),
+            (Journal::Messages, messages),
+            (Journal::WebhookTentatives, attempts),
+        ] {
+            match kept.remove(&journal) {
+                Some(mut tail) => {
+                    tail.extend(appended);
+                    if tail.is_empty() {
+                        x.remove.push(journal.attribute());
+                    } else {
+                        x.set(journal.attribute(), AttributeValue::L(tail));
+                    }
+                }
+                None => x.append(journal.attribute(), appended),
+            }
+        }
+        let condition = if x.guards.is_empty() {
+            condition
+        } else {
+            format!("({condition}) AND {}", x.guards.join(" AND "))
+        };
         Ok((condition, x))
     }
 

@@ -7,6 +7,8 @@ use super::describe;
 use crate::domain::change::{Change, Update};
 use crate::domain::dossier::DossierRecord;
 use crate::domain::ids::DossierId;
+use crate::domain::journal::{Archives, Entries, Journal, Page};
+use crate::domain::life::Step;
 use crate::domain::signataire::Quota;
 use crate::ports::{DossierStore, ListFilter, StoreError};
 use async_trait::async_trait;
@@ -24,6 +26,10 @@ pub const VERIFICATION_INDEX: &str = "par-code-verification";
 /// Items naming the dossier of a superseded convention version's code (`dossier`, `version`):
 /// the verification index finds current codes only, since an item has one `code_verification`.
 const CODE_ITEM_PREFIX: &str = "#code-verification#";
+/// Journal pages (`domain::journal`): `#journal#<dossier>#<journal>#<number>`, with `dossier`,
+/// `journal`, `page` and `entrees` (the entries, oldest first). No index: the dossier's
+/// `archives` says how many there are, so their keys are known.
+const PAGE_PREFIX: &str = "#journal#";
 /// Sparse index of deposited dossiers by deposit time (`liste` = "depose", `depose_le`).
 pub const DEPOSIT_INDEX: &str = "par-depot";
 pub(super) const LISTE_DEPOSES: &str = "depose";
@@ -41,17 +47,18 @@ impl DynamoDossiers {
         }
     }
 
-    /// The dossier's conditional update and, in the same transaction, one item per superseded
-    /// convention code naming the dossier: a code stays findable from the moment its version
-    /// is superseded, and a failed condition writes neither. The items are plain overwrites
-    /// (same content on a replay).
-    async fn write_with_code_items(
+    /// The dossier's conditional update and, in the same transaction, the items it brings:
+    /// one per superseded convention code naming the dossier (a code stays findable from the
+    /// moment its version is superseded) and one per journal page moved out of the dossier
+    /// (`domain::journal`). A failed condition writes none. The items are plain overwrites
+    /// (the same content on a replay).
+    fn transaction_items(
         &self,
         id: &DossierId,
         condition: String,
         x: Expression,
-    ) -> Result<(), StoreError> {
-        use aws_sdk_dynamodb::types::{TransactWriteItem, Update as UpdateItem};
+    ) -> Result<Vec<aws_sdk_dynamodb::types::TransactWriteItem>, StoreError> {
+        use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update as UpdateItem};
         let built = |e: aws_sdk_dynamodb::error::BuildError| {
             StoreError::Unavailable(format!("transaction : {e}"))
         };
@@ -75,14 +82,42 @@ impl DynamoDossiers {
                 .map_err(built)?;
             items.push(TransactWriteItem::builder().update(index).build());
         }
+        for (journal, number, entries) in x.pages {
+            let page = Put::builder()
+                .table_name(&self.table)
+                .item("id", s(&page_key(id, journal, number)))
+                .item("dossier", s(id.as_str()))
+                .item("journal", s(journal.attribute()))
+                .item("page", n(i64::from(number)))
+                .item("entrees", entries)
+                .build()
+                .map_err(built)?;
+            items.push(TransactWriteItem::builder().put(page).build());
+        }
+        Ok(items)
+    }
+
+    async fn transact(
+        &self,
+        items: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+    ) -> Result<(), StoreError> {
+        // One token per write: the SDK's retry of a transaction whose answer was lost is then
+        // recognised by DynamoDB (idempotent for ten minutes) instead of failing its condition.
+        let token = hex::encode(rand::random::<[u8; 16]>());
         self.client
             .transact_write_items()
             .set_transact_items(Some(items))
+            .client_request_token(token)
             .send()
             .await
             .map_err(map_transaction_err)?;
         Ok(())
     }
+}
+
+/// The item of page `number` of a dossier's journal.
+fn page_key(id: &DossierId, journal: Journal, number: u32) -> String {
+    format!("{PAGE_PREFIX}{id}#{}#{number}", journal.attribute())
 }
 
 pub(super) fn s(v: &str) -> AttributeValue {
@@ -206,8 +241,9 @@ impl DossierStore for DynamoDossiers {
 
     async fn write(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
         let (condition, x) = Expression::of(change)?;
-        if !x.superseded_codes.is_empty() {
-            return self.write_with_code_items(id, condition, x).await;
+        if !x.superseded_codes.is_empty() || !x.pages.is_empty() {
+            let items = self.transaction_items(id, condition, x)?;
+            return self.transact(items).await;
         }
         self.client
             .update_item()
@@ -228,27 +264,12 @@ impl DossierStore for DynamoDossiers {
         first: (&DossierId, &Change),
         second: (&DossierId, &Change),
     ) -> Result<(), StoreError> {
-        use aws_sdk_dynamodb::types::{TransactWriteItem, Update as UpdateItem};
         let mut items = Vec::new();
         for (id, change) in [first, second] {
             let (condition, x) = Expression::of(change)?;
-            let update = UpdateItem::builder()
-                .table_name(&self.table)
-                .key("id", s(id.as_str()))
-                .update_expression(x.update_expression())
-                .condition_expression(condition)
-                .set_expression_attribute_values(Some(x.values.clone()).filter(|v| !v.is_empty()))
-                .build()
-                .map_err(|e| StoreError::Unavailable(format!("transaction : {e}")))?;
-            items.push(TransactWriteItem::builder().update(update).build());
+            items.extend(self.transaction_items(id, condition, x)?);
         }
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-            .map_err(map_transaction_err)?;
-        Ok(())
+        self.transact(items).await
     }
 
     async fn delete(&self, id: &DossierId, change: &Change) -> Result<(), StoreError> {
@@ -310,9 +331,11 @@ impl DossierStore for DynamoDossiers {
 
     async fn claim_acknowledgement(
         &self,
-        id: &DossierId,
+        r: &DossierRecord,
         change: &Change,
     ) -> Result<(), StoreError> {
+        let id = &r.id;
+        let change = &crate::ports::bounded(r, change, |s| s == Step::ClaimAcknowledgement);
         match self.write(id, change).await {
             // The condition failed: either someone else holds the lease, or our own write went
             // through and its answer was lost (the SDK retried it). The lease value is unique
@@ -332,9 +355,11 @@ impl DossierStore for DynamoDossiers {
 
     async fn claim_acceptance_email(
         &self,
-        id: &DossierId,
+        r: &DossierRecord,
         change: &Change,
     ) -> Result<(), StoreError> {
+        let id = &r.id;
+        let change = &crate::ports::bounded(r, change, |s| s == Step::ClaimAcceptanceEmail);
         match self.write(id, change).await {
             // As for the acknowledgement: our own lease, written, its answer lost.
             Err(StoreError::Conflict) => {
@@ -400,6 +425,118 @@ impl DossierStore for DynamoDossiers {
             Some(id) => self.get(&id).await,
             None => Ok(None),
         }
+    }
+
+    async fn archived_pages(
+        &self,
+        id: &DossierId,
+        archives: &Archives,
+    ) -> Result<Vec<Page>, StoreError> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        let keys: Vec<String> = Journal::ALL
+            .into_iter()
+            .flat_map(|j| (0..archives.of(j).pages).map(move |p| page_key(id, j, p)))
+            .collect();
+        let mut pages = Vec::new();
+        // BatchGetItem reads 100 keys at most, and may leave some for another call.
+        for chunk in keys.chunks(100) {
+            let mut pending = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(
+                        chunk
+                            .iter()
+                            .map(|k| HashMap::from([("id".to_string(), s(k))]))
+                            .collect(),
+                    ))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::Unavailable(format!("lecture : {e}")))?,
+            );
+            for _ in 0..10 {
+                let Some(request) = pending.take() else {
+                    break;
+                };
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(map_err)?;
+                for item in out
+                    .responses()
+                    .and_then(|r| r.get(&self.table))
+                    .into_iter()
+                    .flatten()
+                {
+                    pages.push(read_page(item)?);
+                }
+                pending = out
+                    .unprocessed_keys()
+                    .and_then(|u| u.get(&self.table))
+                    .filter(|k| !k.keys().is_empty())
+                    .cloned();
+            }
+            if pending.is_some() {
+                return Err(StoreError::Unavailable(
+                    "pages du journal non lues après dix essais".into(),
+                ));
+            }
+        }
+        Ok(pages)
+    }
+
+    async fn erase_archives(
+        &self,
+        id: &DossierId,
+        archives: &Archives,
+    ) -> Result<usize, StoreError> {
+        let mut erased = 0;
+        for j in Journal::ALL {
+            for p in 0..archives.of(j).pages {
+                let out = self
+                    .client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .key("id", s(&page_key(id, j, p)))
+                    .return_values(ReturnValue::AllOld)
+                    .send()
+                    .await
+                    .map_err(map_err)?;
+                erased += usize::from(out.attributes().is_some());
+            }
+        }
+        Ok(erased)
+    }
+
+    async fn scan_dossiers(
+        &self,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<DossierRecord>, Option<String>), StoreError> {
+        let start = cursor.map(|c| HashMap::from([("id".to_string(), s(c))]));
+        let page = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("attribute_exists(statut)")
+            .set_exclusive_start_key(start)
+            .limit(100)
+            .send()
+            .await
+            .map_err(map_err)?;
+        let mut out = Vec::new();
+        for item in page.items() {
+            out.push(
+                serde_dynamo::from_item(item.clone())
+                    .map_err(|e| StoreError::Unavailable(format!("dossier illisible : {e}")))?,
+            );
+        }
+        let next = page
+            .last_evaluated_key()
+            .and_then(|k| k.get("id"))
+            .and_then(|v| v.as_s().ok())
+            .cloned();
+        Ok((out, next))
     }
 
     /// A scan of the table, once a day: drafts are on no index (the list index holds deposited
@@ -617,4 +754,32 @@ fn decode_cursor(c: &str) -> Option<HashMap<String, AttributeValue>> {
             .map(|(k, v)| (k, AttributeValue::S(v)))
             .collect(),
     )
+}
+
+/// A page item read back.
+fn read_page(item: &HashMap<String, AttributeValue>) -> Result<Page, StoreError> {
+    let bad = || StoreError::Unavailable("page de journal illisible".into());
+    let journal = item
+        .get("journal")
+        .and_then(|v| v.as_s().ok())
+        .and_then(|j| Journal::parse(j))
+        .ok_or_else(bad)?;
+    let number = item
+        .get("page")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(bad)?;
+    let list = item.get("entrees").cloned().ok_or_else(bad)?;
+    let entries = match journal {
+        Journal::Historique => {
+            Entries::Historique(serde_dynamo::from_attribute_value(list).map_err(|_| bad())?)
+        }
+        Journal::Messages => {
+            Entries::Messages(serde_dynamo::from_attribute_value(list).map_err(|_| bad())?)
+        }
+        Journal::WebhookTentatives => {
+            Entries::WebhookTentatives(serde_dynamo::from_attribute_value(list).map_err(|_| bad())?)
+        }
+    };
+    Ok(Page { number, entries })
 }

@@ -57,6 +57,7 @@ pub fn create(
         rappels_echeance: Vec::new(),
         avertissement_expiration: None,
         acces_generation: 0,
+        archives: Default::default(),
     }
 }
 

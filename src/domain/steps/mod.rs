@@ -6,7 +6,8 @@
 //! renews a dossier's access), `signataire` (the code that confirms the signatory's address), `instruction` (decisions,
 //! messages, webhook replay), `editor` (the ENT editor's answer on GAR access), `pipeline` (the
 //! stream consumers' steps), `term` (termination, term reminders, draft-expiry warnings: the
-//! daily function's steps and the termination asked by either party).
+//! daily function's steps and the termination asked by either party); `compact_journal` is
+//! `domain::journal::compact` (the migration of journals stored whole in the item).
 
 mod access;
 mod applicant;
@@ -18,6 +19,8 @@ mod term;
 #[cfg(test)]
 pub(crate) mod tests;
 
+/// `compact_journal` lives with the journals it bounds.
+pub use super::journal::compact as compact_journal;
 pub use access::{lost_link, renew_access, ACCESS_RENEWED};
 pub use applicant::{
     autosave, create, delete_draft, deposit, open_avenant, perimeter_change, renew, DEPOSITED_AGAIN,

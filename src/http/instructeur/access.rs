@@ -43,7 +43,7 @@ pub(super) async fn renew(app: &App, req: &Request, who: &Instructeur, id: &str)
     }
     let mut r = load(app, who, id).await?;
     let change = steps::renew_access(&r, &actor(who), &Now::system())?;
-    match app.dossiers.renew_access(&r.id, &change).await {
+    match app.dossiers.renew_access(&r, &change).await {
         Err(StoreError::Conflict) => {
             return Err(ApiError::Conflict(
                 "L’accès de ce dossier vient d’être renouvelé : rechargez-le.".into(),
@@ -51,10 +51,11 @@ pub(super) async fn renew(app: &App, req: &Request, who: &Instructeur, id: &str)
         }
         other => other?,
     }
-    change.apply(&mut r);
-    // Rendered from the record as written: the link carries the new generation.
+    // The record as written (with the journal moves the store made: the same pure function
+    // of the same record): the link carries the new generation, the view reads its pages.
+    crate::domain::journal::bound(&r, change.clone()).apply(&mut r);
     let email_envoye = crate::mail::send_notices(app, &r, &change.notices).await;
-    let mut v = detail_view(app, &r);
+    let mut v = detail_view(app, &r).await?;
     v["email_envoye"] = json!(email_envoye);
     Ok(json(200, &v))
 }

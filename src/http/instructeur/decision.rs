@@ -82,10 +82,10 @@ pub(super) async fn decide(app: &App, req: &Request, who: &Instructeur, id: &str
             change.apply(&mut accepted);
             let apply = steps::apply_avenant(&convention, &accepted, &actor(who), &Now::system())?;
             app.dossiers
-                .accept_avenant((&r.id, &change), (&convention.id, &apply))
+                .accept_avenant((&r, &change), (&convention, &apply))
                 .await
         }
-        _ => app.dossiers.decide(&r.id, &change).await,
+        _ => app.dossiers.decide(&r, &change).await,
     };
     match written {
         Err(StoreError::Conflict) => {
@@ -132,7 +132,7 @@ async fn terminate(app: &App, body: &Value, who: &Instructeur, id: &str) -> ApiR
     };
     let r = load(app, who, id).await?;
     let change = steps::terminate(&r, motif, &actor(who), &Now::system())?;
-    match app.dossiers.terminate(&r.id, &change).await {
+    match app.dossiers.terminate(&r, &change).await {
         Err(StoreError::Conflict) => {
             return Err(ApiError::Conflict(
                 "Le dossier a changé entre-temps : rechargez-le.".into(),
@@ -154,7 +154,7 @@ async fn terminate(app: &App, body: &Value, who: &Instructeur, id: &str) -> ApiR
 pub(super) async fn replay_webhook(app: &App, who: &Instructeur, id: &str) -> ApiResult {
     let r = load(app, who, id).await?;
     let change = steps::request_webhook(&r, &actor(who), &Now::system(), &app.policy(&r))?;
-    match app.dossiers.request_webhook(&r.id, &change).await {
+    match app.dossiers.request_webhook(&r, &change).await {
         Err(StoreError::Conflict) => Err(ApiError::Conflict(
             "Seul un dossier accepté est transmis à l’éditeur ENT.".into(),
         )),
@@ -164,6 +164,6 @@ pub(super) async fn replay_webhook(app: &App, who: &Instructeur, id: &str) -> Ap
     change.apply(&mut after);
     Ok(json(
         202,
-        &json!({"webhook_etat": after.webhook_etat, "tentatives": r.webhook_tentatives.len()}),
+        &json!({"webhook_etat": after.webhook_etat, "tentatives": r.nb_webhook_attempts()}),
     ))
 }

@@ -3,6 +3,7 @@
 
 use super::load;
 use crate::domain::dossier::DossierRecord;
+use crate::http::problem::ApiError;
 use crate::http::response::{json, ApiResult};
 use crate::http::view::deposited_view;
 use crate::App;
@@ -10,16 +11,18 @@ use serde_json::{json, Value};
 
 pub(super) async fn detail(app: &App, who: &super::Instructeur, id: &str) -> ApiResult {
     let r = load(app, who, id).await?;
-    Ok(json(200, &detail_view(app, &r)))
+    Ok(json(200, &detail_view(app, &r).await?))
 }
 
 /// The instructeur's view of `r`: what was deposited (not the collectivité's edits under way
-/// during a correction), with the audit trail and everything support needs.
-pub(super) fn detail_view(app: &App, r: &DossierRecord) -> Value {
+/// during a correction), with the whole audit trail, messages and webhook attempts (their
+/// pages read, `domain::journal`) and everything support needs.
+pub(super) async fn detail_view(app: &App, r: &DossierRecord) -> Result<Value, ApiError> {
+    let journals = app.dossiers.journals(r).await?;
     let mut v = deposited_view(app, r);
-    v["historique"] = json!(r.historique);
-    v["messages"] = json!(r.messages);
-    v["webhook"] = json!({"etat": r.webhook_etat, "tentatives": r.webhook_tentatives});
+    v["historique"] = json!(journals.historique);
+    v["messages"] = json!(journals.messages);
+    v["webhook"] = json!({"etat": r.webhook_etat, "tentatives": journals.webhook_tentatives});
     // The ENT editor its schools go to (`crate::editeurs`): null when none is configured.
     v["editeur"] = json!(app.editeur(r).map(|e| json!({
         "id": e.id,
@@ -35,5 +38,5 @@ pub(super) fn detail_view(app: &App, r: &DossierRecord) -> Value {
     if let Some(d) = &r.depot {
         v["signature"] = json!(d.signature);
     }
-    v
+    Ok(v)
 }

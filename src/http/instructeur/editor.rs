@@ -153,7 +153,7 @@ async fn record(
         let Some(change) = steps::record_editor_answer(&r, answers, &actor, &Now::system())? else {
             return Ok(());
         };
-        match app.dossiers.record_editor_answer(&r.id, &change).await {
+        match app.dossiers.record_editor_answer(&r, &change).await {
             Ok(()) => return Ok(()),
             Err(StoreError::Conflict) => match app.dossiers.get(&r.id).await? {
                 Some(fresh) => r = fresh,

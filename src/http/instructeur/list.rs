@@ -26,8 +26,8 @@ pub(super) fn summary(r: &DossierRecord) -> Value {
         "communes": communes,
         "convention": r.convention.as_ref().map(|c| json!({"genere_le": c.genere_le, "code_verification": c.code_verification})),
         "accuse_envoye": r.accuse.is_some(),
-        "messages": r.messages.len(),
-        "webhook": r.webhook_etat.as_ref().map(|e| json!({"etat": e, "tentatives": r.webhook_tentatives.len()})),
+        "messages": r.nb_messages(),
+        "webhook": r.webhook_etat.as_ref().map(|e| json!({"etat": e, "tentatives": r.nb_webhook_attempts()})),
         "gar": gar_summary(r),
         "correction_demandee": r.correction_demandee,
     })

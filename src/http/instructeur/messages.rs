@@ -19,7 +19,7 @@ pub(super) async fn post(app: &App, req: &Request, who: &Instructeur, id: &str) 
         .expect("required");
     let r = load(app, who, id).await?;
     let change = steps::message(&r, texte, &actor(who), &Now::system())?;
-    app.dossiers.add_message(&r.id, &change).await?;
+    app.dossiers.add_message(&r, &change).await?;
     let email_envoye = crate::mail::send_notices(app, &r, &change.notices).await;
     Ok(json(
         201,

@@ -1,0 +1,72 @@
+//! The migration of journals stored whole in the dossier item (before `domain::journal`):
+//! every dossier whose tails are over their budget gets its moves (`steps::compact_journal`).
+//! Idempotent: a dossier already within its budgets is left as it is, so the command can be
+//! stopped and run again. `admin compacter-journaux` runs it.
+
+use crate::domain::steps;
+use crate::ports::{DossierStore, StoreError};
+
+/// What a run did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Compacted {
+    /// Dossiers read.
+    pub lus: usize,
+    /// Dossiers whose journals were moved.
+    pub compactes: usize,
+    /// Pages written.
+    pub pages: usize,
+}
+
+impl std::fmt::Display for Compacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "dossiers lus={} compactés={} pages écrites={}",
+            self.lus, self.compactes, self.pages
+        )
+    }
+}
+
+/// Compacts every dossier of the store. A dossier changed while it is compacted (a
+/// conflict) is read again and retried, three times at most.
+pub async fn compact_journals(store: &dyn DossierStore) -> Result<Compacted, StoreError> {
+    let mut done = Compacted::default();
+    let mut cursor: Option<String> = None;
+    loop {
+        let (page, next) = store.scan_dossiers(cursor.as_deref()).await?;
+        for mut r in page {
+            done.lus += 1;
+            let mut tries = 0;
+            while let Some(change) = steps::compact_journal(&r) {
+                match store.compact_journal(&r, &change).await {
+                    Ok(()) => {
+                        done.compactes += 1;
+                        done.pages += change
+                            .updates
+                            .iter()
+                            .map(|u| match u {
+                                crate::domain::change::Update::Archive(m) => {
+                                    m.journals.iter().map(|j| j.pages.len()).sum()
+                                }
+                                _ => 0,
+                            })
+                            .sum::<usize>();
+                        break;
+                    }
+                    Err(StoreError::Conflict) if tries < 3 => {
+                        tries += 1;
+                        match store.get(&r.id).await? {
+                            Some(again) => r = again,
+                            None => break,
+                        }
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        match next {
+            Some(n) => cursor = Some(n),
+            None => return Ok(done),
+        }
+    }
+}
