@@ -6,12 +6,32 @@ conditional write is checked and applied as one step). moto's threaded server do
 concurrent clients its UpdateItem is a read-modify-write without a lock (measured with 32 clients
 × 50 `ADD v :1` on one item: 1 599 distinct values for 1 600 calls, and the item ends at 1 599).
 The proofs under load need the real service's semantics, so this wraps moto's WSGI application
-with one lock around DynamoDB requests (S3, SES and the rest stay concurrent).
+with one lock around DynamoDB requests (S3, SES and the rest stay concurrent), and makes its
+transactions' backups share the stream's records (see `_copy_shard`).
 
     .venv/bin/python load/moto_atomic.py -H 127.0.0.1 -p 5000     # same options as moto_server
 """
 import argparse
+import copy
 import threading
+
+from moto.dynamodb.models.table import StreamShard
+
+
+def _copy_shard(self, memo):
+    """moto backs up every table a transaction touches with `copy.deepcopy`, stream included,
+    once per item of the transaction: the copy of a stream holding every image ever written
+    makes each transaction slower than the last (a dossier taking 500 messages spent minutes
+    there). Stream records never change once made, so the backup shares them; the list is
+    copied, so a rolled-back transaction still leaves no record behind."""
+    new = StreamShard.__new__(StreamShard)
+    memo[id(self)] = new
+    for k, v in self.__dict__.items():
+        setattr(new, k, list(v) if k == "items" else copy.deepcopy(v, memo))
+    return new
+
+
+StreamShard.__deepcopy__ = _copy_shard
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import run_simple

@@ -18,6 +18,7 @@ mod events;
 mod hostile;
 mod idempotency;
 mod instructeur;
+mod journal;
 mod layers;
 mod life;
 mod presign;

@@ -1,0 +1,274 @@
+//! Journals that stay bounded (`domain::journal`), against moto, which enforces DynamoDB's
+//! 400 KB item limit: before them, 34 messages of 3,000 characters made a dossier unwritable.
+
+use crate::helpers::*;
+use serde_json::{json, Value};
+
+/// Every item of the table with its size (its JSON, a little above DynamoDB's count).
+async fn item_sizes(t: &TestApp) -> Vec<(String, usize)> {
+    let client = aws_sdk_dynamodb::Client::new(&t.sdk);
+    let mut out = Vec::new();
+    let mut start = None;
+    loop {
+        let page = client
+            .scan()
+            .table_name(&t.table)
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .unwrap();
+        for item in page.items() {
+            let v: Value = serde_dynamo::from_item(item.clone()).unwrap();
+            out.push((
+                v["id"].as_str().unwrap_or("").to_string(),
+                v.to_string().len(),
+            ));
+        }
+        match page.last_evaluated_key() {
+            Some(k) => start = Some(k.clone()),
+            None => return out,
+        }
+    }
+}
+
+fn texte(i: usize) -> String {
+    format!("Message {i:03} : {}", "Pièce jointe attendue. ".repeat(130))
+}
+
+#[tokio::test]
+async fn a_dossier_with_500_messages_and_200_decisions_still_takes_one_more_of_each() {
+    let t = TestApp::spawn().await;
+    let (id, jeton) = t.deposit_new(&full_dossier()).await;
+    let messages = format!("/api/instructeur/dossiers/{id}/messages");
+    let decision = format!("/api/instructeur/dossiers/{id}/decision");
+    assert!(texte(0).chars().count() >= 3000);
+    for i in 0..500 {
+        let r = t
+            .as_instructeur("POST", &messages, Some(&json!({ "texte": texte(i) })))
+            .await;
+        assert_eq!(r.status, 201, "message {i}: {}", r.body);
+    }
+    for i in 0..200 {
+        let action = if i % 2 == 0 {
+            "passer_en_instruction"
+        } else {
+            "repasser_en_construction"
+        };
+        let body = json!({"action": action, "motif": format!("Décision {i}.")});
+        let r = t.as_instructeur("POST", &decision, Some(&body)).await;
+        assert_eq!(r.status, 200, "decision {i}: {}", r.body);
+    }
+    // One more of each, as on the first day.
+    let r = t
+        .as_instructeur("POST", &messages, Some(&json!({ "texte": texte(500) })))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = t
+        .as_instructeur(
+            "POST",
+            &decision,
+            Some(&json!({"action": "passer_en_instruction"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // No item grows with the history: the dossier and each page stay far below 64 KB.
+    let sizes = item_sizes(&t).await;
+    let (largest_id, largest) = sizes.iter().max_by_key(|(_, s)| *s).unwrap();
+    assert!(
+        *largest <= 64 * 1024,
+        "largest item {largest_id}: {largest} bytes"
+    );
+    let pages = sizes
+        .iter()
+        .filter(|(k, _)| k.starts_with("#journal#"))
+        .count();
+    assert!(pages >= 20, "{pages} pages");
+
+    // The instructeur still sees everything, in order: the 501 messages and every decision.
+    let detail = t
+        .as_instructeur("GET", &format!("/api/instructeur/dossiers/{id}"), None)
+        .await
+        .json();
+    let shown: Vec<&str> = detail["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["texte"].as_str().unwrap())
+        .collect();
+    assert_eq!(shown.len(), 501);
+    assert!(shown
+        .iter()
+        .enumerate()
+        .all(|(i, m)| m.starts_with(&format!("Message {i:03} "))));
+    let trail = detail["historique"].as_array().unwrap();
+    let decisions: Vec<&str> = trail
+        .iter()
+        .filter_map(|e| e["detail"].as_str())
+        .filter(|d| d.starts_with("Décision "))
+        .collect();
+    assert_eq!(decisions.len(), 200);
+    assert!(decisions
+        .iter()
+        .enumerate()
+        .all(|(i, d)| d.starts_with(&format!("Décision {i}."))));
+    assert_eq!(
+        trail.first().unwrap()["action"],
+        "dossier déposé, convention signée"
+    );
+    // So does the collectivité, and the list counts them all.
+    let mine = t
+        .get(&format!("/api/dossiers/{id}/messages"), Some(&jeton))
+        .await;
+    assert_eq!(mine.json()["messages"].as_array().unwrap().len(), 501);
+    let list = t
+        .as_instructeur("GET", "/api/instructeur/dossiers", None)
+        .await
+        .json();
+    let row = list["dossiers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(row["messages"], 501);
+}
+
+#[tokio::test]
+async fn the_migration_moves_a_dossier_stored_whole_and_a_second_run_does_nothing() {
+    let t = TestApp::spawn().await;
+    let (id, _) = t.deposit_new(&full_dossier()).await;
+    let (small, _) = t.deposit_new(&full_dossier()).await;
+    // A dossier as the first release stored it: 90 long messages inside its item (about
+    // 300 KB: writable, but the next few messages would make it unwritable).
+    let mut legacy = t.stored(&id).await.unwrap();
+    legacy.messages = (0..90)
+        .map(|i| conventions_ent::domain::dossier::Message {
+            le: format!("2026-09-01T10:{:02}:{:02}.000Z", i / 60, i % 60),
+            auteur: conventions_ent::domain::dossier::Auteur::Collectivite,
+            nom: "Camille MARTIN".into(),
+            texte: texte(i),
+        })
+        .collect();
+    aws_sdk_dynamodb::Client::new(&t.sdk)
+        .put_item()
+        .table_name(&t.table)
+        .set_item(Some(serde_dynamo::to_item(&legacy).unwrap()))
+        .send()
+        .await
+        .unwrap();
+    let size_of =
+        |sizes: &[(String, usize)], key: &str| sizes.iter().find(|(k, _)| k == key).unwrap().1;
+    let before = size_of(&item_sizes(&t).await, &id);
+    assert!(before > 250_000, "{before}");
+    let small_before = t.stored(&small).await.unwrap();
+
+    let done = conventions_ent::jobs::compact::compact_journals(&*t.app.dossiers)
+        .await
+        .unwrap();
+    assert_eq!(done.compactes, 1, "{done}");
+    assert!(done.lus >= 2 && done.pages >= 8, "{done}");
+    let after = size_of(&item_sizes(&t).await, &id);
+    assert!(after < 64 * 1024, "{after}");
+    assert_eq!(
+        t.stored(&small).await.unwrap(),
+        small_before,
+        "left as it was"
+    );
+    // Nothing lost, nothing reordered.
+    let detail = t
+        .as_instructeur("GET", &format!("/api/instructeur/dossiers/{id}"), None)
+        .await
+        .json();
+    let texts: Vec<String> = detail["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["texte"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(texts, (0..90).map(texte).collect::<Vec<_>>());
+
+    let again = conventions_ent::jobs::compact::compact_journals(&*t.app.dossiers)
+        .await
+        .unwrap();
+    assert_eq!((again.compactes, again.pages), (0, 0), "{again}");
+    // And it takes messages again.
+    let r = t
+        .as_instructeur(
+            "POST",
+            &format!("/api/instructeur/dossiers/{id}/messages"),
+            Some(&json!({"texte": "Bien reçu."})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+}
+
+#[tokio::test]
+async fn the_retention_erases_a_dossiers_pages_with_it() {
+    let t = TestApp::spawn().await;
+    let (id, _) = t.deposit_new(&full_dossier()).await;
+    // The deposit's own records: its convention.
+    let deposit = t.stream_event().await;
+    assert!(t
+        .run_generate(&deposit)
+        .await
+        .batch_item_failures
+        .is_empty());
+    for i in 0..30 {
+        let r = t
+            .as_instructeur(
+                "POST",
+                &format!("/api/instructeur/dossiers/{id}/messages"),
+                Some(&json!({ "texte": texte(i) })),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let record = t.stored(&id).await.unwrap();
+    assert!(record.archives.messages.pages >= 2);
+    // The stream records of the messages and of the pages start nothing (a page has no statut:
+    // no consumer's filter takes it).
+    let event = t.stream_event().await;
+    assert!(event
+        .records
+        .iter()
+        .any(|r| r.change.new_image.get("journal").is_some()));
+    let before = t.objects().await;
+    assert!(t.run_generate(&event).await.batch_item_failures.is_empty());
+    assert!(t
+        .run_acknowledge(&event)
+        .await
+        .batch_item_failures
+        .is_empty());
+    assert_eq!(t.objects().await, before, "no convention made again");
+
+    let pages = |sizes: Vec<(String, usize)>| {
+        sizes
+            .iter()
+            .filter(|(k, _)| k.starts_with(&format!("#journal#{id}#")))
+            .count()
+    };
+    assert_eq!(
+        pages(item_sizes(&t).await),
+        record.archives.messages.pages as usize
+    );
+    // The TTL removes the dossier item; the stream's removal record runs the erasure.
+    aws_sdk_dynamodb::Client::new(&t.sdk)
+        .delete_item()
+        .table_name(&t.table)
+        .key("id", aws_sdk_dynamodb::types::AttributeValue::S(id.clone()))
+        .send()
+        .await
+        .unwrap();
+    let outcome = conventions_ent::jobs::generate::erase(&t.app, record.clone())
+        .await
+        .unwrap();
+    assert_eq!(outcome, conventions_ent::jobs::Outcome::Done);
+    assert_eq!(pages(item_sizes(&t).await), 0);
+    // A replay finds nothing left to erase.
+    let outcome = conventions_ent::jobs::generate::erase(&t.app, record)
+        .await
+        .unwrap();
+    assert_eq!(outcome, conventions_ent::jobs::Outcome::AlreadyDone);
+}
