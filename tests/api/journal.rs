@@ -272,3 +272,84 @@ async fn the_retention_erases_a_dossiers_pages_with_it() {
         .unwrap();
     assert_eq!(outcome, conventions_ent::jobs::Outcome::AlreadyDone);
 }
+
+/// The documented maximum (README « Bounded journals »): the largest collectivité there is
+/// (Paris: about 680 public schools; 700 here, with names of 60 characters where the
+/// directory's median is 36), each answered by the editor, with an amended perimeter as long,
+/// and every journal at its budget, still fits in one DynamoDB item (moto refuses one over
+/// 400 KB), and the next message on it moves its journal out rather than failing. The form's
+/// own limit (1,000 schools) with the longest names and a motif on every answer does not fit:
+/// README, named in the note.
+#[tokio::test]
+async fn the_largest_collectivite_with_full_journals_fits_in_one_item() {
+    const NAME_PAD: usize = 28;
+    const SCHOOLS: usize = 700;
+    use conventions_ent::domain::draft::DraftEcole;
+    use conventions_ent::domain::gar::{AccesGar, EtatGar};
+    let t = TestApp::spawn().await;
+    let (id, _) = t.deposit_new(&full_dossier()).await;
+    let mut r = t.stored(&id).await.unwrap();
+    let model = r.depot.as_ref().unwrap().ecoles[0].clone();
+    let ecoles: Vec<_> = (0..SCHOOLS)
+        .map(|i| {
+            let mut e = model.clone();
+            e.uai = format!("{:07}A", 350_0000 + i);
+            e.nom = format!("ÉCOLE ÉLÉMENTAIRE PUBLIQUE {i:04} {}", "É".repeat(NAME_PAD));
+            e.commune = "PARIS 20E ARRONDISSEMENT".into();
+            e.gar = Some(AccesGar {
+                etat: EtatGar::Ouverte,
+                le: "2026-09-15".into(),
+                motif: None,
+            });
+            e
+        })
+        .collect();
+    r.brouillon.ecoles = Some(
+        ecoles
+            .iter()
+            .map(|e| DraftEcole {
+                uai: Some(e.uai.clone()),
+            })
+            .collect(),
+    );
+    r.perimetre = Some(ecoles.clone());
+    r.depot.as_mut().unwrap().ecoles = ecoles;
+    let message = |i: usize| conventions_ent::domain::dossier::Message {
+        le: "2026-09-01T10:00:00.000Z".into(),
+        auteur: conventions_ent::domain::dossier::Auteur::Instructeur,
+        nom: "instructeur@ac-rennes.fr".into(),
+        texte: texte(i),
+    };
+    // Each tail just under its budget, as `journal::bound` leaves it at most.
+    r.messages = (0..7).map(message).collect();
+    let event = r.historique[0].clone();
+    r.historique = (0..40)
+        .map(|i| {
+            let mut e = event.clone();
+            e.detail = Some(format!("Décision {i}. {}", "Motif détaillé. ".repeat(14)));
+            e
+        })
+        .collect();
+    let item: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> =
+        serde_dynamo::to_item(&r).unwrap();
+    let bytes = serde_json::to_vec(&serde_dynamo::from_item::<_, Value>(item.clone()).unwrap())
+        .unwrap()
+        .len();
+    eprintln!("the largest collectivité, full journals: {bytes} bytes");
+    aws_sdk_dynamodb::Client::new(&t.sdk)
+        .put_item()
+        .table_name(&t.table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .expect("fits in one item");
+    let r = t
+        .as_instructeur(
+            "POST",
+            &format!("/api/instructeur/dossiers/{id}/messages"),
+            Some(&json!({ "texte": texte(7) })),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert!(t.stored(&id).await.unwrap().archives.messages.pages >= 1);
+}
