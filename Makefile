@@ -55,7 +55,7 @@ instructeur-token:
 
 # Proofs under load, faults and hostile input; performance side by side (README « Preuves »).
 # N and C change the number of deposits and the concurrency: make load N=200 C=16.
-.PHONY: load faults fuzz schemathesis bench-functions
+.PHONY: load faults fuzz schemathesis bench-functions bench-scale
 load:
 	@scripts/setup-tools.sh && .venv/bin/python load/load.py --deposits $(or $(N),1000) --concurrency $(or $(C),32)
 
@@ -71,3 +71,7 @@ schemathesis:
 
 bench-functions:
 	@scripts/setup-tools.sh && .venv/bin/python load/bench_functions.py
+
+# 20,000 dossiers / 45,000 schools in memory: list, statistics, exports, largest item (README).
+bench-scale:
+	@CARGO_TARGET_DIR=target cargo run -q --release --manifest-path load/bench/Cargo.toml -- --scale

@@ -1,7 +1,9 @@
 //! The ports in memory, for unit tests and the in-process benchmark (`load/bench`): no AWS
 //! call. The dossier store applies the domain's [`Change`] with the domain's own
 //! [`Condition::holds`](crate::domain::change::Condition::holds) under one lock (a conditional
-//! write), and round-trips items through serde_dynamo as the DynamoDB adapter does.
+//! write), and round-trips every record it writes through serde_dynamo as the DynamoDB adapter
+//! does (it keeps the record read back, so that reads cost a clone: `make bench-scale` lists
+//! 20,000 dossiers through it).
 
 use crate::domain::change::Change;
 use crate::domain::dossier::DossierRecord;
@@ -18,20 +20,23 @@ use std::sync::Mutex;
 
 #[derive(Default)]
 pub struct MemoryDossiers {
-    items: Mutex<HashMap<DossierId, serde_dynamo::Item>>,
+    items: Mutex<HashMap<DossierId, DossierRecord>>,
     counter: AtomicU64,
     quotas: Mutex<HashMap<String, u32>>,
     /// Journal pages by dossier, in the order written.
     pages: Mutex<HashMap<DossierId, Vec<Page>>>,
 }
 
-fn read(item: &serde_dynamo::Item) -> Result<DossierRecord, StoreError> {
-    serde_dynamo::from_item(item.clone())
-        .map_err(|e| StoreError::Unavailable(format!("dossier illisible : {e}")))
+fn read(stored: &DossierRecord) -> Result<DossierRecord, StoreError> {
+    Ok(stored.clone())
 }
 
-fn item(r: &DossierRecord) -> Result<serde_dynamo::Item, StoreError> {
-    serde_dynamo::to_item(r).map_err(|e| StoreError::Unavailable(format!("sérialisation : {e}")))
+/// The record as DynamoDB would give it back: serialised to an item and read again.
+fn item(r: &DossierRecord) -> Result<DossierRecord, StoreError> {
+    let item: serde_dynamo::Item = serde_dynamo::to_item(r)
+        .map_err(|e| StoreError::Unavailable(format!("sérialisation : {e}")))?;
+    serde_dynamo::from_item(item)
+        .map_err(|e| StoreError::Unavailable(format!("dossier illisible : {e}")))
 }
 
 impl MemoryDossiers {
@@ -211,6 +216,12 @@ impl DossierStore for MemoryDossiers {
             .find(|r| r.versions().iter().any(|c| c.code_verification == code)))
     }
 
+    /// One pass (a page is an offset in a sorted copy: paging through it would sort it again
+    /// for each page).
+    async fn all_deposited(&self, filter: &ListFilter) -> Result<Vec<DossierRecord>, StoreError> {
+        Ok(self.list_deposited(filter, None, usize::MAX).await?.0)
+    }
+
     /// Statut, département and commune filters, newest first (or oldest with
     /// `chronologique`); the cursor is the offset in that order.
     async fn list_deposited(
@@ -223,53 +234,55 @@ impl DossierStore for MemoryDossiers {
             Some(c) => c.parse().map_err(|_| StoreError::Conflict)?,
             None => 0,
         };
-        let mut selected: Vec<DossierRecord> =
-            self.all()?
-                .into_iter()
-                .filter(|r| r.depose_le.is_some())
-                .filter(|r| filter.statuts.is_empty() || filter.statuts.contains(&r.statut))
-                .filter(|r| !filter.correction_demandee || r.correction_demandee.is_some())
-                .filter(|r| filter.nature.is_none_or(|n| r.nature == n))
-                .filter(|r| {
-                    filter.fin_avant.as_ref().is_none_or(|d| {
-                        r.statut == crate::domain::dossier::Statut::Accepte
-                            && r.resiliation.is_none()
-                            && r.echeance().is_some_and(|e| &e.fin_le <= d)
-                    })
+        let items = self.items.lock().expect("lock");
+        let mut selected: Vec<&DossierRecord> = items
+            .values()
+            .filter(|r| r.depose_le.is_some())
+            .filter(|r| filter.statuts.is_empty() || filter.statuts.contains(&r.statut))
+            .filter(|r| !filter.correction_demandee || r.correction_demandee.is_some())
+            .filter(|r| filter.nature.is_none_or(|n| r.nature == n))
+            .filter(|r| {
+                filter.fin_avant.as_ref().is_none_or(|d| {
+                    r.statut == crate::domain::dossier::Statut::Accepte
+                        && r.resiliation.is_none()
+                        && r.echeance().is_some_and(|e| &e.fin_le <= d)
                 })
-                .filter(|r| {
-                    !filter.gar_en_attente
-                        || (r.statut == crate::domain::dossier::Statut::Accepte
-                            && r.depot.as_ref().is_some_and(|d| {
-                                crate::domain::change::gar_ouvertes(d) < d.ecoles.len() as u32
-                            }))
-                })
-                .filter(|r| {
-                    let codes = || {
-                        r.depot
-                            .iter()
-                            .flat_map(|d| d.ecoles.iter().map(|e| &e.code_insee))
-                    };
-                    filter
-                        .commune
+            })
+            .filter(|r| {
+                !filter.gar_en_attente
+                    || (r.statut == crate::domain::dossier::Statut::Accepte
+                        && r.depot.as_ref().is_some_and(|d| {
+                            crate::domain::change::gar_ouvertes(d) < d.ecoles.len() as u32
+                        }))
+            })
+            .filter(|r| {
+                let codes = || {
+                    r.depot
+                        .iter()
+                        .flat_map(|d| d.ecoles.iter().map(|e| &e.code_insee))
+                };
+                filter
+                    .commune
+                    .as_ref()
+                    .is_none_or(|c| codes().any(|x| x == c))
+                    && filter
+                        .departement
                         .as_ref()
-                        .is_none_or(|c| codes().any(|x| x == c))
-                        && filter.departement.as_ref().is_none_or(|d| {
-                            codes().any(|x| &crate::reference::departement_of(x) == d)
-                        })
-                        && filter
-                            .perimetre
-                            .as_ref()
-                            .is_none_or(|p| r.departement().is_some_and(|d| p.contains(&d)))
-                })
-                .collect();
+                        .is_none_or(|d| codes().any(|x| &crate::reference::departement_of(x) == d))
+                    && filter
+                        .perimetre
+                        .as_ref()
+                        .is_none_or(|p| r.departement().is_some_and(|d| p.contains(&d)))
+            })
+            .collect();
         selected.sort_by(|a, b| a.depose_le.cmp(&b.depose_le));
         if !filter.chronologique {
             selected.reverse();
         }
-        let end = (start + limit).min(selected.len());
+        let end = start.saturating_add(limit).min(selected.len());
         let next = (end < selected.len()).then(|| end.to_string());
-        Ok((selected.get(start..end).unwrap_or(&[]).to_vec(), next))
+        let page = selected.get(start..end).unwrap_or(&[]);
+        Ok((page.iter().map(|r| (*r).clone()).collect(), next))
     }
 }
 

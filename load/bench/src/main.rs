@@ -6,6 +6,8 @@
 //!   cargo run --release --bin bench-handlers -- [--n 500] [--json FILE]
 //!
 //! Prints p50 / p99 / max per route and per function, and writes them as JSON with --json.
+//! `--scale` measures the instructeur's routes on a national-size table instead (`scale.rs`,
+//! `make bench-scale`).
 
 use async_trait::async_trait;
 use aws_lambda_events::event::dynamodb::Event;
@@ -25,6 +27,11 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
+
+mod scale;
+
+#[global_allocator]
+static ALLOCATOR: scale::Counting = scale::Counting;
 
 /// The registry answers at once (its network time is an outside call, excluded like AWS's).
 struct Registry;
@@ -287,6 +294,9 @@ async fn main() {
     };
     let n: usize = opt("--n").map_or(500, |v| v.parse().expect("--n N"));
     let mut app = app();
+    if args.iter().any(|a| a == "--scale") {
+        return scale::run(&mut app).await;
+    }
     app.seal = Some(Arc::new(bench_seal().await));
     // Kept to read the confirmation codes the signatories receive.
     let mailer = Arc::new(MemoryMailer::default());

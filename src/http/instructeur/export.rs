@@ -274,21 +274,9 @@ pub(super) async fn export(
         }
         ("text/csv; charset=utf-8", out, "csv")
     } else {
-        let items: Vec<Value> = rows
-            .iter()
-            .map(|r| {
-                Value::Object(
-                    columns
-                        .iter()
-                        .zip(r)
-                        .map(|(k, v)| (k.to_string(), json!(v)))
-                        .collect(),
-                )
-            })
-            .collect();
         (
             "application/json; charset=utf-8",
-            Value::Array(items).to_string(),
+            json_rows(&columns, &rows),
             "json",
         )
     };
@@ -300,6 +288,41 @@ pub(super) async fn export(
         MAX_UNCOMPRESSED,
         MAX_BINARY,
     )
+}
+
+/// The rows as a JSON array of objects, written straight into the text: a tree of values for
+/// 45,000 schools held more than 80 MiB more at its peak (`make bench-scale`). Keys in name
+/// order, as `serde_json::Value` objects give them.
+fn json_rows(columns: &[&str], rows: &[Vec<String>]) -> String {
+    let mut order: Vec<(usize, String)> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (i, serde_json::to_string(c).expect("a string serialises")))
+        .collect();
+    order.sort_by(|a, b| columns[a.0].cmp(columns[b.0]));
+    let mut out = String::with_capacity(rows.len() * 400 + 2);
+    out.push('[');
+    for (n, r) in rows.iter().enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        out.push('{');
+        // A row shorter than the header has no value for the last columns (as `zip` reads it).
+        let fields = order
+            .iter()
+            .filter_map(|(i, key)| r.get(*i).map(|v| (key, v)));
+        for (k, (key, value)) in fields.enumerate() {
+            if k > 0 {
+                out.push(',');
+            }
+            out.push_str(key);
+            out.push(':');
+            out.push_str(&serde_json::to_string(value).expect("a string serialises"));
+        }
+        out.push('}');
+    }
+    out.push(']');
+    out
 }
 
 /// The schools as the GAR's first-degree structure records (`GAREtab` of the GAR-ENT 1D
@@ -399,6 +422,39 @@ fn too_large_even_compressed(len: usize, limit: usize) -> Result<(), ApiError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_json_export_is_the_objects_of_its_rows() {
+        let columns = ["uai", "nom_ecole", "action", "editeur"];
+        let rows = vec![
+            vec![
+                "0350122T".into(),
+                "ÉCOLE \"LES TILLEULS\"\n".into(),
+                "ajout".into(),
+                "defaut".into(),
+            ],
+            vec!["0350165P".into(), "Cardroc".into()],
+        ];
+        let parsed: serde_json::Value =
+            serde_json::from_str(&super::json_rows(&columns, &rows)).unwrap();
+        let expected: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|r| {
+                serde_json::Value::Object(
+                    columns
+                        .iter()
+                        .zip(r)
+                        .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
+                        .collect(),
+                )
+            })
+            .collect();
+        assert_eq!(parsed, serde_json::Value::Array(expected.clone()));
+        assert_eq!(
+            super::json_rows(&columns, &rows),
+            serde_json::Value::Array(expected).to_string()
+        );
+    }
+
     use super::*;
 
     #[test]
