@@ -113,24 +113,50 @@ pub trait DossierStore: Send + Sync {
         }
     }
 
+    /// Writes `change`, decided on `r`, with the moves that keep the journals it appends to
+    /// bounded (`journal::bound`, decided on the same record). A move adds its own condition
+    /// (the journal as read), and a move is a transaction: when that condition fails (another
+    /// write appended or moved meanwhile) or another transaction held the item, the step's own
+    /// condition still holds on the dossier read again; the change is then bounded anew on it
+    /// and written, three times at most, as DynamoDB would have written it without a move. A
+    /// step's own condition that fails is a Conflict, as before.
+    async fn write_bounded(&self, r: &DossierRecord, change: &Change) -> Result<(), StoreError> {
+        let mut base = std::borrow::Cow::Borrowed(r);
+        for _ in 0..3 {
+            match self
+                .write(&r.id, &journal::bound(&base, change.clone()))
+                .await
+            {
+                Err(StoreError::Conflict) => match self.get(&r.id).await? {
+                    Some(fresh) if change.condition.holds(&fresh) => {
+                        base = std::borrow::Cow::Owned(fresh)
+                    }
+                    _ => return Err(StoreError::Conflict),
+                },
+                other => return other,
+            }
+        }
+        Err(StoreError::Conflict)
+    }
+
     /// `steps::autosave`.
     async fn save_draft(&self, r: &DossierRecord, change: &Change) -> Result<(), StoreError> {
-        self.write(&r.id, &bounded(r, change, |s| s == Step::Autosave))
+        self.write_bounded(r, expect(change, |s| s == Step::Autosave))
             .await
     }
     /// `steps::send_code`.
     async fn send_code(&self, r: &DossierRecord, change: &Change) -> Result<(), StoreError> {
-        self.write(&r.id, &bounded(r, change, |s| s == Step::SendCode))
+        self.write_bounded(r, expect(change, |s| s == Step::SendCode))
             .await
     }
     /// `steps::confirm_code`: Conflict when another try was counted meanwhile.
     async fn confirm_code(&self, r: &DossierRecord, change: &Change) -> Result<(), StoreError> {
-        self.write(&r.id, &bounded(r, change, |s| s == Step::ConfirmCode))
+        self.write_bounded(r, expect(change, |s| s == Step::ConfirmCode))
             .await
     }
     /// `steps::deposit`: a dossier is deposited once.
     async fn deposit(&self, r: &DossierRecord, change: &Change) -> Result<(), StoreError> {
-        self.write(&r.id, &bounded(r, change, |s| s == Step::Deposit))
+        self.write_bounded(r, expect(change, |s| s == Step::Deposit))
             .await
     }
     /// `steps::record_convention`.
@@ -139,7 +165,7 @@ pub trait DossierStore: Send + Sync {
         r: &DossierRecord,
         change: &Change,
     ) -> Result<(), StoreError> {
-        self.write(&r.id, &bounded(r, change, |s| s == Step::RecordConvention))
+        self.write_bounded(r, expect(change, |s| s == Step::RecordConvention))
             .await
     }
     /// `steps::claim_acknowledgement`. A store whose answers can be lost after the write
@@ -149,11 +175,8 @@ pub trait DossierStore: Send + Sync {
         r: &DossierRecord,
         change: &Change,
     ) -> Result<(), StoreError> {
-        self.write(
-            &r.id,
-            &bounded(r, change, |s| s == Step::ClaimAcknowledgement),
-        )
-        .await
+        self.write_bounded(r, expect(change, |s| s == Step::ClaimAcknowledgement))
+            .await
     }
     /// `steps::record_acknowledgement`.
     async fn record_acknowledgement(
@@ -161,11 +184,8 @@ pub trait DossierStore: Send + Sync {
         r: &DossierRecord,
         change: &Change,
     ) -> Result<(), StoreError> {
-        self.write(
-            &r.id,
-            &bounded(r, change, |s| s == Step::RecordAcknowledgement),
-        )
-        .await
+        self.write_bounded(r, expect(change, |s| s == Step::RecordAcknowledgement))
+            .await
     }
     /// `steps::release_acknowledgement`.
     async fn release_acknowledgement(
@@ -173,11 +193,8 @@ pub trait DossierStore: Send + Sync {
         r: &DossierRecord,
         change: &Change,
     ) -> Result<(), StoreError> {
-        self.write(
-            &r.id,
-            &bounded(r, change, |s| s == Step::ReleaseAcknowledgement),
-        )
-        .await
+        self.write_bounded(r, expect(change, |s| s == Step::ReleaseAcknowledgement))
+            .await
     }
     /// `steps::record_countersignature`: Conflict when the current version is no longer the
     /// one it supersedes (a replay, a concurrent delivery).
@@ -186,11 +203,8 @@ pub trait DossierStore: Send + Sync {
         r: &DossierRecord,
         change: &Change,
     ) -> Result<(), StoreError> {
-        self.write(
-            &r.id,
-            &bounded(r, change, |s| s == Step::RecordCountersignature),
-        )
-        .await
+        self.write_bounded(r, expect(change, |s| s == Step::RecordCountersignature))
+            .await
     }
     /// `steps::claim_acceptance_email`. As for the acknowledgement, a store whose answers can
     /// be lost recognises its own lease.
@@ -199,11 +213,8 @@ pub trait DossierStore: Send + Sync {
         r: &DossierRecord,
         change: &Change,
     ) -> Result<(), StoreError> {
-        self.write(
-            &r.id,
-            &bounded(r, change, |s| s == Step::ClaimAcceptanceEmail),
-        )
-        .await
+        self.write_bounded(r, expect(change, |s| s == Step::ClaimAcceptanceEmail))
+            .await
     }
     /// `steps::record_acceptance_email`.
     async fn record_acceptance_email(
@@ -211,11 +222,8 @@ pub trait DossierStore: Send + Sync {
         r: &DossierRecord,
         change: &Change,
     ) -> Result<(), StoreError> {
-        self.write(
-            &r.id,
-            &bounded(r, change, |s| s == Step::RecordAcceptanceEmail),
-        )
-        .await
+        self.write_bounded(r, expect(change, |s| s == Step::RecordAcceptanceEmail))
+            .await
     }
     /// `steps::release_acceptance_email`.
     async fn release_acceptance_email(
@@ -223,25 +231,22 @@ pub trait DossierStore: Send + Sync {
         r: &DossierRecord,
         change: &Change,
     ) -> Result<(), StoreError> {
-        self.write(
-            &r.id,
-            &bounded(r, change, |s| s == Step::ReleaseAcceptanceEmail),
-        )
-        .await
+        self.write_bounded(r, expect(change, |s| s == Step::ReleaseAcceptanceEmail))
+            .await
     }
     /// `steps::decide`: Conflict if the dossier moved since it was read.
     async fn decide(&self, r: &DossierRecord, change: &Change) -> Result<(), StoreError> {
-        self.write(&r.id, &bounded(r, change, |s| matches!(s, Step::Decide(_))))
+        self.write_bounded(r, expect(change, |s| matches!(s, Step::Decide(_))))
             .await
     }
     /// `steps::message`.
     async fn add_message(&self, r: &DossierRecord, change: &Change) -> Result<(), StoreError> {
-        self.write(&r.id, &bounded(r, change, |s| s == Step::Message))
+        self.write_bounded(r, expect(change, |s| s == Step::Message))
             .await
     }
     /// `steps::request_webhook`.
     async fn request_webhook(&self, r: &DossierRecord, change: &Change) -> Result<(), StoreError> {
-        self.write(&r.id, &bounded(r, change, |s| s == Step::RequestWebhook))
+        self.write_bounded(r, expect(change, |s| s == Step::RequestWebhook))
             .await
     }
     /// `steps::record_webhook_attempt`.
@@ -250,11 +255,8 @@ pub trait DossierStore: Send + Sync {
         r: &DossierRecord,
         change: &Change,
     ) -> Result<(), StoreError> {
-        self.write(
-            &r.id,
-            &bounded(r, change, |s| s == Step::RecordWebhookAttempt),
-        )
-        .await
+        self.write_bounded(r, expect(change, |s| s == Step::RecordWebhookAttempt))
+            .await
     }
     /// `steps::record_editor_answer`: Conflict when the dossier or those schools' answers
     /// changed since it was read.
@@ -263,11 +265,8 @@ pub trait DossierStore: Send + Sync {
         r: &DossierRecord,
         change: &Change,
     ) -> Result<(), StoreError> {
-        self.write(
-            &r.id,
-            &bounded(r, change, |s| s == Step::RecordEditorAnswer),
-        )
-        .await
+        self.write_bounded(r, expect(change, |s| s == Step::RecordEditorAnswer))
+            .await
     }
     /// `steps::decide` accepting an avenant, with `steps::apply_avenant` on its convention: one
     /// transaction.
@@ -276,10 +275,32 @@ pub trait DossierStore: Send + Sync {
         avenant: (&DossierRecord, &Change),
         convention: (&DossierRecord, &Change),
     ) -> Result<(), StoreError> {
-        let a = bounded(avenant.0, avenant.1, |s| matches!(s, Step::Decide(_)));
-        let c = bounded(convention.0, convention.1, |s| s == Step::ApplyAvenant);
-        self.write_both((&avenant.0.id, &a), (&convention.0.id, &c))
-            .await
+        let (a, c) = (
+            expect(avenant.1, |s| matches!(s, Step::Decide(_))),
+            expect(convention.1, |s| s == Step::ApplyAvenant),
+        );
+        let (mut ra, mut rc) = (avenant.0.clone(), convention.0.clone());
+        // As `write_bounded`, for both.
+        for _ in 0..3 {
+            let (ba, bc) = (
+                journal::bound(&ra, a.clone()),
+                journal::bound(&rc, c.clone()),
+            );
+            match self.write_both((&ra.id, &ba), (&rc.id, &bc)).await {
+                Err(StoreError::Conflict) => {
+                    match (self.get(&ra.id).await?, self.get(&rc.id).await?) {
+                        (Some(fa), Some(fc))
+                            if a.condition.holds(&fa) && c.condition.holds(&fc) =>
+                        {
+                            (ra, rc) = (fa, fc);
+                        }
+                        _ => return Err(StoreError::Conflict),
+                    }
+                }
+                other => return other,
+            }
+        }
+        Err(StoreError::Conflict)
     }
     /// `steps::compact_journal` (the migration `admin compacter-journaux`).
     async fn compact_journal(&self, r: &DossierRecord, change: &Change) -> Result<(), StoreError> {
@@ -288,7 +309,7 @@ pub trait DossierStore: Send + Sync {
     }
     /// `steps::renew_access`: Conflict when renewed meanwhile.
     async fn renew_access(&self, r: &DossierRecord, change: &Change) -> Result<(), StoreError> {
-        self.write(&r.id, &bounded(r, change, |s| s == Step::RenewAccess))
+        self.write_bounded(r, expect(change, |s| s == Step::RenewAccess))
             .await
     }
     /// `steps::propose_signataire`: Conflict when another code was sent meanwhile.
@@ -297,7 +318,7 @@ pub trait DossierStore: Send + Sync {
         r: &DossierRecord,
         change: &Change,
     ) -> Result<(), StoreError> {
-        self.write(&r.id, &bounded(r, change, |s| s == Step::ProposeSignataire))
+        self.write_bounded(r, expect(change, |s| s == Step::ProposeSignataire))
             .await
     }
     /// `steps::confirm_new_signataire`: Conflict when another try was counted meanwhile.
@@ -306,15 +327,12 @@ pub trait DossierStore: Send + Sync {
         r: &DossierRecord,
         change: &Change,
     ) -> Result<(), StoreError> {
-        self.write(
-            &r.id,
-            &bounded(r, change, |s| s == Step::ConfirmNewSignataire),
-        )
-        .await
+        self.write_bounded(r, expect(change, |s| s == Step::ConfirmNewSignataire))
+            .await
     }
     /// `steps::terminate`: Conflict when a termination was asked meanwhile.
     async fn terminate(&self, r: &DossierRecord, change: &Change) -> Result<(), StoreError> {
-        self.write(&r.id, &bounded(r, change, |s| s == Step::Terminate))
+        self.write_bounded(r, expect(change, |s| s == Step::Terminate))
             .await
     }
     /// `steps::apply_termination`.
@@ -323,12 +341,12 @@ pub trait DossierStore: Send + Sync {
         r: &DossierRecord,
         change: &Change,
     ) -> Result<(), StoreError> {
-        self.write(&r.id, &bounded(r, change, |s| s == Step::ApplyTermination))
+        self.write_bounded(r, expect(change, |s| s == Step::ApplyTermination))
             .await
     }
     /// `steps::remind_term`: Conflict when another run sent it.
     async fn remind_term(&self, r: &DossierRecord, change: &Change) -> Result<(), StoreError> {
-        self.write(&r.id, &bounded(r, change, |s| s == Step::RemindTerm))
+        self.write_bounded(r, expect(change, |s| s == Step::RemindTerm))
             .await
     }
     /// `steps::flag_closed_schools`: Conflict when another run flagged meanwhile.
@@ -337,7 +355,7 @@ pub trait DossierStore: Send + Sync {
         r: &DossierRecord,
         change: &Change,
     ) -> Result<(), StoreError> {
-        self.write(&r.id, &bounded(r, change, |s| s == Step::FlagClosedSchools))
+        self.write_bounded(r, expect(change, |s| s == Step::FlagClosedSchools))
             .await
     }
     /// `steps::warn_draft_expiry`: Conflict when the draft changed or was warned meanwhile.
@@ -346,7 +364,7 @@ pub trait DossierStore: Send + Sync {
         r: &DossierRecord,
         change: &Change,
     ) -> Result<(), StoreError> {
-        self.write(&r.id, &bounded(r, change, |s| s == Step::WarnDraftExpiry))
+        self.write_bounded(r, expect(change, |s| s == Step::WarnDraftExpiry))
             .await
     }
     /// Drafts whose TTL falls before `before` (epoch seconds) and whose signatory's address
@@ -355,15 +373,13 @@ pub trait DossierStore: Send + Sync {
     /// `steps::delete_draft`.
     async fn delete_draft(&self, r: &DossierRecord, change: &Change) -> Result<(), StoreError> {
         self.delete(&r.id, expect(change, |s| s == Step::DeleteDraft))
-            .await
+            .await?;
+        // A draft's pages, if it ever had some, go with it.
+        if !r.archives.is_empty() {
+            self.erase_archives(&r.id, &r.archives).await?;
+        }
+        Ok(())
     }
-}
-
-/// The change to write for `r`: checked (in debug builds) to be of the step the named write
-/// is for, with the moves that keep `r`'s journals bounded (`journal::bound`, decided on the
-/// record the change was decided on: its tails and their condition).
-pub fn bounded(r: &DossierRecord, change: &Change, step: impl Fn(Step) -> bool) -> Change {
-    crate::domain::journal::bound(r, expect(change, step).clone())
 }
 
 /// The change, checked (in debug builds) to be of the step the named write is for.

@@ -207,46 +207,68 @@ fn size<T: Serialize>(entry: &T) -> usize {
     serde_json::to_vec(entry).map_or(0, |v| v.len())
 }
 
+/// Pages one write moves at most: a transaction holds 100 items (the dossier, the codes of
+/// superseded versions and the other dossier of an avenant's acceptance take a few).
+pub const MAX_PAGES_PER_WRITE: usize = 80;
+
 /// Which of `tail`'s oldest entries leave the item when `added` bytes join it, cut into pages
-/// of at most `budget` bytes: none while the tail and the appends fit the budget; otherwise
-/// enough that what stays and the appends fit half of it (all of the tail, when the appends
-/// alone do not).
+/// of at most `budget` bytes, `max_pages` at most: none while the tail and the appends fit the
+/// budget; otherwise enough that what stays and the appends fit half of it (all of the tail
+/// when the appends alone do not; all but the newest entry when nothing is appended, so that
+/// the item always keeps a journal's latest entry).
 fn plan<T: Serialize + Clone>(
     tail: &[T],
     added: usize,
     budget: usize,
+    max_pages: usize,
 ) -> Option<(Vec<Vec<T>>, Vec<T>)> {
     let sizes: Vec<usize> = tail.iter().map(size).collect();
     let mut remaining: usize = sizes.iter().sum();
-    if remaining + added <= budget || tail.is_empty() {
+    if remaining + added <= budget || tail.is_empty() || max_pages == 0 {
         return None;
     }
+    let movable = if added == 0 {
+        tail.len() - 1
+    } else {
+        tail.len()
+    };
     let mut moved = 0;
-    while moved < tail.len() && remaining + added > budget / 2 {
+    while moved < movable && remaining + added > budget / 2 {
         remaining -= sizes[moved];
         moved += 1;
     }
     let mut pages: Vec<Vec<T>> = Vec::new();
     let mut page_bytes = 0;
+    let mut taken = 0;
     for (entry, bytes) in tail[..moved].iter().zip(&sizes) {
-        match pages.last_mut() {
-            Some(page) if page_bytes + bytes <= budget => {
-                page.push(entry.clone());
-                page_bytes += bytes;
-            }
-            _ => {
-                pages.push(vec![entry.clone()]);
-                page_bytes = *bytes;
-            }
+        let fits = !pages.is_empty() && page_bytes + bytes <= budget;
+        if fits {
+            pages.last_mut().expect("a page").push(entry.clone());
+            page_bytes += bytes;
+        } else if pages.len() == max_pages {
+            break;
+        } else {
+            pages.push(vec![entry.clone()]);
+            page_bytes = *bytes;
         }
+        taken += 1;
     }
-    Some((pages, tail[moved..].to_vec()))
+    if pages.is_empty() {
+        return None;
+    }
+    Some((pages, tail[taken..].to_vec()))
 }
 
-/// `change`, with the moves that keep each journal's tail within its budget once its appends
-/// are written (unchanged when they fit). Every write of a dossier goes through it
-/// (`ports::DossierStore`), with the record the change was decided on.
-pub fn bound(r: &DossierRecord, mut change: Change) -> Change {
+/// `change`, with the moves that keep within its budget the tail of each journal it appends
+/// to (unchanged when they fit). Every write of a dossier goes through it
+/// (`ports::DossierStore::write_bounded`), with the record the change was decided on. A write
+/// that appends nothing moves nothing: a dossier stored before journals were bounded keeps its
+/// tails until it is appended to or compacted ([`compact`]).
+pub fn bound(r: &DossierRecord, change: Change) -> Change {
+    moves(r, change, false)
+}
+
+fn moves(r: &DossierRecord, mut change: Change, compacting: bool) -> Change {
     let added = |j: Journal| -> usize {
         change
             .updates
@@ -261,9 +283,14 @@ pub fn bound(r: &DossierRecord, mut change: Change) -> Change {
     };
     let mut after = r.archives.clone();
     let mut journals = Vec::new();
+    let mut room = MAX_PAGES_PER_WRITE;
     for j in Journal::ALL {
+        let added = added(j);
+        if added == 0 && !compacting {
+            continue;
+        }
         let planned = match j {
-            Journal::Historique => plan(&r.historique, added(j), j.budget()).map(|(p, k)| {
+            Journal::Historique => plan(&r.historique, added, j.budget(), room).map(|(p, k)| {
                 for e in p.iter().flatten() {
                     *after.actions.entry(e.action.clone()).or_default() += 1;
                     if e.action == Decision::Accepter.label() {
@@ -275,14 +302,14 @@ pub fn bound(r: &DossierRecord, mut change: Change) -> Change {
                     Entries::Historique(k),
                 )
             }),
-            Journal::Messages => plan(&r.messages, added(j), j.budget()).map(|(p, k)| {
+            Journal::Messages => plan(&r.messages, added, j.budget(), room).map(|(p, k)| {
                 (
                     p.into_iter().map(Entries::Messages).collect(),
                     Entries::Messages(k),
                 )
             }),
             Journal::WebhookTentatives => {
-                plan(&r.webhook_tentatives, added(j), j.budget()).map(|(p, k)| {
+                plan(&r.webhook_tentatives, added, j.budget(), room).map(|(p, k)| {
                     (
                         p.into_iter().map(Entries::WebhookTentatives).collect(),
                         Entries::WebhookTentatives(k),
@@ -293,6 +320,7 @@ pub fn bound(r: &DossierRecord, mut change: Change) -> Change {
         let Some((pages, kept)) = planned else {
             continue;
         };
+        room -= pages.len();
         let account = after.of_mut(j);
         let pages: Vec<Page> = pages
             .into_iter()
@@ -328,11 +356,12 @@ pub fn bound(r: &DossierRecord, mut change: Change) -> Change {
 }
 
 /// The step `compact_journal`: a dossier stored before journals were bounded (or with a tail
-/// over its budget for any reason) gets its moves, without an append; None when every tail
+/// over its budget for any reason) gets its moves, without an append ([`MAX_PAGES_PER_WRITE`]
+/// at most: run it again on the record written until it says None); None when every tail
 /// fits. The migration `admin compacter-journaux` runs it on every dossier; a second run finds
 /// nothing to do.
 pub fn compact(r: &DossierRecord) -> Option<Change> {
-    let change = bound(
+    let change = moves(
         r,
         Change {
             step: Step::CompactJournal,
@@ -340,6 +369,7 @@ pub fn compact(r: &DossierRecord) -> Option<Change> {
             updates: Vec::new(),
             notices: Vec::new(),
         },
+        true,
     );
     (!change.updates.is_empty()).then_some(change)
 }
@@ -450,7 +480,15 @@ mod tests {
             Entries::Messages(v) if !v.is_empty()
                 && v.iter().map(size).sum::<usize>() <= Journal::Messages.budget())));
         // Pages hold at least half a budget each: few pages, not one per message.
-        assert!(pages.len() <= 500 * 6_010 / (Journal::Messages.budget() / 2) + 1);
+        let moved: usize = pages
+            .iter()
+            .map(|p| match &p.entries {
+                Entries::Messages(v) => v.iter().map(size).sum::<usize>(),
+                _ => 0,
+            })
+            .sum();
+        assert!(pages.len() <= moved / (Journal::Messages.budget() / 2) + 1);
+        assert!(pages.len() * 2 < 500, "{} pages", pages.len());
         let all = complete(&r, pages.clone()).unwrap();
         assert_eq!(all.messages.len(), 500);
         assert!(all
@@ -530,9 +568,52 @@ mod tests {
         let mut pages = Vec::new();
         write(&mut r, &mut pages, &change);
         assert!(item_bytes(&r) < before / 10);
+        assert!(
+            r.messages.last().unwrap().texte.starts_with("99 "),
+            "the newest stays"
+        );
         assert!(compact(&r).is_none(), "a second run has nothing to do");
         assert_eq!(complete(&r, pages).unwrap().messages.len(), 100);
         let small = crate::domain::steps::tests::draft_record();
         assert!(compact(&small).is_none());
+    }
+
+    #[test]
+    fn a_write_that_appends_nothing_moves_nothing_and_a_compaction_is_capped() {
+        let mut r = crate::domain::steps::tests::draft_record();
+        r.webhook_tentatives = (0..3000)
+            .map(|i| WebhookTentative {
+                le: format!("2026-09-01T10:00:{:02}Z", i % 60),
+                statut_http: 0,
+                erreur: Some("connexion refusée ".repeat(4)),
+                duree_ms: 30_000,
+                editeur: Some("defaut".into()),
+            })
+            .collect();
+        let claim = Change {
+            step: Step::ClaimAcknowledgement,
+            condition: Condition::Exists,
+            updates: vec![Update::Lease(Some(1))],
+            notices: Vec::new(),
+        };
+        assert_eq!(bound(&r, claim.clone()), claim);
+        let mut pages = Vec::new();
+        let mut writes = 0;
+        while let Some(change) = compact(&r) {
+            let moved: usize = change
+                .updates
+                .iter()
+                .map(|u| match u {
+                    Update::Archive(m) => m.journals.iter().map(|j| j.pages.len()).sum(),
+                    _ => 0,
+                })
+                .sum();
+            assert!(moved <= MAX_PAGES_PER_WRITE);
+            write(&mut r, &mut pages, &change);
+            writes += 1;
+        }
+        assert!(writes >= 2, "{writes}");
+        assert_eq!(complete(&r, pages).unwrap().webhook_tentatives.len(), 3000);
+        assert_eq!(r.nb_webhook_attempts(), 3000);
     }
 }

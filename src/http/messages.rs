@@ -34,7 +34,7 @@ pub async fn post(app: &App, req: &Request, id: &str) -> ApiResult {
     .map_err(|e| ApiError::Validation(vec![e]))?
     .expect("required");
     let now = Now::system();
-    let change = steps::message(&record, texte.clone(), &actor, &now)?;
+    let change = steps::message(&record, texte, &actor, &now)?;
     // Each message mails the académie: a dossier's messages are bounded per day.
     let quota = message_quota(record.id.as_str(), now.seconds());
     match app.dossiers.take_quota(&quota).await {
@@ -51,18 +51,7 @@ pub async fn post(app: &App, req: &Request, id: &str) -> ApiResult {
         }
         r => r?,
     }
-    // As for the instructeur's: a conflict is a concurrent move of the journal.
-    let (mut record, mut change, mut tries) = (record, change, 0);
-    loop {
-        match app.dossiers.add_message(&record, &change).await {
-            Err(StoreError::Conflict) if tries < 3 => {
-                tries += 1;
-                record = authorize(app, req, id).await?;
-                change = steps::message(&record, texte.clone(), &actor, &now)?;
-            }
-            other => break other?,
-        }
-    }
+    app.dossiers.add_message(&record, &change).await?;
     let email_envoye = crate::mail::send_notices(app, &record, &change.notices).await;
     Ok(json(
         201,

@@ -36,11 +36,13 @@ pub async fn compact_journals(store: &dyn DossierStore) -> Result<Compacted, Sto
         let (page, next) = store.scan_dossiers(cursor.as_deref()).await?;
         for mut r in page {
             done.lus += 1;
-            let mut tries = 0;
+            let (mut tries, mut counted) = (0, false);
+            // A move holds `journal::MAX_PAGES_PER_WRITE` pages: a long tail takes several.
             while let Some(change) = steps::compact_journal(&r) {
                 match store.compact_journal(&r, &change).await {
                     Ok(()) => {
-                        done.compactes += 1;
+                        done.compactes += usize::from(!counted);
+                        counted = true;
                         done.pages += change
                             .updates
                             .iter()
@@ -51,7 +53,10 @@ pub async fn compact_journals(store: &dyn DossierStore) -> Result<Compacted, Sto
                                 _ => 0,
                             })
                             .sum::<usize>();
-                        break;
+                        match store.get(&r.id).await? {
+                            Some(again) => r = again,
+                            None => break,
+                        }
                     }
                     Err(StoreError::Conflict) if tries < 3 => {
                         tries += 1;

@@ -353,3 +353,61 @@ async fn the_largest_collectivite_with_full_journals_fits_in_one_item() {
     assert_eq!(r.status, 201, "{}", r.body);
     assert!(t.stored(&id).await.unwrap().archives.messages.pages >= 1);
 }
+
+/// A write decided on a record read before another write moved the journal: moto refuses its
+/// move (the journal is no longer as read), and the store writes it on the dossier read again,
+/// nothing lost, nothing twice.
+#[tokio::test]
+async fn a_message_decided_before_a_move_is_written_on_the_dossier_read_again() {
+    use conventions_ent::domain::{journal, life::Actor, steps, text::LongText, time::Now};
+    let t = TestApp::spawn().await;
+    let (id, _) = t.deposit_new(&full_dossier()).await;
+    let path = format!("/api/instructeur/dossiers/{id}/messages");
+    let mut sent = 0;
+    // The record as it was just before a message moved the journal.
+    let stale = loop {
+        let before = t.stored(&id).await.unwrap();
+        let r = t
+            .as_instructeur("POST", &path, Some(&json!({ "texte": texte(sent) })))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        sent += 1;
+        if t.stored(&id).await.unwrap().archives.version > before.archives.version {
+            break before;
+        }
+    };
+    let actor = Actor::Instructeur {
+        sub: "a1".into(),
+        email: "instructeur@ac-rennes.fr".into(),
+        nom: None,
+    };
+    let late = LongText::parse(&texte(999)).unwrap();
+    let change = steps::message(&stale, late, &actor, &Now::system()).unwrap();
+    let moving = journal::bound(&stale, change.clone());
+    assert!(moving
+        .updates
+        .iter()
+        .any(|u| matches!(u, conventions_ent::domain::change::Update::Archive(_))));
+    assert!(matches!(
+        t.app.dossiers.write(&stale.id, &moving).await,
+        Err(conventions_ent::ports::StoreError::Conflict)
+    ));
+    t.app.dossiers.add_message(&stale, &change).await.unwrap();
+    let now = t.stored(&id).await.unwrap();
+    let texts: Vec<String> = t
+        .app
+        .dossiers
+        .journals(&now)
+        .await
+        .unwrap()
+        .messages
+        .into_iter()
+        .map(|m| m.texte)
+        .collect();
+    // Each message once, in order (the texts as stored: trimmed).
+    let mut expected: Vec<String> = (0..sent).map(|i| texte(i).trim().to_string()).collect();
+    expected.push(texte(999).trim().to_string());
+    let heads = |v: &[String]| v.iter().map(|t| t[..12].to_string()).collect::<Vec<_>>();
+    assert_eq!(heads(&texts), heads(&expected));
+    assert!(texts == expected, "same texts");
+}

@@ -154,7 +154,9 @@ fn lease_of(change: &Change) -> Option<i64> {
     })
 }
 
-/// A cancelled transaction is a Conflict when a condition failed, anything else Unavailable.
+/// A cancelled transaction is a Conflict when a condition failed or another transaction held
+/// one of its items (`DossierStore::write_bounded` reads the dossier again and retries),
+/// anything else Unavailable.
 fn map_transaction_err<R>(
     err: SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
 ) -> StoreError
@@ -163,12 +165,14 @@ where
 {
     use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
     if let Some(TransactWriteItemsError::TransactionCanceledException(e)) = err.as_service_error() {
-        let condition_failed = e
-            .cancellation_reasons()
-            .iter()
-            .any(|r| r.code() == Some("ConditionalCheckFailed"))
-            || e.message()
-                .is_some_and(|m| m.contains("ConditionalCheckFailed"));
+        let condition_failed = e.cancellation_reasons().iter().any(|r| {
+            matches!(
+                r.code(),
+                Some("ConditionalCheckFailed" | "TransactionConflict")
+            )
+        }) || e.message().is_some_and(|m| {
+            m.contains("ConditionalCheckFailed") || m.contains("TransactionConflict")
+        });
         if condition_failed {
             return StoreError::Conflict;
         }
@@ -335,8 +339,8 @@ impl DossierStore for DynamoDossiers {
         change: &Change,
     ) -> Result<(), StoreError> {
         let id = &r.id;
-        let change = &crate::ports::bounded(r, change, |s| s == Step::ClaimAcknowledgement);
-        match self.write(id, change).await {
+        debug_assert!(change.step == Step::ClaimAcknowledgement);
+        match self.write_bounded(r, change).await {
             // The condition failed: either someone else holds the lease, or our own write went
             // through and its answer was lost (the SDK retried it). The lease value is unique
             // to this attempt, so finding it stored means the lease is ours.
@@ -359,8 +363,8 @@ impl DossierStore for DynamoDossiers {
         change: &Change,
     ) -> Result<(), StoreError> {
         let id = &r.id;
-        let change = &crate::ports::bounded(r, change, |s| s == Step::ClaimAcceptanceEmail);
-        match self.write(id, change).await {
+        debug_assert!(change.step == Step::ClaimAcceptanceEmail);
+        match self.write_bounded(r, change).await {
             // As for the acknowledgement: our own lease, written, its answer lost.
             Err(StoreError::Conflict) => {
                 let until = lease_of(change);

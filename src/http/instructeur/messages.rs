@@ -8,7 +8,6 @@ use crate::domain::time::Now;
 use crate::http::problem::ApiError;
 use crate::http::request::{json_body, long_text};
 use crate::http::response::{json, ApiResult};
-use crate::ports::StoreError;
 use crate::App;
 use lambda_http::Request;
 use serde_json::json;
@@ -18,20 +17,9 @@ pub(super) async fn post(app: &App, req: &Request, who: &Instructeur, id: &str) 
     let texte = long_text(&body, "texte", true, "Ce champ est obligatoire.")
         .map_err(|e| ApiError::Validation(vec![e]))?
         .expect("required");
-    let mut r = load(app, who, id).await?;
-    // A message asks only that the dossier exists: a conflict is another message moving the
-    // journal's oldest entries out at the same moment (`domain::journal`); read it again.
-    let mut tries = 0;
-    let change = loop {
-        let change = steps::message(&r, texte.clone(), &actor(who), &Now::system())?;
-        match app.dossiers.add_message(&r, &change).await {
-            Err(StoreError::Conflict) if tries < 3 => {
-                tries += 1;
-                r = load(app, who, id).await?;
-            }
-            other => break other.map(|()| change)?,
-        }
-    };
+    let r = load(app, who, id).await?;
+    let change = steps::message(&r, texte, &actor(who), &Now::system())?;
+    app.dossiers.add_message(&r, &change).await?;
     let email_envoye = crate::mail::send_notices(app, &r, &change.notices).await;
     Ok(json(
         201,
