@@ -32,7 +32,7 @@ fn read(stored: &DossierRecord) -> Result<DossierRecord, StoreError> {
 }
 
 /// The record as DynamoDB would give it back: serialised to an item and read again.
-fn item(r: &DossierRecord) -> Result<DossierRecord, StoreError> {
+fn round_trip(r: &DossierRecord) -> Result<DossierRecord, StoreError> {
     let item: serde_dynamo::Item = serde_dynamo::to_item(r)
         .map_err(|e| StoreError::Unavailable(format!("sérialisation : {e}")))?;
     serde_dynamo::from_item(item)
@@ -42,14 +42,12 @@ fn item(r: &DossierRecord) -> Result<DossierRecord, StoreError> {
 impl MemoryDossiers {
     /// Keeps the pages a written change moved out of its dossier.
     fn keep_pages(&self, id: &DossierId, change: &Change) {
-        let moved = change.updates.iter().filter_map(|u| match u {
-            crate::domain::change::Update::Archive(m) => Some(m),
-            _ => None,
-        });
-        let mut pages = self.pages.lock().expect("lock");
-        for m in moved {
-            let kept = pages.entry(id.clone()).or_default();
-            kept.extend(m.journals.iter().flat_map(|j| j.pages.iter().cloned()));
+        if change.moved().is_some() {
+            let mut pages = self.pages.lock().expect("lock");
+            pages
+                .entry(id.clone())
+                .or_default()
+                .extend(change.pages().cloned());
         }
     }
 
@@ -74,7 +72,7 @@ impl DossierStore for MemoryDossiers {
         if items.contains_key(&record.id) {
             return Err(StoreError::Conflict);
         }
-        items.insert(record.id.clone(), item(record)?);
+        items.insert(record.id.clone(), round_trip(record)?);
         Ok(())
     }
 
@@ -93,7 +91,7 @@ impl DossierStore for MemoryDossiers {
             return Err(StoreError::Conflict);
         }
         change.apply(&mut r);
-        items.insert(id.clone(), item(&r)?);
+        items.insert(id.clone(), round_trip(&r)?);
         self.keep_pages(id, change);
         Ok(())
     }
@@ -114,7 +112,7 @@ impl DossierStore for MemoryDossiers {
                 return Err(StoreError::Conflict);
             }
             change.apply(&mut r);
-            written.push((id.clone(), item(&r)?));
+            written.push((id.clone(), round_trip(&r)?));
         }
         items.extend(written);
         self.keep_pages(first.0, first.1);

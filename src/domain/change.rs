@@ -332,11 +332,22 @@ impl Change {
     /// Whether the stored dossier lets the change be written: its condition, and its moves'
     /// (`journal::Move::holds`), checked by the stores in the same write.
     pub fn holds(&self, r: &DossierRecord) -> bool {
-        self.condition.holds(r)
-            && self.updates.iter().all(|u| match u {
-                Update::Archive(m) => m.holds(r),
-                _ => true,
-            })
+        self.condition.holds(r) && self.moved().is_none_or(|m| m.holds(r))
+    }
+
+    /// The journal move this change makes, if any (`journal::bound` adds one at most).
+    pub fn moved(&self) -> Option<&super::journal::Move> {
+        self.updates.iter().find_map(|u| match u {
+            Update::Archive(m) => Some(&**m),
+            _ => None,
+        })
+    }
+
+    /// The pages this change writes.
+    pub fn pages(&self) -> impl Iterator<Item = &super::journal::Page> {
+        self.moved()
+            .into_iter()
+            .flat_map(|m| m.journals.iter().flat_map(|j| &j.pages))
     }
 
     /// The record as the store holds it after the write (the in-memory store; the answer's

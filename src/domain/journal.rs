@@ -447,11 +447,7 @@ mod tests {
             change.holds(r),
             "condition fails on the record it was decided on"
         );
-        for u in &change.updates {
-            if let Update::Archive(m) = u {
-                pages.extend(m.journals.iter().flat_map(|j| j.pages.clone()));
-            }
-        }
+        pages.extend(change.pages().cloned());
         change.apply(r);
     }
 
@@ -514,7 +510,7 @@ mod tests {
         }
         let stale = r.clone();
         let mut moving = append(&stale, message(1, 3000));
-        while !matches!(moving.updates[0], Update::Archive(_)) {
+        while moving.moved().is_none() {
             write(&mut r, &mut pages, &moving);
             moving = append(&r, message(1, 3000));
         }
@@ -600,15 +596,7 @@ mod tests {
         let mut pages = Vec::new();
         let mut writes = 0;
         while let Some(change) = compact(&r) {
-            let moved: usize = change
-                .updates
-                .iter()
-                .map(|u| match u {
-                    Update::Archive(m) => m.journals.iter().map(|j| j.pages.len()).sum(),
-                    _ => 0,
-                })
-                .sum();
-            assert!(moved <= MAX_PAGES_PER_WRITE);
+            assert!(change.pages().count() <= MAX_PAGES_PER_WRITE);
             write(&mut r, &mut pages, &change);
             writes += 1;
         }

@@ -37,35 +37,21 @@ pub async fn compact_journals(store: &dyn DossierStore) -> Result<Compacted, Sto
         for mut r in page {
             done.lus += 1;
             let (mut tries, mut counted) = (0, false);
-            // A move holds `journal::MAX_PAGES_PER_WRITE` pages: a long tail takes several.
+            // A move holds `journal::MAX_PAGES_PER_WRITE` pages: a long tail takes several
+            // writes, each decided on the dossier as the last one left it.
             while let Some(change) = steps::compact_journal(&r) {
                 match store.compact_journal(&r, &change).await {
                     Ok(()) => {
                         done.compactes += usize::from(!counted);
                         counted = true;
-                        done.pages += change
-                            .updates
-                            .iter()
-                            .map(|u| match u {
-                                crate::domain::change::Update::Archive(m) => {
-                                    m.journals.iter().map(|j| j.pages.len()).sum()
-                                }
-                                _ => 0,
-                            })
-                            .sum::<usize>();
-                        match store.get(&r.id).await? {
-                            Some(again) => r = again,
-                            None => break,
-                        }
+                        done.pages += change.pages().count();
                     }
-                    Err(StoreError::Conflict) if tries < 3 => {
-                        tries += 1;
-                        match store.get(&r.id).await? {
-                            Some(again) => r = again,
-                            None => break,
-                        }
-                    }
+                    Err(StoreError::Conflict) if tries < 3 => tries += 1,
                     Err(e) => return Err(e),
+                }
+                match store.get(&r.id).await? {
+                    Some(again) => r = again,
+                    None => break,
                 }
             }
         }

@@ -145,17 +145,7 @@ async fn the_editors_signed_answer_is_recorded_per_school_and_shown() {
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(waiting(&t).await.is_empty());
-    let list = t
-        .as_instructeur("GET", "/api/instructeur/dossiers", None)
-        .await
-        .json();
-    let row = list["dossiers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["id"] == id.as_str())
-        .unwrap()
-        .clone();
+    let row = t.list_row(&id).await;
     assert_eq!(row["gar"]["ouvertes"], 2);
     assert_eq!(row["gar"]["en_attente"], 0);
     let bad = t

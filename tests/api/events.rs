@@ -79,13 +79,7 @@ async fn stream_events_select_their_records_and_run() {
     let image = depot.records[0].change.new_image.clone();
     let item: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> =
         image.into();
-    aws_sdk_dynamodb::Client::new(&t.sdk)
-        .put_item()
-        .table_name(&t.table)
-        .set_item(Some(item))
-        .send()
-        .await
-        .unwrap();
+    t.put_raw(item).await.unwrap();
     assert!(t.run_generate(&depot).await.batch_item_failures.is_empty());
     let id = dossier_at(&depot.records[0], Etape::Depose).unwrap().id;
     assert!(t.stored(id.as_str()).await.unwrap().convention.is_some());

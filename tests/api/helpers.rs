@@ -461,6 +461,22 @@ impl TestApp {
         self.app.dossiers.get(&id).await.unwrap()
     }
 
+    /// Writes an item as it is, past the store (a dossier as an earlier release stored it, a
+    /// stream record's image); Err is the emulator's refusal (an item over 400 KB…).
+    pub async fn put_raw(
+        &self,
+        item: HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+    ) -> Result<(), String> {
+        aws_sdk_dynamodb::Client::new(&self.sdk)
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("{e:?}"))
+    }
+
     /// Every item of the table, raw: to prove that a refused request wrote nothing.
     pub async fn table_snapshot(&self) -> Vec<String> {
         let out = aws_sdk_dynamodb::Client::new(&self.sdk)

@@ -19,6 +19,21 @@ fn good() -> String {
 }
 
 impl TestApp {
+    /// The dossier's row in the instructeur's list (first page, the académie's view).
+    pub(crate) async fn list_row(&self, id: &str) -> Value {
+        let list = self
+            .as_instructeur("GET", "/api/instructeur/dossiers", None)
+            .await
+            .json();
+        list["dossiers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["id"] == id)
+            .unwrap_or_else(|| panic!("{id} not in the list"))
+            .clone()
+    }
+
     pub(crate) async fn as_instructeur(
         &self,
         method: &str,

@@ -121,18 +121,7 @@ async fn a_dossier_with_500_messages_and_200_decisions_still_takes_one_more_of_e
         .get(&format!("/api/dossiers/{id}/messages"), Some(&jeton))
         .await;
     assert_eq!(mine.json()["messages"].as_array().unwrap().len(), 501);
-    let list = t
-        .as_instructeur("GET", "/api/instructeur/dossiers", None)
-        .await
-        .json();
-    let row = list["dossiers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["id"] == id.as_str())
-        .unwrap()
-        .clone();
-    assert_eq!(row["messages"], 501);
+    assert_eq!(t.list_row(&id).await["messages"], 501);
 }
 
 #[tokio::test]
@@ -151,11 +140,7 @@ async fn the_migration_moves_a_dossier_stored_whole_and_a_second_run_does_nothin
             texte: texte(i),
         })
         .collect();
-    aws_sdk_dynamodb::Client::new(&t.sdk)
-        .put_item()
-        .table_name(&t.table)
-        .set_item(Some(serde_dynamo::to_item(&legacy).unwrap()))
-        .send()
+    t.put_raw(serde_dynamo::to_item(&legacy).unwrap())
         .await
         .unwrap();
     let size_of =
@@ -336,13 +321,7 @@ async fn the_largest_collectivite_with_full_journals_fits_in_one_item() {
         .unwrap()
         .len();
     eprintln!("the largest collectivité, full journals: {bytes} bytes");
-    aws_sdk_dynamodb::Client::new(&t.sdk)
-        .put_item()
-        .table_name(&t.table)
-        .set_item(Some(item))
-        .send()
-        .await
-        .expect("fits in one item");
+    t.put_raw(item).await.expect("fits in one item");
     let r = t
         .as_instructeur(
             "POST",
@@ -384,10 +363,7 @@ async fn a_message_decided_before_a_move_is_written_on_the_dossier_read_again() 
     let late = LongText::parse(&texte(999)).unwrap();
     let change = steps::message(&stale, late, &actor, &Now::system()).unwrap();
     let moving = journal::bound(&stale, change.clone());
-    assert!(moving
-        .updates
-        .iter()
-        .any(|u| matches!(u, conventions_ent::domain::change::Update::Archive(_))));
+    assert!(moving.moved().is_some());
     assert!(matches!(
         t.app.dossiers.write(&stale.id, &moving).await,
         Err(conventions_ent::ports::StoreError::Conflict)

@@ -529,13 +529,7 @@ impl DossierStore for DynamoDossiers {
             .send()
             .await
             .map_err(map_err)?;
-        let mut out = Vec::new();
-        for item in page.items() {
-            out.push(
-                serde_dynamo::from_item(item.clone())
-                    .map_err(|e| StoreError::Unavailable(format!("dossier illisible : {e}")))?,
-            );
-        }
+        let out = dossiers_in(page.items())?;
         let next = page
             .last_evaluated_key()
             .and_then(|k| k.get("id"))
@@ -569,12 +563,7 @@ impl DossierStore for DynamoDossiers {
                 .send()
                 .await
                 .map_err(map_err)?;
-            for item in page.items() {
-                out.push(
-                    serde_dynamo::from_item(item.clone())
-                        .map_err(|e| StoreError::Unavailable(format!("dossier illisible : {e}")))?,
-                );
-            }
+            out.extend(dossiers_in(page.items())?);
             match page.last_evaluated_key() {
                 Some(k) => start = Some(k.clone()),
                 None => return Ok(out),
@@ -717,12 +706,7 @@ impl DossierStore for DynamoDossiers {
                 q = q.filter_expression(filters.join(" AND "));
             }
             let page = q.send().await.map_err(map_err)?;
-            for item in page.items() {
-                out.push(
-                    serde_dynamo::from_item(item.clone())
-                        .map_err(|e| StoreError::Unavailable(format!("dossier illisible : {e}")))?,
-                );
-            }
+            out.extend(dossiers_in(page.items())?);
             match page.last_evaluated_key() {
                 Some(k) if out.len() < limit => start = Some(k.clone()),
                 Some(k) => return Ok((out, Some(encode_cursor(k)))),
@@ -761,6 +745,19 @@ fn decode_cursor(c: &str) -> Option<HashMap<String, AttributeValue>> {
     )
 }
 
+/// The dossiers of a page of scanned or queried items.
+fn dossiers_in(
+    items: &[HashMap<String, AttributeValue>],
+) -> Result<Vec<DossierRecord>, StoreError> {
+    items
+        .iter()
+        .map(|item| {
+            serde_dynamo::from_item(item.clone())
+                .map_err(|e| StoreError::Unavailable(format!("dossier illisible : {e}")))
+        })
+        .collect()
+}
+
 /// A page item read back.
 fn read_page(item: &HashMap<String, AttributeValue>) -> Result<Page, StoreError> {
     let bad = || StoreError::Unavailable("page de journal illisible".into());
@@ -775,16 +772,14 @@ fn read_page(item: &HashMap<String, AttributeValue>) -> Result<Page, StoreError>
         .and_then(|n| n.parse().ok())
         .ok_or_else(bad)?;
     let list = item.get("entrees").cloned().ok_or_else(bad)?;
+    fn entries<T: serde::de::DeserializeOwned>(list: AttributeValue) -> Option<Vec<T>> {
+        serde_dynamo::from_attribute_value(list).ok()
+    }
     let entries = match journal {
-        Journal::Historique => {
-            Entries::Historique(serde_dynamo::from_attribute_value(list).map_err(|_| bad())?)
-        }
-        Journal::Messages => {
-            Entries::Messages(serde_dynamo::from_attribute_value(list).map_err(|_| bad())?)
-        }
-        Journal::WebhookTentatives => {
-            Entries::WebhookTentatives(serde_dynamo::from_attribute_value(list).map_err(|_| bad())?)
-        }
-    };
+        Journal::Historique => entries(list).map(Entries::Historique),
+        Journal::Messages => entries(list).map(Entries::Messages),
+        Journal::WebhookTentatives => entries(list).map(Entries::WebhookTentatives),
+    }
+    .ok_or_else(bad)?;
     Ok(Page { number, entries })
 }
