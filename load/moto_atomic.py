@@ -6,8 +6,9 @@ conditional write is checked and applied as one step). moto's threaded server do
 concurrent clients its UpdateItem is a read-modify-write without a lock (measured with 32 clients
 × 50 `ADD v :1` on one item: 1 599 distinct values for 1 600 calls, and the item ends at 1 599).
 The proofs under load need the real service's semantics, so this wraps moto's WSGI application
-with one lock around DynamoDB requests (S3, SES and the rest stay concurrent), and makes its
-transactions' backups share the stream's records (see `_copy_shard`).
+with one lock around DynamoDB requests (S3, SES and the rest stay concurrent), makes its
+transactions' backups share the stream's records (see `_copy_shard`), and keeps the stream a
+reader follows when a transaction fails (see `_transact_keeping_the_stream`).
 
     .venv/bin/python load/moto_atomic.py -H 127.0.0.1 -p 5000     # same options as moto_server
 """
@@ -32,6 +33,31 @@ def _copy_shard(self, memo):
 
 
 StreamShard.__deepcopy__ = _copy_shard
+
+from moto.dynamodb.models import DynamoDBBackend
+
+_transact_write_items = DynamoDBBackend.transact_write_items
+
+
+def _transact_keeping_the_stream(self, *args, **kwargs):
+    """A transaction moto rolls back puts the backup copy of each table in its place, with its
+    copy of the stream: the shard iterators a reader already holds point to the replaced shard,
+    which no write reaches any more (the stream then seems to stop for good, on `make run` as
+    in the tests). DynamoDB's stream does not change when a transaction fails: so the stream
+    stays the same object, cut back to the records it had before the transaction."""
+    shards = {name: t.stream_shard for name, t in self.tables.items() if t.stream_shard is not None}
+    try:
+        return _transact_write_items(self, *args, **kwargs)
+    finally:
+        for name, shard in shards.items():
+            table = self.tables.get(name)
+            if table is not None and table.stream_shard is not None and table.stream_shard is not shard:
+                del shard.items[len(table.stream_shard.items):]
+                table.stream_shard = shard
+                shard.table = table
+
+
+DynamoDBBackend.transact_write_items = _transact_keeping_the_stream
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import run_simple

@@ -6,8 +6,8 @@ use crate::adapters::{dynamo::DynamoDossiers, s3::S3Documents, sdk_config, ses::
 use crate::adapters::{kms::KmsSealKey, ssm::SsmCertificates};
 use crate::config::{Config, SealSettings};
 use crate::domain::dossier::DossierRecord;
-use crate::ports::CompanyRegistry;
 use crate::ports::SealCertificateStore;
+use crate::ports::{CompanyRegistry, CounterStore};
 use crate::ports::{DocumentStore, DossierStore, Fetched, Mailer, StoreError};
 use crate::reference::live::{LiveDirectory, REFRESH_EVERY};
 use crate::reference::{Directory, COLLECTIVITES_KEY, ECOLES_KEY, SNAPSHOT_KEY};
@@ -17,6 +17,8 @@ use std::sync::Arc;
 pub struct App {
     pub config: Config,
     pub dossiers: Arc<dyn DossierStore>,
+    /// The figures' counters (`domain::statistics`), in the same table.
+    pub counters: Arc<dyn CounterStore>,
     pub documents: Arc<dyn DocumentStore>,
     pub mailer: Arc<dyn Mailer>,
     /// The school directory, following its imports (`reference::live`): read it through
@@ -96,11 +98,13 @@ impl App {
             &config.bucket_name,
         ));
         let reference = Arc::new(load_reference(documents.as_ref(), REFRESH_EVERY).await?);
+        let dossiers = Arc::new(DynamoDossiers::new(
+            aws_sdk_dynamodb::Client::new(&sdk),
+            &config.table_name,
+        ));
         Ok(App {
-            dossiers: Arc::new(DynamoDossiers::new(
-                aws_sdk_dynamodb::Client::new(&sdk),
-                &config.table_name,
-            )),
+            counters: dossiers.clone(),
+            dossiers,
             documents,
             mailer: Arc::new(SesMailer::new(aws_sdk_ses::Client::new(&sdk))),
             reference,

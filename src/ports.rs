@@ -8,7 +8,9 @@ use crate::domain::journal::{self, Archives, Journals, Page};
 use crate::domain::life::Step;
 use crate::domain::signataire::Quota;
 use crate::domain::siret::Siret;
+use crate::domain::statistics::{Counted, Figures, Membership, Repair, Tallies};
 use async_trait::async_trait;
+use std::collections::BTreeMap;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -392,6 +394,33 @@ fn expect(change: &Change, step: impl Fn(Step) -> bool) -> &Change {
     change
 }
 
+/// The counters of the campaign's figures (`domain::statistics`): kept by the count-statistics
+/// stream consumer (`jobs::count`), read by the statistics route, recomputed by the repair.
+#[async_trait]
+pub trait CounterStore: Send + Sync {
+    /// What was counted for the dossier (None: never counted). A consistent read.
+    async fn counted(&self, id: &DossierId) -> Result<Option<Counted>, StoreError>;
+    /// The dossier joins (or leaves) the membership's set; its département's distinct count
+    /// moves with the set becoming non-empty (or empty), in the same write. Already so:
+    /// nothing is written.
+    async fn apply_membership(&self, id: &DossierId, m: &Membership) -> Result<(), StoreError>;
+    /// Writes `counted` if the stored one is still `previous` (its revision; None: none
+    /// stored), and adds the statut counts, in one transaction; Conflict otherwise.
+    async fn commit(
+        &self,
+        id: &DossierId,
+        previous: Option<&Counted>,
+        counted: &Counted,
+        statuts: &BTreeMap<String, BTreeMap<Statut, i64>>,
+    ) -> Result<(), StoreError>;
+    /// The figures of these départements, summed (None: of every département counted).
+    async fn figures(&self, departements: Option<&[String]>) -> Result<Figures, StoreError>;
+    /// Everything the counters hold (the repair compares it with the dossiers).
+    async fn tallies(&self) -> Result<Tallies, StoreError>;
+    /// Writes what the repair decided.
+    async fn repair(&self, repair: &Repair) -> Result<(), StoreError>;
+}
+
 /// Filters of the instructeur's dossier list.
 #[derive(Clone, Debug, Default)]
 pub struct ListFilter {
@@ -422,6 +451,36 @@ pub struct ListFilter {
     pub fin_avant: Option<String>,
     /// « Avenant », « renouvellement »: dossiers of that nature (`nature=`).
     pub nature: Option<crate::domain::dossier::NatureDossier>,
+}
+
+impl ListFilter {
+    /// Whether it selects by scope alone (and statut): what the figures' counters answer
+    /// (the statistics read the dossiers themselves under any other filter).
+    pub fn scope_only(&self) -> bool {
+        let ListFilter {
+            statuts: _,
+            perimetre: _,
+            chronologique: _,
+            departement,
+            commune,
+            depose_du,
+            depose_au,
+            texte,
+            gar_en_attente,
+            correction_demandee,
+            fin_avant,
+            nature,
+        } = self;
+        departement.is_none()
+            && commune.is_none()
+            && depose_du.is_none()
+            && depose_au.is_none()
+            && texte.is_none()
+            && !gar_en_attente
+            && !correction_demandee
+            && fin_avant.is_none()
+            && nature.is_none()
+    }
 }
 
 #[derive(Debug, PartialEq, Eq)]

@@ -7,14 +7,17 @@
 
 use crate::domain::change::Change;
 use crate::domain::dossier::DossierRecord;
+use crate::domain::dossier::Statut;
 use crate::domain::ids::DossierId;
 use crate::domain::journal::{Archives, Page};
 use crate::domain::signataire::Quota;
+use crate::domain::statistics::{Counted, Figures, Membership, Repair, Tallies};
 use crate::ports::{
-    DocumentStore, DossierStore, Fetched, ListFilter, Mailer, OutgoingEmail, PutOutcome, StoreError,
+    CounterStore, DocumentStore, DossierStore, Fetched, ListFilter, Mailer, OutgoingEmail,
+    PutOutcome, StoreError,
 };
 use async_trait::async_trait;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -371,6 +374,105 @@ impl Mailer for MemoryMailer {
         let mut sent = self.sent.lock().expect("lock");
         sent.push(email.clone());
         Ok(format!("memoire-{}", sent.len()))
+    }
+}
+
+/// The counters in memory: the same [`Tallies`] the repair computes, changed under one lock
+/// with the DynamoDB adapter's rules (a set's first member adds one to its count, its last
+/// leaving takes it away; a commit holds on the revision read).
+#[derive(Default)]
+pub struct MemoryCounters {
+    state: Mutex<Tallies>,
+}
+
+fn add(n: &mut u64, delta: i64) {
+    *n = n.saturating_add_signed(delta);
+}
+
+#[async_trait]
+impl CounterStore for MemoryCounters {
+    async fn counted(&self, id: &DossierId) -> Result<Option<Counted>, StoreError> {
+        Ok(self.state.lock().expect("lock").counted.get(id).cloned())
+    }
+
+    async fn apply_membership(&self, id: &DossierId, m: &Membership) -> Result<(), StoreError> {
+        let mut state = self.state.lock().expect("lock");
+        let key = (m.tally, m.departement.clone(), m.key.clone());
+        let set = state.members.entry(key.clone()).or_default();
+        let was_empty = set.is_empty();
+        let changed = if m.joins {
+            set.insert(id.clone())
+        } else {
+            set.remove(id)
+        };
+        let now_empty = set.is_empty();
+        if now_empty {
+            state.members.remove(&key);
+        }
+        if changed && was_empty != now_empty {
+            let figures = state.figures.entry(m.departement.clone()).or_default();
+            add(
+                figures.distinct.entry(m.tally).or_default(),
+                if m.joins { 1 } else { -1 },
+            );
+        }
+        Ok(())
+    }
+
+    async fn commit(
+        &self,
+        id: &DossierId,
+        previous: Option<&Counted>,
+        counted: &Counted,
+        statuts: &BTreeMap<String, BTreeMap<Statut, i64>>,
+    ) -> Result<(), StoreError> {
+        let mut state = self.state.lock().expect("lock");
+        if state.counted.get(id).map(|c| c.revision) != previous.map(|c| c.revision) {
+            return Err(StoreError::Conflict);
+        }
+        state.counted.insert(id.clone(), counted.clone());
+        for (departement, deltas) in statuts {
+            let figures = state.figures.entry(departement.clone()).or_default();
+            for (statut, delta) in deltas {
+                add(figures.par_statut.entry(*statut).or_default(), *delta);
+            }
+        }
+        Ok(())
+    }
+
+    async fn figures(&self, departements: Option<&[String]>) -> Result<Figures, StoreError> {
+        let state = self.state.lock().expect("lock");
+        let mut out = Figures::default();
+        for (d, f) in &state.figures {
+            if departements.is_none_or(|ds| ds.contains(d)) {
+                out.add(f);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn tallies(&self) -> Result<Tallies, StoreError> {
+        Ok(self.state.lock().expect("lock").clone())
+    }
+
+    async fn repair(&self, repair: &Repair) -> Result<(), StoreError> {
+        let mut state = self.state.lock().expect("lock");
+        for (d, f) in &repair.figures {
+            state.figures.insert(d.clone(), f.clone());
+        }
+        for (k, set) in &repair.members {
+            match set {
+                Some(set) => state.members.insert(k.clone(), set.clone()),
+                None => state.members.remove(k),
+            };
+        }
+        for (id, c) in &repair.counted {
+            match c {
+                Some(c) => state.counted.insert(id.clone(), c.clone()),
+                None => state.counted.remove(id),
+            };
+        }
+        Ok(())
     }
 }
 

@@ -13,6 +13,11 @@
 //!   bounded (`domain::journal`) into their pages; prints one summary line; idempotent (a
 //!   second run compacts nothing). Run it once after deploying this version.
 //!
+//! - `admin recompter-statistiques`: recomputes the figures' counters (`jobs::count`) from
+//!   every dossier and writes what differs; prints one summary line; a second run writes
+//!   nothing. After deploying this version (the counters start empty), and whenever the
+//!   figures are in doubt, with count-statistics' stream paused (infra/README).
+//!
 //! - `admin instructeur-token`: prints a dev instructeur token (8 h) signed with
 //!   DEV_JWT_SECRET, which only the local stack accepts.
 //!
@@ -268,6 +273,14 @@ async fn run(args: &[String]) -> Result<(), String> {
             println!("journaux : {done}");
             Ok(())
         }
+        Some("recompter-statistiques") => {
+            let store = dynamo::DynamoDossiers::new(aws_sdk_dynamodb::Client::new(&sdk), env("TABLE_NAME")?);
+            let done = conventions_ent::jobs::count::repair(&store, &store)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("chiffres : {done}");
+            Ok(())
+        }
         Some("instructeur-token") => {
             let secret = env("DEV_JWT_SECRET")?;
             let now = chrono::Utc::now().timestamp();
@@ -311,7 +324,8 @@ async fn run(args: &[String]) -> Result<(), String> {
             Ok(())
         }
         _ => Err("usage : admin setup-local | admin import-annuaire <fichier.csv|json> | admin instructeur-token \
-                  | admin seal-csr | admin seal-certificate <chaine.pem> | admin compacter-journaux".into()),
+                  | admin seal-csr | admin seal-certificate <chaine.pem> | admin compacter-journaux \
+                  | admin recompter-statistiques".into()),
     }
 }
 

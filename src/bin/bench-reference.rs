@@ -365,6 +365,10 @@ async fn bench_app(dir: Directory) -> conventions_ent::App {
             aws_sdk_dynamodb::Client::new(&sdk),
             "bench",
         )),
+        counters: Arc::new(DynamoDossiers::new(
+            aws_sdk_dynamodb::Client::new(&sdk),
+            "bench",
+        )),
         documents: Arc::new(S3Documents::new(aws_sdk_s3::Client::new(&sdk), "bench")),
         mailer: Arc::new(SesMailer::new(aws_sdk_ses::Client::new(&sdk))),
         reference: Arc::new(conventions_ent::reference::live::LiveDirectory::new(

@@ -7,7 +7,7 @@ use super::signataire::{CodeEnvoye, Confirmation};
 use serde::{Deserialize, Serialize};
 
 /// The states of the API (`statut` in openapi.yaml).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Statut {
     Brouillon,

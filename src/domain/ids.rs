@@ -10,7 +10,9 @@ use subtle::ConstantTimeEq;
 /// Public identifier of a dossier: 128 random bits, 32 lowercase hex digits. Not a secret:
 /// it never grants access on its own. Parsed once at the edge (path, stream image, stored
 /// item) and kept typed through the record.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(try_from = "String", into = "String")]
 pub struct DossierId(String);
 

@@ -20,6 +20,7 @@ pub mod perimeter;
 pub mod school;
 pub mod signataire;
 pub mod siret;
+pub mod statistics;
 pub mod steps;
 pub mod term;
 pub mod text;

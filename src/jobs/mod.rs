@@ -5,6 +5,7 @@
 
 pub mod acknowledge;
 pub mod compact;
+pub mod count;
 pub mod daily;
 pub mod generate;
 pub mod standard_webhooks;

@@ -147,10 +147,12 @@ async fn a_scoped_instructeur_sees_counts_exports_and_decides_only_its_departeme
             .await;
         assert!(!ids(&r).contains(&id35), "{q}: {}", r.body);
     }
+    t.run_count().await;
     let stats = t
         .as_groups(&g22, "GET", "/api/instructeur/statistiques", None)
         .await
         .json();
+    assert_eq!(stats["source"], "compteurs", "{stats}");
     assert_eq!(stats["dossiers"], 1, "{stats}");
     assert_eq!(stats["collectivites"], 1, "{stats}");
     let csv = t
@@ -262,6 +264,7 @@ async fn a_scoped_instructeur_sees_counts_exports_and_decides_only_its_departeme
     assert_eq!(last.sub.as_deref(), Some("sub-instructeurs-22"));
 
     // Two départements, or the whole académie: both dossiers.
+    t.run_count().await;
     for groups in [
         &["instructeurs-22", "instructeurs-35"][..],
         &["instructeurs"][..],

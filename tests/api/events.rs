@@ -98,6 +98,41 @@ async fn stream_events_select_their_records_and_run() {
     assert!(expired_dossier(&ttl.records[0]).is_none());
 }
 
+/// count-statistics on its fixtures: the deposit counted once however often it is delivered;
+/// the same dossier removed (a later record) leaves the figures; a removal of a dossier never
+/// counted changes nothing.
+#[tokio::test]
+async fn count_events_move_the_figures_once() {
+    use conventions_ent::domain::dossier::Statut;
+    use conventions_ent::jobs::count::handle;
+    let t = TestApp::spawn().await;
+    let counters = t.app.counters.as_ref();
+    let depot: Event = serde_json::from_str(&load("count-statistics/depot.json")).unwrap();
+    for _ in 0..2 {
+        assert!(handle(counters, &depot)
+            .await
+            .batch_item_failures
+            .is_empty());
+    }
+    let f = counters.figures(None).await.unwrap();
+    assert_eq!(f.par_statut.get(&Statut::EnConstruction), Some(&1), "{f:?}");
+    let ttl: Event = serde_json::from_str(&load("count-statistics/suppression-ttl.json")).unwrap();
+    assert!(handle(counters, &ttl).await.batch_item_failures.is_empty());
+    assert_eq!(counters.figures(None).await.unwrap(), f);
+
+    let mut removed = depot.clone();
+    let r = &mut removed.records[0];
+    r.event_name = "REMOVE".into();
+    r.change.old_image = std::mem::take(&mut r.change.new_image);
+    r.change.sequence_number = Some("1100000000017454423099".into());
+    assert!(handle(counters, &removed)
+        .await
+        .batch_item_failures
+        .is_empty());
+    let f = counters.figures(None).await.unwrap();
+    assert_eq!(f.par_statut.values().sum::<u64>(), 0, "{f:?}");
+}
+
 /// The acceptance's record asks generate-convention for the countersignature (and nothing
 /// else does); the countersignature's record asks send-acknowledgement for the acceptance
 /// email.

@@ -167,6 +167,8 @@ pub struct TestApp {
     pub s3: aws_sdk_s3::Client,
     pub table: String,
     stream: Mutex<Option<String>>,
+    /// count-statistics' own position in the stream (it reads every record, as on AWS).
+    count_stream: Mutex<Option<String>>,
 }
 
 pub struct TestResponse {
@@ -278,8 +280,10 @@ impl TestApp {
         .await
         .expect("directory loads");
         assert!(reference.current().len() > 600);
+        let store = Arc::new(DynamoDossiers::new(dynamo, &table));
         let app = App {
-            dossiers: Arc::new(DynamoDossiers::new(dynamo, &table)),
+            dossiers: store.clone(),
+            counters: store,
             documents: Arc::new(documents),
             mailer: Arc::new(SesMailer::new(ses)),
             reference: Arc::new(reference),
@@ -298,6 +302,7 @@ impl TestApp {
             s3,
             table,
             stream: Mutex::new(None),
+            count_stream: Mutex::new(None),
         }
     }
 
@@ -477,6 +482,17 @@ impl TestApp {
             .map_err(|e| format!("{e:?}"))
     }
 
+    /// Deletes an item as the TTL would (by its key, whatever it is).
+    pub async fn delete_raw(&self, id: &str) {
+        aws_sdk_dynamodb::Client::new(&self.sdk)
+            .delete_item()
+            .table_name(&self.table)
+            .key("id", aws_sdk_dynamodb::types::AttributeValue::S(id.into()))
+            .send()
+            .await
+            .expect("delete");
+    }
+
     /// Every item of the table, raw: to prove that a refused request wrote nothing.
     pub async fn table_snapshot(&self) -> Vec<String> {
         let out = aws_sdk_dynamodb::Client::new(&self.sdk)
@@ -531,7 +547,23 @@ impl TestApp {
 
     /// New stream records since the last call, as the Lambda service delivers them.
     pub async fn stream_event(&self) -> Event {
-        let mut cursor = self.stream.lock().await;
+        self.stream_event_at(&self.stream).await
+    }
+
+    /// count-statistics on the stream records since its last call (it leaves out what is not
+    /// a dossier, as the template's filters do); the batch it was given.
+    pub async fn run_count(&self) -> Event {
+        let event = self.stream_event_at(&self.count_stream).await;
+        let answer = conventions_ent::jobs::count::handle(self.app.counters.as_ref(), &event).await;
+        assert!(
+            answer.batch_item_failures.is_empty(),
+            "count-statistics failed"
+        );
+        event
+    }
+
+    async fn stream_event_at(&self, position: &Mutex<Option<String>>) -> Event {
+        let mut cursor = position.lock().await;
         if cursor.is_none() {
             let t = streams_call(
                 "DynamoDB_20120810.DescribeTable",

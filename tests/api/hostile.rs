@@ -124,6 +124,7 @@ fn owned(app: &App) -> Arc<App> {
     Arc::new(App {
         config: app.config.clone(),
         dossiers: app.dossiers.clone(),
+        counters: app.counters.clone(),
         documents: app.documents.clone(),
         mailer: app.mailer.clone(),
         reference: app.reference.clone(),
@@ -1655,6 +1656,7 @@ async fn download_route_links_resist_tampering_expiry_and_other_keys() {
     let app = App {
         config,
         dossiers: t.app.dossiers.clone(),
+        counters: t.app.counters.clone(),
         documents: Arc::new(S3Documents::new(s3s.clone(), &bucket)),
         mailer: t.app.mailer.clone(),
         reference: t.app.reference.clone(),

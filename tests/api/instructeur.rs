@@ -1283,7 +1283,9 @@ async fn instructeur_page_offers_the_configured_sign_in() {
 }
 
 /// The figures of the campaign: dossiers per statut under the list's filters (statut aside),
-/// collectivités, schools signed for and schools accepted, each school counted once.
+/// collectivités, schools signed for and schools accepted, each school counted once. Without
+/// filters, from the counters count-statistics keeps from the stream; under filters, from the
+/// dossiers: both say the same.
 #[tokio::test]
 async fn statistics_count_what_the_filters_select() {
     let t = TestApp::spawn().await;
@@ -1298,6 +1300,7 @@ async fn statistics_count_what_the_filters_select() {
             decide(&t, id.clone(), a).await;
         }
     }
+    t.run_count().await;
     let path = "/api/instructeur/statistiques";
     let expected = json!({
         "dossiers": 3,
@@ -1305,12 +1308,20 @@ async fn statistics_count_what_the_filters_select() {
         "collectivites": 1,
         "ecoles": {"conventionnees": 2, "acceptees": 1},
     });
-    for query in ["", "?statut=refuse", "?departement=35"] {
+    for (query, source) in [
+        ("", "compteurs"),
+        ("?statut=refuse", "compteurs"),
+        ("?departement=35", "dossiers"),
+        ("?q=baulon", "dossiers"),
+    ] {
         let r = t
             .as_instructeur("GET", &format!("{path}{query}"), None)
             .await;
         assert_eq!(r.status, 200, "{query}: {}", r.body);
-        assert_eq!(r.json(), expected, "{query}");
+        let mut got = r.json();
+        assert_eq!(got["source"], source, "{query}");
+        got.as_object_mut().unwrap().remove("source");
+        assert_eq!(got, expected, "{query}");
     }
     let none = t
         .as_instructeur("GET", &format!("{path}?departement=22"), None)
@@ -1325,6 +1336,102 @@ async fn statistics_count_what_the_filters_select() {
     assert_eq!(bad.status, 422);
     assert!(bad.error_on("du").is_some(), "{}", bad.body);
     assert_eq!(t.call("GET", path, None, &[]).await.status, 401);
+}
+
+/// The counters under what the stream does to them: every record delivered again (a retried
+/// batch, after the fact), a dossier removed by the retention; then counters broken by hand and
+/// put right by the repair (`admin recompter-statistiques`), whose second run writes nothing.
+#[tokio::test]
+async fn counters_survive_replays_and_the_repair_recomputes_them() {
+    use conventions_ent::jobs::count;
+    let t = TestApp::spawn().await;
+    let figures = || async {
+        let mut v = t
+            .as_instructeur("GET", "/api/instructeur/statistiques", None)
+            .await
+            .json();
+        assert_eq!(v["source"], "compteurs");
+        v.as_object_mut().unwrap().remove("source");
+        v
+    };
+    let exact = || async {
+        let mut v = t
+            .as_instructeur("GET", "/api/instructeur/statistiques?departement=35", None)
+            .await
+            .json();
+        v.as_object_mut().unwrap().remove("source");
+        v
+    };
+    let (a, _) = deposit(&t, SIRET_BAULON, &[UAI_BAULON, UAI_CARDROC]).await;
+    let (b, _) = deposit(&t, SIRET_BAULON, &[UAI_CARDROC]).await;
+    decide(&t, a.clone(), "passer_en_instruction").await;
+    let first = t.run_count().await;
+    decide(&t, a.clone(), "accepter").await;
+    decide(&t, b.clone(), "passer_en_instruction").await;
+    decide(&t, b.clone(), "classer_sans_suite").await;
+    let second = t.run_count().await;
+    assert_eq!(figures().await, exact().await);
+    let settled = figures().await;
+    assert_eq!(settled["par_statut"]["accepte"], 1, "{settled}");
+    assert_eq!(settled["par_statut"]["sans_suite"], 1, "{settled}");
+    assert_eq!(settled["ecoles"]["acceptees"], 2, "{settled}");
+    assert_eq!(settled["ecoles"]["conventionnees"], 2, "{settled}");
+
+    // Both batches again, the older one last: nothing moves.
+    for batch in [&second, &first, &first] {
+        let answer = count::handle(t.app.counters.as_ref(), batch).await;
+        assert!(answer.batch_item_failures.is_empty());
+        assert_eq!(figures().await, settled);
+    }
+
+    // The retention removes the closed dossier: it leaves the figures.
+    t.delete_raw(&b).await;
+    t.run_count().await;
+    let after = figures().await;
+    assert_eq!(after["dossiers"], 1, "{after}");
+    assert_eq!(after["par_statut"]["sans_suite"], 0, "{after}");
+    assert_eq!(after, exact().await);
+
+    // Broken by hand: a département's counts overwritten, a dossier's counted item removed.
+    t.put_raw(std::collections::HashMap::from([
+        ("id".to_string(), s("#statistiques#35")),
+        ("departement".to_string(), s("35")),
+        ("accepte".to_string(), n("7")),
+        ("ecoles_acceptees".to_string(), n("40")),
+    ]))
+    .await
+    .unwrap();
+    t.delete_raw(&format!("#compte#dossier#{a}")).await;
+    assert_ne!(figures().await, after);
+    let repaired = count::repair(t.app.dossiers.as_ref(), t.app.counters.as_ref())
+        .await
+        .unwrap();
+    assert!(
+        repaired.departements >= 1 && repaired.dossiers >= 1,
+        "{repaired}"
+    );
+    assert_eq!(figures().await, after);
+    let again = count::repair(t.app.dossiers.as_ref(), t.app.counters.as_ref())
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.departements, again.ensembles, again.dossiers),
+        (0, 0, 0),
+        "{again}"
+    );
+    // The stream goes on from the repaired counters.
+    deposit(&t, SIRET_BAULON, &[UAI_BAULON]).await;
+    t.run_count().await;
+    assert_eq!(figures().await["dossiers"], 2);
+    assert_eq!(figures().await, exact().await);
+}
+
+fn s(v: &str) -> aws_sdk_dynamodb::types::AttributeValue {
+    aws_sdk_dynamodb::types::AttributeValue::S(v.into())
+}
+
+fn n(v: &str) -> aws_sdk_dynamodb::types::AttributeValue {
+    aws_sdk_dynamodb::types::AttributeValue::N(v.into())
 }
 
 #[tokio::test]

@@ -164,6 +164,7 @@ fn app() -> App {
             endpoint_url: None,
         },
         dossiers: Arc::new(MemoryDossiers::default()),
+        counters: Arc::new(conventions_ent::adapters::memory::MemoryCounters::default()),
         documents: Arc::new(MemoryDocuments::default()),
         mailer: Arc::new(MemoryMailer::default()),
         reference: Arc::new(conventions_ent::reference::live::LiveDirectory::new(

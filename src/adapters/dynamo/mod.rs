@@ -1,5 +1,6 @@
 //! Dossiers in DynamoDB: one item per dossier, conditional writes for every state change.
 
+mod counters;
 mod expression;
 mod table;
 
@@ -112,6 +113,57 @@ impl DynamoDossiers {
             .await
             .map_err(map_transaction_err)?;
         Ok(())
+    }
+
+    /// The items of these keys (consistent reads; absent ones are left out), 100 keys per
+    /// BatchGetItem, the keys it leaves unprocessed asked again (ten times at most).
+    async fn batch_get(
+        &self,
+        keys: &[String],
+        what: &str,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        let mut items = Vec::new();
+        for chunk in keys.chunks(100) {
+            let mut pending = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(
+                        chunk
+                            .iter()
+                            .map(|k| HashMap::from([("id".to_string(), s(k))]))
+                            .collect(),
+                    ))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::Unavailable(format!("lecture : {e}")))?,
+            );
+            for _ in 0..10 {
+                let Some(request) = pending.take() else {
+                    break;
+                };
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(map_err)?;
+                if let Some(found) = out.responses().and_then(|r| r.get(&self.table)) {
+                    items.extend(found.iter().cloned());
+                }
+                pending = out
+                    .unprocessed_keys()
+                    .and_then(|u| u.get(&self.table))
+                    .filter(|k| !k.keys().is_empty())
+                    .cloned();
+            }
+            if pending.is_some() {
+                return Err(StoreError::Unavailable(format!(
+                    "lecture inachevée après dix essais : {what}"
+                )));
+            }
+        }
+        Ok(items)
     }
 }
 
@@ -436,58 +488,15 @@ impl DossierStore for DynamoDossiers {
         id: &DossierId,
         archives: &Archives,
     ) -> Result<Vec<Page>, StoreError> {
-        use aws_sdk_dynamodb::types::KeysAndAttributes;
         let keys: Vec<String> = Journal::ALL
             .into_iter()
             .flat_map(|j| (0..archives.of(j).pages).map(move |p| page_key(id, j, p)))
             .collect();
-        let mut pages = Vec::new();
-        // BatchGetItem reads 100 keys at most, and may leave some for another call.
-        for chunk in keys.chunks(100) {
-            let mut pending = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(
-                        chunk
-                            .iter()
-                            .map(|k| HashMap::from([("id".to_string(), s(k))]))
-                            .collect(),
-                    ))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(|e| StoreError::Unavailable(format!("lecture : {e}")))?,
-            );
-            for _ in 0..10 {
-                let Some(request) = pending.take() else {
-                    break;
-                };
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await
-                    .map_err(map_err)?;
-                for item in out
-                    .responses()
-                    .and_then(|r| r.get(&self.table))
-                    .into_iter()
-                    .flatten()
-                {
-                    pages.push(read_page(item)?);
-                }
-                pending = out
-                    .unprocessed_keys()
-                    .and_then(|u| u.get(&self.table))
-                    .filter(|k| !k.keys().is_empty())
-                    .cloned();
-            }
-            if pending.is_some() {
-                return Err(StoreError::Unavailable(
-                    "pages du journal non lues après dix essais".into(),
-                ));
-            }
-        }
-        Ok(pages)
+        self.batch_get(&keys, "pages du journal")
+            .await?
+            .iter()
+            .map(read_page)
+            .collect()
     }
 
     async fn erase_archives(
