@@ -943,10 +943,11 @@ def check_seal(tpl, cfn, r):
                 "DailyRole": {"LinkSecret", "EditeursConfigStore"},
                 "SchoolLookupRole": {"OrigineSecret"},
                 "GenerateConventionRole": {"LinkSecret"},
-                "SendAcknowledgementRole": {"LinkSecret"}}
+                "SendAcknowledgementRole": {"LinkSecret"},
+                "ExportSchoolsRole": {"EditeursConfigStore"}}
     got = {}
     for where, doc, kind in policy_documents(cfn):
-        for st in _as_list(doc.get("Statement", [])):
+        for st in (b for s0 in _as_list(doc.get("Statement", [])) for b in _branches(s0)):
             if st.get("Effect") == "Allow" and _grants(st.get("Action"), "secretsmanager:GetSecretValue"):
                 got.setdefault(where.split("/")[0], set()).update(refs(st.get("Resource")) - {"AWS::NoValue"})
     r.check(got == expected, "secrets (Secrets Manager) : chaque rôle lit ceux dont sa fonction a besoin, aucun autre",
@@ -955,7 +956,8 @@ def check_seal(tpl, cfn, r):
                 for role, fn in [("SubmitDossierRole", "submit-dossier"), ("InstructeurApiRole", "instructeur-api"),
                                  ("NotifyEditorRole", "notify-editor"), ("DailyRole", "daily"),
                                  ("SchoolLookupRole", "school-lookup"), ("GenerateConventionRole", "generate-convention"),
-                                 ("SendAcknowledgementRole", "send-acknowledgement")]}
+                                 ("SendAcknowledgementRole", "send-acknowledgement"),
+                                 ("ExportSchoolsRole", "export-schools")]}
     names = {"Link": "LinkSecret", "Origin": "OrigineSecret", "Webhook": "WebhookSecret",
              "EditorAnswer": "EditeurReponseSecretStore", "Editeurs": "EditeursConfigStore"}
     asked = {role: {names[n] for n in found} for role, found in binaries.items()}

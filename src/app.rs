@@ -7,7 +7,7 @@ use crate::adapters::{kms::KmsSealKey, ssm::SsmCertificates};
 use crate::config::{Config, SealSettings};
 use crate::domain::dossier::DossierRecord;
 use crate::ports::SealCertificateStore;
-use crate::ports::{CompanyRegistry, CounterStore};
+use crate::ports::{CompanyRegistry, CounterStore, ExportStore};
 use crate::ports::{DocumentStore, DossierStore, Fetched, Mailer, StoreError};
 use crate::reference::live::{LiveDirectory, REFRESH_EVERY};
 use crate::reference::{Directory, COLLECTIVITES_KEY, ECOLES_KEY, SNAPSHOT_KEY};
@@ -19,6 +19,8 @@ pub struct App {
     pub dossiers: Arc<dyn DossierStore>,
     /// The figures' counters (`domain::statistics`), in the same table.
     pub counters: Arc<dyn CounterStore>,
+    /// The export jobs (`domain::export`), in the same table.
+    pub exports: Arc<dyn ExportStore>,
     pub documents: Arc<dyn DocumentStore>,
     pub mailer: Arc<dyn Mailer>,
     /// The school directory, following its imports (`reference::live`): read it through
@@ -104,6 +106,7 @@ impl App {
         ));
         Ok(App {
             counters: dossiers.clone(),
+            exports: dossiers.clone(),
             dossiers,
             documents,
             mailer: Arc::new(SesMailer::new(aws_sdk_ses::Client::new(&sdk))),

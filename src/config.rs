@@ -25,6 +25,9 @@ pub struct Config {
     pub origin_secret: Option<String>,
     /// Lifetime of presigned download URLs.
     pub presign_ttl_seconds: u64,
+    /// How long an export file written answers the same request again
+    /// (`domain::export::FRESH_SECONDS`; the tests set 0: every export is written anew).
+    pub export_fresh_seconds: i64,
     pub academie: Academie,
     /// Base URL of the company registry API (recherche-entreprises).
     pub registry_base_url: String,
@@ -345,6 +348,7 @@ impl Config {
                 .ok()
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(300),
+            export_fresh_seconds: crate::domain::export::FRESH_SECONDS,
             editeurs,
             academie,
             registry_base_url: required("REGISTRY_BASE_URL")?,

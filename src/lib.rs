@@ -6,11 +6,12 @@
 //! - `render`: the convention PDF and the emails; `reference`: the school directory;
 //! - `seal`: the académie's seal (CMS signature of the PDFs, its certificate; no AWS);
 //! - `links` (the URLs given out) and `mail` (email envelopes), shared by `http` and `jobs`;
+//! - `export`: the rows and files of the schools' export, shared by `http` and `jobs`;
 //! - `config` (with `academie`, its départements) and `app`: read once, built once per cold
 //!   start.
 //!
 //! Layers point one way: domain ← ports ← adapters / render / reference ← app, links, mail
-//! ← jobs / http ← functions.
+//! ← export ← jobs / http ← functions.
 
 pub mod academie;
 pub mod adapters;
@@ -18,6 +19,7 @@ pub mod app;
 pub mod config;
 pub mod domain;
 pub mod editeurs;
+pub mod export;
 pub mod http;
 pub mod identification;
 pub mod jobs;

@@ -3,6 +3,7 @@
 
 use crate::domain::change::Change;
 use crate::domain::dossier::{DossierRecord, Statut};
+use crate::domain::export::ExportJob;
 use crate::domain::ids::DossierId;
 use crate::domain::journal::{self, Archives, Journals, Page};
 use crate::domain::life::Step;
@@ -421,67 +422,22 @@ pub trait CounterStore: Send + Sync {
     async fn repair(&self, repair: &Repair) -> Result<(), StoreError>;
 }
 
-/// Filters of the instructeur's dossier list.
-#[derive(Clone, Debug, Default)]
-pub struct ListFilter {
-    pub statuts: Vec<Statut>,
-    /// Département code ("35") of one of the dossier's schools.
-    pub departement: Option<String>,
-    /// The instructeur's scope: only dossiers belonging to one of these départements
-    /// (`DossierRecord::departement`); None: the whole académie. Set from the token, never
-    /// from the query (`http::instructeur::scope`).
-    pub perimetre: Option<Vec<String>>,
-    /// INSEE code of one of the dossier's schools.
-    pub commune: Option<String>,
-    /// Deposit date bounds, inclusive, "YYYY-MM-DD".
-    pub depose_du: Option<String>,
-    pub depose_au: Option<String>,
-    /// Words searched in the collectivité's name and SIRET (case and accents ignored).
-    pub texte: Option<String>,
-    /// Oldest deposit first (exports) instead of newest first (the list).
-    pub chronologique: bool,
-    /// « En attente de l’éditeur »: accepted dossiers with a school the ENT editor has not
-    /// reported open (`gar=en_attente`).
-    pub gar_en_attente: bool,
-    /// « À corriger »: sent back to the collectivité for correction, not deposited again yet
-    /// (`correction=demandee`).
-    pub correction_demandee: bool,
-    /// « Échéance dans N jours »: accepted conventions whose term ends by this day
-    /// ("YYYY-MM-DD", `echeance=90` computes it).
-    pub fin_avant: Option<String>,
-    /// « Avenant », « renouvellement »: dossiers of that nature (`nature=`).
-    pub nature: Option<crate::domain::dossier::NatureDossier>,
+/// The export jobs (`domain::export`).
+#[async_trait]
+pub trait ExportStore: Send + Sync {
+    /// The job (a consistent read).
+    async fn export_job(&self, id: &str) -> Result<Option<ExportJob>, StoreError>;
+    /// Writes `job` if the stored one is still the run `previous` names (its `tache`; None:
+    /// no job stored), else Conflict: a request that started it again, or another request
+    /// first.
+    async fn put_export_job(
+        &self,
+        job: &ExportJob,
+        previous: Option<&str>,
+    ) -> Result<(), StoreError>;
 }
 
-impl ListFilter {
-    /// Whether it selects by scope alone (and statut): what the figures' counters answer
-    /// (the statistics read the dossiers themselves under any other filter).
-    pub fn scope_only(&self) -> bool {
-        let ListFilter {
-            statuts: _,
-            perimetre: _,
-            chronologique: _,
-            departement,
-            commune,
-            depose_du,
-            depose_au,
-            texte,
-            gar_en_attente,
-            correction_demandee,
-            fin_avant,
-            nature,
-        } = self;
-        departement.is_none()
-            && commune.is_none()
-            && depose_du.is_none()
-            && depose_au.is_none()
-            && texte.is_none()
-            && !gar_en_attente
-            && !correction_demandee
-            && fin_avant.is_none()
-            && nature.is_none()
-    }
-}
+pub use crate::domain::filter::ListFilter;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum PutOutcome {
@@ -502,11 +458,12 @@ pub trait DocumentStore: Send + Sync {
         bytes: Vec<u8>,
         sha256: &str,
     ) -> Result<PutOutcome, StoreError>;
-    /// A short-lived presigned GET URL that downloads as `filename`.
+    /// A short-lived presigned GET URL that downloads as `filename`, of `content_type`.
     async fn presign_get(
         &self,
         key: &str,
         filename: &str,
+        content_type: &str,
         ttl_seconds: u64,
     ) -> Result<String, StoreError>;
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
@@ -516,6 +473,26 @@ pub trait DocumentStore: Send + Sync {
     /// Erases every version of every object under `prefix` (delete markers included), so that
     /// nothing is left to restore; returns how many were erased (0 on a replay).
     async fn erase_all_versions(&self, prefix: &str) -> Result<usize, StoreError>;
+    /// A file written in parts (S3's multipart upload: every part but the last of 5 MiB at
+    /// least): its upload id.
+    async fn start_upload(&self, key: &str, content_type: &str) -> Result<String, StoreError>;
+    /// Part `number` (from 1) of the upload; its ETag.
+    async fn upload_part(
+        &self,
+        key: &str,
+        upload: &str,
+        number: i32,
+        bytes: Vec<u8>,
+    ) -> Result<String, StoreError>;
+    /// The file made of the parts (their ETags, in order).
+    async fn finish_upload(
+        &self,
+        key: &str,
+        upload: &str,
+        parts: &[String],
+    ) -> Result<(), StoreError>;
+    /// Gives up an upload (its parts are deleted).
+    async fn abort_upload(&self, key: &str, upload: &str) -> Result<(), StoreError>;
 }
 
 /// What a conditional GET found.

@@ -8,13 +8,14 @@
 use crate::domain::change::Change;
 use crate::domain::dossier::DossierRecord;
 use crate::domain::dossier::Statut;
+use crate::domain::export::ExportJob;
 use crate::domain::ids::DossierId;
 use crate::domain::journal::{Archives, Page};
 use crate::domain::signataire::Quota;
 use crate::domain::statistics::{Counted, Figures, Membership, Repair, Tallies};
 use crate::ports::{
-    CounterStore, DocumentStore, DossierStore, Fetched, ListFilter, Mailer, OutgoingEmail,
-    PutOutcome, StoreError,
+    CounterStore, DocumentStore, DossierStore, ExportStore, Fetched, ListFilter, Mailer,
+    OutgoingEmail, PutOutcome, StoreError,
 };
 use async_trait::async_trait;
 use std::collections::{BTreeMap, HashMap};
@@ -290,7 +291,12 @@ impl DossierStore for MemoryDossiers {
 #[derive(Default)]
 pub struct MemoryDocuments {
     objects: Mutex<HashMap<String, Vec<u8>>>,
+    /// Uploads in parts, by upload id: their key and parts (by number).
+    uploads: Mutex<HashMap<String, Upload>>,
 }
+
+/// An upload in parts: its key and its parts by number.
+type Upload = (String, BTreeMap<i32, Vec<u8>>);
 
 #[async_trait]
 impl DocumentStore for MemoryDocuments {
@@ -317,6 +323,7 @@ impl DocumentStore for MemoryDocuments {
         &self,
         key: &str,
         _filename: &str,
+        _content_type: &str,
         ttl_seconds: u64,
     ) -> Result<String, StoreError> {
         Ok(format!(
@@ -360,6 +367,72 @@ impl DocumentStore for MemoryDocuments {
         objects.retain(|k, _| !k.starts_with(prefix));
         Ok(before - objects.len())
     }
+
+    async fn start_upload(&self, key: &str, _content_type: &str) -> Result<String, StoreError> {
+        let id = hex::encode(rand::random::<[u8; 8]>());
+        self.uploads
+            .lock()
+            .expect("lock")
+            .insert(id.clone(), (key.to_string(), BTreeMap::new()));
+        Ok(id)
+    }
+
+    async fn upload_part(
+        &self,
+        key: &str,
+        upload: &str,
+        number: i32,
+        bytes: Vec<u8>,
+    ) -> Result<String, StoreError> {
+        let mut uploads = self.uploads.lock().expect("lock");
+        let (k, parts) = uploads
+            .get_mut(upload)
+            .ok_or_else(|| StoreError::Unavailable(format!("envoi {upload} inconnu")))?;
+        if k != key {
+            return Err(StoreError::Unavailable(format!(
+                "envoi {upload} d’une autre clé"
+            )));
+        }
+        let etag = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+        parts.insert(number, bytes);
+        Ok(etag)
+    }
+
+    async fn finish_upload(
+        &self,
+        key: &str,
+        upload: &str,
+        parts: &[String],
+    ) -> Result<(), StoreError> {
+        let (k, stored) = self
+            .uploads
+            .lock()
+            .expect("lock")
+            .remove(upload)
+            .ok_or_else(|| StoreError::Unavailable(format!("envoi {upload} inconnu")))?;
+        // As S3: every part named, in order, each but the last of 5 MiB at least.
+        let listed: Vec<i32> = (1..=parts.len() as i32).collect();
+        let held: Vec<i32> = stored.keys().copied().collect();
+        let small = stored
+            .values()
+            .rev()
+            .skip(1)
+            .any(|p| p.len() < 5 * 1024 * 1024);
+        if k != key || listed != held || small {
+            return Err(StoreError::Unavailable(format!("envoi {upload} incomplet")));
+        }
+        let bytes = stored.into_values().flatten().collect();
+        self.objects
+            .lock()
+            .expect("lock")
+            .insert(key.to_string(), bytes);
+        Ok(())
+    }
+
+    async fn abort_upload(&self, _key: &str, upload: &str) -> Result<(), StoreError> {
+        self.uploads.lock().expect("lock").remove(upload);
+        Ok(())
+    }
 }
 
 /// Keeps every email it is given.
@@ -374,6 +447,32 @@ impl Mailer for MemoryMailer {
         let mut sent = self.sent.lock().expect("lock");
         sent.push(email.clone());
         Ok(format!("memoire-{}", sent.len()))
+    }
+}
+
+/// The export jobs in memory, under the DynamoDB adapter's condition (the run stored).
+#[derive(Default)]
+pub struct MemoryExports {
+    jobs: Mutex<HashMap<String, ExportJob>>,
+}
+
+#[async_trait]
+impl ExportStore for MemoryExports {
+    async fn export_job(&self, id: &str) -> Result<Option<ExportJob>, StoreError> {
+        Ok(self.jobs.lock().expect("lock").get(id).cloned())
+    }
+
+    async fn put_export_job(
+        &self,
+        job: &ExportJob,
+        previous: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let mut jobs = self.jobs.lock().expect("lock");
+        if jobs.get(&job.id).map(|j| j.tache.as_str()) != previous {
+            return Err(StoreError::Conflict);
+        }
+        jobs.insert(job.id.clone(), job.clone());
+        Ok(())
     }
 }
 

@@ -93,6 +93,7 @@ impl DocumentStore for S3Documents {
         &self,
         key: &str,
         filename: &str,
+        content_type: &str,
         ttl_seconds: u64,
     ) -> Result<String, StoreError> {
         let conf = PresigningConfig::expires_in(Duration::from_secs(ttl_seconds))
@@ -102,7 +103,7 @@ impl DocumentStore for S3Documents {
             .get_object()
             .bucket(&self.bucket)
             .key(key)
-            .response_content_type("application/pdf")
+            .response_content_type(content_type)
             .response_content_disposition(format!("attachment; filename=\"{filename}\""))
             .presigned(conf)
             .await
@@ -222,5 +223,82 @@ impl DocumentStore for S3Documents {
         Err(StoreError::Unavailable(format!(
             "{prefix} : des versions restent après 100 tours d’effacement"
         )))
+    }
+
+    async fn start_upload(&self, key: &str, content_type: &str) -> Result<String, StoreError> {
+        let out = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .server_side_encryption(ServerSideEncryption::Aes256)
+            .send()
+            .await
+            .map_err(|e| StoreError::Unavailable(describe(&e)))?;
+        out.upload_id
+            .ok_or_else(|| StoreError::Unavailable("envoi en parties sans identifiant".into()))
+    }
+
+    async fn upload_part(
+        &self,
+        key: &str,
+        upload: &str,
+        number: i32,
+        bytes: Vec<u8>,
+    ) -> Result<String, StoreError> {
+        let out = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload)
+            .part_number(number)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(|e| StoreError::Unavailable(describe(&e)))?;
+        out.e_tag
+            .ok_or_else(|| StoreError::Unavailable(format!("partie {number} sans ETag")))
+    }
+
+    async fn finish_upload(
+        &self,
+        key: &str,
+        upload: &str,
+        parts: &[String],
+    ) -> Result<(), StoreError> {
+        use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+        let parts = parts
+            .iter()
+            .zip(1..)
+            .map(|(etag, n)| CompletedPart::builder().e_tag(etag).part_number(n).build())
+            .collect();
+        self.client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| StoreError::Unavailable(describe(&e)))?;
+        Ok(())
+    }
+
+    async fn abort_upload(&self, key: &str, upload: &str) -> Result<(), StoreError> {
+        self.client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload)
+            .send()
+            .await
+            .map_err(|e| StoreError::Unavailable(describe(&e)))?;
+        Ok(())
     }
 }

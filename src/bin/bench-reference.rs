@@ -340,6 +340,7 @@ async fn bench_app(dir: Directory) -> conventions_ent::App {
             link_secret_precedent: None,
             origin_secret: None,
             presign_ttl_seconds: 60,
+            export_fresh_seconds: 0,
             academie: conventions_ent::academie::Academie::parse_json(
                 r#"{"nom": "A", "departements": {"35": {"dasen_nom": "B", "dasen_titre": "C",
                     "adresse": "D", "contact_email": "a@b.fr"}}}"#,
@@ -366,6 +367,10 @@ async fn bench_app(dir: Directory) -> conventions_ent::App {
             "bench",
         )),
         counters: Arc::new(DynamoDossiers::new(
+            aws_sdk_dynamodb::Client::new(&sdk),
+            "bench",
+        )),
+        exports: Arc::new(DynamoDossiers::new(
             aws_sdk_dynamodb::Client::new(&sdk),
             "bench",
         )),

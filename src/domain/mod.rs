@@ -11,6 +11,8 @@ pub mod digest;
 pub mod dossier;
 pub mod draft;
 pub mod email;
+pub mod export;
+pub mod filter;
 pub mod gar;
 pub mod habilitation;
 pub mod ids;

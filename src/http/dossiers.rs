@@ -209,7 +209,12 @@ pub async fn download(app: &App, req: &Request, id: &str) -> ApiResult {
     };
     let url = app
         .documents
-        .presign_get(&c.cle, &filename, app.config.presign_ttl_seconds)
+        .presign_get(
+            &c.cle,
+            &filename,
+            "application/pdf",
+            app.config.presign_ttl_seconds,
+        )
         .await?;
     Ok(Response::builder()
         .status(302)

@@ -7,6 +7,7 @@ pub mod acknowledge;
 pub mod compact;
 pub mod count;
 pub mod daily;
+pub mod export;
 pub mod generate;
 pub mod standard_webhooks;
 pub mod stream;

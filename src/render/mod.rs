@@ -8,7 +8,6 @@ pub mod font;
 pub mod pdf;
 pub mod structure;
 pub mod text;
-pub mod xlsx;
 
 include!(concat!(env!("OUT_DIR"), "/convention_texts.rs"));
 

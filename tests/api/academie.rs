@@ -156,11 +156,9 @@ async fn a_scoped_instructeur_sees_counts_exports_and_decides_only_its_departeme
     assert_eq!(stats["dossiers"], 1, "{stats}");
     assert_eq!(stats["collectivites"], 1, "{stats}");
     let csv = t
-        .as_groups(
-            &g22,
-            "GET",
+        .export_with(
+            &token_of(&g22, "id"),
             "/api/instructeur/export/ecoles.csv?statut=en_construction",
-            None,
         )
         .await;
     assert_eq!(csv.status, 200, "{}", csv.body);
@@ -170,11 +168,9 @@ async fn a_scoped_instructeur_sees_counts_exports_and_decides_only_its_departeme
         csv.body
     );
     let export = t
-        .as_groups(
-            &g22,
-            "GET",
+        .export_with(
+            &token_of(&g22, "id"),
             "/api/instructeur/export/ecoles.json?statut=en_construction",
-            None,
         )
         .await;
     assert!(

@@ -146,10 +146,7 @@ async fn an_avenant_withdraws_a_school_and_its_acceptance_changes_the_convention
         "the signed convention's schools"
     );
     // The export lists the convention's current perimeter once (not the avenant besides).
-    let rows = t
-        .as_instructeur("GET", "/api/instructeur/export/ecoles.json", None)
-        .await
-        .json();
+    let rows = t.export("/api/instructeur/export/ecoles.json").await.json();
     let exported: Vec<(&str, &str)> = rows
         .as_array()
         .unwrap()
@@ -179,7 +176,7 @@ async fn an_avenant_withdraws_a_school_and_its_acceptance_changes_the_convention
     };
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
     let path = format!("/api/instructeur/export/ecoles.json?depuis={today}");
-    let new = since(t.as_instructeur("GET", &path, None).await.json());
+    let new = since(t.export(&path).await.json());
     assert_eq!(new, [(UAI_BAULON.to_string(), "ajout".to_string())]);
     let older = conventions_ent::domain::change::Change {
         step: conventions_ent::domain::life::Step::Autosave,
@@ -210,14 +207,12 @@ async fn an_avenant_withdraws_a_school_and_its_acceptance_changes_the_convention
         )
         .await
         .unwrap();
-    let changed = since(t.as_instructeur("GET", &path, None).await.json());
+    let changed = since(t.export(&path).await.json());
     assert_eq!(changed, [(UAI_CARDROC.to_string(), "retrait".to_string())]);
     let csv = t
-        .as_instructeur(
-            "GET",
-            &format!("/api/instructeur/export/ecoles.csv?depuis={today}"),
-            None,
-        )
+        .export(&format!(
+            "/api/instructeur/export/ecoles.csv?depuis={today}"
+        ))
         .await
         .body;
     assert!(

@@ -137,11 +137,7 @@ async fn each_editor_receives_answers_and_exports_only_its_territorys_schools() 
 
     // The export per editor, with the editor's column.
     let r = t
-        .as_instructeur(
-            "GET",
-            "/api/instructeur/export/ecoles.json?editeur=ent-armor",
-            None,
-        )
+        .export("/api/instructeur/export/ecoles.json?editeur=ent-armor")
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let rows = r.json();
@@ -155,11 +151,7 @@ async fn each_editor_receives_answers_and_exports_only_its_territorys_schools() 
     assert_eq!(rows[0]["editeur"], "ent-armor");
     assert_eq!(rows[0]["secteur"], "Public");
     let r = t
-        .as_instructeur(
-            "GET",
-            "/api/instructeur/export/ecoles.csv?editeur=inconnu",
-            None,
-        )
+        .export("/api/instructeur/export/ecoles.csv?editeur=inconnu")
         .await;
     assert_eq!(r.status, 422, "{}", r.body);
     assert_eq!(r.json()["errors"][0]["champ"], "editeur");
@@ -180,11 +172,7 @@ async fn each_editor_receives_answers_and_exports_only_its_territorys_schools() 
     assert_eq!(r.status, 200, "{}", r.body);
     let gar = r.json();
     let names = t
-        .as_instructeur(
-            "GET",
-            "/api/instructeur/export/ecoles.json?editeur=ent-35",
-            None,
-        )
+        .export("/api/instructeur/export/ecoles.json?editeur=ent-35")
         .await
         .json();
     let expected: Vec<Value> = names

@@ -169,6 +169,8 @@ pub struct TestApp {
     stream: Mutex<Option<String>>,
     /// count-statistics' own position in the stream (it reads every record, as on AWS).
     count_stream: Mutex<Option<String>>,
+    /// export-schools' own position in the stream.
+    export_stream: Mutex<Option<String>>,
 }
 
 pub struct TestResponse {
@@ -242,6 +244,9 @@ impl TestApp {
             link_secret_precedent: None,
             origin_secret: None,
             presign_ttl_seconds: 300,
+            // Each export written anew: a test exports the same query before and after a
+            // change within seconds (`export_answers_202_then_302_while_fresh` sets it).
+            export_fresh_seconds: 0,
             academie: Academie::parse_json(ACADEMIE_CONFIG, "tests").expect("the tests' académie"),
             registry_base_url: registry.url.clone(),
             webhook_url: None,
@@ -283,7 +288,8 @@ impl TestApp {
         let store = Arc::new(DynamoDossiers::new(dynamo, &table));
         let app = App {
             dossiers: store.clone(),
-            counters: store,
+            counters: store.clone(),
+            exports: store,
             documents: Arc::new(documents),
             mailer: Arc::new(SesMailer::new(ses)),
             reference: Arc::new(reference),
@@ -303,6 +309,7 @@ impl TestApp {
             table,
             stream: Mutex::new(None),
             count_stream: Mutex::new(None),
+            export_stream: Mutex::new(None),
         }
     }
 
@@ -562,6 +569,17 @@ impl TestApp {
         event
     }
 
+    /// export-schools on the stream records since its last call (the jobs requested since).
+    pub async fn run_exports(&self) -> Event {
+        let event = self.stream_event_at(&self.export_stream).await;
+        let answer = conventions_ent::jobs::export::handle(&self.app, &event).await;
+        assert!(
+            answer.batch_item_failures.is_empty(),
+            "export-schools failed"
+        );
+        event
+    }
+
     async fn stream_event_at(&self, position: &Mutex<Option<String>>) -> Event {
         let mut cursor = position.lock().await;
         if cursor.is_none() {
@@ -587,13 +605,22 @@ impl TestApp {
             .await;
             *cursor = Some(it["ShardIterator"].as_str().unwrap().to_string());
         }
-        let r = streams_call(
-            "DynamoDBStreams_20120810.GetRecords",
-            json!({"ShardIterator": cursor.clone().unwrap()}),
-        )
-        .await;
-        *cursor = r["NextShardIterator"].as_str().map(str::to_string);
-        let mut records = r["Records"].as_array().cloned().unwrap_or_default();
+        // GetRecords gives 1,000 records at most: every one since the last call.
+        let mut records = Vec::new();
+        loop {
+            let r = streams_call(
+                "DynamoDBStreams_20120810.GetRecords",
+                json!({"ShardIterator": cursor.clone().unwrap()}),
+            )
+            .await;
+            *cursor = r["NextShardIterator"].as_str().map(str::to_string);
+            let page = r["Records"].as_array().cloned().unwrap_or_default();
+            let done = page.len() < 1000;
+            records.extend(page);
+            if done {
+                break;
+            }
+        }
         for rec in &mut records {
             rec["eventSourceARN"] = json!(format!(
                 "arn:aws:dynamodb:eu-west-3:123456789012:table/{}/stream",
@@ -624,7 +651,9 @@ impl TestApp {
             tries += 1;
             match status {
                 200 => break body,
-                500 if tries < 10 => {
+                // moto's dispatcher now and then sends this address to another service
+                // while S3 requests run (404), or fails to dump an object being written (500).
+                404 | 500 if tries < 10 => {
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await
                 }
                 s => panic!("moto data.json answered {s}"),

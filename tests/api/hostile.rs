@@ -125,6 +125,7 @@ fn owned(app: &App) -> Arc<App> {
         config: app.config.clone(),
         dossiers: app.dossiers.clone(),
         counters: app.counters.clone(),
+        exports: app.exports.clone(),
         documents: app.documents.clone(),
         mailer: app.mailer.clone(),
         reference: app.reference.clone(),
@@ -1657,6 +1658,7 @@ async fn download_route_links_resist_tampering_expiry_and_other_keys() {
         config,
         dossiers: t.app.dossiers.clone(),
         counters: t.app.counters.clone(),
+        exports: t.app.exports.clone(),
         documents: Arc::new(S3Documents::new(s3s.clone(), &bucket)),
         mailer: t.app.mailer.clone(),
         reference: t.app.reference.clone(),
@@ -1811,6 +1813,10 @@ async fn instructeur_routes_give_nothing_without_valid_claims() {
         ("POST", format!("/api/instructeur/dossiers/{id}/webhook")),
         ("GET", "/api/instructeur/export/ecoles.csv".into()),
         ("GET", "/api/instructeur/export/ecoles.json".into()),
+        (
+            "GET",
+            "/api/instructeur/exports/0123456789abcdef0123456789abcdef".into(),
+        ),
     ];
     let before = storage(&t).await;
     for (method, path) in &paths {

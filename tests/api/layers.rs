@@ -1,5 +1,5 @@
 //! The layers point one way (README « The dossier's life », src/lib.rs): domain ← ports ←
-//! adapters / render / reference ← app, links, mail ← jobs / http ← functions. Checked on the
+//! adapters / render / reference ← app, links, mail ← export ← jobs / http ← functions. Checked on the
 //! source text, so that a new `use` pointing back up fails here rather than in a review.
 
 use std::path::Path;
@@ -56,6 +56,7 @@ fn layers_point_one_way() {
         "app",
         "links",
         "mail",
+        "export",
         "jobs",
         "http",
     ];
@@ -63,9 +64,13 @@ fn layers_point_one_way() {
     none_use(&["ports"], &above_domain[1..]);
     none_use(
         &["adapters", "render", "reference"],
-        &["app", "links", "mail", "jobs", "http"],
+        &["app", "links", "mail", "export", "jobs", "http"],
     );
-    none_use(&["links", "mail", "identification"], &["jobs", "http"]);
+    none_use(
+        &["links", "mail", "identification"],
+        &["export", "jobs", "http"],
+    );
+    none_use(&["export"], &["jobs", "http"]);
     none_use(&["jobs"], &["http"]);
 }
 

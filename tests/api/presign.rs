@@ -28,7 +28,12 @@ async fn presigned_links_work_then_expire_and_resist_tampering() {
         .unwrap();
 
     let url = store
-        .presign_get("conventions/a.pdf", "convention-ENT-000001.pdf", 2)
+        .presign_get(
+            "conventions/a.pdf",
+            "convention-ENT-000001.pdf",
+            "application/pdf",
+            2,
+        )
         .await
         .unwrap();
     let (status, headers, body) = http_get(url.clone()).await;

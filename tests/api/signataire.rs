@@ -364,10 +364,7 @@ async fn verification_tells_deposited_from_accepted() {
     let accepte_le = v["accepte_le"].as_str().unwrap().to_string();
     assert!(accepte_le.starts_with("20"));
     // The export for the ENT editor, by default: the accepted convention, with its date.
-    let rows = t
-        .as_instructeur("GET", "/api/instructeur/export/ecoles.json", None)
-        .await
-        .json();
+    let rows = t.export("/api/instructeur/export/ecoles.json").await.json();
     let rows = rows.as_array().unwrap();
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert_eq!(rows[0]["statut"], "accepte");

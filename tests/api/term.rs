@@ -61,9 +61,7 @@ fn days_before(day: &str, days: i64) -> String {
 }
 
 async fn export_uais(t: &TestApp) -> Vec<String> {
-    let r = t
-        .as_instructeur("GET", "/api/instructeur/export/ecoles.json", None)
-        .await;
+    let r = t.export("/api/instructeur/export/ecoles.json").await;
     assert_eq!(r.status, 200, "{}", r.body);
     r.json()
         .as_array()
@@ -168,11 +166,9 @@ async fn a_termination_by_the_collectivite_takes_effect_after_three_months() {
     // its statut.
     assert!(export_uais(&t).await.is_empty());
     let since = t
-        .as_instructeur(
-            "GET",
-            &format!("/api/instructeur/export/ecoles.json?depuis={effet}"),
-            None,
-        )
+        .export(&format!(
+            "/api/instructeur/export/ecoles.json?depuis={effet}"
+        ))
         .await
         .json();
     let withdrawn: Vec<(&str, &str)> = since

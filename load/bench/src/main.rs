@@ -139,6 +139,7 @@ fn app() -> App {
             link_secret_precedent: None,
             origin_secret: None,
             presign_ttl_seconds: 300,
+            export_fresh_seconds: 0,
             academie: Academie::parse_json(
                 r#"{"nom": "Académie de Rennes", "departements": {"35": {
                     "dasen_nom": "Mme Claire DUPONT",
@@ -165,6 +166,7 @@ fn app() -> App {
         },
         dossiers: Arc::new(MemoryDossiers::default()),
         counters: Arc::new(conventions_ent::adapters::memory::MemoryCounters::default()),
+        exports: Arc::new(conventions_ent::adapters::memory::MemoryExports::default()),
         documents: Arc::new(MemoryDocuments::default()),
         mailer: Arc::new(MemoryMailer::default()),
         reference: Arc::new(conventions_ent::reference::live::LiveDirectory::new(

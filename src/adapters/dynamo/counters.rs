@@ -28,7 +28,7 @@ const COUNTED_PREFIX: &str = "#compte#dossier#";
 /// record (24 hours), so that a late replay still finds it.
 const COUNTED_KEPT_SECONDS: i64 = 7 * 86_400;
 
-type Item = HashMap<String, AttributeValue>;
+pub(super) type Item = HashMap<String, AttributeValue>;
 
 fn figures_key(departement: &str) -> String {
     format!("{FIGURES_PREFIX}{departement}")
@@ -158,7 +158,7 @@ impl DynamoDossiers {
         self.transact(items).await
     }
 
-    async fn get_item(&self, key: &str) -> Result<Option<Item>, StoreError> {
+    pub(super) async fn get_item(&self, key: &str) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
             .get_item()

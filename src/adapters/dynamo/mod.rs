@@ -1,6 +1,7 @@
 //! Dossiers in DynamoDB: one item per dossier, conditional writes for every state change.
 
 mod counters;
+mod exports;
 mod expression;
 mod table;
 

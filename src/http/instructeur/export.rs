@@ -1,62 +1,25 @@
-//! The export of conventioned schools for the ENT editor / AAF, as CSV, JSON or XLSX (a
-//! spreadsheet, `render::xlsx`).
+//! The export of conventioned schools for the ENT editor / AAF. CSV, JSON and XLSX are files
+//! written by the export-schools job (`jobs::export`): the request starts the job, or finds it
+//! under way (202 and its status link), or written and fresh (302 to the file, presigned).
+//! `ecoles-gar.json`, the GAR's records of the accepted schools, is answered at once.
 
 use super::list::all_deposited;
 use super::params::{filter_from, param};
 use crate::domain::dossier::Statut;
-use crate::domain::school::SchoolDirectory;
-use crate::domain::uai::Uai;
+use crate::domain::export::{answer, Answer, ExportJob, ExportQuery, FileFormat};
+use crate::export::rows::rows_of;
 use crate::http::problem::ApiError;
 use crate::http::request::accepts_gzip;
-use crate::http::response::{encoded, gzip, ApiResult};
+use crate::http::response::{encoded, gzip, json, ApiResult};
+use crate::ports::StoreError;
 use crate::App;
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
 
-/// One CSV field, quoted when needed (`;` separator, as spreadsheet software in France expects).
-/// A field a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab or carriage return
-/// first) gets a leading apostrophe, which spreadsheets show as text; the JSON keeps the raw
-/// value, and the XLSX's cells are text whatever they hold.
-fn csv_field(s: &str) -> String {
-    let s = crate::domain::text::single_line(s);
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s
-    };
-    if s.contains([';', '"']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
-}
-
-/// The columns, in this order; later ones are appended, never renamed (editors read them by
-/// name or by position).
-const EXPORT_COLUMNS: [&str; 13] = [
-    "uai",
-    "nom_ecole",
-    "commune",
-    "code_insee",
-    "siret_collectivite",
-    "nom_collectivite",
-    "numero_dossier",
-    "date_convention",
-    "statut",
-    // What an ENT editor needs beside them: public or private (the directory knows it), the
-    // collectivité's SIREN, the convention's text version and its acceptance date.
-    "secteur",
-    "siren_collectivite",
-    "version_convention",
-    "date_acceptation",
-];
-
-/// The export's formats.
+/// The export's formats: a file written by the job, or the GAR's records.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Format {
-    Csv,
-    Json,
-    Xlsx,
+    File(FileFormat),
     /// `ecoles-gar.json`: the schools as the GAR's first-degree structure records
     /// ([`gar_records`]).
     Gar,
@@ -70,9 +33,9 @@ pub(super) async fn export(
 ) -> ApiResult {
     let format =
         match file {
-            "ecoles.csv" => Format::Csv,
-            "ecoles.json" => Format::Json,
-            "ecoles.xlsx" => Format::Xlsx,
+            "ecoles.csv" => Format::File(FileFormat::Csv),
+            "ecoles.json" => Format::File(FileFormat::Json),
+            "ecoles.xlsx" => Format::File(FileFormat::Xlsx),
             "ecoles-gar.json" => Format::Gar,
             _ => return Err(ApiError::NotFoundWith(
                 "Exports disponibles : ecoles.csv, ecoles.json, ecoles.xlsx et ecoles-gar.json."
@@ -146,183 +109,146 @@ pub(super) async fn export(
             filter.statuts.push(Statut::Resilie);
         }
     }
-    let since = |t: &str| {
-        depuis
-            .as_deref()
-            .is_none_or(|d| t.get(..10).unwrap_or(t) >= d)
-    };
-    let mut rows: Vec<Vec<String>> = Vec::new();
-    for r in &all_deposited(app, who, &filter).await? {
-        let Some(d) = &r.depot else { continue };
-        // An avenant's schools are its convention's current perimeter, listed with it.
-        if r.avenant.is_some() {
-            continue;
+    match format {
+        Format::File(format) => {
+            let query = ExportQuery {
+                format,
+                filter,
+                editeur,
+                depuis,
+            };
+            file_export(app, query).await
         }
-        let editeur_id = app.editeur(r).map(|e| e.id).unwrap_or_default();
-        if editeur.as_ref().is_some_and(|id| *id != editeur_id) {
-            continue;
-        }
-        let date = r
-            .convention
-            .as_ref()
-            .map(|c| c.genere_le.clone())
-            .or_else(|| r.depose_le.clone())
-            .unwrap_or_default();
-        let accepte_le: String = r.accepte_le().unwrap_or("").chars().take(10).collect();
-        let mut push = |e: &crate::domain::deposit::EcoleDeposee, action: Option<&str>| {
-            // "Public" / "Privé" as the directory says today; empty when it no longer lists it.
-            let secteur = Uai::parse(&e.uai)
-                .ok()
-                .and_then(|u| app.directory().ecole(&u).map(|k| k.statut.clone()))
-                .unwrap_or_default();
-            let mut row = vec![
-                e.uai.clone(),
-                e.nom.clone(),
-                e.commune.clone(),
-                e.code_insee.clone(),
-                d.collectivite.siret.clone(),
-                d.collectivite.nom.clone().unwrap_or_default(),
-                r.numero.clone(),
-                date.chars().take(10).collect(),
-                r.statut.as_str().to_string(),
-                secteur,
-                d.collectivite.siren.clone(),
-                d.signature.version_texte.clone(),
-                accepte_le.clone(),
-            ];
-            if let Some(a) = action {
-                row.push(a.to_string());
+        Format::Gar => {
+            let mut rows = Vec::new();
+            for r in &all_deposited(app, who, &filter).await? {
+                rows_of(app, r, editeur.as_deref(), None, &mut rows);
             }
-            row.push(editeur_id.clone());
-            rows.push(row);
-        };
-        let Some(_) = &depuis else {
-            for e in r.current_perimeter() {
-                push(e, None);
-            }
-            continue;
-        };
-        let terminated = r.statut == Statut::Resilie;
-        if terminated {
-            if r.resiliation.as_ref().is_some_and(|t| since(&t.effet_le)) {
-                for e in r.current_perimeter() {
-                    push(e, Some("retrait"));
-                }
-            }
-        } else if match r.statut {
-            // New to the editor since the day it was (last) accepted; other statuts asked for
-            // with `statut=` by their deposit.
-            Statut::Accepte => r.accepte_le().is_some_and(since),
-            _ => r.depose_le.as_deref().is_some_and(since),
-        } {
-            for e in r.current_perimeter() {
-                push(e, Some("ajout"));
-            }
-        } else {
-            for a in r.avenants.iter().filter(|a| since(&a.accepte_le)) {
-                for e in &a.ajouts {
-                    push(e, Some("ajout"));
-                }
-                for e in &a.retraits {
-                    push(e, Some("retrait"));
-                }
-            }
+            deliver(
+                gar_records(&app.config.academie.nom, &rows).to_string(),
+                "application/json; charset=utf-8",
+                &format!(
+                    "ecoles-conventionnees-{}.gar.json",
+                    chrono::Utc::now().format("%Y-%m-%d")
+                ),
+                accepts_gzip(req),
+                MAX_UNCOMPRESSED,
+                MAX_BINARY,
+            )
         }
     }
-    let columns: Vec<&str> = EXPORT_COLUMNS
-        .iter()
-        .copied()
-        .chain(depuis.is_some().then_some("action"))
-        // Appended after `action` so that no earlier column moves.
-        .chain(["editeur"])
-        .collect();
-    let name = format!(
-        "ecoles-conventionnees-{}",
-        chrono::Utc::now().format("%Y-%m-%d")
-    );
-    if format == Format::Xlsx {
-        let bytes = crate::render::xlsx::workbook("Écoles conventionnées", &columns, &rows);
-        too_large_even_compressed(bytes.len(), MAX_BINARY)?;
-        return Ok(Response::builder()
-            .status(200)
-            .header(
-                "content-type",
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            )
-            .header(
-                "content-disposition",
-                format!("attachment; filename=\"{name}.xlsx\""),
-            )
-            .header("cache-control", "no-store")
-            .body(Body::Binary(bytes))
-            .expect("static headers are valid"));
-    }
-    let (content_type, body, ext) = if format == Format::Gar {
-        (
-            "application/json; charset=utf-8",
-            gar_records(&app.config.academie.nom, &rows).to_string(),
-            "gar.json",
-        )
-    } else if format == Format::Csv {
-        let mut out = String::with_capacity(rows.len() * 160 + 200);
-        out.push('\u{feff}'); // BOM: spreadsheet software then reads UTF-8 accents right
-        out.push_str(&columns.join(";"));
-        out.push_str("\r\n");
-        for r in &rows {
-            out.push_str(&r.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(";"));
-            out.push_str("\r\n");
-        }
-        ("text/csv; charset=utf-8", out, "csv")
-    } else {
-        (
-            "application/json; charset=utf-8",
-            json_rows(&columns, &rows),
-            "json",
-        )
-    };
-    deliver(
-        body,
-        content_type,
-        &format!("{name}.{ext}"),
-        accepts_gzip(req),
-        MAX_UNCOMPRESSED,
-        MAX_BINARY,
-    )
 }
 
-/// The rows as a JSON array of objects, written straight into the text: a tree of values for
-/// 45,000 schools held more than 80 MiB more at its peak (`make bench-scale`). Keys in name
-/// order, as `serde_json::Value` objects give them.
-fn json_rows(columns: &[&str], rows: &[Vec<String>]) -> String {
-    let mut order: Vec<(usize, String)> = columns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (i, serde_json::to_string(c).expect("a string serialises")))
-        .collect();
-    order.sort_by(|a, b| columns[a.0].cmp(columns[b.0]));
-    let mut out = String::with_capacity(rows.len() * 400 + 2);
-    out.push('[');
-    for (n, r) in rows.iter().enumerate() {
-        if n > 0 {
-            out.push(',');
-        }
-        out.push('{');
-        // A row shorter than the header has no value for the last columns (as `zip` reads it).
-        let fields = order
-            .iter()
-            .filter_map(|(i, key)| r.get(*i).map(|v| (key, v)));
-        for (k, (key, value)) in fields.enumerate() {
-            if k > 0 {
-                out.push(',');
+/// The file of `query`: 302 to it when written and fresh, else 202 with the job's status
+/// (started now, or under way). Two requests starting the same job at once: one stores its
+/// run, the other finds it.
+async fn file_export(app: &App, query: ExportQuery) -> ApiResult {
+    let now = chrono::Utc::now().timestamp();
+    for _ in 0..3 {
+        let found = app.exports.export_job(&query.id()).await?;
+        match answer(query.clone(), found, now, app.config.export_fresh_seconds) {
+            Answer::Download(job) => return download(app, &job).await,
+            Answer::Wait(job) => return Ok(waiting(&job)),
+            Answer::Start { job, previous } => {
+                match app.exports.put_export_job(&job, previous.as_deref()).await {
+                    Ok(()) => return Ok(waiting(&job)),
+                    Err(StoreError::Conflict) => continue,
+                    Err(e) => return Err(e.into()),
+                }
             }
-            out.push_str(key);
-            out.push(':');
-            out.push_str(&serde_json::to_string(value).expect("a string serialises"));
         }
-        out.push('}');
     }
-    out.push(']');
-    out
+    Err(StoreError::Conflict.into())
+}
+
+/// 302 to the job's file, presigned.
+async fn download(app: &App, job: &ExportJob) -> ApiResult {
+    let Some(key) = &job.cle else {
+        return Err(ApiError::NotFound);
+    };
+    let url = app
+        .documents
+        .presign_get(
+            key,
+            &job.file_name(),
+            job.requete.format.content_type(),
+            app.config.presign_ttl_seconds,
+        )
+        .await?;
+    Ok(Response::builder()
+        .status(302)
+        .header("location", url)
+        .header("cache-control", "no-store")
+        .header("referrer-policy", "no-referrer")
+        .body(Body::Empty)
+        .expect("presigned URLs are valid header values"))
+}
+
+/// The status link of a job.
+fn status_link(job: &ExportJob) -> String {
+    format!("/api/instructeur/exports/{}", job.id)
+}
+
+/// What the status route and a 202 say of a job.
+fn status_of(job: &ExportJob, telechargement: Option<String>) -> Value {
+    json!({
+        "id": job.id,
+        "etat": job.export_etat,
+        "format": job.requete.format,
+        "demande_le": chrono::DateTime::from_timestamp(job.demande_le, 0)
+            .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        "dossiers_lus": job.dossiers_lus,
+        "lignes": job.lignes,
+        "octets": job.octets,
+        "erreur": job.erreur,
+        "statut": status_link(job),
+        "telechargement": telechargement,
+    })
+}
+
+/// 202: the job is under way; its status link (also `Location`), polled every two seconds.
+fn waiting(job: &ExportJob) -> Response<Body> {
+    let mut r = json(202, &status_of(job, None));
+    let h = r.headers_mut();
+    h.insert(
+        "location",
+        status_link(job).parse().expect("a path is a header value"),
+    );
+    h.insert("retry-after", "2".parse().expect("static"));
+    r
+}
+
+/// `GET /api/instructeur/exports/{id}`: where the job stands; once written, `telechargement`
+/// is the file's presigned link. Only for the scope that asked for it (another scope's job is
+/// unknown to it).
+pub(super) async fn status(app: &App, who: &super::Instructeur, id: &str) -> ApiResult {
+    let unknown = || {
+        ApiError::NotFoundWith(
+            "Cet export n’existe pas ou plus (un export est gardé un jour) : relancez-le depuis              la liste des dossiers."
+                .into(),
+        )
+    };
+    if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(unknown());
+    }
+    let job = app.exports.export_job(id).await?.ok_or_else(unknown)?;
+    if job.requete.filter.perimetre != who.scope.perimetre() {
+        return Err(unknown());
+    }
+    let link = match (&job.export_etat, &job.cle) {
+        (crate::domain::export::EtatExport::Pret, Some(key)) => Some(
+            app.documents
+                .presign_get(
+                    key,
+                    &job.file_name(),
+                    job.requete.format.content_type(),
+                    app.config.presign_ttl_seconds,
+                )
+                .await?,
+        ),
+        _ => None,
+    };
+    Ok(json(200, &status_of(&job, link)))
 }
 
 /// The schools as the GAR's first-degree structure records (`GAREtab` of the GAR-ENT 1D
@@ -422,52 +348,7 @@ fn too_large_even_compressed(len: usize, limit: usize) -> Result<(), ApiError> {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn the_json_export_is_the_objects_of_its_rows() {
-        let columns = ["uai", "nom_ecole", "action", "editeur"];
-        let rows = vec![
-            vec![
-                "0350122T".into(),
-                "ÉCOLE \"LES TILLEULS\"\n".into(),
-                "ajout".into(),
-                "defaut".into(),
-            ],
-            vec!["0350165P".into(), "Cardroc".into()],
-        ];
-        let parsed: serde_json::Value =
-            serde_json::from_str(&super::json_rows(&columns, &rows)).unwrap();
-        let expected: Vec<serde_json::Value> = rows
-            .iter()
-            .map(|r| {
-                serde_json::Value::Object(
-                    columns
-                        .iter()
-                        .zip(r)
-                        .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
-                        .collect(),
-                )
-            })
-            .collect();
-        assert_eq!(parsed, serde_json::Value::Array(expected.clone()));
-        assert_eq!(
-            super::json_rows(&columns, &rows),
-            serde_json::Value::Array(expected).to_string()
-        );
-    }
-
     use super::*;
-
-    #[test]
-    fn a_field_a_spreadsheet_would_compute_is_text() {
-        for f in ["=HYPERLINK(\"x\")", "+33 1", "-1", "@SUM(A1)"] {
-            assert!(
-                csv_field(f).trim_start_matches('"').starts_with('\''),
-                "{f}"
-            );
-        }
-        assert_eq!(csv_field("École des Lucioles"), "École des Lucioles");
-        assert_eq!(csv_field("a;b"), "\"a;b\"");
-    }
 
     #[test]
     fn a_large_export_goes_compressed_or_says_how_to_get_it() {

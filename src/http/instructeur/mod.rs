@@ -72,6 +72,7 @@ async fn route(
         ("POST", ["api", "instructeur", "dossiers", id, "acces"]) => {
             access::renew(app, req, who, id).await
         }
+        ("GET", ["api", "instructeur", "exports", id]) => export::status(app, who, id).await,
         ("GET", ["api", "instructeur", "export", file]) => {
             export::export(app, req, who, file).await
         }
@@ -80,9 +81,11 @@ async fn route(
         }
         // A known address with another method: 405 with the method it takes.
         (_, ["api", "instructeur", "dossiers"] | ["api", "instructeur", "dossiers", _])
-        | (_, ["api", "instructeur", "export", _] | ["api", "instructeur", "statistiques"]) => {
-            Err(ApiError::MethodNotAllowed("GET"))
-        }
+        | (
+            _,
+            ["api", "instructeur", "export" | "exports", _]
+            | ["api", "instructeur", "statistiques"],
+        ) => Err(ApiError::MethodNotAllowed("GET")),
         (
             _,
             ["api", "instructeur", "dossiers", _, "decision" | "messages" | "webhook" | "acces"],
