@@ -89,24 +89,31 @@ pub async fn run(app: &App, requested: ExportJob) -> Result<Outcome, JobError> {
         other => other?,
     }
     let key = job.file_key();
-    let upload = app
+    let written = match app
         .documents
         .start_upload(&key, job.requete.format.content_type())
-        .await?;
-    match write(app, &mut job, &key, &upload).await {
+        .await
+    {
+        Ok(upload) => {
+            let written = write(app, &mut job, &key, &upload).await;
+            if written.is_err() {
+                // Its parts would wait for the bucket's rule on abandoned uploads.
+                let _ = app.documents.abort_upload(&key, &upload).await;
+            }
+            written
+        }
+        Err(e) => Err(Stop::from(e)),
+    };
+    match written {
         Ok(octets) => {
             job.export_etat = EtatExport::Pret;
             job.fini_le = Some(chrono::Utc::now().timestamp());
             job.octets = octets;
             job.cle = Some(key);
         }
-        Err(Stop::Superseded) => {
-            let _ = app.documents.abort_upload(&key, &upload).await;
-            return Ok(Outcome::Skipped);
-        }
+        Err(Stop::Superseded) => return Ok(Outcome::Skipped),
         Err(Stop::Failed(e)) => {
             tracing::error!(error = %e, export = %job.id, "export failed");
-            let _ = app.documents.abort_upload(&key, &upload).await;
             job.export_etat = EtatExport::Echec;
             job.fini_le = Some(chrono::Utc::now().timestamp());
             job.erreur = Some(format!(

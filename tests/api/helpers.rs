@@ -538,11 +538,16 @@ impl TestApp {
     }
 
     pub async fn objects(&self) -> Vec<String> {
+        self.objects_under("conventions/").await
+    }
+
+    /// Every version of every object under `prefix`.
+    pub async fn objects_under(&self, prefix: &str) -> Vec<String> {
         let out = self
             .s3
             .list_object_versions()
             .bucket(self.bucket())
-            .prefix("conventions/")
+            .prefix(prefix)
             .send()
             .await
             .unwrap();

@@ -1504,3 +1504,199 @@ async fn page_sizes_outside_the_bounds_and_other_methods_are_refused_in_french()
         assert_eq!(r.header("allow"), allow, "{method} {path}");
     }
 }
+
+/// An export is a job: the request answers 202 with its status link (a second request finds
+/// the same run), the status says where it stands (for the scope that asked only), the job
+/// writes the file once however often its record is delivered, the request then answers 302
+/// to the file while it is fresh; past that a new run is written, and the old run's record,
+/// delivered late, leaves the new run alone.
+#[tokio::test]
+async fn an_export_is_a_job_its_status_then_its_file() {
+    let mut t = TestApp::spawn().await;
+    t.app.config.export_fresh_seconds = 60;
+    let (id, _) = deposit(&t, SIRET_BAULON, &[UAI_BAULON]).await;
+    decide(&t, id.clone(), "passer_en_instruction").await;
+    decide(&t, id.clone(), "accepter").await;
+    let path = "/api/instructeur/export/ecoles.csv";
+    let first = t.as_instructeur("GET", path, None).await;
+    assert_eq!(first.status, 202, "{}", first.body);
+    let job = first.json();
+    let link = job["statut"].as_str().unwrap().to_string();
+    assert_eq!(first.header("location"), link);
+    assert_eq!(first.header("retry-after"), "2");
+    assert_eq!(job["etat"], "demande");
+    let again = t.as_instructeur("GET", path, None).await;
+    assert_eq!(again.status, 202);
+    assert_eq!(again.json()["id"], job["id"], "the same run");
+
+    // Another scope does not see it; an unknown or malformed id neither.
+    let other = token(&["instructeurs-22"], 3600, DEV_JWT_SECRET);
+    let r = t.with_token(&other, "GET", &link, None).await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert!(r.body.contains("relancez-le"), "{}", r.body);
+    for bad in ["0123456789abcdef0123456789abcdef", "pas-un-id", "0123"] {
+        let r = t
+            .as_instructeur("GET", &format!("/api/instructeur/exports/{bad}"), None)
+            .await;
+        assert_eq!(r.status, 404, "{bad}: {}", r.body);
+    }
+
+    let event = t.run_exports().await;
+    let status = t.as_instructeur("GET", &link, None).await.json();
+    assert_eq!(status["etat"], "pret", "{status}");
+    assert_eq!(
+        (status["dossiers_lus"].as_u64(), status["lignes"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let file_url = status["telechargement"].as_str().unwrap().to_string();
+    let (code, _, file) = http_get(file_url).await;
+    assert_eq!(code, 200);
+    let text = String::from_utf8(file.clone()).unwrap();
+    assert!(text.starts_with("\u{feff}uai;nom_ecole;"), "{text}");
+    assert!(text.contains(&format!("{UAI_BAULON};")), "{text}");
+    assert_eq!(status["octets"].as_u64(), Some(file.len() as u64));
+
+    // The same record again: written once.
+    let answer = conventions_ent::jobs::export::handle(&t.app, &event).await;
+    assert!(answer.batch_item_failures.is_empty());
+    let replayed = t.as_instructeur("GET", &link, None).await.json();
+    assert_eq!(replayed["etat"], "pret");
+    assert_eq!(t.objects_under("exports/").await.len(), 1, "one file");
+
+    // Fresh: the request downloads it.
+    let ready = t.as_instructeur("GET", path, None).await;
+    assert_eq!(ready.status, 302, "{}", ready.body);
+    let (code, _, body) = http_get(ready.header("location").to_string()).await;
+    assert_eq!((code, body), (200, file));
+
+    // Past its freshness: a new run, which the old run's record leaves alone.
+    t.app.config.export_fresh_seconds = 0;
+    let renewed = t.as_instructeur("GET", path, None).await;
+    assert_eq!(renewed.status, 202);
+    assert_eq!(renewed.json()["etat"], "demande");
+    let answer = conventions_ent::jobs::export::handle(&t.app, &event).await;
+    assert!(answer.batch_item_failures.is_empty());
+    assert_eq!(
+        t.as_instructeur("GET", &link, None).await.json()["etat"],
+        "demande"
+    );
+    t.run_exports().await;
+    let done = t.as_instructeur("GET", &link, None).await.json();
+    assert_eq!(done["etat"], "pret", "{done}");
+    assert_eq!(t.objects_under("exports/").await.len(), 2, "a file per run");
+}
+
+/// A job that cannot write its file says so on its status, in French, and the next request
+/// starts it again.
+#[tokio::test]
+async fn a_failed_export_says_so_and_starts_again() {
+    use conventions_ent::adapters::s3::S3Documents;
+    let mut t = TestApp::spawn().await;
+    let (id, _) = deposit(&t, SIRET_BAULON, &[UAI_BAULON]).await;
+    decide(&t, id.clone(), "passer_en_instruction").await;
+    decide(&t, id, "accepter").await;
+    let path = "/api/instructeur/export/ecoles.json";
+    let first = t.as_instructeur("GET", path, None).await;
+    assert_eq!(first.status, 202);
+    let link = first.header("location").to_string();
+    let documents = t.app.documents.clone();
+    t.app.documents = std::sync::Arc::new(S3Documents::new(t.s3.clone(), "seau-absent"));
+    t.run_exports().await;
+    let status = t.as_instructeur("GET", &link, None).await.json();
+    assert_eq!(status["etat"], "echec", "{status}");
+    assert!(
+        status["erreur"].as_str().unwrap().contains("relancez-le"),
+        "{status}"
+    );
+    assert!(status["telechargement"].is_null());
+    t.app.documents = documents;
+    let again = t.as_instructeur("GET", path, None).await;
+    assert_eq!(again.status, 202);
+    assert_eq!(again.json()["etat"], "demande");
+    t.run_exports().await;
+    let rows = t.export(path).await.json();
+    assert_eq!(rows.as_array().unwrap().len(), 1);
+}
+
+/// Past what a Lambda response carries (6 MB): 32 dossiers of 700 schools make a JSON file of
+/// over 8 MiB, written in two parts or more, against s3s-fs (which checks the presigned link's
+/// signature and applies the download's name). The direct answer refused such an export.
+#[tokio::test]
+async fn a_large_export_is_written_in_parts_past_what_a_response_carries() {
+    use conventions_ent::adapters::s3::S3Documents;
+    use conventions_ent::domain::deposit::{validate, SigningContext};
+    use conventions_ent::domain::draft::Draft;
+    use conventions_ent::domain::{dossier::Statut, life::Actor, steps, time::Now};
+    let mut t = TestApp::spawn().await;
+    let s3s = s3s_client().await;
+    let bucket = format!("exports-{}", suffix());
+    s3s.create_bucket().bucket(&bucket).send().await.unwrap();
+    t.app.documents = std::sync::Arc::new(S3Documents::new(s3s.clone(), &bucket));
+    let draft = Draft::from_json(&full_dossier()).unwrap();
+    for n in 0..32u64 {
+        let now = Now::at("2026-09-01T08:00:00.000Z".parse().unwrap());
+        let numero = t.app.dossiers.next_numero().await.unwrap();
+        let mut rec = steps::create(
+            conventions_ent::domain::ids::DossierId::generate(),
+            numero,
+            "0".repeat(64),
+            draft.clone(),
+            &now,
+        );
+        rec.expire_le = None;
+        t.app.dossiers.create(&rec).await.unwrap();
+        let ctx = SigningContext {
+            horodatage: "x".into(),
+            ip: "x".into(),
+            user_agent: "x".into(),
+            version_texte: "2026-11".into(),
+            confirmation: Some(conventions_ent::domain::signataire::Confirmation {
+                email: "mairie@exemple.fr".into(),
+                le: "2026-09-01T08:00:00.000Z".into(),
+            }),
+        };
+        let mut depot = validate(&draft, t.app.directory().as_ref(), ctx).unwrap();
+        let model = depot.ecoles[0].clone();
+        depot.ecoles = (0..700)
+            .map(|k| {
+                let mut e = model.clone();
+                e.uai = format!(
+                    "{:07}{}",
+                    n * 1000 + k,
+                    "ABCDEFGHJ".chars().nth((k % 9) as usize).unwrap()
+                );
+                e.nom = format!("École élémentaire publique n°{k} du groupe scolaire {n}");
+                e
+            })
+            .collect();
+        let change =
+            steps::deposit(&rec, draft.clone(), depot, &Actor::Collectivite, &now).unwrap();
+        t.app.dossiers.deposit(&rec, &change).await.unwrap();
+    }
+    let path = "/api/instructeur/export/ecoles.json?statut=en_construction";
+    let first = t.as_instructeur("GET", path, None).await;
+    assert_eq!(first.status, 202, "{}", first.body);
+    let link = first.header("location").to_string();
+    t.run_exports().await;
+    let status = t.as_instructeur("GET", &link, None).await.json();
+    assert_eq!(status["etat"], "pret", "{status}");
+    assert_eq!(status["lignes"], 22_400);
+    let size = status["octets"].as_u64().unwrap();
+    assert!(size > 8 * 1024 * 1024, "{size} bytes: two parts at least");
+    let (code, headers, body) = http_get(status["telechargement"].as_str().unwrap().into()).await;
+    assert_eq!(code, 200);
+    assert_eq!(body.len() as u64, size);
+    assert!(
+        headers["content-disposition"].contains("ecoles-conventionnees-")
+            && headers["content-disposition"].ends_with(".json\""),
+        "{headers:?}"
+    );
+    let rows: Vec<Value> = serde_json::from_slice(&body).unwrap();
+    assert_eq!(rows.len(), 22_400);
+    assert!(rows
+        .iter()
+        .all(|r| r["statut"] == Statut::EnConstruction.as_str()));
+    let uais: std::collections::HashSet<&str> =
+        rows.iter().map(|r| r["uai"].as_str().unwrap()).collect();
+    assert_eq!(uais.len(), 22_400, "every school once");
+}
