@@ -33,7 +33,8 @@ async fn http_events_answer_as_documented() {
         ("instructeur-api/liste-sans-authentification.json", 401),
         ("instructeur-api/liste-autre-groupe.json", 403),
         ("instructeur-api/decision-action-inconnue.json", 422),
-        ("instructeur-api/export-csv.json", 200),
+        // The export is a job: the request asks for it (202, its status link).
+        ("instructeur-api/export-csv.json", 202),
     ];
     for (file, status) in cases {
         let req =
@@ -131,6 +132,43 @@ async fn count_events_move_the_figures_once() {
         .is_empty());
     let f = counters.figures(None).await.unwrap();
     assert_eq!(f.par_statut.values().sum::<u64>(), 0, "{f:?}");
+}
+
+/// export-schools on its fixture: the job it names, unknown to the table, is skipped; stored,
+/// its file is written (a header only: no accepted dossier); its own later writes (en cours,
+/// prêt) ask for nothing.
+#[tokio::test]
+async fn export_events_write_the_job_they_name() {
+    use conventions_ent::jobs::export::{handle, requested};
+    let t = TestApp::spawn().await;
+    let event: Event = serde_json::from_str(&load("export-schools/export-demande.json")).unwrap();
+    let job = requested(&event.records[0]).expect("a requested job");
+    assert_eq!(job.id, "5d1f0c2a9e8b47f6a3c2d1e0f9a8b7c6");
+    assert!(handle(&t.app, &event).await.batch_item_failures.is_empty());
+    assert!(t.app.exports.export_job(&job.id).await.unwrap().is_none());
+    t.app.exports.put_export_job(&job, None).await.unwrap();
+    assert!(handle(&t.app, &event).await.batch_item_failures.is_empty());
+    let done = t.app.exports.export_job(&job.id).await.unwrap().unwrap();
+    assert_eq!(
+        done.export_etat,
+        conventions_ent::domain::export::EtatExport::Pret
+    );
+    let file = t
+        .app
+        .documents
+        .get(done.cle.as_deref().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(String::from_utf8(file)
+        .unwrap()
+        .starts_with("\u{feff}uai;nom_ecole;"));
+    let mut later = event.clone();
+    later.records[0].change.new_image.insert(
+        "export_etat".into(),
+        serde_dynamo::AttributeValue::S("pret".into()),
+    );
+    assert!(requested(&later.records[0]).is_none());
 }
 
 /// The acceptance's record asks generate-convention for the countersignature (and nothing

@@ -270,15 +270,15 @@ const OFFLINE = { ok: false, status: 0, data: { detail: 'La connexion au serveur
 /// refresh token, when there is one, and tries once more (a 401 comes from the authorizer, so
 /// nothing was done); a 401 after that, or a 403, ends the session (sign-in page), except for
 /// `quiet` background calls, which just answer it.
-async function api(method, path, body, { raw = false, renewed = false, quiet = false } = {}) {
+async function api(method, path, body, { raw = false, renewed = false, quiet = false, prefer } = {}) {
   const sent = token.get();
   const resp = await apiFetch(method, `/api/instructeur${path}`, body,
-    { accept: raw ? '*/*' : 'application/json', authorization: `Bearer ${sent}` });
+    { accept: raw ? '*/*' : 'application/json', authorization: `Bearer ${sent}`, ...(prefer ? { prefer } : {}) });
   if (!resp) return OFFLINE;
   if (resp.status === 401 && !renewed) {
     // Renewed meanwhile by another call: try with the new token; otherwise renew.
     const renewal = token.get() && token.get() !== sent ? 'renewed' : await renewToken();
-    if (renewal === 'renewed') return api(method, path, body, { raw, quiet, renewed: true });
+    if (renewal === 'renewed') return api(method, path, body, { raw, quiet, prefer, renewed: true });
     if (renewal === 'offline') return OFFLINE;
   }
   if (quiet && (resp.status === 401 || resp.status === 403)) return { ok: false, status: resp.status, data: null };
@@ -889,35 +889,43 @@ function setupList() {
   for (const b of $$('#export-form button[data-format]')) b.addEventListener('click', () => exportFile(b.dataset.format));
 }
 
+/** What the status region says of an export under way. */
+function exportProgress(job) {
+  if (!job.dossiers_lus) return 'Export en préparation…';
+  const n = (v) => Number(v).toLocaleString('fr-FR');
+  return `Export en préparation : ${n(job.dossiers_lus)} dossier${job.dossiers_lus > 1 ? 's' : ''} lu${job.dossiers_lus > 1 ? 's' : ''}, ${n(job.lignes)} école${job.lignes > 1 ? 's' : ''}…`;
+}
+
+// The export is a file the server writes (a job): its status is asked for every two seconds
+// until it is written, then the browser downloads it from its link (a navigation: the file
+// never passes through the page's memory, whatever its size).
 async function exportFile(format) {
   const depuis = $('#export-depuis').value;
   const q = depuis ? `?depuis=${encodeURIComponent(depuis)}` : '';
-  $('#export-etat').textContent = 'Préparation de l’export…';
+  const etat = $('#export-etat');
+  etat.textContent = 'Préparation de l’export…';
   let r;
   try {
-    r = await api('GET', `/export/ecoles.${format}${q}`, undefined, { raw: true });
+    r = await api('GET', `/export/ecoles.${format}${q}`, undefined, { prefer: 'respond-async' });
+    while (r.ok && (r.data?.etat === 'demande' || r.data?.etat === 'en_cours')) {
+      etat.textContent = exportProgress(r.data);
+      await new Promise((done) => setTimeout(done, 2000));
+      r = await api('GET', r.data.statut.replace(/^\/api\/instructeur/, ''));
+    }
   } catch (e) {
     if (e instanceof SessionEnded) return;
     throw e;
   }
-  if (!r.ok) {
-    $('#export-etat').textContent = `L’export a échoué : ${problemMessage(r.data, 'service momentanément indisponible.')}`;
+  if (!r.ok || r.data?.etat !== 'pret' || !r.data.telechargement) {
+    etat.textContent = `L’export a échoué : ${r.data?.erreur || problemMessage(r.data, 'service momentanément indisponible.')}`;
     return;
   }
-  const blob = await r.resp.blob();
-  const name = (r.resp.headers.get('content-disposition') || '').match(/filename="([^"]+)"/)?.[1] || `ecoles.${format}`;
-  // The spreadsheet's rows are not counted here (it is a ZIP): its size is said instead.
-  const text = format === 'xlsx' ? '' : await blob.text();
-  const count = format === 'csv' ? text.split('\r\n').filter(Boolean).length - 1 : format === 'json' ? JSON.parse(text).length : null;
-  const url = URL.createObjectURL(blob);
-  const a = el('a', { href: url, download: name, hidden: '' });
+  const job = r.data;
+  const a = el('a', { href: job.telechargement, download: job.fichier, hidden: '' });
   document.body.append(a);
   a.click();
   a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10000);
-  $('#export-etat').textContent = count === null
-    ? `Export téléchargé : ${name} (${Math.max(1, Math.round(blob.size / 1024))} Ko).`
-    : `Export téléchargé : ${name} (${count} école${count > 1 ? 's' : ''}).`;
+  etat.textContent = `Export téléchargé : ${job.fichier} (${job.lignes} école${job.lignes > 1 ? 's' : ''}).`;
 }
 
 // ---------------------------------------------------------------- Dossier

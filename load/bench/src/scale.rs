@@ -5,9 +5,9 @@
 //! messages of 3,000 characters and 200 decisions through the store's own bounded writes; then
 //! counts them as count-statistics would (one record each) and repairs the counters (nothing to
 //! correct), then measures the list's first page and the statistics (p50/p99: the counters;
-//! under a filter, the dossiers, printed without target), the exports of every school
-//! (time, and the peak of memory allocated during it above what the seeded store holds, counted
-//! by this binary's allocator) and the largest item (its JSON). Prints each figure with its
+//! under a filter, the dossiers, printed without target), the export jobs writing every school
+//! (export-schools' time, and the peak of memory allocated during it above what the seeded
+//! store holds, counted by this binary's allocator) and the largest item (its JSON). Prints each figure with its
 //! target.
 
 use crate::{api_event, pct};
@@ -297,7 +297,7 @@ pub async fn run(app: &mut App) {
         let (p50, p99) = (pct(&mut times, 50.0), pct(&mut times, 99.0));
         line(
             what,
-            format!("{p50:.1} / {p99:.1} ms"),
+            format!("{p50:.2} / {p99:.2} ms"),
             "p99 ≤ 50 ms",
             p99 <= 50.0,
         );
@@ -320,9 +320,7 @@ pub async fn run(app: &mut App) {
     // whose schools it exports.
     let every = "statut=accepte,en_instruction,en_construction,refuse";
     for file in ["ecoles.csv", "ecoles.json", "ecoles.xlsx"] {
-        let base = IN_USE.load(Ordering::Relaxed);
-        PEAK.store(base, Ordering::Relaxed);
-        let s = Instant::now();
+        // The request starts the job (202); export-schools writes the file: what is measured.
         let (status, body) = instructeur(
             app,
             &token,
@@ -330,11 +328,25 @@ pub async fn run(app: &mut App) {
             every,
         )
         .await;
+        assert_eq!(status, 202, "{file}");
+        let id = serde_json::from_slice::<Value>(&body).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let job = app.exports.export_job(&id).await.unwrap().unwrap();
+        let base = IN_USE.load(Ordering::Relaxed);
+        PEAK.store(base, Ordering::Relaxed);
+        let s = Instant::now();
+        conventions_ent::jobs::export::run(app, job).await.unwrap();
         let secs = s.elapsed().as_secs_f64();
         let peak = PEAK.load(Ordering::Relaxed) - base;
+        let job = app.exports.export_job(&id).await.unwrap().unwrap();
+        let written = job.cle.as_deref().expect("the file is written");
+        let bytes = app.documents.get(written).await.unwrap().unwrap();
         let rows = match file {
             "ecoles.csv" => Some(
-                body.split(|b| *b == b'\n')
+                bytes
+                    .split(|b| *b == b'\n')
                     .filter(|l| !l.is_empty())
                     .count()
                     - 1,
@@ -347,12 +359,13 @@ pub async fn run(app: &mut App) {
         let figure = format!("{secs:.2} s {:.0} MiB", mib(peak));
         line(
             &format!(
-                "export {file} ({} écoles)",
-                rows.map_or("toutes les".to_string(), |r| r.to_string())
+                "export {file} ({} écoles, {:.1} MiB)",
+                job.lignes,
+                mib(bytes.len())
             ),
             figure,
             "≤ 20 s, 128 MiB",
-            status == 200 && secs <= 20.0 && peak <= 128 * 1024 * 1024,
+            secs <= 20.0 && peak <= 128 * 1024 * 1024,
         );
     }
     let largest = largest_item(app).await;

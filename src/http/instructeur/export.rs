@@ -117,7 +117,14 @@ pub(super) async fn export(
                 editeur,
                 depuis,
             };
-            file_export(app, query).await
+            // `Prefer: respond-async` (the page): the status, even once the file is written,
+            // rather than a redirect to another origin that its fetch could not follow.
+            let asynchronous = req
+                .headers()
+                .get("prefer")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.to_ascii_lowercase().contains("respond-async"));
+            file_export(app, query, asynchronous).await
         }
         Format::Gar => {
             let mut rows = Vec::new();
@@ -139,14 +146,18 @@ pub(super) async fn export(
     }
 }
 
-/// The file of `query`: 302 to it when written and fresh, else 202 with the job's status
-/// (started now, or under way). Two requests starting the same job at once: one stores its
-/// run, the other finds it.
-async fn file_export(app: &App, query: ExportQuery) -> ApiResult {
+/// The file of `query`: 302 to it when written and fresh (`asynchronous`: 200 and the status,
+/// with the link), else 202 with the job's status (started now, or under way). Two requests
+/// starting the same job at once: one stores its run, the other finds it.
+async fn file_export(app: &App, query: ExportQuery, asynchronous: bool) -> ApiResult {
     let now = chrono::Utc::now().timestamp();
     for _ in 0..3 {
         let found = app.exports.export_job(&query.id()).await?;
         match answer(query.clone(), found, now, app.config.export_fresh_seconds) {
+            Answer::Download(job) if asynchronous => {
+                let link = presigned(app, &job).await?;
+                return Ok(json(200, &status_of(&job, link)));
+            }
             Answer::Download(job) => return download(app, &job).await,
             Answer::Wait(job) => return Ok(waiting(&job)),
             Answer::Start { job, previous } => {
@@ -161,20 +172,26 @@ async fn file_export(app: &App, query: ExportQuery) -> ApiResult {
     Err(StoreError::Conflict.into())
 }
 
+/// The presigned link of the job's file, once written.
+async fn presigned(app: &App, job: &ExportJob) -> Result<Option<String>, ApiError> {
+    match (&job.export_etat, &job.cle) {
+        (crate::domain::export::EtatExport::Pret, Some(key)) => Ok(Some(
+            app.documents
+                .presign_get(
+                    key,
+                    &job.file_name(),
+                    job.requete.format.content_type(),
+                    app.config.presign_ttl_seconds,
+                )
+                .await?,
+        )),
+        _ => Ok(None),
+    }
+}
+
 /// 302 to the job's file, presigned.
 async fn download(app: &App, job: &ExportJob) -> ApiResult {
-    let Some(key) = &job.cle else {
-        return Err(ApiError::NotFound);
-    };
-    let url = app
-        .documents
-        .presign_get(
-            key,
-            &job.file_name(),
-            job.requete.format.content_type(),
-            app.config.presign_ttl_seconds,
-        )
-        .await?;
+    let url = presigned(app, job).await?.ok_or(ApiError::NotFound)?;
     Ok(Response::builder()
         .status(302)
         .header("location", url)
@@ -202,6 +219,7 @@ fn status_of(job: &ExportJob, telechargement: Option<String>) -> Value {
         "octets": job.octets,
         "erreur": job.erreur,
         "statut": status_link(job),
+        "fichier": job.file_name(),
         "telechargement": telechargement,
     })
 }
@@ -235,19 +253,7 @@ pub(super) async fn status(app: &App, who: &super::Instructeur, id: &str) -> Api
     if job.requete.filter.perimetre != who.scope.perimetre() {
         return Err(unknown());
     }
-    let link = match (&job.export_etat, &job.cle) {
-        (crate::domain::export::EtatExport::Pret, Some(key)) => Some(
-            app.documents
-                .presign_get(
-                    key,
-                    &job.file_name(),
-                    job.requete.format.content_type(),
-                    app.config.presign_ttl_seconds,
-                )
-                .await?,
-        ),
-        _ => None,
-    };
+    let link = presigned(app, &job).await?;
     Ok(json(200, &status_of(&job, link)))
 }
 
