@@ -216,13 +216,7 @@ pub async fn download(app: &App, req: &Request, id: &str) -> ApiResult {
             app.config.presign_ttl_seconds,
         )
         .await?;
-    Ok(Response::builder()
-        .status(302)
-        .header("location", url)
-        .header("cache-control", "no-store")
-        .header("referrer-policy", "no-referrer")
-        .body(Body::Empty)
-        .expect("presigned URLs are valid header values"))
+    Ok(crate::http::response::to_presigned(url))
 }
 
 /// `POST /api/dossiers/{id}/renouvellement` (body `{}`): a new draft of nature

@@ -17,6 +17,18 @@ pub fn json(status: u16, value: &Value) -> Response<Body> {
         .expect("static headers are valid")
 }
 
+/// 302 to a presigned download link: never cached, and the link (a bearer of the file for its
+/// lifetime) not passed on as a referrer.
+pub fn to_presigned(url: String) -> Response<Body> {
+    Response::builder()
+        .status(302)
+        .header("location", url)
+        .header("cache-control", "no-store")
+        .header("referrer-policy", "no-referrer")
+        .body(Body::Empty)
+        .expect("presigned URLs are valid header values")
+}
+
 /// Gzip of a response body (pages, assets, exports).
 pub fn gzip(bytes: &[u8], level: flate2::Compression) -> Vec<u8> {
     use std::io::Write;

@@ -82,6 +82,47 @@ impl TestApp {
         }
     }
 
+    /// A dossier numbered `numero` created from `draft` and deposited at `when` through the
+    /// store (the HTTP path is tested elsewhere), its deposit changed by `adjust` first (the
+    /// collectivité named as the registry would); its id.
+    pub(crate) async fn seed_deposit(
+        &self,
+        numero: u64,
+        draft: &conventions_ent::domain::draft::Draft,
+        when: &str,
+        adjust: impl FnOnce(&mut conventions_ent::domain::deposit::Depot),
+    ) -> String {
+        use conventions_ent::domain::deposit::{validate, SigningContext};
+        use conventions_ent::domain::{life::Actor, steps, time::Now};
+        let created = Now::at("2026-09-01T08:00:00.000Z".parse().unwrap());
+        let mut rec = steps::create(
+            conventions_ent::domain::ids::DossierId::generate(),
+            numero,
+            "0".repeat(64),
+            draft.clone(),
+            &created,
+        );
+        rec.expire_le = None;
+        self.app.dossiers.create(&rec).await.unwrap();
+        let ctx = SigningContext {
+            horodatage: "x".into(),
+            ip: "x".into(),
+            user_agent: "x".into(),
+            version_texte: "2026-11".into(),
+            confirmation: Some(conventions_ent::domain::signataire::Confirmation {
+                email: "mairie@exemple.fr".into(),
+                le: "2026-09-01T08:00:00.000Z".into(),
+            }),
+        };
+        let mut depot = validate(draft, self.app.directory().as_ref(), ctx).unwrap();
+        depot.collectivite.nom = Some("COMMUNE DE BAULON".into());
+        adjust(&mut depot);
+        let at = Now::at(when.parse().unwrap());
+        let change = steps::deposit(&rec, draft.clone(), depot, &Actor::Collectivite, &at).unwrap();
+        self.app.dossiers.deposit(&rec, &change).await.unwrap();
+        rec.id.to_string()
+    }
+
     /// [`TestApp::export_with`] for the académie-wide instructeur.
     pub(crate) async fn export(&self, path: &str) -> TestResponse {
         self.export_with(&good(), path).await
@@ -699,8 +740,6 @@ async fn an_instructeur_cannot_move_or_write_on_a_draft() {
 
 #[tokio::test]
 async fn export_of_a_thousand_dossiers_for_the_ent_editor() {
-    use conventions_ent::domain::deposit::validate;
-    use conventions_ent::domain::deposit::SigningContext;
     use conventions_ent::domain::draft::Draft;
     let t = TestApp::spawn().await;
     // 1,000 deposits through the store (the HTTP path is tested elsewhere), 32 at a time.
@@ -718,40 +757,14 @@ async fn export_of_a_thousand_dossiers_for_the_ent_editor() {
             let t = &t;
             let numeros = &numeros;
             async move {
-                let n = numeros[chunk * 40 + k];
-                use conventions_ent::domain::{life::Actor, steps, time::Now};
-                let created = Now::at("2026-09-01T08:00:00.000Z".parse().unwrap());
-                let mut rec = steps::create(
-                    conventions_ent::domain::ids::DossierId::generate(),
-                    n,
-                    "0".repeat(64),
-                    draft.clone(),
-                    &created,
-                );
-                rec.expire_le = None;
-                t.app.dossiers.create(&rec).await.unwrap();
-                let ctx = SigningContext {
-                    horodatage: "x".into(),
-                    ip: "x".into(),
-                    user_agent: "x".into(),
-                    version_texte: "2026-11".into(),
-                    confirmation: Some(conventions_ent::domain::signataire::Confirmation {
-                        email: "mairie@exemple.fr".into(),
-                        le: "2026-09-01T08:00:00.000Z".into(),
-                    }),
-                };
-                let mut depot = validate(&draft, t.app.directory().as_ref(), ctx).unwrap();
-                depot.collectivite.nom = Some("COMMUNE DE BAULON".into());
                 let when = format!(
                     "2026-09-{:02}T10:{:02}:{:02}.000Z",
                     1 + chunk % 28,
                     k,
                     chunk % 60
                 );
-                let at = Now::at(when.parse().unwrap());
-                let change = steps::deposit(&rec, draft, depot, &Actor::Collectivite, &at).unwrap();
-                t.app.dossiers.deposit(&rec, &change).await.unwrap();
-                rec.id.to_string()
+                t.seed_deposit(numeros[chunk * 40 + k], &draft, &when, |_| {})
+                    .await
             }
         });
         ids.extend(futures::future::join_all(futures).await);
@@ -1624,9 +1637,8 @@ async fn a_failed_export_says_so_and_starts_again() {
 #[tokio::test]
 async fn a_large_export_is_written_in_parts_past_what_a_response_carries() {
     use conventions_ent::adapters::s3::S3Documents;
-    use conventions_ent::domain::deposit::{validate, SigningContext};
+    use conventions_ent::domain::dossier::Statut;
     use conventions_ent::domain::draft::Draft;
-    use conventions_ent::domain::{dossier::Statut, life::Actor, steps, time::Now};
     let mut t = TestApp::spawn().await;
     let s3s = s3s_client().await;
     let bucket = format!("exports-{}", suffix());
@@ -1634,44 +1646,20 @@ async fn a_large_export_is_written_in_parts_past_what_a_response_carries() {
     t.app.documents = std::sync::Arc::new(S3Documents::new(s3s.clone(), &bucket));
     let draft = Draft::from_json(&full_dossier()).unwrap();
     for n in 0..32u64 {
-        let now = Now::at("2026-09-01T08:00:00.000Z".parse().unwrap());
         let numero = t.app.dossiers.next_numero().await.unwrap();
-        let mut rec = steps::create(
-            conventions_ent::domain::ids::DossierId::generate(),
-            numero,
-            "0".repeat(64),
-            draft.clone(),
-            &now,
-        );
-        rec.expire_le = None;
-        t.app.dossiers.create(&rec).await.unwrap();
-        let ctx = SigningContext {
-            horodatage: "x".into(),
-            ip: "x".into(),
-            user_agent: "x".into(),
-            version_texte: "2026-11".into(),
-            confirmation: Some(conventions_ent::domain::signataire::Confirmation {
-                email: "mairie@exemple.fr".into(),
-                le: "2026-09-01T08:00:00.000Z".into(),
-            }),
-        };
-        let mut depot = validate(&draft, t.app.directory().as_ref(), ctx).unwrap();
-        let model = depot.ecoles[0].clone();
-        depot.ecoles = (0..700)
-            .map(|k| {
-                let mut e = model.clone();
-                e.uai = format!(
-                    "{:07}{}",
-                    n * 1000 + k,
-                    "ABCDEFGHJ".chars().nth((k % 9) as usize).unwrap()
-                );
-                e.nom = format!("École élémentaire publique n°{k} du groupe scolaire {n}");
-                e
-            })
-            .collect();
-        let change =
-            steps::deposit(&rec, draft.clone(), depot, &Actor::Collectivite, &now).unwrap();
-        t.app.dossiers.deposit(&rec, &change).await.unwrap();
+        t.seed_deposit(numero, &draft, "2026-09-01T08:00:00.000Z", |depot| {
+            let model = depot.ecoles[0].clone();
+            depot.ecoles = (0..700)
+                .map(|k| {
+                    let mut e = model.clone();
+                    let key = "ABCDEFGHJ".chars().nth((k % 9) as usize).unwrap();
+                    e.uai = format!("{:07}{key}", n * 1000 + k);
+                    e.nom = format!("École élémentaire publique n°{k} du groupe scolaire {n}");
+                    e
+                })
+                .collect();
+        })
+        .await;
     }
     let path = "/api/instructeur/export/ecoles.json?statut=en_construction";
     let first = t.as_instructeur("GET", path, None).await;

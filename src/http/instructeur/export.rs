@@ -10,7 +10,7 @@ use crate::domain::export::{answer, Answer, ExportJob, ExportQuery, FileFormat};
 use crate::export::rows::rows_of;
 use crate::http::problem::ApiError;
 use crate::http::request::accepts_gzip;
-use crate::http::response::{encoded, gzip, json, ApiResult};
+use crate::http::response::{encoded, gzip, json, to_presigned, ApiResult};
 use crate::ports::StoreError;
 use crate::App;
 use lambda_http::{Body, Request, Response};
@@ -192,13 +192,7 @@ async fn presigned(app: &App, job: &ExportJob) -> Result<Option<String>, ApiErro
 /// 302 to the job's file, presigned.
 async fn download(app: &App, job: &ExportJob) -> ApiResult {
     let url = presigned(app, job).await?.ok_or(ApiError::NotFound)?;
-    Ok(Response::builder()
-        .status(302)
-        .header("location", url)
-        .header("cache-control", "no-store")
-        .header("referrer-policy", "no-referrer")
-        .body(Body::Empty)
-        .expect("presigned URLs are valid header values"))
+    Ok(to_presigned(url))
 }
 
 /// The status link of a job.
