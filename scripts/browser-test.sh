@@ -38,7 +38,8 @@ setsid python3 scripts/dev_signin.py --port "$SIGNIN_PORT" --client-id "$INSTRUC
 pids+=($!)
 
 cargo build -q --workspace --bins
-setsid .venv/bin/moto_server -H 127.0.0.1 -p "$MOTO_PORT" >"$work/moto.log" 2>&1 &
+# As make run: moto with DynamoDB's semantics (load/moto_atomic.py).
+setsid .venv/bin/python load/moto_atomic.py -H 127.0.0.1 -p "$MOTO_PORT" >"$work/moto.log" 2>&1 &
 pids+=($!)
 for i in $(seq 1 100); do curl -sf "$AWS_ENDPOINT_URL/moto-api/" >/dev/null && break; sleep 0.1; done
 ./target/debug/admin setup-local >/dev/null

@@ -23,7 +23,9 @@ done
 
 echo "compilation…"
 cargo build -q --workspace --bins
-setsid .venv/bin/moto_server -H 127.0.0.1 -p "$MOTO_PORT" >.run/moto.log 2>&1 &
+# moto with DynamoDB's semantics where plain moto differs (load/moto_atomic.py: atomic requests,
+# and a failed transaction that leaves the stream the poller reads in place).
+setsid .venv/bin/python load/moto_atomic.py -H 127.0.0.1 -p "$MOTO_PORT" >.run/moto.log 2>&1 &
 pids+=($!)
 for i in $(seq 1 100); do curl -sf "$AWS_ENDPOINT_URL/moto-api/" >/dev/null && break; sleep 0.1; done
 ./target/debug/admin setup-local

@@ -474,8 +474,13 @@ pub trait DocumentStore: Send + Sync {
     /// nothing is left to restore; returns how many were erased (0 on a replay).
     async fn erase_all_versions(&self, prefix: &str) -> Result<usize, StoreError>;
     /// A file written in parts (S3's multipart upload: every part but the last of 5 MiB at
-    /// least): its upload id.
-    async fn start_upload(&self, key: &str, content_type: &str) -> Result<String, StoreError>;
+    /// least), stored to download as `file_name`: its upload id.
+    async fn start_upload(
+        &self,
+        key: &str,
+        content_type: &str,
+        file_name: &str,
+    ) -> Result<String, StoreError>;
     /// Part `number` (from 1) of the upload; its ETag.
     async fn upload_part(
         &self,

@@ -368,7 +368,12 @@ impl DocumentStore for MemoryDocuments {
         Ok(before - objects.len())
     }
 
-    async fn start_upload(&self, key: &str, _content_type: &str) -> Result<String, StoreError> {
+    async fn start_upload(
+        &self,
+        key: &str,
+        _content_type: &str,
+        _file_name: &str,
+    ) -> Result<String, StoreError> {
         let id = hex::encode(rand::random::<[u8; 8]>());
         self.uploads
             .lock()

@@ -225,13 +225,21 @@ impl DocumentStore for S3Documents {
         )))
     }
 
-    async fn start_upload(&self, key: &str, content_type: &str) -> Result<String, StoreError> {
+    async fn start_upload(
+        &self,
+        key: &str,
+        content_type: &str,
+        file_name: &str,
+    ) -> Result<String, StoreError> {
         let out = self
             .client
             .create_multipart_upload()
             .bucket(&self.bucket)
             .key(key)
             .content_type(content_type)
+            // On the object itself, not only in the presigned link: a store that ignores the
+            // link's response-* parameters (moto, `make run`) still has browsers download it.
+            .content_disposition(format!("attachment; filename=\"{file_name}\""))
             // No SSE header: the bucket's default encryption (AES256, infra/template.yaml)
             // applies, and s3s-fs, against which the tests check the links, takes none.
             .send()

@@ -91,7 +91,7 @@ pub async fn run(app: &App, requested: ExportJob) -> Result<Outcome, JobError> {
     let key = job.file_key();
     let written = match app
         .documents
-        .start_upload(&key, job.requete.format.content_type())
+        .start_upload(&key, job.requete.format.content_type(), &job.file_name())
         .await
     {
         Ok(upload) => {

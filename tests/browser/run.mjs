@@ -155,11 +155,21 @@ async function tabTo(page, selector, max = 80) {
 
 const MOTO = process.env.AWS_ENDPOINT_URL;
 
+/// moto's dump of every emulated resource. Its dispatcher now and then sends this address to
+/// another service while S3 requests run (an XML 404): asked again then.
+async function motoData() {
+  for (let i = 0; ; i++) {
+    const r = await fetch(`${MOTO}/moto-api/data.json`);
+    if (r.ok || i === 20) return r.json();
+    await new Promise((done) => setTimeout(done, 100));
+  }
+}
+
 /// The codes mailed to `email` so far, oldest first, read from the emulator's sent mail (SES
 /// messages of moto's data.json; the subject carries the code); waits until there are `count`.
 async function codesSentTo(email, count) {
   for (let i = 0; i < 100; i++) {
-    const data = await (await fetch(`${MOTO}/moto-api/data.json`)).json();
+    const data = await motoData();
     const codes = [];
     for (const list of Object.values(data.ses || {})) {
       for (const m of list) {
@@ -177,7 +187,7 @@ async function codesSentTo(email, count) {
 /// The private-page link of the last email to `email` whose subject contains `subject`.
 async function linkSentTo(email, subject) {
   for (let i = 0; i < 100; i++) {
-    const data = await (await fetch(`${MOTO}/moto-api/data.json`)).json();
+    const data = await motoData();
     let link = null;
     for (const list of Object.values(data.ses || {})) {
       for (const m of list) {

@@ -363,10 +363,12 @@ async function loadPage(index) {
 let figuresAsked = 0;
 
 /** « En chiffres »: the dossiers the filters select, per statut (each a link to that list),
- * and the schools they cover. Not awaited: the list does not wait for them (they read every
- * selected dossier); an answer older than the last question is dropped; hidden when they
- * cannot be had. */
-async function loadFigures(listQ) {
+ * and the schools they cover. Not awaited: the list does not wait for them (under filters they
+ * read every selected dossier); an answer older than the last question is dropped; hidden when
+ * they cannot be had. Without filters they come from counters a few seconds behind the
+ * dossiers (`source: compteurs`): asked again two and six seconds later, so that a decision
+ * just taken shows in them. */
+async function loadFigures(listQ, again = [2000, 6000]) {
   const asked = ++figuresAsked;
   const q = new URLSearchParams(listQ);
   q.delete('statut');
@@ -398,6 +400,10 @@ async function loadFigures(listQ) {
   $('#chiffres-ecoles').textContent = `${plural(collectivites, 'collectivité', 'collectivités')} ; `
     + `${plural(ecoles.conventionnees, 'école couverte', 'écoles couvertes')} par une convention signée (ni refusée ni classée sans suite), `
     + `dont ${nombre(ecoles.acceptees)} dans un dossier accepté.`;
+  if (f.source === 'compteurs' && again.length) {
+    const [wait, ...later] = again;
+    setTimeout(() => { if (asked === figuresAsked) loadFigures(listQ, later); }, wait);
+  }
 }
 
 function listRow(d) {
