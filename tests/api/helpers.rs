@@ -656,8 +656,8 @@ impl TestApp {
             tries += 1;
             match status {
                 200 => break body,
-                // moto's dispatcher now and then sends this address to another service
-                // while S3 requests run (404), or fails to dump an object being written (500).
+                // The dump fails while an object it reads is being written: plain moto answers
+                // an S3 error then (an XML 404, see load/moto_atomic.py), or a 500.
                 404 | 500 if tries < 10 => {
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await
                 }

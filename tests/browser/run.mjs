@@ -155,8 +155,8 @@ async function tabTo(page, selector, max = 80) {
 
 const MOTO = process.env.AWS_ENDPOINT_URL;
 
-/// moto's dump of every emulated resource. Its dispatcher now and then sends this address to
-/// another service while S3 requests run (an XML 404): asked again then.
+/// moto's dump of every emulated resource, asked again when it fails (an object being written
+/// made plain moto answer an S3 error, see load/moto_atomic.py).
 async function motoData() {
   for (let i = 0; ; i++) {
     const r = await fetch(`${MOTO}/moto-api/data.json`);
