@@ -372,28 +372,33 @@ fn normalised(f: Option<&Figures>) -> Figures {
     f
 }
 
+/// A contribution as `Contribution::of` makes it, for the tests: `uais` conventioned or accepted
+/// as the statut says.
+#[cfg(test)]
+pub(crate) fn sample(dep: &str, statut: Statut, siret: &str, uais: &[&str]) -> Contribution {
+    let set: BTreeSet<String> = uais.iter().map(|u| u.to_string()).collect();
+    Contribution {
+        departement: dep.into(),
+        statut,
+        siret: siret.into(),
+        conventionnees: if statut.conventioned() {
+            set.clone()
+        } else {
+            BTreeSet::new()
+        },
+        acceptees: if statut == Statut::Accepte {
+            set
+        } else {
+            BTreeSet::new()
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn c(dep: &str, statut: Statut, siret: &str, uais: &[&str]) -> Contribution {
-        let set: BTreeSet<String> = uais.iter().map(|u| u.to_string()).collect();
-        Contribution {
-            departement: dep.into(),
-            statut,
-            siret: siret.into(),
-            conventionnees: if statut.conventioned() {
-                set.clone()
-            } else {
-                BTreeSet::new()
-            },
-            acceptees: if statut == Statut::Accepte {
-                set
-            } else {
-                BTreeSet::new()
-            },
-        }
-    }
+    use super::sample as c;
 
     fn id(n: u8) -> DossierId {
         DossierId::parse(&format!("{n:032x}")).unwrap()

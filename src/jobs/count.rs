@@ -166,25 +166,9 @@ mod tests {
     use crate::adapters::memory::MemoryCounters;
     use crate::domain::dossier::Statut;
     use crate::domain::statistics::Tally;
-    use std::collections::BTreeSet;
 
     fn contribution(statut: Statut, uais: &[&str]) -> Contribution {
-        let set: BTreeSet<String> = uais.iter().map(|u| u.to_string()).collect();
-        Contribution {
-            departement: "35".into(),
-            statut,
-            siret: "21350016900014".into(),
-            conventionnees: if statut.conventioned() {
-                set.clone()
-            } else {
-                BTreeSet::new()
-            },
-            acceptees: if statut == Statut::Accepte {
-                set
-            } else {
-                BTreeSet::new()
-            },
-        }
+        crate::domain::statistics::sample("35", statut, "21350016900014", uais)
     }
 
     #[tokio::test]

@@ -158,39 +158,15 @@ impl DynamoDossiers {
         self.transact(items).await
     }
 
-    pub(super) async fn get_item(&self, key: &str) -> Result<Option<Item>, StoreError> {
-        let out = self
-            .client
-            .get_item()
+    /// The addition of départements to the index of those counted (an idempotent ADD).
+    fn index_update(&self, departements: Vec<String>) -> Result<Update, StoreError> {
+        Update::builder()
             .table_name(&self.table)
-            .key("id", s(key))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(map_err)?;
-        Ok(out.item)
-    }
-
-    async fn put_item(&self, item: Item) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(map_err)?;
-        Ok(())
-    }
-
-    async fn delete_item(&self, key: &str) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .key("id", s(key))
-            .send()
-            .await
-            .map_err(map_err)?;
-        Ok(())
+            .key("id", s(INDEX_ID))
+            .update_expression("ADD departements :d")
+            .expression_attribute_values(":d", AttributeValue::Ss(departements))
+            .build()
+            .map_err(built)
     }
 
     /// Adds départements to the index of those counted.
@@ -198,16 +174,9 @@ impl DynamoDossiers {
         if departements.is_empty() {
             return Ok(());
         }
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("id", s(INDEX_ID))
-            .update_expression("ADD departements :d")
-            .expression_attribute_values(":d", AttributeValue::Ss(departements))
-            .send()
+        let index = self.index_update(departements)?;
+        self.transact(vec![TransactWriteItem::builder().update(index).build()])
             .await
-            .map_err(map_err)?;
-        Ok(())
     }
 }
 
@@ -287,19 +256,20 @@ impl CounterStore for DynamoDossiers {
             let update = self.figures_update(departement, &deltas)?;
             items.push(TransactWriteItem::builder().update(update).build());
         }
-        self.transact(items).await?;
         // A département this dossier was not counted in before: the académie-wide figures
-        // must read it (an idempotent ADD, written once per dossier and département).
+        // must read it. In the same transaction: once the counted item is written, a replay of
+        // the record writes nothing, so a separate write lost here would never be made.
         let departement = |c: Option<&Counted>| {
             c.and_then(|c| c.contribution.as_ref())
                 .map(|c| c.departement.clone())
         };
-        match departement(Some(counted)) {
-            Some(d) if departement(previous).as_ref() != Some(&d) => {
-                self.index_departements(vec![d]).await
+        if let Some(d) = departement(Some(counted)) {
+            if departement(previous).as_ref() != Some(&d) {
+                let index = self.index_update(vec![d])?;
+                items.push(TransactWriteItem::builder().update(index).build());
             }
-            _ => Ok(()),
         }
+        self.transact(items).await
     }
 
     async fn figures(&self, departements: Option<&[String]>) -> Result<Figures, StoreError> {

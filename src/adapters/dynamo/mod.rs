@@ -116,6 +116,50 @@ impl DynamoDossiers {
         Ok(())
     }
 
+    /// The item of `key` (a consistent read).
+    pub(super) async fn get_item(
+        &self,
+        key: &str,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("id", s(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(map_err)?;
+        Ok(out.item)
+    }
+
+    /// Writes `item` whole, unconditionally.
+    pub(super) async fn put_item(
+        &self,
+        item: HashMap<String, AttributeValue>,
+    ) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    /// Deletes the item of `key`, unconditionally.
+    pub(super) async fn delete_item(&self, key: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("id", s(key))
+            .send()
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
     /// The items of these keys (consistent reads; absent ones are left out), 100 keys per
     /// BatchGetItem, the keys it leaves unprocessed asked again (ten times at most).
     async fn batch_get(
@@ -278,16 +322,7 @@ impl DossierStore for DynamoDossiers {
     }
 
     async fn get(&self, id: &DossierId) -> Result<Option<DossierRecord>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("id", s(id.as_str()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(map_err)?;
-        match out.item {
+        match self.get_item(id.as_str()).await? {
             // Items without a statut (the counter) are not dossiers.
             Some(item) if item.contains_key("statut") => serde_dynamo::from_item(item)
                 .map(Some)
@@ -362,28 +397,15 @@ impl DossierStore for DynamoDossiers {
     }
 
     async fn remember(&self, key: &str, until: i64) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .item("id", s(&format!("#souvenir#{key}")))
-            .item("expire_le", n(until))
-            .send()
-            .await
-            .map_err(map_err)?;
-        Ok(())
+        self.put_item(HashMap::from([
+            ("id".to_string(), s(&format!("#souvenir#{key}"))),
+            ("expire_le".to_string(), n(until)),
+        ]))
+        .await
     }
 
     async fn remembers(&self, key: &str) -> Result<bool, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("id", s(&format!("#souvenir#{key}")))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(map_err)?;
-        Ok(out.item.is_some())
+        Ok(self.get_item(&format!("#souvenir#{key}")).await?.is_some())
     }
 
     async fn claim_acknowledgement(
