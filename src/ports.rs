@@ -7,6 +7,7 @@ use crate::domain::export::ExportJob;
 use crate::domain::ids::DossierId;
 use crate::domain::journal::{self, Archives, Journals, Page};
 use crate::domain::life::Step;
+use crate::domain::listing::{self, Ligne};
 use crate::domain::signataire::Quota;
 use crate::domain::siret::Siret;
 use crate::domain::statistics::{Counted, Figures, Membership, Repair, Tallies};
@@ -65,6 +66,14 @@ pub trait DossierStore: Send + Sync {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<(Vec<DossierRecord>, Option<String>), StoreError>;
+    /// The same listing as `list_deposited`, as the list's rows (`domain::listing`): what the
+    /// list index holds, without reading the dossiers (but those stored before rows existed).
+    async fn list_rows(
+        &self,
+        filter: &ListFilter,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<Ligne>, Option<String>), StoreError>;
 
     /// The pages of a dossier's journals (`domain::journal`), read consistently: as many as
     /// `archives` counts.
@@ -126,10 +135,7 @@ pub trait DossierStore: Send + Sync {
     async fn write_bounded(&self, r: &DossierRecord, change: &Change) -> Result<(), StoreError> {
         let mut base = std::borrow::Cow::Borrowed(r);
         for _ in 0..3 {
-            match self
-                .write(&r.id, &journal::bound(&base, change.clone()))
-                .await
-            {
+            match self.write(&r.id, &prepare(&base, change)).await {
                 Err(StoreError::Conflict) => match self.get(&r.id).await? {
                     Some(fresh) if change.condition.holds(&fresh) => {
                         base = std::borrow::Cow::Owned(fresh)
@@ -285,10 +291,7 @@ pub trait DossierStore: Send + Sync {
         let (mut ra, mut rc) = (avenant.0.clone(), convention.0.clone());
         // As `write_bounded`, for both.
         for _ in 0..3 {
-            let (ba, bc) = (
-                journal::bound(&ra, a.clone()),
-                journal::bound(&rc, c.clone()),
-            );
+            let (ba, bc) = (prepare(&ra, a), prepare(&rc, c));
             match self.write_both((&ra.id, &ba), (&rc.id, &bc)).await {
                 Err(StoreError::Conflict) => {
                     match (self.get(&ra.id).await?, self.get(&rc.id).await?) {
@@ -307,8 +310,8 @@ pub trait DossierStore: Send + Sync {
     }
     /// `steps::compact_journal` (the migration `admin compacter-journaux`).
     async fn compact_journal(&self, r: &DossierRecord, change: &Change) -> Result<(), StoreError> {
-        self.write(&r.id, expect(change, |s| s == Step::CompactJournal))
-            .await
+        let change = expect(change, |s| s == Step::CompactJournal);
+        self.write(&r.id, &listing::stamp(r, change.clone())).await
     }
     /// `steps::renew_access`: Conflict when renewed meanwhile.
     async fn renew_access(&self, r: &DossierRecord, change: &Change) -> Result<(), StoreError> {
@@ -386,6 +389,12 @@ pub trait DossierStore: Send + Sync {
 }
 
 /// The change, checked (in debug builds) to be of the step the named write is for.
+/// What a store writes for `change`, decided on `base`: its journals kept bounded
+/// (`journal::bound`), then its revision and row (`listing::stamp`), both decided on `base`.
+fn prepare(base: &DossierRecord, change: &Change) -> Change {
+    listing::stamp(base, journal::bound(base, change.clone()))
+}
+
 fn expect(change: &Change, step: impl Fn(Step) -> bool) -> &Change {
     debug_assert!(
         step(change.step),

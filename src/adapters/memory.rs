@@ -11,6 +11,7 @@ use crate::domain::dossier::Statut;
 use crate::domain::export::ExportJob;
 use crate::domain::ids::DossierId;
 use crate::domain::journal::{Archives, Page};
+use crate::domain::listing::Ligne;
 use crate::domain::signataire::Quota;
 use crate::domain::statistics::{Counted, Figures, Membership, Repair, Tallies};
 use crate::ports::{
@@ -285,6 +286,21 @@ impl DossierStore for MemoryDossiers {
         let next = (end < selected.len()).then(|| end.to_string());
         let page = selected.get(start..end).unwrap_or(&[]);
         Ok((page.iter().map(|r| (*r).clone()).collect(), next))
+    }
+
+    /// The stored row, as the list index holds it (computed for a dossier stored without).
+    async fn list_rows(
+        &self,
+        filter: &ListFilter,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<Ligne>, Option<String>), StoreError> {
+        let (page, next) = self.list_deposited(filter, cursor, limit).await?;
+        let rows = page
+            .into_iter()
+            .map(|r| r.ligne.clone().unwrap_or_else(|| Ligne::of(&r)))
+            .collect();
+        Ok((rows, next))
     }
 }
 

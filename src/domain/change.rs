@@ -204,6 +204,11 @@ pub enum Update {
         ecoles: Vec<(usize, AccesGar)>,
         ouvertes: u32,
     },
+    /// The dossier's revision as the change was decided on it (checked by the store in the
+    /// same write; [`Change::holds`]), moved on by one (`listing::stamp`).
+    Revision(u64),
+    /// The list's row after the change (`listing::stamp`).
+    Ligne(Box<super::listing::Ligne>),
 }
 
 /// How many schools of the perimeter the editor reported open.
@@ -267,6 +272,8 @@ impl Update {
                     }
                 }
             }
+            Update::Revision(v) => r.revision = v + 1,
+            Update::Ligne(l) => r.ligne = Some((**l).clone()),
         }
     }
 }
@@ -329,10 +336,20 @@ pub struct Change {
 }
 
 impl Change {
-    /// Whether the stored dossier lets the change be written: its condition, and its moves'
-    /// (`journal::Move::holds`), checked by the stores in the same write.
+    /// Whether the stored dossier lets the change be written: its condition, its moves'
+    /// (`journal::Move::holds`) and its revision, checked by the stores in the same write.
     pub fn holds(&self, r: &DossierRecord) -> bool {
-        self.condition.holds(r) && self.moved().is_none_or(|m| m.holds(r))
+        self.condition.holds(r)
+            && self.moved().is_none_or(|m| m.holds(r))
+            && self.revision().is_none_or(|v| r.revision == v)
+    }
+
+    /// The revision this change was decided on, if stamped (`listing::stamp`).
+    pub fn revision(&self) -> Option<u64> {
+        self.updates.iter().find_map(|u| match u {
+            Update::Revision(v) => Some(*v),
+            _ => None,
+        })
     }
 
     /// The journal move this change makes, if any (`journal::bound` adds one at most).

@@ -534,9 +534,21 @@ pub struct DossierRecord {
     /// `ids::link_jeton`), so that renewing voids every earlier link.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub acces_generation: u32,
+    /// How many stamped writes the dossier has had (`domain::listing::stamp`): each is decided
+    /// on the revision it read, which the store checks.
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub revision: u64,
+    /// The list's row as last written (`domain::listing`); none on drafts and on dossiers
+    /// stored before rows existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ligne: Option<super::listing::Ligne>,
 }
 
 fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+fn is_zero_u64(n: &u64) -> bool {
     *n == 0
 }
 

@@ -18,6 +18,7 @@ pub mod habilitation;
 pub mod ids;
 pub mod journal;
 pub mod life;
+pub mod listing;
 pub mod perimeter;
 pub mod school;
 pub mod signataire;

@@ -1,9 +1,10 @@
 //! The migration of journals stored whole in the dossier item (before `domain::journal`):
 //! every dossier whose tails are over their budget gets its moves (`steps::compact_journal`).
-//! Idempotent: a dossier already within its budgets is left as it is, so the command can be
-//! stopped and run again. `admin compacter-journaux` runs it.
+//! Each deposited dossier also gets the list's row it lacks (`domain::listing`). Idempotent:
+//! a dossier already within its budgets and with its row is left as it is, so the command can
+//! be stopped and run again. `admin compacter-journaux` runs it.
 
-use crate::domain::steps;
+use crate::domain::{listing, steps};
 use crate::ports::{DossierStore, StoreError};
 
 /// What a run did.
@@ -15,14 +16,16 @@ pub struct Compacted {
     pub compactes: usize,
     /// Pages written.
     pub pages: usize,
+    /// Rows of the list written (`domain::listing`).
+    pub lignes: usize,
 }
 
 impl std::fmt::Display for Compacted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "dossiers lus={} compactés={} pages écrites={}",
-            self.lus, self.compactes, self.pages
+            "dossiers lus={} compactés={} pages écrites={} lignes écrites={}",
+            self.lus, self.compactes, self.pages, self.lignes
         )
     }
 }
@@ -46,6 +49,20 @@ pub async fn compact_journals(store: &dyn DossierStore) -> Result<Compacted, Sto
                         counted = true;
                         done.pages += change.pages().count();
                     }
+                    Err(StoreError::Conflict) if tries < 3 => tries += 1,
+                    Err(e) => return Err(e),
+                }
+                match store.get(&r.id).await? {
+                    Some(again) => r = again,
+                    None => break,
+                }
+            }
+            // A deposited dossier stored before the list's rows existed (or whose row is not
+            // its own) gets its row (`domain::listing`).
+            let mut tries = 0;
+            while listing::due(&r) {
+                match store.compact_journal(&r, &listing::row_only()).await {
+                    Ok(()) => done.lignes += 1,
                     Err(StoreError::Conflict) if tries < 3 => tries += 1,
                     Err(e) => return Err(e),
                 }

@@ -489,6 +489,23 @@ impl TestApp {
             .map_err(|e| format!("{e:?}"))
     }
 
+    /// The item of `id` as the table holds it (every attribute, the store's copies included).
+    pub async fn get_raw(
+        &self,
+        id: &str,
+    ) -> HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+        aws_sdk_dynamodb::Client::new(&self.sdk)
+            .get_item()
+            .table_name(&self.table)
+            .key("id", aws_sdk_dynamodb::types::AttributeValue::S(id.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("get")
+            .item
+            .expect("stored")
+    }
+
     /// Deletes an item as the TTL would (by its key, whatever it is).
     pub async fn delete_raw(&self, id: &str) {
         aws_sdk_dynamodb::Client::new(&self.sdk)

@@ -21,6 +21,7 @@ mod instructeur;
 mod journal;
 mod layers;
 mod life;
+mod listing;
 mod presign;
 mod reference;
 mod seal;

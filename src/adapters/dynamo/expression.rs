@@ -53,7 +53,7 @@ pub(super) struct Expression {
     /// Journal pages moved out of the dossier (`journal::Move`): each an item of its own
     /// (`DynamoDossiers::write`), in the same transaction.
     pub(super) pages: Vec<(Journal, u32, AttributeValue)>,
-    /// The moves' conditions, added to the change's.
+    /// The moves' and the revision's conditions, added to the change's.
     guards: Vec<String>,
 }
 
@@ -368,6 +368,17 @@ impl Expression {
                     // The list's filter « en attente de l’éditeur » reads this copy.
                     x.set("gar_ouvertes", n(i64::from(*ouvertes)));
                 }
+                Update::Revision(v) => {
+                    let guard = if *v == 0 {
+                        "attribute_not_exists(revision)".to_string()
+                    } else {
+                        let read = x.value(n(*v as i64));
+                        format!("revision = {read}")
+                    };
+                    x.guards.push(guard);
+                    x.set("revision", n(*v as i64 + 1));
+                }
+                Update::Ligne(l) => x.set("ligne", av(&**l)?),
             }
         }
         for (journal, appended) in [

@@ -11,6 +11,7 @@ use crate::domain::dossier::DossierRecord;
 use crate::domain::ids::DossierId;
 use crate::domain::journal::{Archives, Entries, Journal, Page};
 use crate::domain::life::Step;
+use crate::domain::listing::Ligne;
 use crate::domain::signataire::Quota;
 use crate::ports::{DossierStore, ListFilter, StoreError};
 use async_trait::async_trait;
@@ -32,8 +33,26 @@ const CODE_ITEM_PREFIX: &str = "#code-verification#";
 /// `journal`, `page` and `entrees` (the entries, oldest first). No index: the dossier's
 /// `archives` says how many there are, so their keys are known.
 const PAGE_PREFIX: &str = "#journal#";
-/// Sparse index of deposited dossiers by deposit time (`liste` = "depose", `depose_le`).
-pub const DEPOSIT_INDEX: &str = "par-depot";
+/// Sparse index of deposited dossiers by deposit time (`liste` = "depose", `depose_le`),
+/// holding the list's row (`domain::listing`) and the attributes its filters read, not the
+/// dossier (`par-depot`, the index of earlier versions, held whole items).
+pub const DEPOSIT_INDEX: &str = "par-depot-ligne";
+/// What the list index copies of a dossier besides its keys (the template's
+/// `NonKeyAttributes`, checked by `scripts/check_infra.py`).
+pub const LIST_ATTRIBUTES: [&str; 12] = [
+    "ligne",
+    "statut",
+    "gar_ouvertes",
+    "correction_demandee",
+    "nature",
+    "echeance",
+    "resiliation",
+    "aucun_perimetre",
+    "departement",
+    "departements",
+    "codes_insee",
+    "recherche",
+];
 pub(super) const LISTE_DEPOSES: &str = "depose";
 
 pub struct DynamoDossiers {
@@ -609,6 +628,59 @@ impl DossierStore for DynamoDossiers {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<(Vec<DossierRecord>, Option<String>), StoreError> {
+        let (items, next) = self.query_deposited(filter, cursor, limit).await?;
+        Ok((self.dossiers_of(&items).await?, next))
+    }
+
+    async fn list_rows(
+        &self,
+        filter: &ListFilter,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<Ligne>, Option<String>), StoreError> {
+        let (items, next) = self.query_deposited(filter, cursor, limit).await?;
+        let mut rows: Vec<Option<Ligne>> = items
+            .iter()
+            .map(|i| {
+                i.get("ligne")
+                    .cloned()
+                    .map(serde_dynamo::from_attribute_value)
+            })
+            .map(|l| l.transpose())
+            .collect::<Result<_, _>>()
+            .map_err(|e| StoreError::Unavailable(format!("ligne de la liste illisible : {e}")))?;
+        // Dossiers stored before rows existed (until `admin compacter-journaux`): read whole.
+        let legacy: Vec<Item> = items
+            .iter()
+            .zip(&rows)
+            .filter(|(_, row)| row.is_none())
+            .map(|(i, _)| i.clone())
+            .collect();
+        if !legacy.is_empty() {
+            let mut read = self.dossiers_of(&legacy).await?.into_iter().peekable();
+            for (item, row) in items.iter().zip(rows.iter_mut()) {
+                if row.is_none()
+                    && read
+                        .peek()
+                        .is_some_and(|r| Some(r.id.as_str()) == key_of(item))
+                {
+                    *row = read.next().map(|r| Ligne::of(&r));
+                }
+            }
+        }
+        Ok((rows.into_iter().flatten().collect(), next))
+    }
+}
+
+impl DynamoDossiers {
+    /// One page of the list index's items (the row and the filtered attributes,
+    /// `LIST_ATTRIBUTES`) under the filter, and the cursor after it.
+    async fn query_deposited(
+        &self,
+        filter: &ListFilter,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<Item>, Option<String>), StoreError> {
         let mut key_cond = "liste = :liste".to_string();
         let mut values: HashMap<String, AttributeValue> =
             HashMap::from([(":liste".into(), s(LISTE_DEPOSES))]);
@@ -641,9 +713,11 @@ impl DossierStore for DynamoDossiers {
         if filter.gar_en_attente {
             // Accepted, with fewer schools open than the perimeter has (`Update::Gar` keeps
             // `gar_ouvertes`; none before the editor's first answer).
+            // (The index holds no deposit: the row counts its schools. A dossier stored
+            // before rows existed is kept, rather than hidden, until the migration.)
             filters.push(
                 "statut = :gar_accepte AND (attribute_not_exists(gar_ouvertes) OR \
-                 gar_ouvertes < size(depot.ecoles))"
+                 attribute_not_exists(ligne) OR gar_ouvertes < ligne.ecoles)"
                     .into(),
             );
             values.insert(
@@ -738,7 +812,7 @@ impl DossierStore for DynamoDossiers {
                 q = q.filter_expression(filters.join(" AND "));
             }
             let page = q.send().await.map_err(map_err)?;
-            out.extend(dossiers_in(page.items())?);
+            out.extend(page.items().iter().cloned());
             match page.last_evaluated_key() {
                 Some(k) if out.len() < limit => start = Some(k.clone()),
                 Some(k) => return Ok((out, Some(encode_cursor(k)))),
@@ -746,6 +820,31 @@ impl DossierStore for DynamoDossiers {
             }
         }
     }
+
+    /// The dossiers of these index items, in their order, read whole and consistently
+    /// (BatchGetItem); one removed meanwhile is left out.
+    async fn dossiers_of(&self, items: &[Item]) -> Result<Vec<DossierRecord>, StoreError> {
+        let keys: Vec<String> = items
+            .iter()
+            .filter_map(key_of)
+            .map(str::to_string)
+            .collect();
+        let mut found: HashMap<String, DossierRecord> =
+            dossiers_in(&self.batch_get(&keys, "dossiers de la liste").await?)?
+                .into_iter()
+                .map(|r| (r.id.as_str().to_string(), r))
+                .collect();
+        Ok(keys.iter().filter_map(|k| found.remove(k)).collect())
+    }
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+/// An item's `id`.
+fn key_of(item: &Item) -> Option<&str> {
+    item.get("id")
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
 }
 
 /// Cursors are the index's LastEvaluatedKey, as opaque base64url JSON.

@@ -1,6 +1,6 @@
 //! The dossiers table, as the template declares it, for the local stack and the tests.
 
-use super::{DEPOSIT_INDEX, VERIFICATION_INDEX};
+use super::{DEPOSIT_INDEX, LIST_ATTRIBUTES, VERIFICATION_INDEX};
 use crate::adapters::describe;
 use crate::ports::StoreError;
 use aws_sdk_dynamodb::Client;
@@ -61,7 +61,10 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
                 )
                 .projection(
                     Projection::builder()
-                        .projection_type(ProjectionType::All)
+                        .projection_type(ProjectionType::Include)
+                        .set_non_key_attributes(Some(
+                            LIST_ATTRIBUTES.iter().map(|a| a.to_string()).collect(),
+                        ))
                         .build(),
                 )
                 .build()

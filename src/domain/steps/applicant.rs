@@ -57,6 +57,8 @@ pub fn create(
         rappels_echeance: Vec::new(),
         avertissement_expiration: None,
         acces_generation: 0,
+        revision: 0,
+        ligne: None,
         archives: Default::default(),
     }
 }

@@ -2,6 +2,7 @@
 
 use super::params::{filter_from, param};
 use crate::domain::dossier::DossierRecord;
+use crate::domain::listing::Ligne;
 use crate::http::problem::ApiError;
 use crate::http::response::{json, ApiResult};
 use crate::ports::{ListFilter, StoreError};
@@ -9,52 +10,13 @@ use crate::App;
 use lambda_http::Request;
 use serde_json::{json, Value};
 
+/// A dossier's row of the list, as the list answers it (`domain::listing`).
 pub(super) fn summary(r: &DossierRecord) -> Value {
-    let d = r.depot.as_ref();
-    let mut communes: Vec<String> = d
-        .map(|d| d.ecoles.iter().map(|e| e.commune.clone()).collect())
-        .unwrap_or_default();
-    communes.dedup();
-    json!({
-        "id": r.id,
-        "numero": r.numero,
-        "statut": r.statut,
-        "depose_le": r.depose_le,
-        "modifie_le": r.modifie_le,
-        "collectivite": d.map(|d| json!({"siret": d.collectivite.siret, "nom": d.collectivite.nom, "verifie": d.collectivite.verifie})),
-        "ecoles": d.map(|d| d.ecoles.len()).unwrap_or(0),
-        "communes": communes,
-        "convention": r.convention.as_ref().map(|c| json!({"genere_le": c.genere_le, "code_verification": c.code_verification})),
-        "accuse_envoye": r.accuse.is_some(),
-        "messages": r.nb_messages(),
-        "webhook": r.webhook_etat.as_ref().map(|e| json!({"etat": e, "tentatives": r.nb_webhook_attempts()})),
-        "gar": gar_summary(r),
-        "correction_demandee": r.correction_demandee,
-    })
+    row(&Ligne::of(r))
 }
 
-/// The ENT editor's answers on an accepted dossier's schools, counted (null otherwise).
-fn gar_summary(r: &DossierRecord) -> Value {
-    use crate::domain::gar::EtatGar;
-    let Some(d) = r
-        .depot
-        .as_ref()
-        .filter(|_| r.statut == crate::domain::dossier::Statut::Accepte)
-    else {
-        return Value::Null;
-    };
-    let count = |etat: Option<EtatGar>| {
-        d.ecoles
-            .iter()
-            .filter(|e| e.gar.as_ref().map(|g| g.etat) == etat)
-            .count()
-    };
-    json!({
-        "ouvertes": count(Some(EtatGar::Ouverte)),
-        "rejetees": count(Some(EtatGar::Rejetee)),
-        "en_attente": count(None),
-        "accepte_le": r.accepte_le(),
-    })
+fn row(l: &Ligne) -> Value {
+    serde_json::to_value(l).unwrap_or(Value::Null)
 }
 
 /// The store's cursor, tied to the filters it continues: `<cursor>.<HMAC(secret, filters,
@@ -110,9 +72,9 @@ pub(super) async fn list(app: &App, req: &Request, who: &super::Instructeur) -> 
         None => None,
         Some(c) => Some(open_cursor(secret, &filter, c).ok_or_else(bad_cursor)?),
     };
-    let (records, next) = match app
+    let (rows, next) = match app
         .dossiers
-        .list_deposited(&filter, cursor.as_deref(), limit)
+        .list_rows(&filter, cursor.as_deref(), limit)
         .await
     {
         Err(StoreError::Conflict) => return Err(bad_cursor()),
@@ -121,7 +83,7 @@ pub(super) async fn list(app: &App, req: &Request, who: &super::Instructeur) -> 
     let next = next.map(|n| seal_cursor(secret, &filter, &n));
     Ok(json(
         200,
-        &json!({"dossiers": records.iter().filter(|r| who.scope.allows(r)).map(summary).collect::<Vec<_>>(), "curseur_suivant": next}),
+        &json!({"dossiers": rows.iter().filter(|l| who.scope.allows_departement(l.departement.as_deref())).map(row).collect::<Vec<_>>(), "curseur_suivant": next}),
     ))
 }
 

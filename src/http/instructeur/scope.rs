@@ -41,9 +41,14 @@ impl Scope {
     }
 
     pub fn allows(&self, r: &DossierRecord) -> bool {
+        self.allows_departement(r.departement().as_deref())
+    }
+
+    /// Whether a dossier of this département (none: not known) is within the scope.
+    pub fn allows_departement(&self, departement: Option<&str>) -> bool {
         match self {
             Scope::Academie => true,
-            Scope::Departements(codes) => r.departement().is_some_and(|d| codes.contains(&d)),
+            Scope::Departements(codes) => departement.is_some_and(|d| codes.iter().any(|c| c == d)),
         }
     }
 
