@@ -398,15 +398,18 @@ async fn largest_row(app: &App) -> (usize, usize) {
         .map(|r| {
             // The row as stored (the seeded dossiers were written whole, without one).
             let row = r.ligne.clone().unwrap_or_else(|| Ligne::of(r));
-            let row = serde_json::to_vec(&row).unwrap().len();
-            let item: serde_dynamo::Item = serde_dynamo::to_item(r).unwrap();
-            let whole = serde_json::to_vec(&serde_dynamo::from_item::<_, Value>(item).unwrap())
-                .unwrap()
-                .len();
-            (row, whole)
+            (serde_json::to_vec(&row).unwrap().len(), item_size(r))
         })
         .max()
         .unwrap_or((0, 0))
+}
+
+/// A dossier item's size: its JSON as DynamoDB's item.
+fn item_size(r: &DossierRecord) -> usize {
+    let item: serde_dynamo::Item = serde_dynamo::to_item(r).unwrap();
+    serde_json::to_vec(&serde_dynamo::from_item::<_, Value>(item).unwrap())
+        .unwrap()
+        .len()
 }
 
 /// The largest dossier item (its JSON as DynamoDB's item), pages included.
@@ -416,13 +419,7 @@ async fn largest_item(app: &App) -> usize {
         .all_deposited(&Default::default())
         .await
         .unwrap();
-    let size = |r: &DossierRecord| {
-        let item: serde_dynamo::Item = serde_dynamo::to_item(r).unwrap();
-        serde_json::to_vec(&serde_dynamo::from_item::<_, Value>(item).unwrap())
-            .unwrap()
-            .len()
-    };
-    let mut largest = all.iter().map(size).max().unwrap_or(0);
+    let mut largest = all.iter().map(item_size).max().unwrap_or(0);
     for r in &all {
         if r.archives.is_empty() {
             continue;

@@ -102,18 +102,7 @@ mod tests {
     fn the_editor_answers_on_an_accepted_convention_once() {
         let mut r = crate::domain::steps::tests::draft_record();
         r.statut = Statut::EnInstruction;
-        r.depot = Some(
-            serde_json::from_value(serde_json::json!({
-                "collectivite": {"siret": "21350016800025", "siren": "213500168"},
-                "signataire": {"prenom": "Camille", "nom": "Martin", "qualite": "Maire", "email": "m@exemple.fr"},
-                "ecoles": [
-                    {"uai": "0350122T", "nom": "École A", "commune": "Baulon", "code_insee": "35016"},
-                    {"uai": "0351234W", "nom": "École B", "commune": "Baulon", "code_insee": "35016"},
-                ],
-                "signature": {"horodatage": "t", "ip": "i", "user_agent": "u", "version_texte": "2026-12", "sha256": "0"},
-            }))
-            .unwrap(),
-        );
+        r.depot = Some(crate::domain::steps::tests::two_schools_depot());
         let uais: Vec<String> = r
             .depot
             .as_ref()

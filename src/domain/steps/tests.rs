@@ -20,6 +20,20 @@ pub(crate) fn draft_record() -> DossierRecord {
     )
 }
 
+/// A deposit of two schools of Baulon (35), for the steps' and the row's tests.
+pub(crate) fn two_schools_depot() -> crate::domain::deposit::Depot {
+    serde_json::from_value(serde_json::json!({
+        "collectivite": {"siret": "21350016800025", "siren": "213500168"},
+        "signataire": {"prenom": "Camille", "nom": "Martin", "qualite": "Maire", "email": "m@exemple.fr"},
+        "ecoles": [
+            {"uai": "0350122T", "nom": "École A", "commune": "Baulon", "code_insee": "35016"},
+            {"uai": "0351234W", "nom": "École B", "commune": "Baulon", "code_insee": "35016"},
+        ],
+        "signature": {"horodatage": "t", "ip": "i", "user_agent": "u", "version_texte": "2026-12", "sha256": "0"},
+    }))
+    .unwrap()
+}
+
 fn instructeur() -> Actor {
     Actor::Instructeur {
         sub: "a1b2".into(),
