@@ -22,7 +22,17 @@ pub enum StoreError {
     /// The service failed after the SDK's retries.
     #[error("service indisponible : {0}")]
     Unavailable(String),
+    /// The dossier would pass [`MAX_DOSSIER_ITEM_BYTES`]: nothing written.
+    #[error("dossier trop volumineux ({octets} octets, {ecoles} écoles)")]
+    TooLarge { ecoles: usize, octets: usize },
 }
+
+/// The documented maximum of a dossier item, as DynamoDB counts it (its limit is 400 KB): a
+/// margin for what a stream consumer adds after a step (a lease, a convention version). The
+/// journals take at most 62 KB of it (`domain::journal`), the schools, packed
+/// (`domain::packed`), most of the rest; a write that would pass it is refused
+/// ([`StoreError::TooLarge`], a French 422 on `ecoles`) instead of failing on DynamoDB's limit.
+pub const MAX_DOSSIER_ITEM_BYTES: usize = 350 * 1024;
 
 /// The dossiers. Each step of `domain::steps` returns a [`Change`]; the store writes it with
 /// its condition in one conditional write ([`DossierStore::write`]: `Conflict` when the
@@ -111,6 +121,25 @@ pub trait DossierStore: Send + Sync {
         })
     }
 
+    /// The size of `r` once stored, as the store's limit counts it.
+    fn stored_bytes(&self, r: &DossierRecord) -> Result<usize, StoreError>;
+
+    /// Whether `change` written on `base` leaves the dossier within
+    /// [`MAX_DOSSIER_ITEM_BYTES`]: `TooLarge` before any write otherwise.
+    fn fits(&self, base: &DossierRecord, change: &Change) -> Result<(), StoreError> {
+        let mut after = base.clone();
+        change.apply(&mut after);
+        let octets = self.stored_bytes(&after)?;
+        if octets <= MAX_DOSSIER_ITEM_BYTES {
+            return Ok(());
+        }
+        let ecoles = match after.current_perimeter().len() {
+            0 => after.brouillon.ecoles.as_ref().map_or(0, Vec::len),
+            n => n,
+        };
+        Err(StoreError::TooLarge { ecoles, octets })
+    }
+
     /// Every deposited dossier the filter selects, page after page.
     async fn all_deposited(&self, filter: &ListFilter) -> Result<Vec<DossierRecord>, StoreError> {
         let mut all = Vec::new();
@@ -135,7 +164,9 @@ pub trait DossierStore: Send + Sync {
     async fn write_bounded(&self, r: &DossierRecord, change: &Change) -> Result<(), StoreError> {
         let mut base = std::borrow::Cow::Borrowed(r);
         for _ in 0..3 {
-            match self.write(&r.id, &prepare(&base, change)).await {
+            let prepared = prepare(&base, change);
+            self.fits(&base, &prepared)?;
+            match self.write(&r.id, &prepared).await {
                 Err(StoreError::Conflict) => match self.get(&r.id).await? {
                     Some(fresh) if change.condition.holds(&fresh) => {
                         base = std::borrow::Cow::Owned(fresh)
@@ -292,6 +323,8 @@ pub trait DossierStore: Send + Sync {
         // As `write_bounded`, for both.
         for _ in 0..3 {
             let (ba, bc) = (prepare(&ra, a), prepare(&rc, c));
+            self.fits(&ra, &ba)?;
+            self.fits(&rc, &bc)?;
             match self.write_both((&ra.id, &ba), (&rc.id, &bc)).await {
                 Err(StoreError::Conflict) => {
                     match (self.get(&ra.id).await?, self.get(&rc.id).await?) {
@@ -390,9 +423,11 @@ pub trait DossierStore: Send + Sync {
 
 /// The change, checked (in debug builds) to be of the step the named write is for.
 /// What a store writes for `change`, decided on `base`: its journals kept bounded
-/// (`journal::bound`), then its revision and row (`listing::stamp`), both decided on `base`.
+/// (`journal::bound`), its edited school lists whole (`change::whole_lists`), then its
+/// revision and row (`listing::stamp`), all decided on `base`.
 fn prepare(base: &DossierRecord, change: &Change) -> Change {
-    listing::stamp(base, journal::bound(base, change.clone()))
+    let change = crate::domain::change::whole_lists(base, change.clone());
+    listing::stamp(base, journal::bound(base, change))
 }
 
 fn expect(change: &Change, step: impl Fn(Step) -> bool) -> &Change {

@@ -68,6 +68,9 @@ impl MemoryDossiers {
 
 #[async_trait]
 impl DossierStore for MemoryDossiers {
+    fn stored_bytes(&self, r: &DossierRecord) -> Result<usize, StoreError> {
+        super::item_size::of(r).map_err(|e| StoreError::Unavailable(format!("sérialisation : {e}")))
+    }
     async fn next_numero(&self) -> Result<u64, StoreError> {
         Ok(self.counter.fetch_add(1, Ordering::SeqCst) + 1)
     }

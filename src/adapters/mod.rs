@@ -3,6 +3,7 @@
 //! memory (`memory`). Adapters translate; the rules are the domain's.
 
 pub mod dynamo;
+pub mod item_size;
 pub mod kms;
 pub mod memory;
 pub mod registry;

@@ -204,11 +204,33 @@ pub enum Update {
         ecoles: Vec<(usize, AccesGar)>,
         ouvertes: u32,
     },
+    /// The deposit's schools, whole, as [`Update::Gar`] leaves them: stores keep school lists
+    /// packed (`domain::packed`), so an answer on one school rewrites the list. Added by
+    /// [`whole_lists`], on the record the change is written on.
+    DepotEcoles(Vec<crate::domain::deposit::EcoleDeposee>),
     /// The dossier's revision as the change was decided on it (checked by the store in the
     /// same write; [`Change::holds`]), moved on by one (`listing::stamp`).
     Revision(u64),
     /// The list's row after the change (`listing::stamp`).
     Ligne(Box<super::listing::Ligne>),
+}
+
+/// `change` as a store writes it on `base`: an [`Update::Gar`] (schools by index) followed by
+/// the deposit's schools it leaves, whole ([`Update::DepotEcoles`]). Decided on `base`, so
+/// written under `base`'s revision (`listing::stamp`).
+pub fn whole_lists(base: &DossierRecord, mut change: Change) -> Change {
+    if change
+        .updates
+        .iter()
+        .any(|u| matches!(u, Update::Gar { .. }))
+    {
+        let mut after = base.clone();
+        change.apply(&mut after);
+        if let Some(d) = after.depot {
+            change.updates.push(Update::DepotEcoles(d.ecoles));
+        }
+    }
+    change
 }
 
 /// How many schools of the perimeter the editor reported open.
@@ -270,6 +292,11 @@ impl Update {
                             e.gar = Some(g.clone());
                         }
                     }
+                }
+            }
+            Update::DepotEcoles(e) => {
+                if let Some(d) = r.depot.as_mut() {
+                    d.ecoles = e.clone();
                 }
             }
             Update::Revision(v) => r.revision = v + 1,

@@ -15,6 +15,8 @@ use std::collections::HashSet;
 pub struct Depot {
     pub collectivite: CollectiviteDeposee,
     pub signataire: Signataire,
+    /// Packed in the item (`domain::packed`).
+    #[serde(with = "super::packed")]
     pub ecoles: Vec<EcoleDeposee>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub referent: Option<Referent>,

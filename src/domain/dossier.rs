@@ -184,6 +184,7 @@ pub struct ConventionInitiale {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AvenantDe {
     pub rang: u32,
+    #[serde(with = "super::packed")]
     pub perimetre: Vec<super::deposit::EcoleDeposee>,
     /// The convention's SIRET: an avenant is the same collectivité's.
     #[serde(default)]
@@ -198,9 +199,9 @@ pub struct AvenantAccepte {
     pub rang: u32,
     pub accepte_le: String,
     /// The schools it added to the perimeter and withdrew from it (the export's `depuis=`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, with = "super::packed", skip_serializing_if = "Vec::is_empty")]
     pub ajouts: Vec<super::deposit::EcoleDeposee>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, with = "super::packed", skip_serializing_if = "Vec::is_empty")]
     pub retraits: Vec<super::deposit::EcoleDeposee>,
 }
 
@@ -502,7 +503,11 @@ pub struct DossierRecord {
     pub avenant: Option<AvenantDe>,
     /// For a convention: its current perimeter once an avenant was accepted (the deposit's
     /// `depot.ecoles` until then), and its accepted avenants.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "super::packed::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub perimetre: Option<Vec<super::deposit::EcoleDeposee>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub avenants: Vec<AvenantAccepte>,

@@ -14,7 +14,8 @@
 //!
 //! Maximum of the journals in a dossier item: the three budgets (42 KB), plus at most one entry
 //! beyond a budget (a message alone over half its budget: 5,000 characters, 20 KB at most in
-//! UTF-8). The rest of the item is bounded by the form's own limits (README « Stockage »).
+//! UTF-8). The rest of the item is mostly its schools, packed (`domain::packed`); the store
+//! refuses any write past the item's documented maximum (`ports::MAX_DOSSIER_ITEM_BYTES`).
 
 use super::change::{Change, Condition, Update};
 use super::dossier::{Decision, DossierRecord, Evenement, Message, WebhookTentative};

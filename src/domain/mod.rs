@@ -19,6 +19,7 @@ pub mod ids;
 pub mod journal;
 pub mod life;
 pub mod listing;
+pub mod packed;
 pub mod perimeter;
 pub mod school;
 pub mod signataire;

@@ -52,6 +52,19 @@ impl From<StoreError> for ApiError {
                 tracing::error!(%detail, "storage unavailable");
                 ApiError::Unavailable
             }
+            StoreError::TooLarge { ecoles, octets } => {
+                tracing::warn!(ecoles, octets, "dossier past its maximum size");
+                ApiError::Validation(vec![crate::domain::draft::FieldError::new(
+                    "ecoles",
+                    format!(
+                        "Ce dossier ne peut pas être enregistré : avec ses {ecoles} écoles, il \
+                         dépasserait la taille maximale d’un dossier ({} Ko). Répartissez ces \
+                         écoles sur deux dossiers (une convention pour chacun) ou écrivez à \
+                         l’académie.",
+                        crate::ports::MAX_DOSSIER_ITEM_BYTES / 1024
+                    ),
+                )])
+            }
         }
     }
 }

@@ -140,6 +140,7 @@ impl From<StoreError> for Stop {
         match e {
             StoreError::Conflict => Stop::Superseded,
             StoreError::Unavailable(m) => Stop::Failed(m),
+            e @ StoreError::TooLarge { .. } => Stop::Failed(e.to_string()),
         }
     }
 }

@@ -7,7 +7,7 @@
 //! correct), then measures the list's first page and the statistics (p50/p99: the counters;
 //! under a filter, the dossiers, printed without target), the export jobs writing every school
 //! (export-schools' time, and the peak of memory allocated during it above what the seeded
-//! store holds, counted by this binary's allocator) and the largest item (its JSON). Prints each figure with its
+//! store holds, counted by this binary's allocator) and the largest item (DynamoDB's count). Prints each figure with its
 //! target.
 
 use crate::{api_event, pct};
@@ -406,13 +406,11 @@ async fn largest_row(app: &App) -> (usize, usize) {
 
 /// A dossier item's size: its JSON as DynamoDB's item.
 fn item_size(r: &DossierRecord) -> usize {
-    let item: serde_dynamo::Item = serde_dynamo::to_item(r).unwrap();
-    serde_json::to_vec(&serde_dynamo::from_item::<_, Value>(item).unwrap())
-        .unwrap()
-        .len()
+    conventions_ent::adapters::item_size::of(r).unwrap()
 }
 
-/// The largest dossier item (its JSON as DynamoDB's item), pages included.
+/// The largest dossier item (DynamoDB's count, `adapters::item_size`), pages included (their
+/// entries' JSON).
 async fn largest_item(app: &App) -> usize {
     let all = app
         .dossiers

@@ -5,6 +5,7 @@ use crate::domain::change::{Change, Condition, Update};
 use crate::domain::deposit::Depot;
 use crate::domain::dossier::{AvisEtat, Etape, Statut};
 use crate::domain::journal::{Entries, Journal};
+use crate::domain::packed;
 use crate::ports::StoreError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
@@ -232,13 +233,12 @@ impl Expression {
                 let a = self.value(av_etat(AvisEtat::AEnvoyer));
                 format!("avis_acceptation.etat = {a}")
             }
-            Condition::GarPerimeter { ecoles, ouvertes } => {
+            // The schools at the answer's indices are checked on the record read
+            // (`Condition::holds`): packed, they cannot be addressed here, and the write is
+            // under that record's revision (`listing::stamp`), so nothing moved them since.
+            Condition::GarPerimeter { ouvertes, .. } => {
                 let st = self.value(s(Statut::Accepte.as_str()));
                 let mut c = format!("statut = {st}");
-                for (i, uai) in ecoles {
-                    let u = self.value(s(uai));
-                    c.push_str(&format!(" AND depot.ecoles[{i}].uai = {u}"));
-                }
                 let o = self.value(n(i64::from(*ouvertes)));
                 if *ouvertes == 0 {
                     c.push_str(&format!(
@@ -361,13 +361,22 @@ impl Expression {
                 Update::AvisAcceptation(a) => x.set("avis_acceptation", av(a)?),
                 Update::AvisBail(Some(t)) => x.set("avis_acceptation.bail", n(*t)),
                 Update::AvisBail(None) => x.remove.push("avis_acceptation.bail"),
-                Update::Gar { ecoles, ouvertes } => {
-                    for (i, g) in ecoles {
-                        x.set(&format!("depot.ecoles[{i}].gar"), av(g)?);
+                Update::Gar { ouvertes, .. } => {
+                    // The schools themselves are packed: `DepotEcoles` writes them whole.
+                    if !change
+                        .updates
+                        .iter()
+                        .any(|u| matches!(u, Update::DepotEcoles(_)))
+                    {
+                        return Err(StoreError::Unavailable(
+                            "réponse de l’éditeur écrite sans ses écoles (change::whole_lists)"
+                                .into(),
+                        ));
                     }
                     // The list's filter « en attente de l’éditeur » reads this copy.
                     x.set("gar_ouvertes", n(i64::from(*ouvertes)));
                 }
+                Update::DepotEcoles(e) => x.set("depot.ecoles", s(&packed::pack(e))),
                 Update::Revision(v) => {
                     let guard = if *v == 0 {
                         "attribute_not_exists(revision)".to_string()

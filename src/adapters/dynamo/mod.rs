@@ -298,6 +298,10 @@ where
 
 #[async_trait]
 impl DossierStore for DynamoDossiers {
+    fn stored_bytes(&self, r: &DossierRecord) -> Result<usize, StoreError> {
+        super::item_size::of(r).map_err(|e| StoreError::Unavailable(format!("sérialisation : {e}")))
+    }
+
     async fn next_numero(&self) -> Result<u64, StoreError> {
         let out = self
             .client
