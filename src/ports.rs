@@ -98,6 +98,13 @@ pub trait DossierStore: Send + Sync {
         id: &DossierId,
         archives: &Archives,
     ) -> Result<usize, StoreError>;
+    /// Stores `r`'s lists of schools packed (`domain::packed`) where the stored dossier still
+    /// holds them as plain lists (written before packing), unchanged otherwise: whether it
+    /// wrote. Conflict when the dossier changed since `r` was read. For the migration; a store
+    /// that never held plain lists writes nothing.
+    async fn pack_school_lists(&self, _r: &DossierRecord) -> Result<bool, StoreError> {
+        Ok(false)
+    }
     /// Every dossier, drafts included, a page at a time (`cursor` continues): for the
     /// migrations (`admin compacter-journaux`).
     async fn scan_dossiers(

@@ -1,6 +1,7 @@
 //! The migration of journals stored whole in the dossier item (before `domain::journal`):
 //! every dossier whose tails are over their budget gets its moves (`steps::compact_journal`).
-//! Each deposited dossier also gets the list's row it lacks (`domain::listing`). Idempotent:
+//! Each deposited dossier also gets the list's row it lacks (`domain::listing`) and its lists of
+//! schools packed where they are still plain lists (`domain::packed`). Idempotent:
 //! a dossier already within its budgets and with its row is left as it is, so the command can
 //! be stopped and run again. `admin compacter-journaux` runs it.
 
@@ -18,14 +19,16 @@ pub struct Compacted {
     pub pages: usize,
     /// Rows of the list written (`domain::listing`).
     pub lignes: usize,
+    /// Dossiers whose lists of schools were packed (`domain::packed`).
+    pub ecoles_compactees: usize,
 }
 
 impl std::fmt::Display for Compacted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "dossiers lus={} compactés={} pages écrites={} lignes écrites={}",
-            self.lus, self.compactes, self.pages, self.lignes
+            "dossiers lus={} compactés={} pages écrites={} lignes écrites={} écoles compactées={}",
+            self.lus, self.compactes, self.pages, self.lignes, self.ecoles_compactees
         )
     }
 }
@@ -63,6 +66,22 @@ pub async fn compact_journals(store: &dyn DossierStore) -> Result<Compacted, Sto
             while listing::due(&r) {
                 match store.compact_journal(&r, &listing::row_only()).await {
                     Ok(()) => done.lignes += 1,
+                    Err(StoreError::Conflict) if tries < 3 => tries += 1,
+                    Err(e) => return Err(e),
+                }
+                match store.get(&r.id).await? {
+                    Some(again) => r = again,
+                    None => break,
+                }
+            }
+            // Its schools packed, if the stored dossier still holds plain lists.
+            let mut tries = 0;
+            loop {
+                match store.pack_school_lists(&r).await {
+                    Ok(packed) => {
+                        done.ecoles_compactees += usize::from(packed);
+                        break;
+                    }
                     Err(StoreError::Conflict) if tries < 3 => tries += 1,
                     Err(e) => return Err(e),
                 }

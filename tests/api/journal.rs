@@ -467,8 +467,9 @@ async fn a_message_decided_before_a_move_is_written_on_the_dossier_read_again() 
     assert!(texts == expected, "same texts");
 }
 
-/// A dossier stored before schools were packed (plain lists of maps) reads as before, takes an
-/// editor's answer, and its schools are packed from that write on.
+/// A dossier stored before schools were packed (plain lists of maps) reads as before; the
+/// migration packs its lists once (a second run packs nothing), and so does its next editor's
+/// answer.
 #[tokio::test]
 async fn schools_stored_as_plain_lists_read_and_are_packed_at_their_next_write() {
     use aws_sdk_dynamodb::types::AttributeValue;
@@ -484,8 +485,28 @@ async fn schools_stored_as_plain_lists_read_and_are_packed_at_their_next_write()
     assert!(plain.is_l());
     depot.insert("ecoles".into(), plain);
     item.insert("depot".into(), AttributeValue::M(depot));
-    t.put_raw(item).await.unwrap();
+    t.put_raw(item.clone()).await.unwrap();
     assert_eq!(t.stored(&id).await.unwrap().depot.unwrap().ecoles, schools);
+    fn packed(item: &std::collections::HashMap<String, AttributeValue>) -> bool {
+        matches!(&item["depot"].as_m().unwrap()["ecoles"],
+            AttributeValue::S(s) if s.starts_with("z1:"))
+    }
+
+    // The migration packs them, once.
+    let done = conventions_ent::jobs::compact::compact_journals(&*t.app.dossiers)
+        .await
+        .unwrap();
+    assert_eq!(done.ecoles_compactees, 1, "{done}");
+    assert!(packed(&t.get_raw(&id).await));
+    assert_eq!(t.stored(&id).await.unwrap().depot.unwrap().ecoles, schools);
+    let again = conventions_ent::jobs::compact::compact_journals(&*t.app.dossiers)
+        .await
+        .unwrap();
+    assert_eq!(again.ecoles_compactees, 0, "{again}");
+
+    // Stored plain again: the next answer packs them too.
+    t.put_raw(item).await.unwrap();
+    assert!(!packed(&t.get_raw(&id).await));
 
     let day = chrono::Utc::now().format("%Y-%m-%d").to_string();
     let body = json!({"ecoles": [{"uai": UAI_BAULON, "etat": "ouverte", "le": day}]});
@@ -496,7 +517,5 @@ async fn schools_stored_as_plain_lists_read_and_are_packed_at_their_next_write()
     let opened: Vec<_> = after.iter().filter(|e| e.gar.is_some()).collect();
     assert_eq!(opened.len(), 1);
     assert_eq!(opened[0].uai, UAI_BAULON);
-    let item = t.get_raw(&id).await;
-    assert!(matches!(&item["depot"].as_m().unwrap()["ecoles"],
-        AttributeValue::S(s) if s.starts_with("z1:")));
+    assert!(packed(&t.get_raw(&id).await));
 }

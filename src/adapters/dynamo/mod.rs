@@ -12,6 +12,7 @@ use crate::domain::ids::DossierId;
 use crate::domain::journal::{Archives, Entries, Journal, Page};
 use crate::domain::life::Step;
 use crate::domain::listing::Ligne;
+use crate::domain::packed;
 use crate::domain::signataire::Quota;
 use crate::ports::{DossierStore, ListFilter, StoreError};
 use async_trait::async_trait;
@@ -567,6 +568,67 @@ impl DossierStore for DynamoDossiers {
             }
         }
         Ok(erased)
+    }
+
+    async fn pack_school_lists(&self, r: &DossierRecord) -> Result<bool, StoreError> {
+        let Some(depot) = &r.depot else {
+            return Ok(false);
+        };
+        let mut values = HashMap::from([
+            (":l".to_string(), s("L")),
+            (":ecoles".to_string(), s(&packed::pack(&depot.ecoles))),
+        ]);
+        // Each list written as the record read it, if one of them is still a plain list (the
+        // `attribute_type` tests), under the revision read: nothing changed it meanwhile.
+        let mut set = vec!["depot.ecoles = :ecoles".to_string()];
+        let mut plain = vec!["attribute_type(depot.ecoles, :l)".to_string()];
+        if let Some(p) = &r.perimetre {
+            values.insert(":perimetre".into(), s(&packed::pack(p)));
+            set.push("perimetre = :perimetre".into());
+            plain.push("attribute_type(perimetre, :l)".into());
+        }
+        if let Some(a) = &r.avenant {
+            values.insert(":avenant".into(), s(&packed::pack(&a.perimetre)));
+            set.push("avenant.perimetre = :avenant".into());
+            plain.push("attribute_type(avenant.perimetre, :l)".into());
+        }
+        if !r.avenants.is_empty() {
+            values.insert(":avenants".into(), av(&r.avenants)?);
+            set.push("avenants = :avenants".into());
+            for (i, a) in r.avenants.iter().enumerate() {
+                for (list, field) in [(&a.ajouts, "ajouts"), (&a.retraits, "retraits")] {
+                    if !list.is_empty() {
+                        plain.push(format!("attribute_type(avenants[{i}].{field}, :l)"));
+                    }
+                }
+            }
+        }
+        let revision = if r.revision == 0 {
+            "attribute_not_exists(revision)".to_string()
+        } else {
+            values.insert(":revision".into(), n(r.revision as i64));
+            "revision = :revision".to_string()
+        };
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(r.id.as_str()))
+            .update_expression(format!("SET {}", set.join(", ")))
+            .condition_expression(format!("{revision} AND ({})", plain.join(" OR ")))
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await
+            .map_err(map_err);
+        match res {
+            Ok(_) => Ok(true),
+            // Nothing plain left, or the dossier changed: the record read again says which.
+            Err(StoreError::Conflict) => match self.get(&r.id).await? {
+                Some(fresh) if fresh.revision == r.revision => Ok(false),
+                _ => Err(StoreError::Conflict),
+            },
+            Err(e) => Err(e),
+        }
     }
 
     async fn scan_dossiers(
