@@ -134,6 +134,14 @@ async fn an_avenant_withdraws_a_school_and_its_acceptance_changes_the_convention
     assert_eq!(uais, [UAI_BAULON]);
     assert_eq!(after.avenants.len(), 1);
     assert_eq!(after.avenants[0].id.as_str(), av_id);
+    // Stored packed (`domain::packed`), the perimeter and the avenant's withdrawals alike.
+    let raw = t.get_raw(&id).await;
+    let is_packed =
+        |v: &aws_sdk_dynamodb::types::AttributeValue| v.as_s().is_ok_and(|s| s.starts_with("z1:"));
+    assert!(is_packed(&raw["perimetre"]), "{:?}", raw["perimetre"]);
+    assert!(is_packed(
+        &raw["avenants"].as_l().unwrap()[0].as_m().unwrap()["retraits"]
+    ));
     let v = t
         .get(&format!("/api/dossiers/{id}"), Some(&jeton))
         .await

@@ -311,7 +311,8 @@ impl Expression {
                 Update::JetonSha256(h) => x.set("jeton_sha256", s(h)),
                 Update::AccesGeneration(g) => x.set("acces_generation", n(i64::from(*g))),
                 Update::Resiliation(t) => x.set("resiliation", av(t)?),
-                Update::Perimetre(p) => x.set("perimetre", av(p)?),
+                // Packed, as the record's serde writes it (`domain::packed`).
+                Update::Perimetre(p) => x.set("perimetre", s(&packed::pack(p))),
                 Update::Avenants(a) => x.set("avenants", av(a)?),
                 Update::EcolesFermees(e) if e.is_empty() => x.remove.push("ecoles_fermees"),
                 Update::EcolesFermees(e) => x.set("ecoles_fermees", av(e)?),
