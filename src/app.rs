@@ -117,6 +117,17 @@ impl App {
         })
     }
 
+    /// The counters' store alone, for count-statistics: the one function that reads neither
+    /// the school directory nor the documents, so its cold start loads neither and its role
+    /// may not read them.
+    pub async fn connect_counters(config: &Config) -> Arc<dyn CounterStore> {
+        let sdk = sdk_config(config.endpoint_url.as_deref()).await;
+        Arc::new(DynamoDossiers::new(
+            aws_sdk_dynamodb::Client::new(&sdk),
+            &config.table_name,
+        ))
+    }
+
     /// Loads the seal when it is configured: the chain from its SSM parameter (one GetParameter
     /// at cold start), the key as a KMS client (not called here). Only the functions that use
     /// it call this, so that only their roles may read the parameter. Unconfigured: nothing

@@ -197,3 +197,64 @@ async fn a_dossier_stored_before_rows_is_listed_and_the_migration_writes_its_row
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(t.list_row(&id).await["messages"], 1);
 }
+
+/// A hot dossier: eight instructeur messages and an editor's answer at once. Each write is
+/// decided on the revision it read, so all but one find it moved; each is decided again on the
+/// fresh dossier after a short random pause (`write_bounded`, `ports::WRITE_TRIES`). Every one
+/// is kept, once, and counted in the row (three tries without a pause kept 3 of 8; a refusal
+/// would be a French 409).
+#[tokio::test]
+async fn concurrent_writes_on_one_dossier_are_all_kept_once() {
+    let t = TestApp::spawn().await;
+    let (id, _) = t.deposit_new(&full_dossier()).await;
+    crate::editor::accept(&t, &id).await;
+    let path = format!("/api/instructeur/dossiers/{id}/messages");
+    let day = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let answer = json!({"ecoles": [{"uai": UAI_BAULON, "etat": "ouverte", "le": day}]}).to_string();
+    let messages = futures::future::join_all((0..8).map(|i| {
+        let (t, path) = (&t, &path);
+        async move {
+            let texte = format!("Message simultané {i}");
+            let r = t
+                .as_instructeur("POST", path, Some(&json!({ "texte": texte })))
+                .await;
+            (texte, r)
+        }
+    }));
+    let editor = crate::editor::post_signed(&t, &answer, EDITOR_ANSWER_SECRET, None);
+    let (messages, editor) = futures::future::join(messages, editor).await;
+    let stored = t.stored(&id).await.unwrap();
+    let texts: Vec<&str> = stored.messages.iter().map(|m| m.texte.as_str()).collect();
+    let mut kept = 0;
+    for (texte, r) in &messages {
+        match r.status {
+            201 => {
+                kept += 1;
+                assert_eq!(texts.iter().filter(|t| **t == texte).count(), 1, "{texte}");
+            }
+            409 => {
+                assert!(
+                    r.json()["detail"].as_str().unwrap().contains("changé"),
+                    "{}",
+                    r.body
+                );
+                assert!(
+                    !texts.contains(&texte.as_str()),
+                    "{texte} refused yet stored"
+                );
+            }
+            s => panic!("{s}: {}", r.body),
+        }
+    }
+    eprintln!(
+        "concurrent messages kept: {kept} of 8, editor answer {}",
+        editor.status
+    );
+    assert_eq!(kept, 8);
+    assert_eq!(texts.len(), kept);
+    assert_eq!(editor.status, 200, "{}", editor.body);
+    assert!(stored.depot.as_ref().unwrap().ecoles[0].gar.is_some());
+    // The row counts what is stored.
+    assert_eq!(stored.ligne.as_ref().unwrap().messages, kept);
+    assert_eq!(stored.ligne.as_ref(), Some(&listing::Ligne::of(&stored)));
+}

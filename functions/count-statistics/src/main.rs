@@ -8,8 +8,8 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_tracing();
-    let app = App::connect(secrets::config(&[]).await?).await?;
-    let counters = app.counters.as_ref();
+    let counters = App::connect_counters(&secrets::config(&[]).await?).await;
+    let counters = counters.as_ref();
     run(service_fn(|event: LambdaEvent<Event>| async move {
         Ok::<_, Error>(handle(counters, &event.payload).await)
     }))
