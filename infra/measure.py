@@ -33,6 +33,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 import check_infra  # noqa: E402  (free_port, wait_for)
 import stream_poller  # noqa: E402  (the template's stream filters, the Lambda record shape)
+sys.path.insert(0, str(ROOT / "load"))
+from load import CODE_SUBJECT, recipient, sent_mail  # noqa: E402  (the code emails moto's SES sent)
 
 REGION = "eu-west-3"
 CREDS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_REGION": REGION,
@@ -148,7 +150,8 @@ def http_event(method, path, body=None, jeton=None):
 
 
 DOSSIER = {
-    "signataire": {"prenom": "Camille", "nom": "Martin", "qualite": "Maire", "email": "mairie@exemple.fr"},
+    "signataire": {"prenom": "Camille", "nom": "Martin", "qualite": "Maire", "email": "mairie@exemple.fr",
+                   "habilitation": {"nature": "deliberation", "date": "2025-03-28", "reference": "2025-017"}},
     "ecoles": [{"uai": "0350122T"}, {"uai": "0350165P"}],
     "referent": {"designe": True, "prenom_nom": "Jean GARCIA", "email": "jean.garcia@exemple.fr"},
 }
@@ -188,7 +191,10 @@ def main(argv):
         out = subprocess.run(["bash", "-c", "unset TABLE_NAME BUCKET_NAME; . scripts/env.sh; env -0"],
                              cwd=ROOT, capture_output=True, text=True, check=True).stdout
         local = dict(kv.split("=", 1) for kv in out.split("\0") if "=" in kv)
-        env = {**os.environ, **CREDS, **{k: local[k] for k in names if k in local}, "RUST_LOG": "warn",
+        # Secrets are read from Secrets Manager on AWS (the template names them, `*_SECRET_ID`);
+        # locally their values come from scripts/env.sh, as `make run` gives them.
+        secrets = {k: v for k, v in local.items() if k.endswith("_SECRET")}
+        env = {**os.environ, **CREDS, **{k: local[k] for k in names if k in local}, **secrets, "RUST_LOG": "warn",
                "AWS_ENDPOINT_URL": endpoint, "TABLE_NAME": f"mesure-{suffix}-dossiers",
                "BUCKET_NAME": f"mesure-{suffix}-documents",
                # The company registry is on the internet, out of reach here: a closed local port
@@ -203,10 +209,21 @@ def main(argv):
         results = []
 
         submit = Function(bin_dir / "submit-dossier", env)
-        for _ in range(runs):
+        for i in range(runs):
             created = submit.invoke(http_event("POST", "/api/dossiers", {"collectivite": {"siret": "21350016800025"}}))
             d = json.loads(created["body"])
-            submit.invoke(http_event("PATCH", f"/api/dossiers/{d['id']}", DOSSIER, d["jeton"]))
+            # One address per dossier: its code, read from the email moto's SES sent, confirms it.
+            email = f"mairie.mesure.{suffix}.{i}@exemple.fr"
+            body = {**DOSSIER, "signataire": {**DOSSIER["signataire"], "email": email}}
+            submit.invoke(http_event("PATCH", f"/api/dossiers/{d['id']}", body, d["jeton"]))
+            submit.invoke(http_event("POST", f"/api/dossiers/{d['id']}/signataire/code", {}, d["jeton"]))
+            codes = [CODE_SUBJECT.match(m.get("subject") or "") for m in sent_mail(endpoint, env["SENDER_EMAIL"])
+                     if recipient(m) == email]
+            codes = [c[1] for c in codes if c]
+            if not codes:
+                raise SystemExit(f"aucun code envoyé à {email}")
+            submit.invoke(http_event("POST", f"/api/dossiers/{d['id']}/signataire/confirmation", {"code": codes[-1]},
+                                     d["jeton"]))
             deposed = submit.invoke(http_event("POST", f"/api/dossiers/{d['id']}/depot", {"approbation": True}, d["jeton"]))
             if deposed.get("statusCode") != 200:
                 raise SystemExit(f"dépôt refusé : {deposed.get('statusCode')} {deposed.get('body', '')[:400]}")

@@ -37,7 +37,7 @@ import measure  # noqa: E402  (infra/measure.py: RuntimeApi, Function, http_even
 from stack import PY, Stack, env_sh, free_port, wait_http  # noqa: E402
 
 FUNCTIONS = ["submit-dossier", "school-lookup", "generate-convention", "send-acknowledgement", "instructeur-api",
-             "notify-editor"]
+             "notify-editor", "count-statistics", "export-schools"]
 TARGET_COLD_MS, ANCHOR_COLD_MS, TARGET_RSS_MB, TARGET_P99_MS = 20.0, 13.6, 40.0, 2.0
 
 

@@ -434,6 +434,15 @@ pub trait DossierStore: Send + Sync {
     }
 }
 
+/// The dossier as a stamped write of `change` on `base` leaves it (its revision moved on, its
+/// row): for a job whose next step follows its own write, so that the next step is decided on
+/// what is stored and not found moved.
+pub fn written(base: &DossierRecord, change: &Change) -> DossierRecord {
+    let mut after = base.clone();
+    prepare(base, change).apply(&mut after);
+    after
+}
+
 /// How many times a stamped write is decided and written before its Conflict is answered: each
 /// write is under the revision it read (`listing::stamp`), so writers of one dossier at the same
 /// instant (messages, an editor's answers, a stream consumer) all but one find it moved.

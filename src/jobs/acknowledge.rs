@@ -105,6 +105,8 @@ pub async fn acknowledge(app: &App, from_stream: DossierRecord) -> Result<Outcom
         Err(StoreError::Conflict) => return Ok(Outcome::AlreadyDone),
         r => r?,
     }
+    // The next writes are decided on the dossier as the claim left it (its revision).
+    let record = crate::ports::written(&record, &claim);
     let message_id = match app.mailer.send(&email).await {
         Ok(m) => m,
         Err(e) => {
@@ -161,6 +163,7 @@ pub async fn announce_acceptance(
         Err(StoreError::Conflict) => return Ok(Outcome::AlreadyDone),
         r => r?,
     }
+    let record = crate::ports::written(&record, &claim);
     let message_id = match app.mailer.send(&email).await {
         Ok(m) => m,
         Err(e) => {
