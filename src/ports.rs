@@ -131,12 +131,10 @@ pub trait DossierStore: Send + Sync {
     /// The size of `r` once stored, as the store's limit counts it.
     fn stored_bytes(&self, r: &DossierRecord) -> Result<usize, StoreError>;
 
-    /// Whether `change` written on `base` leaves the dossier within
-    /// [`MAX_DOSSIER_ITEM_BYTES`]: `TooLarge` before any write otherwise.
-    fn fits(&self, base: &DossierRecord, change: &Change) -> Result<(), StoreError> {
-        let mut after = base.clone();
-        change.apply(&mut after);
-        let octets = self.stored_bytes(&after)?;
+    /// Whether the dossier a write would leave (`after`) is within [`MAX_DOSSIER_ITEM_BYTES`]:
+    /// `TooLarge` before any write otherwise.
+    fn fits(&self, after: &DossierRecord) -> Result<(), StoreError> {
+        let octets = self.stored_bytes(after)?;
         if octets <= MAX_DOSSIER_ITEM_BYTES {
             return Ok(());
         }
@@ -173,10 +171,10 @@ pub trait DossierStore: Send + Sync {
     async fn write_bounded(&self, r: &DossierRecord, change: &Change) -> Result<(), StoreError> {
         let mut base = std::borrow::Cow::Borrowed(r);
         for attempt in 0..WRITE_TRIES {
-            let prepared = prepare(&base, change);
-            self.fits(&base, &prepared)?;
+            let (prepared, after) = prepare(&base, change);
+            self.fits(&after)?;
             match self.write(&r.id, &prepared).await {
-                Err(StoreError::Conflict) => {
+                Err(StoreError::Conflict) if attempt + 1 < WRITE_TRIES => {
                     pause_before_retry(attempt).await;
                     match self.get(&r.id).await? {
                         Some(fresh) if change.condition.holds(&fresh) => {
@@ -334,11 +332,11 @@ pub trait DossierStore: Send + Sync {
         let (mut ra, mut rc) = (avenant.0.clone(), convention.0.clone());
         // As `write_bounded`, for both.
         for attempt in 0..WRITE_TRIES {
-            let (ba, bc) = (prepare(&ra, a), prepare(&rc, c));
-            self.fits(&ra, &ba)?;
-            self.fits(&rc, &bc)?;
+            let ((ba, after_a), (bc, after_c)) = (prepare(&ra, a), prepare(&rc, c));
+            self.fits(&after_a)?;
+            self.fits(&after_c)?;
             match self.write_both((&ra.id, &ba), (&rc.id, &bc)).await {
-                Err(StoreError::Conflict) => {
+                Err(StoreError::Conflict) if attempt + 1 < WRITE_TRIES => {
                     pause_before_retry(attempt).await;
                     match (self.get(&ra.id).await?, self.get(&rc.id).await?) {
                         (Some(fa), Some(fc))
@@ -438,9 +436,7 @@ pub trait DossierStore: Send + Sync {
 /// row): for a job whose next step follows its own write, so that the next step is decided on
 /// what is stored and not found moved.
 pub fn written(base: &DossierRecord, change: &Change) -> DossierRecord {
-    let mut after = base.clone();
-    prepare(base, change).apply(&mut after);
-    after
+    prepare(base, change).1
 }
 
 /// How many times a stamped write is decided and written before its Conflict is answered: each
@@ -462,10 +458,20 @@ async fn pause_before_retry(attempt: u32) {
 /// The change, checked (in debug builds) to be of the step the named write is for.
 /// What a store writes for `change`, decided on `base`: its journals kept bounded
 /// (`journal::bound`), its edited school lists whole (`change::whole_lists`), then its
-/// revision and row (`listing::stamp`), all decided on `base`.
-fn prepare(base: &DossierRecord, change: &Change) -> Change {
+/// revision and row (`listing::stamp`), all decided on `base`; and the dossier the write
+/// leaves, applied once for the row, the size check and the caller.
+fn prepare(base: &DossierRecord, change: &Change) -> (Change, DossierRecord) {
     let change = crate::domain::change::whole_lists(base, change.clone());
-    listing::stamp(base, journal::bound(base, change))
+    let bounded = journal::bound(base, change);
+    let mut after = base.clone();
+    bounded.apply(&mut after);
+    let decided = bounded.updates.len();
+    let stamped = listing::stamp_on(base, &after, bounded);
+    // The stamp's own updates (revision, row) on top.
+    for u in &stamped.updates[decided..] {
+        u.apply(&mut after);
+    }
+    (stamped, after)
 }
 
 fn expect(change: &Change, step: impl Fn(Step) -> bool) -> &Change {

@@ -126,12 +126,17 @@ fn gar(r: &DossierRecord) -> Option<LigneGar> {
 /// and, when the dossier has a deposit and its row is not the one stored, the row after the
 /// change. A dossier stored before rows existed gets its row at its next write (or from the
 /// migration `admin compacter-journaux`).
-pub fn stamp(base: &DossierRecord, mut change: Change) -> Change {
+pub fn stamp(base: &DossierRecord, change: Change) -> Change {
     let mut after = base.clone();
     change.apply(&mut after);
+    stamp_on(base, &after, change)
+}
+
+/// [`stamp`], `after` being `change` applied to `base` (for a caller that has it already).
+pub fn stamp_on(base: &DossierRecord, after: &DossierRecord, mut change: Change) -> Change {
     change.updates.push(Update::Revision(base.revision));
     if after.depot.is_some() {
-        let row = Ligne::of(&after);
+        let row = Ligne::of(after);
         if base.ligne.as_ref() != Some(&row) {
             change.updates.push(Update::Ligne(Box::new(row)));
         }
